@@ -1,0 +1,37 @@
+"""api_app: users, categories, monthly budgets, transactions and goals; database budget_api."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from api_app import models
+from api_app.config import load_config
+from api_app.errors import JsonErrorApi
+from api_app.extensions import db, jwt, migrate
+from api_app.health import blp as health_blp
+from api_app.signing_keys import configure_signing_keys
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+__all__ = ["create_app", "models"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(load_config())
+    if test_config is not None:
+        app.config.update(test_config)
+    configure_signing_keys(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    jwt.init_app(app)
+    # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
+    api = JsonErrorApi(app)
+
+    api.register_blueprint(health_blp)
+    return app

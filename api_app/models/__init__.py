@@ -1,0 +1,18 @@
+"""The budget_api tables: exactly the specification's seven."""
+
+from api_app.models.budget import Budget, BudgetLimit
+from api_app.models.category import Category
+from api_app.models.goal import Goal
+from api_app.models.transaction import Transaction, TransactionType
+from api_app.models.user import RefreshToken, User
+
+__all__ = [
+    "Budget",
+    "BudgetLimit",
+    "Category",
+    "Goal",
+    "RefreshToken",
+    "Transaction",
+    "TransactionType",
+    "User",
+]

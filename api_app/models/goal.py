@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, Numeric, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api_app.extensions import db
+from api_app.models.base import CreatedAt, Money, UpdatedAt, UuidPrimaryKey
+
+
+class Goal(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "goals"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[UuidPrimaryKey]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    target_amount: Mapped[Money]
+    current_amount: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal("0"), server_default=text("0")
+    )
+    deadline: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]

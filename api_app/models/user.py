@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api_app.extensions import db
+from api_app.models.base import CreatedAt, UpdatedAt, UuidPrimaryKey
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[UuidPrimaryKey]
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
+    """A refresh token, stored only as the SHA-256 digest of what the client holds."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[UuidPrimaryKey]
+    token: Mapped[str] = mapped_column(Text, unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]

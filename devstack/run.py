@@ -1,0 +1,473 @@
+"""`make run`: start the whole system on one machine.
+
+    python -m devstack.run [--prepare-only]
+
+Uses the PostgreSQL and Redis named by API_DATABASE_URL, NOTIFY_DATABASE_URL
+and BROKER_URL when all three are set; otherwise starts embedded engines with
+their data under instance/. Then applies both services' migrations and
+supervises the gateway, the Celery worker and the outbox relay, streaming
+their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
+everything; if any process dies on its own, everything stops with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, Final
+
+from devstack.servers import ensure_database, start_postgres, start_redis
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+INSTANCE_DIR: Final = REPO_ROOT / "instance"
+
+API_DATABASE: Final = "budget_api"
+NOTIFY_DATABASE: Final = "budget_notifications"
+EXTERNAL_SERVICE_URL_VARIABLES: Final = ("API_DATABASE_URL", "NOTIFY_DATABASE_URL", "BROKER_URL")
+DEFAULT_EMBEDDED_REDIS_PORT: Final = 6390  # not 6379, so a system Redis is never touched
+DEFAULT_GATEWAY_BIND: Final = "127.0.0.1:8080"
+CHILD_ENVIRONMENT_DEFAULTS: Final = {"APP_ENV": "development", "LOG_FORMAT": "text"}
+
+# Flask apps whose migrations are applied, in order, before anything starts.
+MIGRATED_APPS: Final = ("api_app", "notify_app")
+
+CHILD_STOP_GRACE_SECONDS: Final = 10.0
+SUPERVISION_POLL_SECONDS: Final = 0.2
+OUTPUT_DRAIN_SECONDS: Final = 2.0
+
+SUPERVISOR_LABEL: Final = "devstack"
+MIGRATION_LABEL: Final = "migrate"
+
+PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
+# Loaded before any fork: the child must not dlopen between fork and exec.
+_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+@dataclass(frozen=True)
+class ServiceCommand:
+    """A long-running process of the system: its label and `python` arguments."""
+
+    name: str
+    python_arguments: tuple[str, ...]
+
+
+def service_commands(gateway_bind: str) -> tuple[ServiceCommand, ...]:
+    """The processes `make run` supervises; adding a process is adding a line."""
+    # fmt: off
+    return (
+        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
+        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
+    )
+    # fmt: on
+
+
+def migration_arguments(app_module: str) -> tuple[str, ...]:
+    return ("-m", "flask", "--app", app_module, "db", "upgrade")
+
+
+# --------------------------------------------------------------------------- #
+# Output
+# --------------------------------------------------------------------------- #
+
+ANSI_COLOURS: Final = ("36", "33", "35", "32", "34", "91", "96")  # cyan, yellow, magenta, ...
+ANSI_BOLD: Final = "1"
+
+
+class PrefixedOutput:
+    """Interleaves the lines of several processes into one stream.
+
+    Each line gets a fixed-width, coloured `name |` prefix; whole lines are
+    written under a lock so processes never split each other's lines.
+    """
+
+    def __init__(self, stream: IO[str], names: Sequence[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        width = max(len(name) for name in names)
+        use_colour = stream.isatty() and "NO_COLOR" not in os.environ
+        self._labels: dict[str, str] = {}
+        for index, name in enumerate(names):
+            label = f"{name:<{width}} |"
+            if use_colour:
+                colour = ANSI_BOLD if name == SUPERVISOR_LABEL else ANSI_COLOURS[index % 7]
+                label = f"\033[{colour}m{label}\033[0m"
+            self._labels[name] = label
+
+    def write_line(self, name: str, text: str) -> None:
+        """Write `text`, prefixing each of its lines (error messages carry log tails)."""
+        label = self._labels[name]
+        prefixed = "".join(f"{label} {line}\n" for line in text.splitlines() or [""])
+        with self._lock:
+            self._stream.write(prefixed)
+            self._stream.flush()
+
+    def say(self, text: str) -> None:
+        """A message from the supervisor itself."""
+        self.write_line(SUPERVISOR_LABEL, text)
+
+    def _copy_lines(self, name: str, source: IO[bytes]) -> None:
+        with source:
+            for raw_line in iter(source.readline, b""):
+                self.write_line(name, raw_line.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+    def start_copying(self, name: str, source: IO[bytes]) -> threading.Thread:
+        """Copy `source` line by line until EOF, in a daemon thread."""
+        thread = threading.Thread(
+            target=self._copy_lines, args=(name, source), name=f"output-{name}", daemon=True
+        )
+        thread.start()
+        return thread
+
+
+class SupervisorLogHandler(logging.Handler):
+    """Shows devstack's log records (stale servers found, retries) in the stream."""
+
+    def __init__(self, output: PrefixedOutput) -> None:
+        super().__init__(level=logging.INFO)
+        self._output = output
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._output.say(record.getMessage())
+
+
+# --------------------------------------------------------------------------- #
+# Signals
+# --------------------------------------------------------------------------- #
+
+
+class StopRequest:
+    """Turns SIGINT, SIGTERM and SIGHUP into a flag the supervisor polls.
+
+    Handling them instead of dying lets the supervisor stop its children and
+    the embedded servers in order. SIGHUP covers a closed terminal: the
+    children run in their own sessions and would not get it themselves.
+    """
+
+    HANDLED_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signal_name: str | None = None
+
+    def install(self) -> None:
+        for handled_signal in self.HANDLED_SIGNALS:
+            signal.signal(handled_signal, self._handle)
+
+    def _handle(self, signal_number: int, _frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signal_number).name
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
+
+
+# --------------------------------------------------------------------------- #
+# Environment and backing services
+# --------------------------------------------------------------------------- #
+
+
+def child_environment(parent_environment: Mapping[str, str]) -> dict[str, str]:
+    environment = dict(parent_environment)
+    for variable, default in CHILD_ENVIRONMENT_DEFAULTS.items():
+        environment.setdefault(variable, default)
+    # Children write to a pipe, where Python would otherwise buffer whole
+    # blocks and the prefixed stream would lag behind by kilobytes.
+    environment["PYTHONUNBUFFERED"] = "1"
+    return environment
+
+
+def uses_external_services(environment: Mapping[str, str]) -> bool:
+    return all(environment.get(variable) for variable in EXTERNAL_SERVICE_URL_VARIABLES)
+
+
+def embedded_redis_port(environment: Mapping[str, str]) -> int:
+    raw_port = environment.get("EMBEDDED_REDIS_PORT", str(DEFAULT_EMBEDDED_REDIS_PORT))
+    try:
+        port = int(raw_port)
+    except ValueError:
+        raise SystemExit(f"EMBEDDED_REDIS_PORT must be a port number, got {raw_port!r}") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"EMBEDDED_REDIS_PORT must be between 1 and 65535, got {port}")
+    return port
+
+
+def relative_to_repo(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def start_embedded_services(
+    environment: dict[str, str], stop_on_exit: contextlib.ExitStack, output: PrefixedOutput
+) -> list[str]:
+    """Start embedded PostgreSQL and Redis and point the children's URLs at them.
+
+    Returns banner lines describing them. Their `stop` is pushed onto
+    `stop_on_exit` as soon as each is running, so a later failure still stops it.
+    """
+    partially_set = [v for v in EXTERNAL_SERVICE_URL_VARIABLES if environment.get(v)]
+    if partially_set:
+        output.say(
+            f"ignoring {', '.join(partially_set)}: external servers are used only when all of"
+            f" {', '.join(EXTERNAL_SERVICE_URL_VARIABLES)} are set"
+        )
+    redis_port = embedded_redis_port(environment)
+    # DEVSTACK_DATA_DIR lets a test or a second checkout keep its data apart from instance/.
+    data_dir = Path(environment.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR)
+    postgres_data_dir, redis_data_dir = data_dir / "postgres", data_dir / "redis"
+
+    output.say(f"starting embedded PostgreSQL in {relative_to_repo(postgres_data_dir)}")
+    postgres = start_postgres(postgres_data_dir, cleanup="stop")
+    stop_on_exit.callback(_announce_and_call, output, "stopping embedded PostgreSQL", postgres.stop)
+    for database in (API_DATABASE, NOTIFY_DATABASE):
+        ensure_database(postgres.superuser_url, database)
+
+    output.say(
+        f"starting embedded Redis on port {redis_port} in {relative_to_repo(redis_data_dir)}"
+    )
+    broker = start_redis(redis_data_dir, port=redis_port, persistence=True)
+    stop_on_exit.callback(_announce_and_call, output, "stopping embedded Redis", broker.stop)
+
+    environment["API_DATABASE_URL"] = postgres.url_for(API_DATABASE)
+    environment["NOTIFY_DATABASE_URL"] = postgres.url_for(NOTIFY_DATABASE)
+    environment["BROKER_URL"] = broker.url
+    return [
+        f"postgres  embedded PostgreSQL 16, databases {API_DATABASE} and {NOTIFY_DATABASE},"
+        f" data in {relative_to_repo(postgres_data_dir)}/, unix socket in"
+        f" {relative_to_repo(postgres.socket_dir)}/",
+        f"          API_DATABASE_URL={environment['API_DATABASE_URL']}",
+        f"redis     embedded Redis (append-only file), {broker.url},"
+        f" data in {relative_to_repo(redis_data_dir)}/",
+    ]
+
+
+def _announce_and_call(output: PrefixedOutput, message: str, action: Callable[[], None]) -> None:
+    output.say(message)
+    action()
+
+
+def gateway_url(gateway_bind: str) -> str:
+    if gateway_bind.startswith(("unix:", "fd://")):
+        return gateway_bind
+    host, _, port = gateway_bind.rpartition(":")
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - mapping a wildcard bind to a URL
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+# --------------------------------------------------------------------------- #
+# Child processes
+# --------------------------------------------------------------------------- #
+
+
+def _die_with_supervisor() -> None:
+    """preexec_fn: have the kernel SIGTERM this child when the supervisor dies.
+
+    Otherwise a SIGKILLed `make run` leaves the gateway holding its port and
+    the next run fails. Only async-signal-safe work happens here: a prctl
+    through an already loaded libc, called while no other thread runs.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class RunningService:
+    command: ServiceCommand
+    process: subprocess.Popen[bytes]
+    output_thread: threading.Thread | None = None
+
+
+def spawn_python(
+    arguments: Sequence[str], environment: Mapping[str, str], *, own_session: bool
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # In its own session a child gets no SIGINT from a terminal Ctrl-C, so
+        # it is stopped exactly once, by us, in order.
+        start_new_session=own_session,
+        preexec_fn=_die_with_supervisor if own_session else None,
+    )
+
+
+def apply_migrations(
+    environment: Mapping[str, str], output: PrefixedOutput, stop: StopRequest
+) -> bool:
+    """Run `flask db upgrade` for each migrated app; False if one failed or was stopped."""
+    for app_module in MIGRATED_APPS:
+        output.say(f"applying {app_module} migrations")
+        # Same session as us: a Ctrl-C during migrations interrupts them directly.
+        process = spawn_python(migration_arguments(app_module), environment, own_session=False)
+        assert process.stdout is not None
+        copier = output.start_copying(MIGRATION_LABEL, process.stdout)
+        while process.poll() is None:
+            if stop.wait(SUPERVISION_POLL_SECONDS):
+                process.terminate()
+        process.wait()
+        copier.join(OUTPUT_DRAIN_SECONDS)
+        if stop.requested:
+            return False
+        if process.returncode != 0:
+            output.say(
+                f"ERROR: migrating {app_module} failed (exit code {process.returncode});"
+                f" command: python {' '.join(migration_arguments(app_module))}"
+            )
+            return False
+    return True
+
+
+def start_services(
+    commands: Sequence[ServiceCommand], environment: Mapping[str, str], output: PrefixedOutput
+) -> list[RunningService]:
+    # Every child is forked before any output thread exists, which is what
+    # makes the preexec_fn safe.
+    running = [
+        RunningService(
+            command, spawn_python(command.python_arguments, environment, own_session=True)
+        )
+        for command in commands
+    ]
+    for service in running:
+        assert service.process.stdout is not None
+        service.output_thread = output.start_copying(service.command.name, service.process.stdout)
+    return running
+
+
+def first_exited_service(
+    running: Sequence[RunningService], stop: StopRequest
+) -> RunningService | None:
+    """Wait until a stop is requested (None) or some service exits (that service)."""
+    while not stop.wait(SUPERVISION_POLL_SECONDS):
+        for service in running:
+            if service.process.poll() is not None:
+                return service
+    return None
+
+
+def stop_services(running: Sequence[RunningService], output: PrefixedOutput) -> None:
+    """SIGTERM every service, wait up to the grace period, then SIGKILL what is left."""
+    for service in running:
+        if service.process.poll() is None:
+            # Only the leader: gunicorn and celery stop their own workers
+            # gracefully, and signalling those directly makes them look lost.
+            service.process.terminate()
+    deadline = time.monotonic() + CHILD_STOP_GRACE_SECONDS
+    for service in running:
+        try:
+            service.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            grace = f"{CHILD_STOP_GRACE_SECONDS:.0f}s"
+            output.say(f"{service.command.name} did not stop within {grace}; killing it")
+    for service in running:
+        # The whole process group: a leader that ignored SIGTERM, and any
+        # worker a dead leader left behind.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(service.process.pid, signal.SIGKILL)
+        service.process.wait()
+    for service in running:
+        if service.output_thread is not None:
+            service.output_thread.join(OUTPUT_DRAIN_SECONDS)
+
+
+# --------------------------------------------------------------------------- #
+# Entry point
+# --------------------------------------------------------------------------- #
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.run", description="Start the whole system for development."
+    )
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="start the servers, create the databases, migrate, then stop and exit",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    gateway_bind = os.environ.get("GATEWAY_BIND", DEFAULT_GATEWAY_BIND)
+    commands = service_commands(gateway_bind)
+    output = PrefixedOutput(
+        sys.stdout, [SUPERVISOR_LABEL, MIGRATION_LABEL, *(command.name for command in commands)]
+    )
+    devstack_logger = logging.getLogger("devstack")
+    devstack_logger.addHandler(SupervisorLogHandler(output))
+    devstack_logger.setLevel(logging.INFO)
+    stop = StopRequest()
+    stop.install()
+    environment = child_environment(os.environ)
+
+    with contextlib.ExitStack() as stop_on_exit:
+        if uses_external_services(environment):
+            backing_lines = [
+                "postgres  external: API_DATABASE_URL and NOTIFY_DATABASE_URL from the environment",
+                "redis     external: BROKER_URL from the environment",
+            ]
+        else:
+            try:
+                backing_lines = start_embedded_services(environment, stop_on_exit, output)
+            except Exception as error:
+                # Whatever the failure (binary, permissions, port, SQL), the
+                # run ends with a readable message instead of a traceback.
+                output.say(f"ERROR: could not start the embedded servers: {error}")
+                return 1
+        if stop.requested:
+            return 0
+
+        url = gateway_url(gateway_bind)
+        banner = [
+            "budget backend, development stack",
+            f"gateway   {url}   (API docs: {url}/api/docs)",
+            *backing_lines,
+            "Ctrl-C stops everything.",
+        ]
+        for line in banner:
+            output.say(line)
+
+        if not apply_migrations(environment, output, stop):
+            return 0 if stop.requested else 1
+        if arguments.prepare_only:
+            output.say("prepared: databases exist and are migrated")
+            return 0
+
+        running = start_services(commands, environment, output)
+        output.say(f"started {', '.join(service.command.name for service in running)}")
+        exited = first_exited_service(running, stop)
+        if exited is None:
+            output.say(f"{stop.signal_name}: stopping everything")
+        else:
+            output.say(
+                f"ERROR: {exited.command.name} exited unexpectedly"
+                f" (exit code {exited.process.returncode}); stopping everything"
+            )
+        stop_services(running, output)
+        return 0 if exited is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

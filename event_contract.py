@@ -1,0 +1,71 @@
+"""The event contract between api_app and notify_app: the only code both sides share.
+
+api_app writes these events to its outbox and publishes them to the broker; the worker hands them
+to notify_app. This module is a leaf: it imports neither service and nothing outside the standard
+library, so depending on it never couples the two services to each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+SCHEMA_VERSION: Final = 1
+
+# Celery routing, named here so the publisher can send by name without importing the worker.
+NOTIFICATIONS_QUEUE: Final = "notifications"
+HANDLE_EVENT_TASK: Final = "notifications.handle_event"
+
+USER_REGISTERED: Final = "user.registered"
+USER_DELETED: Final = "user.deleted"
+BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
+GOAL_REACHED: Final = "goal.reached"
+
+EVENT_TYPES: Final = frozenset({USER_REGISTERED, USER_DELETED, BUDGET_LIMIT_EXCEEDED, GOAL_REACHED})
+
+
+def money(amount: Decimal) -> str:
+    """Amounts travel as strings with two decimals, so no float ever touches money."""
+    return f"{amount.quantize(Decimal('0.01')):f}"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    user_id: uuid.UUID
+    payload: dict[str, Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    schema_version: int = SCHEMA_VERSION
+
+    def to_message(self) -> dict[str, Any]:
+        """The JSON-safe form that crosses the broker."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "user_id": str(self.user_id),
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Event:
+        """Parse a message from the broker; raises ValueError/KeyError on a malformed one."""
+        event_type = message["type"]
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+        payload = message["payload"]
+        if not isinstance(payload, dict):
+            raise ValueError("payload must be an object")
+        return cls(
+            id=uuid.UUID(message["id"]),
+            type=event_type,
+            schema_version=int(message["schema_version"]),
+            occurred_at=datetime.fromisoformat(message["occurred_at"]),
+            user_id=uuid.UUID(message["user_id"]),
+            payload=payload,
+        )

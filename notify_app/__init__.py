@@ -1,0 +1,36 @@
+"""notify_app: notification settings and deliveries; database budget_notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from notify_app import models
+from notify_app.config import load_config
+from notify_app.errors import JsonErrorApi
+from notify_app.extensions import db, jwt, migrate
+from notify_app.health import blp as health_blp
+from notify_app.signing_keys import configure_verification_key
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+__all__ = ["create_app", "models"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(load_config())
+    if test_config is not None:
+        app.config.update(test_config)
+    configure_verification_key(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    jwt.init_app(app)
+    # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
+    api = JsonErrorApi(app)
+    api.register_blueprint(health_blp)
+    return app

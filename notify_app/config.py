@@ -1,0 +1,58 @@
+"""notify_app configuration, read from the environment with documented defaults (see README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DATABASE_NAME = "budget_notifications"
+
+
+def database_url(environ: Mapping[str, str]) -> str:
+    """NOTIFY_DATABASE_URL, else the specification's rule built from DB_HOST and friends."""
+    explicit = environ.get("NOTIFY_DATABASE_URL")
+    if explicit:
+        return explicit
+    host = environ.get("DB_HOST", "localhost")
+    port = environ.get("DB_PORT", "5432")
+    user = environ.get("DB_USER", "budget")
+    password = environ.get("DB_PASSWORD", "budget")
+    return f"postgresql://{user}:{password}@{host}:{port}/{DATABASE_NAME}"
+
+
+def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    return {
+        "APP_ENV": environ.get("APP_ENV", "production"),
+        "SQLALCHEMY_DATABASE_URI": database_url(environ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            # A stopped or unreachable database must answer health checks fast, never hang.
+            "connect_args": {"connect_timeout": 2},
+        },
+        "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        "API_TITLE": "Budget notifications",
+        "API_VERSION": "1.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/notifications",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
+        "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
+        "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
+        "TELEGRAM_API_URL": environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
+        "TELEGRAM_BOT_TOKEN": environ.get("TELEGRAM_BOT_TOKEN") or None,
+    }
+
+
+def _read_key(environ: Mapping[str, str], name: str) -> str | None:
+    """A PEM key given inline (NAME) or as a file (NAME_FILE), inline winning."""
+    inline = environ.get(name)
+    if inline:
+        return inline
+    path = environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8")
+    return None

@@ -1,0 +1,26 @@
+"""One JSON error shape for every error this service answers: {code, status, message, errors}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+
+class JsonErrorApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, with `message` and `errors` always present in error bodies.
+
+    flask-smorest already turns every HTTPException (unknown routes, wrong methods, aborts, and
+    unexpected exceptions wrapped as InternalServerError) into JSON; this fills the fields it
+    leaves out so clients can rely on one shape. A 500 carries werkzeug's generic description:
+    the traceback goes to the log only.
+    """
+
+    def handle_http_exception(
+        self, error: HTTPException
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        payload, status_code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", error.description)
+        payload.setdefault("errors", {})
+        return payload, status_code, headers

@@ -1,0 +1,257 @@
+"""Real parts for the tests: PostgreSQL with two throwaway databases, Redis, a Celery worker.
+
+TEST_POSTGRES_URL (a superuser URL) and TEST_REDIS_URL name servers to use; without them the
+embedded engines of devstack are started, so the suite runs on a machine with only Python. A
+test that needs a server it cannot reach fails and says which server, never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from devstack.servers import drop_database, ensure_database, start_postgres, start_redis
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(superuser_url: str, database: str) -> str:
+    return make_url(superuser_url).set(database=database).render_as_string(hide_password=False)
+
+
+def require_postgres(url: str) -> None:
+    try:
+        psycopg2.connect(url, connect_timeout=5).close()
+    except psycopg2.OperationalError as error:
+        pytest.fail(f"PostgreSQL is needed by this test and unreachable at {url}: {error}")
+
+
+def require_redis(url: str) -> None:
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is needed by this test and unreachable at {url}: {error}")
+
+
+@pytest.fixture(scope="session")
+def postgres_superuser_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if url:
+        require_postgres(url)
+        yield url
+        return
+    server = start_postgres(tmp_path_factory.mktemp("postgres"), cleanup="delete")
+    require_postgres(server.superuser_url)
+    yield server.superuser_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        require_redis(url)
+        # The suite owns this Redis database: start from an empty queue.
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        return
+    server = start_redis(tmp_path_factory.mktemp("redis"), persistence=False)
+    require_redis(server.url)
+    yield server.url
+    server.stop()
+
+
+@dataclass(frozen=True)
+class ServiceDatabases:
+    api_url: str
+    notify_url: str
+
+
+@pytest.fixture(scope="session")
+def test_databases(postgres_superuser_url: str) -> Iterator[ServiceDatabases]:
+    """One throwaway database per service, so a run never touches real data or another run."""
+    suffix = secrets.token_hex(4)
+    api_name, notify_name = f"budget_api_test_{suffix}", f"budget_notifications_test_{suffix}"
+    for name in (api_name, notify_name):
+        ensure_database(postgres_superuser_url, name)
+    yield ServiceDatabases(
+        api_url=database_url(postgres_superuser_url, api_name),
+        notify_url=database_url(postgres_superuser_url, notify_name),
+    )
+    for name in (api_name, notify_name):
+        drop_database(postgres_superuser_url, name)
+
+
+@pytest.fixture(scope="session")
+def signing_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from api_app.signing_keys import development_key_pair
+
+    key_dir = tmp_path_factory.mktemp("keys")
+    development_key_pair(key_dir)
+    return key_dir / "jwt_private.pem", key_dir / "jwt_public.pem"
+
+
+@pytest.fixture(scope="session")
+def service_environment(
+    test_databases: ServiceDatabases, redis_url: str, signing_key_files: tuple[Path, Path]
+) -> Iterator[dict[str, str]]:
+    """The environment both services and the worker read, also handed to subprocesses."""
+    private_key, public_key = signing_key_files
+    values = {
+        "APP_ENV": "testing",
+        "API_DATABASE_URL": test_databases.api_url,
+        "NOTIFY_DATABASE_URL": test_databases.notify_url,
+        "BROKER_URL": redis_url,
+        "JWT_PRIVATE_KEY_FILE": str(private_key),
+        "JWT_PUBLIC_KEY_FILE": str(public_key),
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield dict(os.environ)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _migrate(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def api_app_session(service_environment: dict[str, str]) -> Flask:
+    import api_app
+
+    app = api_app.create_app({"TESTING": True})
+    _migrate(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def notify_app_session(service_environment: dict[str, str]) -> Flask:
+    import notify_app
+
+    app = notify_app.create_app({"TESTING": True})
+    _migrate(app)
+    return app
+
+
+def _empty_all_tables(database_url_: str) -> None:
+    with psycopg2.connect(database_url_) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        if tables:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    connection.close()
+
+
+@pytest.fixture
+def api(api_app_session: Flask, test_databases: ServiceDatabases) -> Flask:
+    """The api app over an empty budget_api."""
+    _empty_all_tables(test_databases.api_url)
+    return api_app_session
+
+
+@pytest.fixture
+def notify(notify_app_session: Flask, test_databases: ServiceDatabases) -> Flask:
+    """The notifications app over an empty budget_notifications."""
+    _empty_all_tables(test_databases.notify_url)
+    return notify_app_session
+
+
+@pytest.fixture
+def api_client(api: Flask) -> FlaskClient:
+    return api.test_client()
+
+
+@pytest.fixture
+def notify_client(notify: Flask) -> FlaskClient:
+    return notify.test_client()
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start_worker(environment: dict[str, str], log_path: Path) -> WorkerProcess:
+    log_file = log_path.open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "worker", "worker",
+            "-Q", "notifications", "--concurrency", "2", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--hostname", f"test-{secrets.token_hex(3)}@%h",
+        ],
+        cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return WorkerProcess(process, log_path)
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    if worker.process.poll() is None:
+        worker.process.send_signal(signal.SIGTERM)
+        try:
+            worker.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+
+
+def wait_for_worker(worker: WorkerProcess, timeout_seconds: float = 60) -> None:
+    """Block until the worker answers a ping task, proving it consumes the queue."""
+    from worker.tasks import ping
+
+    deadline = time.monotonic() + timeout_seconds
+    token = secrets.token_hex(8)
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            pytest.fail(f"the Celery worker exited early:\n{worker.log_tail()}")
+        try:
+            if ping.apply_async(args=[token]).get(timeout=5) == token:
+                return
+        except Exception:  # noqa: S112 - not up yet; the deadline bounds the retries
+            continue
+    pytest.fail(f"the Celery worker did not answer a ping in {timeout_seconds}s:\n"
+                f"{worker.log_tail()}")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    service_environment: dict[str, str],
+    api_app_session: Flask,
+    notify_app_session: Flask,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[WorkerProcess]:
+    """A real `celery worker` process consuming the notifications queue."""
+    worker = start_worker(service_environment, tmp_path_factory.mktemp("worker") / "worker.log")
+    try:
+        wait_for_worker(worker)
+        yield worker
+    finally:
+        stop_worker(worker)

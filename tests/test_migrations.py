@@ -1,0 +1,73 @@
+"""`flask db upgrade` per service: own database only, idempotent, reversible, no model drift."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.servers import drop_database, ensure_database
+from tests import catalog
+from tests.conftest import REPO_ROOT, database_url
+
+SERVICES = {
+    # service -> (its database URL variable, the other service's variable)
+    "api_app": ("API_DATABASE_URL", "NOTIFY_DATABASE_URL"),
+    "notify_app": ("NOTIFY_DATABASE_URL", "API_DATABASE_URL"),
+}
+
+
+@pytest.fixture
+def scratch_databases(postgres_superuser_url: str) -> Iterator[dict[str, str]]:
+    """Two empty databases, so these tests can migrate up and down freely."""
+    names = {
+        "own": f"migrate_own_{secrets.token_hex(4)}",
+        "other": f"migrate_other_{secrets.token_hex(4)}",
+    }
+    for name in names.values():
+        ensure_database(postgres_superuser_url, name)
+    yield {role: database_url(postgres_superuser_url, name) for role, name in names.items()}
+    for name in names.values():
+        drop_database(postgres_superuser_url, name)
+
+
+def flask_db(
+    service: str, environment: dict[str, str], *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", service, "db", *arguments],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, f"flask db {' '.join(arguments)} failed:\n{result.stderr}"
+    return result
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_upgrade_touches_only_its_own_database_and_is_reversible(
+    service: str, service_environment: dict[str, str], scratch_databases: dict[str, str]
+) -> None:
+    own_variable, other_variable = SERVICES[service]
+    environment = {
+        **service_environment,
+        own_variable: scratch_databases["own"],
+        other_variable: scratch_databases["other"],
+    }
+    flask_db(service, environment, "upgrade")
+    tables_after_first = catalog.tables(scratch_databases["own"])
+    assert "alembic_version" in tables_after_first
+    assert catalog.tables(scratch_databases["other"]) == set()
+
+    second = flask_db(service, environment, "upgrade")
+    assert "Running upgrade" not in second.stderr
+    assert catalog.tables(scratch_databases["own"]) == tables_after_first
+
+    check = flask_db(service, environment, "check")
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+    flask_db(service, environment, "downgrade", "base")
+    assert catalog.tables(scratch_databases["own"]) == {"alembic_version"}
+    flask_db(service, environment, "upgrade")
+    assert catalog.tables(scratch_databases["own"]) == tables_after_first

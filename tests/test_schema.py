@@ -1,0 +1,161 @@
+"""After both upgrades each database holds exactly its own tables, as specified."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tests import catalog
+from tests.catalog import Column
+from tests.conftest import ServiceDatabases
+
+UUID_KEY = Column("uuid", False, "gen_random_uuid()")
+NOW = Column("timestamp with time zone", False, "now()")
+MONEY = Column("numeric(12,2)", False, None)
+USER_ID = Column("uuid", False, None)
+
+API_COLUMNS: dict[str, dict[str, Column]] = {
+    "users": {
+        "id": UUID_KEY,
+        "email": Column("text", False, None),
+        "password_hash": Column("text", False, None),
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+    "refresh_tokens": {
+        "id": UUID_KEY,
+        "token": Column("text", False, None),
+        "user_id": USER_ID,
+        "expires_at": Column("timestamp with time zone", False, None),
+        "created_at": NOW,
+    },
+    "categories": {
+        "id": UUID_KEY,
+        "name": Column("text", False, None),
+        "user_id": USER_ID,
+        "icon": Column("text", True, None),
+        "is_default": Column("boolean", False, "false"),
+        "created_at": NOW,
+    },
+    "budgets": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "month": Column("integer", False, None),
+        "year": Column("integer", False, None),
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+    "budget_limits": {
+        "id": UUID_KEY,
+        "budget_id": Column("uuid", False, None),
+        "category_id": Column("uuid", False, None),
+        "limit_amount": MONEY,
+    },
+    "transactions": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "category_id": Column("uuid", False, None),
+        "type": Column("transaction_type", False, None),
+        "amount": MONEY,
+        "description": Column("text", True, None),
+        "date": Column("date", False, None),
+        "created_at": NOW,
+    },
+    "goals": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "name": Column("text", False, None),
+        "target_amount": MONEY,
+        "current_amount": Column("numeric(12,2)", False, "0"),
+        "deadline": Column("date", True, None),
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+}
+
+API_UNIQUE = {
+    "users": {("email",)},
+    "refresh_tokens": {("token",)},
+    "categories": {("user_id", "name")},
+    "budgets": {("user_id", "month", "year")},
+    "budget_limits": {("budget_id", "category_id")},
+    "transactions": set(),
+    "goals": set(),
+}
+
+API_INDEXES = {
+    "users": {},
+    "refresh_tokens": {"refresh_tokens_user_id_idx": ("user_id",)},
+    "categories": {"categories_user_id_idx": ("user_id",)},
+    "budgets": {"budgets_user_id_idx": ("user_id",)},
+    "budget_limits": {},
+    "transactions": {
+        "transactions_user_id_date_idx": ("user_id", "date"),
+        "transactions_category_id_idx": ("category_id",),
+    },
+    "goals": {"goals_user_id_idx": ("user_id",)},
+}
+
+# transactions.user_id has no foreign key in the specification.
+API_FOREIGN_KEYS = {
+    "users": set(),
+    "refresh_tokens": {("user_id", "users", "CASCADE")},
+    "categories": {("user_id", "users", "CASCADE")},
+    "budgets": {("user_id", "users", "CASCADE")},
+    "budget_limits": {
+        ("budget_id", "budgets", "CASCADE"),
+        ("category_id", "categories", "CASCADE"),
+    },
+    "transactions": {("category_id", "categories", "CASCADE")},
+    "goals": {("user_id", "users", "CASCADE")},
+}
+
+NOTIFY_COLUMNS = {
+    "notification_settings": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "telegram_chat_id": Column("text", True, None),
+        "notify_limit_exceeded": Column("boolean", False, "true"),
+        "notify_goal_reached": Column("boolean", False, "true"),
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+}
+
+
+@pytest.fixture
+def migrated(api: Flask, notify: Flask, test_databases: ServiceDatabases) -> ServiceDatabases:
+    return test_databases
+
+
+def test_budget_api_holds_exactly_the_specified_tables(migrated: ServiceDatabases) -> None:
+    assert catalog.tables(migrated.api_url) == {*API_COLUMNS, "alembic_version"}
+
+
+def test_budget_notifications_holds_exactly_its_own_tables(migrated: ServiceDatabases) -> None:
+    assert catalog.tables(migrated.notify_url) == {*NOTIFY_COLUMNS, "alembic_version"}
+
+
+@pytest.mark.parametrize("table", sorted(API_COLUMNS))
+def test_api_columns_types_nullability_and_defaults(migrated: ServiceDatabases, table: str) -> None:
+    assert catalog.columns(migrated.api_url, table) == API_COLUMNS[table]
+
+
+@pytest.mark.parametrize("table", sorted(API_COLUMNS))
+def test_api_unique_constraints_indexes_and_cascades(
+    migrated: ServiceDatabases, table: str
+) -> None:
+    assert catalog.unique_column_sets(migrated.api_url, table) == API_UNIQUE[table]
+    assert catalog.indexes(migrated.api_url, table) == API_INDEXES[table]
+    assert catalog.foreign_keys(migrated.api_url, table) == API_FOREIGN_KEYS[table]
+
+
+def test_transaction_type_is_a_postgres_enum(migrated: ServiceDatabases) -> None:
+    assert catalog.enum_labels(migrated.api_url, "transaction_type") == ["INCOME", "EXPENSE"]
+
+
+def test_notification_settings_columns(migrated: ServiceDatabases) -> None:
+    url = migrated.notify_url
+    assert catalog.columns(url, "notification_settings") == NOTIFY_COLUMNS["notification_settings"]
+    assert catalog.unique_column_sets(url, "notification_settings") == {("user_id",)}
+    assert catalog.foreign_keys(url, "notification_settings") == set()

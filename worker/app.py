@@ -1,0 +1,33 @@
+"""The Celery application, configured from BROKER_URL, with the notifications queue declared."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from event_contract import NOTIFICATIONS_QUEUE
+
+BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
+
+celery_app = Celery("budget_notifications")
+celery_app.conf.update(
+    broker_url=BROKER_URL,
+    # Results are only kept for the ping round trip; delivery outcomes live in the database.
+    result_backend=BROKER_URL,
+    result_expires=300,
+    task_ignore_result=True,
+    task_default_queue=NOTIFICATIONS_QUEUE,
+    task_queues=[Queue(NOTIFICATIONS_QUEUE)],  # type: ignore[no-untyped-call]
+    task_serializer="json",
+    accept_content=["json"],
+    # A task is acknowledged only after it ran, and a task whose worker died is redelivered:
+    # together with idempotent handlers, no event is lost to a crash.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    imports=["worker.tasks"],
+)
