@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,3 +256,35 @@ def celery_worker(
         yield worker
     finally:
         stop_worker(worker)
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    id: uuid.UUID
+    email: str
+    access_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture
+def make_user(api: Flask) -> Callable[[], AuthenticatedUser]:
+    """A user row made directly, with an access token: for tests about what users do, not about
+    how they sign up (those go through POST /api/auth/register)."""
+    from flask_jwt_extended import create_access_token
+
+    from api_app.extensions import db
+    from api_app.models import User
+
+    def make() -> AuthenticatedUser:
+        with api.app_context():
+            user = User(email=f"user-{secrets.token_hex(6)}@example.com", password_hash="unusable")
+            db.session.add(user)
+            db.session.commit()
+            return AuthenticatedUser(
+                user.id, user.email, create_access_token(identity=str(user.id))
+            )
+
+    return make
