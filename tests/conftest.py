@@ -34,6 +34,7 @@ from devstack.servers import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 
 def database_url(superuser_url: str, database: str) -> str:
@@ -125,6 +126,7 @@ def service_environment(
         "BROKER_URL": redis_url,
         "JWT_PRIVATE_KEY_FILE": str(private_key),
         "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_WEBHOOK_SECRET,
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
