@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api_app import models
+from api_app.auth import init_auth
 from api_app.config import load_config
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
 from api_app.health import blp as health_blp
 from api_app.signing_keys import configure_signing_keys
+from api_app.users.views import blp as users_blp
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -26,6 +29,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     configure_signing_keys(app)
+    proxy_hops = app.config["TRUSTED_PROXY_COUNT"]
+    if proxy_hops:
+        # Client addresses (rate limits) come from X-Forwarded-For, trusting only our proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -34,4 +41,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = JsonErrorApi(app)
 
     api.register_blueprint(health_blp)
+    init_auth(app, api)
+    api.register_blueprint(users_blp)
     return app

@@ -9,10 +9,12 @@ from typing import Any
 from flask import Flask
 
 from notify_app import models
+from notify_app.auth import install_token_policy
 from notify_app.config import load_config
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
+from notify_app.settings.views import blp as settings_blp
 from notify_app.signing_keys import configure_verification_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -33,4 +35,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
     api.register_blueprint(health_blp)
+    install_token_policy(jwt, api)
+    api.register_blueprint(settings_blp)
     return app
