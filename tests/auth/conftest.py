@@ -69,10 +69,9 @@ def api_sql(test_databases: ServiceDatabases) -> Callable[..., list[tuple[Any, .
     """Run one statement on budget_api outside the app and return its rows."""
 
     def run(statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with psycopg2.connect(test_databases.api_url) as connection:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, parameters)
-                rows = cursor.fetchall() if cursor.description else []
+        with psycopg2.connect(test_databases.api_url) as connection, connection.cursor() as cursor:
+            cursor.execute(statement, parameters)
+            rows = cursor.fetchall() if cursor.description else []
         connection.close()
         return rows
 

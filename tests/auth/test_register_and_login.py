@@ -1,4 +1,4 @@
-"""POST /api/auth/register and /api/auth/login: tokens, validation, one answer for bad credentials."""
+"""POST /api/auth/register and /login: tokens, validation, one answer for bad credentials."""
 
 from __future__ import annotations
 
