@@ -88,7 +88,8 @@ per_signed_in_account = limiter.shared_limit(
 
 def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[str, Any]]:
     breached = limiter.current_limit
-    retry_after = breached.reset_at - time.time() if breached is not None else 1
+    # When the oldest counted attempt leaves the window, one more attempt fits in.
+    retry_after = breached.window.reset_time - time.time() if breached is not None else 1
     seconds = max(1, math.ceil(retry_after))
     body = {
         "code": 429,
