@@ -5,8 +5,9 @@ counts against the same budget. If Redis cannot be reached the limiter falls bac
 the process's memory until Redis answers again: sign-in stays available and still limited, only
 per process instead of per deployment.
 
-One Limiter per process, like the other extensions: limits are read from the app's config on
-every request, so each app can set its own numbers.
+One Limiter per process, like the other extensions. Each app may set its own limits (read from
+its config on every request); the storage and the fallback state belong to the process, which in
+production serves a single api app.
 """
 
 from __future__ import annotations
