@@ -10,6 +10,7 @@ from flask import Flask
 
 from notify_app import models
 from notify_app.config import load_config
+from notify_app.deliveries.views import blp as deliveries_blp
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
@@ -33,4 +34,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
     api.register_blueprint(health_blp)
+    api.register_blueprint(deliveries_blp)
     return app
