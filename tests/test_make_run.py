@@ -72,4 +72,6 @@ def test_make_run_serves_both_health_answers_and_stops_on_ctrl_c(tmp_path: Path)
     assert exit_code == 0, log.read_text()[-4000:]
     output = log.read_text()
     assert "worker" in output
+    assert "outbox relay started" in output
+    assert "outbox relay stopped" in output
     assert "stopping embedded PostgreSQL" in output
