@@ -111,3 +111,26 @@ def test_a_test_message_is_accepted_and_reaches_the_chat(
         return [item["status"] for item in history.json] == ["sent"]
 
     wait_until(listed_as_sent, "the test message in the history")
+
+
+def test_a_test_message_with_the_broker_down_is_unavailable_and_logged_failed(
+    notify: Flask, make_user: Callable[[], AuthenticatedUser], telegram: TelegramStandIn
+) -> None:
+    import notify_app
+    from devstack.servers import free_port
+
+    unreachable = notify_app.create_app(
+        {"TESTING": True, "BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    user = make_user()
+    set_settings(notify, user.id, chat_id=CHAT_ID)
+    client = unreachable.test_client()
+
+    response = client.post("/api/notifications/test", headers=user.headers)
+
+    assert response.status_code == 503
+    assert response.json["message"] == "Notifications are unavailable right now; try again later."
+    [logged] = client.get("/api/notifications/history", headers=user.headers).json
+    assert logged["status"] == "failed"
+    assert logged["last_error"].startswith("the worker queue is unavailable: ")
+    assert telegram.calls == []

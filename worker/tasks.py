@@ -25,8 +25,9 @@ from worker.app import celery_app
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
-# 2, 4, 8 ... seconds, capped at 5 minutes, jittered: about 1.7 hours of retries in all, and
-# every countdown well below the broker's visibility timeout (see worker/app.py).
+# Countdowns of up to 2, 4, 8 ... seconds (full jitter), capped at 5 minutes: at most about an
+# hour and a half of retries, every countdown well below the broker's visibility timeout (see
+# worker/app.py).
 RETRY_OPTIONS: dict[str, Any] = {
     "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 2,
