@@ -194,7 +194,8 @@ def test_a_worker_killed_during_the_send_delivers_after_its_restart(
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
     first_worker = rig.start_worker()
-    rig.telegram.default_delay_seconds = 3.0  # a slow Telegram keeps the send in flight
+    # A slow Telegram keeps the send in flight (the kill comes long before it would answer).
+    rig.telegram.default_delay_seconds = 10.0
     event = limit_exceeded(user_id)
 
     record(rig.api, event)
@@ -221,7 +222,7 @@ def test_a_killed_pool_process_is_replaced_and_its_task_delivered(rig: Rig, noti
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
     worker = rig.start_worker()
-    rig.telegram.default_delay_seconds = 3.0
+    rig.telegram.default_delay_seconds = 10.0
     event = limit_exceeded(user_id)
 
     record(rig.api, event)
