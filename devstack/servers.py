@@ -93,7 +93,7 @@ def _import_pgserver() -> None:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver  # noqa: F401
+        import pgserver
 
     # Without any handler, Python's last-resort handler prints pgserver's
     # multi-page error dumps for failures we retry; our own errors carry the
@@ -105,8 +105,11 @@ def _import_pgserver() -> None:
 
     # pgserver gives `pg_ctl start` ten seconds; a loaded two-core machine can need more, and a
     # start abandoned half-way leaves a directory that the next attempt cannot use.
-    import pgserver.postgres_server as pgserver_module
+    import pgserver.postgres_server
 
+    # pg_ctl is imported into that module from pgserver._commands; setattr reaches the name
+    # PostgresServer actually calls.
+    pgserver_module: Any = pgserver.postgres_server
     if not getattr(pgserver_module.pg_ctl, "patient", False):
         impatient_pg_ctl = pgserver_module.pg_ctl
 
