@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,9 +25,11 @@ from event_contract import (
     Event,
 )
 from notify_app import messages
+from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
+from notify_app.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +38,21 @@ GOAL_ALERTS_OFF_REASON = "goal notifications are turned off"
 
 
 def handle_event(message: Mapping[str, Any]) -> None:
+    # The request id of the API call that caused the event goes on every log line of it.
+    request_id = message.get("request_id")
+    context_token = request_id_context.set(request_id if isinstance(request_id, str) else None)
     try:
         event = Event.from_message(dict(message))
+        logger.info(
+            "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
+        )
         HANDLERS[event.type](event)
     except (KeyError, ValueError, TypeError, InvalidOperation) as error:
         # A redelivery would fail the same way: log it loudly and let the message go.
         db.session.rollback()
         logger.error("dropping malformed event %r: %s", message.get("id"), error)
+    finally:
+        request_id_context.reset(context_token)
 
 
 def on_user_registered(event: Event) -> None:
@@ -75,6 +86,7 @@ def on_budget_limit_exceeded(event: Event) -> None:
     settings = _settings_of(event.user_id)
     _notify(
         Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
         wanted=settings.notify_limit_exceeded,
         unwanted_reason=LIMIT_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
@@ -91,6 +103,7 @@ def on_goal_reached(event: Event) -> None:
     settings = _settings_of(event.user_id)
     _notify(
         Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
         wanted=settings.notify_goal_reached,
         unwanted_reason=GOAL_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
@@ -98,13 +111,18 @@ def on_goal_reached(event: Event) -> None:
 
 
 def _notify(
-    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+    notification: Notification,
+    *,
+    occurred_at: datetime,
+    wanted: bool,
+    unwanted_reason: str,
+    chat_id: str | None,
 ) -> None:
     delivery_id = open_delivery(
         notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id
     )
-    if delivery_id is not None:
-        deliver(delivery_id)
+    if delivery_id is not None and deliver(delivery_id) == "sent":
+        delivery_latency.observe((datetime.now(UTC) - occurred_at).total_seconds())
 
 
 def _settings_of(user_id: uuid.UUID) -> NotificationSettings:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api_app.events.publisher import EventPublisher, PublishError
 from api_app.extensions import db
 from api_app.models import OutboxEvent
+from api_app.request_ids import current_request_id
 from event_contract import Event
 
 # Ids recorded in the session's current transaction, for the fast path after its commit.
@@ -33,6 +34,8 @@ def record_event(event: Event) -> None:
     Nothing is published before that commit: the row is invisible to the relay until then, and
     the fast path runs only after it (see api_app.events.fast_path).
     """
+    if event.request_id is None:
+        event = event.caused_by(current_request_id())
     db.session.add(
         OutboxEvent(
             id=event.id,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
 from notify_app.telegram import NOT_CONFIGURED_REASON, RateLimiter, TelegramClient
@@ -28,6 +30,8 @@ TELEGRAM_CHANNEL = "telegram"
 TELEGRAM_CLIENT_EXTENSION = "telegram_client"
 
 NO_CHAT_ID_REASON = "no Telegram chat id is set"
+
+logger = logging.getLogger(__name__)
 
 
 def telegram_client() -> TelegramClient:
@@ -95,14 +99,17 @@ def open_delivery(
     return row.id if row.status == "pending" else None
 
 
-def deliver(delivery_id: uuid.UUID) -> None:
-    """Send a pending delivery and record what Telegram answered; anything else is a no-op."""
+def deliver(delivery_id: uuid.UUID) -> str | None:
+    """Send a pending delivery and record what Telegram answered; anything else is a no-op.
+
+    Returns the delivery's new status, or None when there was nothing to send.
+    """
     delivery = db.session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update()
     )
     if delivery is None or delivery.status != "pending" or delivery.chat_id is None:
         db.session.rollback()
-        return
+        return None
     result = telegram_client().send_message(delivery.chat_id, delivery.text)
     delivery.attempts += result.attempts
     if result.sent:
@@ -118,6 +125,17 @@ def deliver(delivery_id: uuid.UUID) -> None:
         if result.blocked_by_user:
             forget_blocked_chat(delivery.user_id, delivery.chat_id)
     db.session.commit()
+    logger.info(
+        "delivery %s of event %s: %s after %d attempt(s)%s",
+        delivery.id,
+        delivery.event_id,
+        delivery.status,
+        result.attempts,
+        f" ({result.error})" if result.error else "",
+        extra={"user_id": str(delivery.user_id)},
+    )
+    deliveries_finished.labels(event_type=delivery.event_type, status=delivery.status).inc()
+    return delivery.status
 
 
 def forget_blocked_chat(user_id: uuid.UUID, chat_id: str) -> None:
