@@ -9,11 +9,16 @@ from typing import Any
 from flask import Flask
 
 from api_app import models
+from api_app.access import document_bearer_scheme
+from api_app.budgets.views import blp as budgets_blp
+from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
+from api_app.goals.views import blp as goals_blp
 from api_app.health import blp as health_blp
 from api_app.signing_keys import configure_signing_keys
+from api_app.transactions.views import blp as transactions_blp
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,4 +39,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = JsonErrorApi(app)
 
     api.register_blueprint(health_blp)
+    document_bearer_scheme(api)
+    api.register_blueprint(categories_blp)
+    api.register_blueprint(budgets_blp)
+    api.register_blueprint(transactions_blp)
+    api.register_blueprint(goals_blp)
     return app
