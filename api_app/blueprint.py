@@ -1,5 +1,5 @@
-"""flask-smorest as api_app resources use it: a Blueprint reading JSON numbers exactly, and a
-typed abort."""
+"""flask-smorest as api_app resources use it: a Blueprint that reads JSON bodies strictly and
+numbers exactly and documents its pagination header truthfully, and a typed abort."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import flask
 import flask_smorest
-from marshmallow import missing
+from flask_smorest.pagination import PaginationMetadataSchema
 from webargs.flaskparser import FlaskParser, is_json_request
 
 
@@ -22,13 +22,15 @@ class ExactJsonParser(FlaskParser):
     """webargs' parser, with JSON numbers that have a fraction or exponent read as Decimal.
 
     The stock parser hands marshmallow floats, and 0.1 as a float is not 0.1: money must never
-    pass through one. Input that Python's json module chokes on in other ways (too deep, integers
-    too long to convert) is an invalid body (400), never an unexpected error.
+    pass through one. A body that is not JSON at all answers 415. Input that Python's json module
+    chokes on in other ways (too deep, integers too long to convert) is an invalid body (400),
+    never an unexpected error.
     """
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
-            return missing
+            # Otherwise a PATCH without a body would pass as an empty change.
+            abort(415, message="the request needs a JSON body (Content-Type: application/json)")
         body = req.get_data(cache=True)
         try:
             return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
@@ -42,6 +44,14 @@ class ExactJsonParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = ExactJsonParser()
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        # The header carries JSON; flask-smorest documents it as a bare object schema, which
+        # OpenAPI reads as the "simple" style (k1,v1,k2,v2), so clients would misparse it.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata, as JSON",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
 
 
 def abort(

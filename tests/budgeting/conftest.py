@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from tests.conftest import AuthenticatedUser
+from wsgi import Gateway
 
 
 @dataclass
@@ -75,3 +78,16 @@ def alice(sign_in: Callable[[], UserClient]) -> UserClient:
 @pytest.fixture
 def bob(sign_in: Callable[[], UserClient]) -> UserClient:
     return sign_in()
+
+
+@pytest.fixture
+def live_gateway(api: Flask, notify: Flask) -> Iterator[str]:
+    """Both services behind the gateway on a real, multi-threaded HTTP server: its base URL."""
+    server = make_server("127.0.0.1", 0, Gateway(api, notify), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

@@ -1,0 +1,55 @@
+"""schemathesis against the live gateway with a signed-in user's token: no 5xx, nothing off-spec.
+
+A bounded run here; `make fuzz` runs the same with many more examples (FUZZ_MAX_EXAMPLES).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT, AuthenticatedUser
+
+SCHEMATHESIS = str(Path(sys.executable).parent / "st")
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "missing_required_header",
+        "unsupported_method",
+        "ignored_auth",
+        "use_after_free",
+        "ensure_resource_availability",
+    ]
+)
+
+
+def run_schemathesis(base_url: str, token: str, spec_path: str, tmp_path: Path) -> None:
+    max_examples = os.environ.get("FUZZ_MAX_EXAMPLES", "10")
+    result = subprocess.run(
+        [
+            SCHEMATHESIS, "run", f"{base_url}{spec_path}",
+            "--header", f"Authorization: Bearer {token}",
+            "--checks", CHECKS,
+            "--max-examples", max_examples,
+            "--workers", "2",
+            "--report", "junit", "--report-dir", str(tmp_path),
+        ],
+        cwd=REPO_ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    report = tmp_path / "schemathesis.txt"
+    report.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"full output in {report}:\n{result.stdout[-20000:]}"
+
+
+def test_the_api_survives_schemathesis(
+    live_gateway: str, make_user: Callable[[], AuthenticatedUser], tmp_path: Path
+) -> None:
+    run_schemathesis(live_gateway, make_user().access_token, "/api/openapi.json", tmp_path)
