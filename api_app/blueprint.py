@@ -1,5 +1,5 @@
 """flask-smorest as api_app resources use it: a Blueprint that reads JSON bodies strictly and
-numbers exactly and documents its pagination header truthfully, and a typed abort."""
+numbers exactly and documents its operations for client generators, and a typed abort."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ class ExactJsonParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = ExactJsonParser()
+
+    def _store_endpoint_docs(self, endpoint: str, obj: Any, *args: Any, **options: Any) -> None:
+        """Name every operation, e.g. `patchCategoryById`, so generated clients get method names
+        from the document rather than inventing them from paths."""
+        super()._store_endpoint_docs(endpoint, obj, *args, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc.setdefault("manual_doc", {}).setdefault("operationId", f"{method}{endpoint}")
 
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         # The header carries JSON; flask-smorest documents it as a bare object schema, which

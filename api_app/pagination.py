@@ -13,9 +13,9 @@ from api_app.extensions import db
 class SelectPage(Page):  # type: ignore[misc]
     """Pager for a view that returns a select() of ORM entities: `@blp.paginate(SelectPage)`.
 
-    The total comes from one COUNT query and the page from LIMIT/OFFSET, so a list costs the same
-    whatever the user's history holds. A page past the end is empty without asking the database
-    for an offset that could overflow its integers.
+    The total comes from one COUNT query and the page from LIMIT/OFFSET: two queries, and only
+    the requested page's rows are loaded. A page past the end is empty without asking the
+    database for an offset that could overflow its integers.
     """
 
     collection: Select[Any]

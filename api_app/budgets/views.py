@@ -85,7 +85,7 @@ class BudgetById(MethodView):
 
 
 @blp.route("/<uuid:budget_id>/limits/<uuid:category_id>")
-class BudgetLimit(MethodView):
+class CategoryLimit(MethodView):
     @protected(blp)
     @blp.arguments(LimitAmountSchema)
     @blp.response(200, BudgetSchema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import ColumnElement, Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api_app.blueprint import abort
@@ -81,7 +81,7 @@ def delete_category(
             message="reassign_to must be another category",
             errors={"query": {"reassign_to": ["Must differ from the category being deleted."]}},
         )
-    wanted = [category_id] if reassign_to is None else sorted([category_id, reassign_to])
+    wanted = [category_id] if reassign_to is None else [category_id, reassign_to]
     locked = {
         category.id: category
         for category in db.session.scalars(
@@ -116,9 +116,10 @@ def delete_category(
     db.session.commit()
 
 
-def _has_dependents(category_id: uuid.UUID) -> Any:
-    return exists().where(Transaction.category_id == category_id) | exists().where(
-        BudgetLimit.category_id == category_id
+def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
+    return or_(
+        exists().where(Transaction.category_id == category_id),
+        exists().where(BudgetLimit.category_id == category_id),
     )
 
 

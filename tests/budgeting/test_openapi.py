@@ -65,6 +65,14 @@ def test_every_budgeting_operation_documents_its_errors(gateway: Client) -> None
     operations = budgeting_operations(spec)
     assert len(operations) == 24
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    operation_ids = {operation["operationId"] for _, _, operation in operations}
+    assert len(operation_ids) == len(operations)
+    assert {
+        "getCategories",
+        "patchCategoryById",
+        "getSummary",
+        "postContributions",
+    } <= operation_ids
     for path, method, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation["security"] == [{"bearerAuth": []}], where
@@ -91,3 +99,14 @@ def test_request_bodies_refuse_unknown_fields_and_responses_carry_money_as_text(
     assert (amount["type"], amount["pattern"]) == ("string", r"^-?[0-9]+\.[0-9]{2}$")
     accepted = schemas["TransactionCreate"]["properties"]["amount"]["anyOf"]
     assert [form["type"] for form in accepted] == ["string", "number"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/goals", "/api/budgets/summary", "/api/notifications/health"]
+)
+def test_a_wrong_method_answers_405_naming_the_allowed_ones(gateway: Client, path: str) -> None:
+    response = gateway.open(path, method="TRACE")
+    assert response.status_code == 405
+    assert response.mimetype == "application/json"
+    assert response.json["code"] == 405
+    assert "GET" in response.headers["Allow"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
+from api_app.budgets.spending import spent_in_month
 from api_app.extensions import db
 from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
@@ -137,6 +139,24 @@ def test_other_users_rows_never_count(alice: UserClient, bob: UserClient) -> Non
     body = summary(alice)
     assert (body["income"], body["expense"]) == ("0.00", "1.00")
     assert [category["category_id"] for category in body["categories"]] == [food["id"]]
+
+
+def test_spent_in_month_is_one_categorys_expenses_of_one_month(
+    alice: UserClient, bob: UserClient, api: Flask
+) -> None:
+    food = alice.category("Food")
+    rent = alice.category("Rent")
+    alice.transaction(food["id"], "0.10", "2024-03-01")
+    alice.transaction(food["id"], "0.20", "2024-03-31")
+    alice.transaction(food["id"], "7.00", "2024-03-10", kind="INCOME")
+    alice.transaction(food["id"], "5.00", "2024-04-01")
+    alice.transaction(rent["id"], "900.00", "2024-03-01")
+    bob.transaction(bob.category("Food")["id"], "3.00", "2024-03-05")
+    with api.app_context():
+        assert str(spent_in_month(alice.user.id, uuid.UUID(food["id"]), 2024, 3)) == "0.30"
+        assert str(spent_in_month(alice.user.id, uuid.UUID(food["id"]), 2024, 5)) == "0.00"
+        assert str(spent_in_month(bob.user.id, uuid.UUID(food["id"]), 2024, 3)) == "0.00"
+    assert summary(alice)["categories"][0]["spent"] == "0.30"
 
 
 @contextmanager
