@@ -1,4 +1,4 @@
-"""A signed-in user's view of the budgeting API, over the api app on an emptied database."""
+"""A signed-in user's view of the budgeting API over an emptied database, and live servers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +21,8 @@ from werkzeug.test import TestResponse
 from devstack.servers import free_port
 from tests.conftest import REPO_ROOT, AuthenticatedUser
 from wsgi import Gateway
+
+STARTUP_DEADLINE_SECONDS = 60
 
 
 @dataclass
@@ -126,13 +128,18 @@ def gunicorn_gateway(
         process.wait()
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Any) -> None:
-    while True:
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited early:\n{log_path.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except (
+            OSError
+        ):  # refused, reset or timed out while the workers boot; the deadline bounds it
             time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer {url} in {STARTUP_DEADLINE_SECONDS}s:\n"
+                f"{log_path.read_text()[-4000:]}")  # fmt: skip
