@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from typing import Final
+from typing import Any, Final
 
 from argon2 import PasswordHasher, extract_parameters
 
 from bench import dataset
 from bench.results import Better, Comparison, Figure, ScenarioReport
 from bench.scenarios.context import BenchContext, ScenarioFailedError, json_request
+from bench.stack import GATEWAY_PROCESS
 
 NAME: Final = "auth"
 TITLE: Final = "Auth"
@@ -43,7 +44,9 @@ def run(context: BenchContext) -> ScenarioReport:
     hash_seconds = verification_seconds(password_hash)
     parameters = extract_parameters(password_hash)
 
-    result = context.load(context.plan(system.gateway, [login]), "auth, login")
+    profiles: dict[str, Any] = {}
+    with context.profiling([GATEWAY_PROCESS], NAME, profiles):
+        result = context.load(context.plan(system.gateway, [login]), "auth, login")
     latency = result.latency_summary()
     cores = min(settings.workers, os.cpu_count() or 1)
     bound = cores / hash_seconds
@@ -74,6 +77,7 @@ def run(context: BenchContext) -> ScenarioReport:
             },
             "connections": settings.connections,
             "login": result.as_json(),
+            "profiles": profiles,
         },
     )
 

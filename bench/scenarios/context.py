@@ -6,14 +6,15 @@ import contextlib
 import http.client
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from bench.child import run_in_child_process
 from bench.loadgen import HttpRequest, LoadPlan, LoadResult, run_plan
 from bench.memory import MemorySampler
-from bench.profiler import profiled
+from bench.profiler import profiled, summarize_profile
 from bench.settings import BenchSettings
 from bench.stack import BenchSystem, Endpoint
 from bench.tokens import mint_access_tokens
@@ -135,10 +136,23 @@ class BenchContext:
             raise ScenarioFailedError(f"{label}: {errors} of {measured} requests failed: {samples}")
         return result
 
-    def profiled(self, process_name: str, label: str) -> contextlib.AbstractContextManager[Any]:
-        """A py-spy profile of `process_name` for the block, when BENCH_PROFILE is set."""
+    @contextlib.contextmanager
+    def profiling(
+        self, process_names: Iterable[str], label: str, summaries: dict[str, Any]
+    ) -> Iterator[None]:
+        """With BENCH_PROFILE set, py-spy profiles of these processes for the block; a summary
+        of each (where its samples went) lands in `summaries` under the process name."""
         output_dir = self.settings.instance_dir / "profiles" if self.settings.profile else None
-        return profiled(self.system, process_name, label, output_dir, self.say)
+        paths: dict[str, Path | None] = {}
+        with contextlib.ExitStack() as profiles:
+            for name in process_names:
+                paths[name] = profiles.enter_context(
+                    profiled(self.system, name, label, output_dir, self.say)
+                )
+            yield
+        for name, path in paths.items():
+            if path is not None and path.exists():
+                summaries[name] = {"profile": str(path), **summarize_profile(path)}
 
     def access_tokens(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         return mint_access_tokens(

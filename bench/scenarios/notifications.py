@@ -29,6 +29,7 @@ from bench.scenarios.context import (
     ScenarioUnavailableError,
     json_request,
 )
+from bench.stack import BARE_APP_PROCESS, GATEWAY_PROCESS, TELEGRAM_PROCESS
 from bench.stats import summarize_latencies
 from bench.telegram_calls import wait_for_messages
 
@@ -45,6 +46,7 @@ PROBE_TIMEOUT_SECONDS: Final = 20.0
 MESSAGE_WAIT_SECONDS: Final = 30.0
 EVENTS_PER_WAIT_SECOND: Final = 5
 STEADY_CONNECTIONS: Final = 2
+NOT_PIPELINE: Final = frozenset({GATEWAY_PROCESS, BARE_APP_PROCESS, TELEGRAM_PROCESS})
 MIN_STEADY_EVENTS: Final = 10
 ROUND_TRIP_TIMEOUT_SECONDS: Final = 120.0
 
@@ -176,7 +178,11 @@ def run(context: BenchContext) -> ScenarioReport:
 
     count = settings.notification_events
     burst = prepare_events(context, count, f"{tag}-burst")
-    burst_result, burst_arrived = deliver(context, burst, "notifications, burst", rate=None)
+    profiles: dict[str, Any] = {}
+    # Every process of `make run` but the gateway: the relay, if there is one, and the worker.
+    pipeline = [name for name in context.system.processes if name not in NOT_PIPELINE]
+    with context.profiling(pipeline, NAME, profiles):
+        burst_result, burst_arrived = deliver(context, burst, "notifications, burst", rate=None)
     burst_trips = round_trips(context, count, rate=None)
 
     rate = settings.notification_rate
@@ -198,6 +204,7 @@ def run(context: BenchContext) -> ScenarioReport:
             "transactions": burst_result.as_json(),
             "commit_to_message_latency": burst_latency.as_json(),
         },
+        "profiles": profiles,
         "steady": {
             "transactions": steady_result.as_json(),
             "commit_to_message_latency": ours_latency.as_json(),

@@ -16,6 +16,7 @@ from bench import dataset
 from bench.loadgen import HttpRequest
 from bench.results import Better, Comparison, Figure, Goal, ScenarioReport
 from bench.scenarios.context import BenchContext, json_request
+from bench.stack import GATEWAY_PROCESS
 
 NAME: Final = "read_path"
 TITLE: Final = "Read path"
@@ -76,18 +77,19 @@ def run(context: BenchContext) -> ScenarioReport:
 
     p50_ms: dict[int, float] = {}
     per_size: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
     for size in sizes:
         request = summary_request(tokens[size])
         context.require(system.gateway, request)
-        result = context.load(
-            context.plan(
-                system.gateway,
-                [request],
-                connections=settings.workers,
-                duration_seconds=max(1.0, settings.duration_seconds / 2),
-            ),
-            f"read path, {size:,} transactions",
+        plan = context.plan(
+            system.gateway,
+            [request],
+            connections=settings.workers,
+            duration_seconds=max(1.0, settings.duration_seconds / 2),
         )
+        # The largest history is the one worth a profile.
+        with context.profiling([GATEWAY_PROCESS] if size == sizes[-1] else [], NAME, profiles):
+            result = context.load(plan, f"read path, {size:,} transactions")
         p50_ms[size] = result.latency_summary().p50_ms
         per_size[str(size)] = result.as_json()
 
@@ -102,6 +104,7 @@ def run(context: BenchContext) -> ScenarioReport:
             "setup_seconds": round(setup_seconds, 1),
             "connections": settings.workers,
             "sizes": per_size,
+            "profiles": profiles,
         },
     )
     smallest, largest = sizes[0], sizes[-1]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 from bench import dataset
 from bench.loadgen import LoadResult
 from bench.results import Better, Comparison, Goal, ScenarioReport
 from bench.scenarios.context import BenchContext, ScenarioFailedError, json_request
+from bench.stack import GATEWAY_PROCESS
 
 NAME: Final = "write_path"
 TITLE: Final = "Write path"
@@ -39,7 +40,9 @@ def run(context: BenchContext) -> ScenarioReport:
     context.require(system.gateway, ours)
     context.require(system.bare_app, baseline)
 
-    ours_result = context.load(context.plan(system.gateway, [ours]), "write path, ours")
+    profiles: dict[str, Any] = {}
+    with context.profiling([GATEWAY_PROCESS], NAME, profiles):
+        ours_result = context.load(context.plan(system.gateway, [ours]), "write path, ours")
     baseline_result = context.load(
         context.plan(system.bare_app, [baseline]), f"write path, {BASELINE_NAME}"
     )
@@ -60,6 +63,7 @@ def run(context: BenchContext) -> ScenarioReport:
             "connections": context.settings.connections,
             "ours": ours_result.as_json(),
             "baseline": baseline_result.as_json(),
+            "profiles": profiles,
         },
     )
 
