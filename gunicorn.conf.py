@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 # gunicorn ships no type information.
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
@@ -76,8 +77,8 @@ errorlog = "-"
 # - path is %(U)s, the path without the query string, so query parameters stay out of the logs.
 # - status, bytes and duration_ms are unquoted and so are JSON numbers.
 #   JsonSafeAtoms (below) makes sure they always render as numbers, or as null.
-# - request_id is the X-Request-ID header that the nginx gateway sets on every request.
-#   "-" when the request did not come through the gateway.
+# - request_id is the X-Request-ID the application answered with: the caller's (or nginx's)
+#   when it was sane, else the one the app generated, so it matches the app's own log lines.
 # - remote is the peer address. Behind nginx that is nginx's own address. The client's address
 #   is in X-Forwarded-For, which the application reads.
 access_log_format = (
@@ -89,7 +90,7 @@ access_log_format = (
     '"status": %(s)s, '
     '"bytes": %(B)s, '
     '"duration_ms": %(M)s, '
-    '"request_id": "%({x-request-id}i)s", '
+    '"request_id": "%({x-request-id}o)s", '
     '"user_agent": "%(a)s"'
     "}"
 )
@@ -149,3 +150,14 @@ class JsonAccessLogger(Logger):  # type: ignore[misc]  # Logger is untyped (Any)
 
 
 logger_class = JsonAccessLogger
+
+
+def child_exit(server: object, worker: Any) -> None:
+    """A worker that exited leaves its Prometheus files behind; mark them so live gauges drop it.
+
+    Only matters in multiprocess mode (PROMETHEUS_MULTIPROC_DIR set, as `make run` and compose do).
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -13,6 +13,9 @@ from api_app.config import load_config
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
 from api_app.health import blp as health_blp
+from api_app.logs import configure_logging
+from api_app.metrics import init_metrics
+from api_app.request_ids import init_request_ids
 from api_app.signing_keys import configure_signing_keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -25,6 +28,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if test_config is not None:
         app.config.update(test_config)
+    if not app.testing:
+        # Tests keep pytest's log capture; every real process logs one line per record.
+        configure_logging(
+            app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
+        )
     configure_signing_keys(app)
 
     db.init_app(app)
@@ -34,4 +42,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = JsonErrorApi(app)
 
     api.register_blueprint(health_blp)
+    init_request_ids(app)
+    init_metrics(app)
     return app

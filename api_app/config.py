@@ -26,6 +26,9 @@ def database_url(environ: Mapping[str, str]) -> str:
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return {
         "APP_ENV": environ.get("APP_ENV", "production"),
+        "SERVICE_NAME": "api",
+        "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,

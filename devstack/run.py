@@ -17,9 +17,11 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -338,6 +340,15 @@ def apply_migrations(
     return True
 
 
+def metrics_environment(service_name: str) -> dict[str, str]:
+    """A fresh Prometheus multiprocess directory per service: gunicorn workers and Celery
+    children each write their own files there, and a scrape adds them up."""
+    metrics_dir = Path(tempfile.gettempdir()) / f"budget-metrics-{os.getpid()}" / service_name
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
 def start_services(
     commands: Sequence[ServiceCommand], environment: Mapping[str, str], output: PrefixedOutput
 ) -> list[RunningService]:
@@ -345,7 +356,12 @@ def start_services(
     # makes the preexec_fn safe.
     running = [
         RunningService(
-            command, spawn_python(command.python_arguments, environment, own_session=True)
+            command,
+            spawn_python(
+                command.python_arguments,
+                {**environment, **metrics_environment(command.name)},
+                own_session=True,
+            ),
         )
         for command in commands
     ]

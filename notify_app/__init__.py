@@ -13,6 +13,11 @@ from notify_app.config import load_config
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
+from notify_app.linking.cli import telegram_cli
+from notify_app.linking.views import blp as telegram_blp
+from notify_app.logs import configure_logging
+from notify_app.metrics import init_metrics
+from notify_app.request_ids import init_request_ids
 from notify_app.signing_keys import configure_verification_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -25,6 +30,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if test_config is not None:
         app.config.update(test_config)
+    if not app.testing:
+        # Tests keep pytest's log capture; every real process logs one line per record.
+        configure_logging(
+            app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
+        )
     configure_verification_key(app)
 
     db.init_app(app)
@@ -33,4 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
     api.register_blueprint(health_blp)
+    api.register_blueprint(telegram_blp)
+    app.cli.add_command(telegram_cli)
+    init_request_ids(app)
+    init_metrics(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ def database_url(environ: Mapping[str, str]) -> str:
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return {
         "APP_ENV": environ.get("APP_ENV", "production"),
+        "SERVICE_NAME": "notifications",
+        "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
@@ -44,6 +48,11 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         "TELEGRAM_API_URL": environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
         "TELEGRAM_BOT_TOKEN": environ.get("TELEGRAM_BOT_TOKEN") or None,
+        "TELEGRAM_BOT_USERNAME": environ.get("TELEGRAM_BOT_USERNAME", "budget_alerts_bot"),
+        "TELEGRAM_WEBHOOK_SECRET": environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        "TELEGRAM_LINK_CODE_TTL": timedelta(
+            seconds=int(environ.get("TELEGRAM_LINK_CODE_TTL_SECONDS", "900"))
+        ),
     }
 
 

@@ -1,7 +1,9 @@
-"""Liveness: the specification's GET /api/notifications/health."""
+"""Liveness (GET /api/notifications/health) and readiness (.../ready, which adds the broker)."""
 
 from __future__ import annotations
 
+import redis
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
@@ -12,10 +14,38 @@ from notify_app.extensions import db
 
 blp = Blueprint("health", __name__, url_prefix="/api/notifications", description="Service health")
 
+PROBE_TIMEOUT_SECONDS = 2
+
 
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
     service = fields.String(required=True, metadata={"example": "notifications"})
+
+
+def database_answers() -> bool:
+    try:
+        # A bounded real query: a wedged database answers 503 instead of hanging the probe.
+        db.session.execute(text(f"SET LOCAL statement_timeout = {PROBE_TIMEOUT_SECONDS * 1000}"))
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    finally:
+        db.session.rollback()
+    return True
+
+
+def broker_answers() -> bool:
+    client = redis.Redis.from_url(
+        current_app.config["BROKER_URL"],
+        socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
+        socket_timeout=PROBE_TIMEOUT_SECONDS,
+    )
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 @blp.route("/health")
@@ -23,13 +53,20 @@ class Health(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="The database is unreachable")
     def get(self) -> dict[str, str]:
-        try:
-            # A bounded real query: a wedged database answers 503 instead of hanging the probe.
-            db.session.execute(text("SET LOCAL statement_timeout = 2000"))
-            db.session.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            db.session.rollback()
+        """Liveness: the service runs and its database answers."""
+        if not database_answers():
             abort(503, message="database unavailable")
-        finally:
-            db.session.rollback()
+        return {"status": "ok", "service": "notifications"}
+
+
+@blp.route("/ready")
+class Ready(MethodView):
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, description="The database or the broker is unreachable")
+    def get(self) -> dict[str, str]:
+        """Readiness: the database and the event broker both answer."""
+        if not database_answers():
+            abort(503, message="database unavailable")
+        if not broker_answers():
+            abort(503, message="broker unavailable")
         return {"status": "ok", "service": "notifications"}

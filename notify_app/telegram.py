@@ -277,6 +277,28 @@ class TelegramClient:
                 chat_id, attempts, error, http_status=status_code, description=description
             )
 
+    def set_webhook(self, url: str, secret_token: str) -> str | None:
+        """Register the webhook (an operator's one-off call); returns None on success, else why not.
+
+        Telegram then sends every update to `url` with `secret_token` in the
+        X-Telegram-Bot-Api-Secret-Token header, which the webhook view checks.
+        """
+        if self._bot_token is None:
+            return NOT_CONFIGURED_REASON
+        payload = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        try:
+            response = self._session.post(
+                f"{self.api_url}/bot{self._bot_token}/setWebhook",
+                json=payload,
+                timeout=self.timeout_seconds,
+            )
+        except requests.RequestException as exc:
+            return self._redact(f"{type(exc).__name__}: {exc}")
+        body = _json_object(response)
+        if response.status_code == 200 and body is not None and body.get("ok") is True:
+            return None
+        return self._redact(f"HTTP {response.status_code}: {_description(body) or response.text}")
+
     def _back_off(self, chat_id: str, transient_failures: int, error: str) -> None:
         # Full jitter: spreads the retries of many workers that failed at the same moment
         # instead of having them hit Telegram again in lockstep.

@@ -25,9 +25,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from devstack.servers import drop_database, ensure_database, start_postgres, start_redis
+from devstack.servers import (
+    drop_database,
+    ensure_database,
+    free_port,
+    start_postgres,
+    start_redis,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 
 def database_url(superuser_url: str, database: str) -> str:
@@ -119,6 +126,7 @@ def service_environment(
         "BROKER_URL": redis_url,
         "JWT_PRIVATE_KEY_FILE": str(private_key),
         "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_WEBHOOK_SECRET,
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -195,6 +203,7 @@ def notify_client(notify: Flask) -> FlaskClient:
 class WorkerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_port: int
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -202,6 +211,14 @@ class WorkerProcess:
 
 def start_worker(environment: dict[str, str], log_path: Path) -> WorkerProcess:
     log_file = log_path.open("ab")
+    metrics_dir = log_path.parent / f"metrics-{secrets.token_hex(3)}"
+    metrics_dir.mkdir()
+    metrics_port = free_port()
+    environment = {
+        **environment,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "WORKER_METRICS_PORT": str(metrics_port),
+    }
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "worker", "worker",
@@ -211,7 +228,7 @@ def start_worker(environment: dict[str, str], log_path: Path) -> WorkerProcess:
         ],
         cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    return WorkerProcess(process, log_path)
+    return WorkerProcess(process, log_path, metrics_port)
 
 
 def stop_worker(worker: WorkerProcess) -> None:

@@ -487,7 +487,7 @@ def test_jwt_key_files_come_from_a_read_only_mount(services: dict[str, Any], nam
 
 
 @pytest.mark.parametrize(
-    ("name", "path"), [("api", "/health"), ("notifications", "/api/notifications/health")]
+    ("name", "path"), [("api", "/ready"), ("notifications", "/api/notifications/ready")]
 )
 def test_web_healthchecks_use_python(services: dict[str, Any], name: str, path: str) -> None:
     test = services[name]["healthcheck"]["test"]
@@ -792,7 +792,7 @@ SAMPLE_ATOMS: dict[str, object] = {
     "M": 12,
     "L": "0.012345",
     "p": "<7>",
-    "{x-request-id}i": "3f2c8e0a41d74d8e9a550d9b3e0e7c11",
+    "{x-request-id}o": "3f2c8e0a41d74d8e9a550d9b3e0e7c11",
 }
 
 
@@ -821,7 +821,7 @@ def test_access_log_format_is_json_with_gunicorn_atoms(monkeypatch: pytest.Monke
         }
 
     # A request without the header (straight to gunicorn, not through nginx).
-    no_id = {k: v for k, v in SAMPLE_ATOMS.items() if k != "{x-request-id}i"}
+    no_id = {k: v for k, v in SAMPLE_ATOMS.items() if k != "{x-request-id}o"}
     assert json.loads(fmt % conf["logger_class"].atoms_wrapper_class(no_id))["request_id"] == "-"
 
 
@@ -854,12 +854,13 @@ def test_access_log_lines_are_json_through_gunicorns_logger(
     capture = _Capture()
     logger.access_log.addHandler(capture)
     try:
+        # The app answers with the request id it used (the client's when sane, else its own).
         response = SimpleNamespace(
-            status="201 CREATED", sent=87, headers=[("Content-Type", "application/json")]
+            status="201 CREATED",
+            sent=87,
+            headers=[("Content-Type", "application/json"), ("X-Request-ID", request_id)],
         )
-        request = SimpleNamespace(
-            headers=[("X-REQUEST-ID", request_id), ("USER-AGENT", user_agent)]
-        )
+        request = SimpleNamespace(headers=[("USER-AGENT", user_agent)])
         environ = {
             "REQUEST_METHOD": "POST",
             "RAW_URI": "/api/transactions?token=secret",

@@ -119,7 +119,15 @@ NOTIFY_COLUMNS = {
         "notify_goal_reached": Column("boolean", False, "true"),
         "created_at": NOW,
         "updated_at": NOW,
-    }
+    },
+    "telegram_link_codes": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "code_digest": Column("text", False, None),
+        "expires_at": Column("timestamp with time zone", False, None),
+        "used_at": Column("timestamp with time zone", True, None),
+        "created_at": NOW,
+    },
 }
 
 

@@ -1,0 +1,1 @@
+"""Linking a Telegram chat to a user with the bot's /start deep link, and unlinking with /stop."""

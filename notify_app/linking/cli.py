@@ -1,0 +1,28 @@
+"""`flask --app notify_app telegram set-webhook URL`, for operators."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from notify_app.telegram import TelegramClient
+
+telegram_cli = AppGroup("telegram", help="Telegram bot operations.")
+
+
+@telegram_cli.command("set-webhook")
+@click.argument("url")
+def set_webhook(url: str) -> None:
+    """Point the bot's updates at URL (…/api/notifications/telegram/webhook) with the secret."""
+    secret = current_app.config["TELEGRAM_WEBHOOK_SECRET"]
+    if secret is None:
+        raise click.ClickException("TELEGRAM_WEBHOOK_SECRET must be set")
+    client = TelegramClient(
+        current_app.config["TELEGRAM_API_URL"], current_app.config["TELEGRAM_BOT_TOKEN"]
+    )
+    with client:
+        problem = client.set_webhook(url, secret)
+    if problem is not None:
+        raise click.ClickException(f"setWebhook failed: {problem}")
+    click.echo(f"webhook set to {url}")

@@ -1,0 +1,105 @@
+"""Link codes and the bot commands that use them; each function owns its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from notify_app.extensions import db
+from notify_app.models import NotificationSettings, TelegramLinkCode
+
+logger = logging.getLogger(__name__)
+
+LINKED_REPLY = (
+    "Linked! Budget alerts for your account will arrive in this chat. Send /stop to unlink."
+)
+UNKNOWN_CODE_REPLY = (
+    "This link is not valid any more: it was used already or has expired. "
+    "Ask the app for a new Telegram link and open it again."
+)
+NO_CODE_REPLY = "Hi! To get budget alerts here, open the Telegram link from the app's settings."
+STOPPED_REPLY = "Unlinked. You will not get budget alerts in this chat any more."
+NOT_LINKED_REPLY = "This chat is not linked to any account."
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    code: str
+    expires_at: datetime
+
+
+def code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def create_link_code(user_id: uuid.UUID, valid_for: timedelta) -> LinkOffer:
+    # 24 random bytes -> 32 URL-safe characters, inside Telegram's 64-character start parameter.
+    code = secrets.token_urlsafe(24)
+    expires_at = datetime.now(UTC) + valid_for
+    db.session.add(
+        TelegramLinkCode(user_id=user_id, code_digest=code_digest(code), expires_at=expires_at)
+    )
+    db.session.commit()
+    return LinkOffer(code, expires_at)
+
+
+def start_command(chat_id: str, code: str | None) -> str:
+    """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply."""
+    if not code:
+        return NO_CODE_REPLY
+    now = datetime.now(UTC)
+    # The UPDATE both checks and consumes the code, so two racing /starts cannot both use it.
+    user_id = db.session.execute(
+        update(TelegramLinkCode)
+        .where(
+            TelegramLinkCode.code_digest == code_digest(code),
+            TelegramLinkCode.used_at.is_(None),
+            TelegramLinkCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(TelegramLinkCode.user_id)
+    ).scalar_one_or_none()
+    if user_id is None:
+        db.session.rollback()
+        logger.info("telegram /start with an unknown, used or expired code")
+        return UNKNOWN_CODE_REPLY
+    db.session.execute(
+        insert(NotificationSettings)
+        .values(user_id=user_id, telegram_chat_id=chat_id)
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id],
+            set_={"telegram_chat_id": chat_id, "updated_at": now},
+        )
+    )
+    db.session.commit()
+    logger.info("telegram chat linked", extra={"user_id": str(user_id)})
+    return LINKED_REPLY
+
+
+def stop_command(chat_id: str) -> str:
+    """`/stop`: unlink the chat from whichever user it is linked to; returns the reply."""
+    unlinked = (
+        db.session.execute(
+            update(NotificationSettings)
+            .where(NotificationSettings.telegram_chat_id == chat_id)
+            .values(telegram_chat_id=None, updated_at=datetime.now(UTC))
+            .returning(NotificationSettings.user_id)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.commit()
+    return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
+
+
+def linked_chat_id(user_id: uuid.UUID) -> str | None:
+    return db.session.execute(
+        select(NotificationSettings.telegram_chat_id).where(NotificationSettings.user_id == user_id)
+    ).scalar_one_or_none()

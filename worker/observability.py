@@ -1,0 +1,56 @@
+"""The worker's logs (JSON lines, like the services) and Prometheus metrics.
+
+Celery runs tasks in forked child processes, so metrics use prometheus_client's multiprocess
+mode: children write to PROMETHEUS_MULTIPROC_DIR and the main process serves the sum of them on
+WORKER_METRICS_PORT. The launcher sets that directory (`make run`, compose, the tests), as
+prometheus_client reads it once, at import; without it the worker serves no metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery.signals import setup_logging, task_postrun, worker_ready
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from notify_app.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_METRICS_PORT = 9540
+
+tasks_finished = Counter(
+    "worker_tasks_total", "Tasks the worker finished, by task and outcome", ["task", "outcome"]
+)
+
+
+@setup_logging.connect
+def use_service_logging(**_: Any) -> None:
+    """Celery's own logging setup is replaced by the services' one-line-per-record format."""
+    configure_logging(
+        "worker", os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO")
+    )
+
+
+@task_postrun.connect
+def count_task_outcome(sender: Any = None, state: str | None = None, **_: Any) -> None:
+    task_name = getattr(sender, "name", "unknown")
+    tasks_finished.labels(task=task_name, outcome=(state or "unknown").lower()).inc()
+
+
+@worker_ready.connect
+def serve_metrics(**_: Any) -> None:
+    port = int(os.environ.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT)))
+    if port == 0:
+        return
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        logger.warning("PROMETHEUS_MULTIPROC_DIR is not set: the worker serves no metrics")
+        return
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    address = os.environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1")
+    start_http_server(port, addr=address, registry=registry)
+    logger.info("worker metrics on http://%s:%d/metrics", address, port)
