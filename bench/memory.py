@@ -84,6 +84,7 @@ class MemorySampler:
             ]
 
     def _run(self) -> None:
+        self.sample()
         while not self._stop.wait(self._interval_seconds):
             self.sample()
 

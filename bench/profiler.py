@@ -38,8 +38,8 @@ def profiled(
     say: Callable[[str], None],
 ) -> Iterator[Path | None]:
     """Profile `process_name` and its children for the block; yields the profile's path."""
-    managed = system.processes.get(process_name)
-    if output_dir is None or managed is None:
+    process = system.processes.get(process_name)
+    if output_dir is None or process is None:
         yield None
         return
     if not py_spy_binary().exists():
@@ -49,7 +49,7 @@ def profiled(
     output_dir.mkdir(parents=True, exist_ok=True)
     profile_path = output_dir / f"{label}.{process_name.replace(' ', '-')}.txt"
     arguments = [
-        str(py_spy_binary()), "record", "--pid", str(managed.process.pid), "--subprocesses",
+        str(py_spy_binary()), "record", "--pid", str(process.pid), "--subprocesses",
         "--nonblocking", "--rate", str(SAMPLES_PER_SECOND), "--format", "raw",
         "--output", str(profile_path),
     ]  # fmt: skip

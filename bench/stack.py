@@ -12,15 +12,12 @@ Telegram stand-in that plays Telegram for the notification pipeline.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import http.client
 import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -36,6 +33,7 @@ from devstack.run import (
     child_environment,
     service_commands,
     start_embedded_services,
+    start_services,
     stop_services,
     uses_external_services,
 )
@@ -49,10 +47,6 @@ GATEWAY_PROCESS: Final = "gateway"
 BARE_APP_PROCESS: Final = "bare Flask app"
 TELEGRAM_PROCESS: Final = "telegram stand-in"
 LOG_TAIL_LINES: Final = 30
-
-PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
-# Loaded before any fork: a child must not dlopen between fork and exec.
-_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class BenchSetupError(RuntimeError):
@@ -70,17 +64,6 @@ class Endpoint:
 
 
 @dataclass
-class ManagedProcess:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
 class BenchSystem:
     environment: dict[str, str]
     backing_servers: str
@@ -88,7 +71,8 @@ class BenchSystem:
     bare_app: Endpoint
     telegram: Endpoint
     telegram_record_path: Path
-    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    log_path: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def api_database_url(self) -> str:
@@ -111,39 +95,15 @@ class BenchSystem:
         return Path(self.environment["JWT_PUBLIC_KEY_FILE"])
 
     def check_running(self) -> None:
-        """Raise, with its log tail, if any process of the system has exited."""
-        for managed in self.processes.values():
-            if managed.process.poll() is not None:
+        """Raise, with the log's tail, if any process of the system has exited."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                text = self.log_path.read_text(encoding="utf-8", errors="replace")
+                tail = "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
                 raise BenchSetupError(
-                    f"{managed.name} exited with code {managed.process.returncode};"
-                    f" last lines of {managed.log_path}:\n{managed.log_tail()}"
+                    f"{name} exited with code {process.returncode};"
+                    f" last lines of {self.log_path}:\n{tail}"
                 )
-
-
-def _exit_with_parent() -> None:
-    """preexec_fn: the kernel SIGTERMs the child if the harness dies without cleaning up."""
-    if _LIBC is not None:
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def spawn_python(
-    name: str, arguments: Sequence[str], environment: Mapping[str, str], log_dir: Path
-) -> ManagedProcess:
-    log_path = log_dir / f"{name.replace(' ', '-')}.log"
-    with log_path.open("wb") as log_file:
-        # Output goes straight to a file: copying it through a pipe would cost the harness CPU
-        # that the servers under measurement compete for.
-        process = subprocess.Popen(
-            [sys.executable, *arguments],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_exit_with_parent,
-        )
-    return ManagedProcess(name, process, log_path)
 
 
 def gunicorn_arguments(bind: str, workers: int, application: str) -> tuple[str, ...]:
@@ -241,6 +201,21 @@ def start_system(
 
     gateway = Endpoint(LOOPBACK, free_port())
     bare_app = Endpoint(LOOPBACK, free_port())
+    log_path = log_dir / "system.log"
+    commands = (
+        *system_commands(f"{LOOPBACK}:{gateway.port}", settings.workers),
+        ServiceCommand(BARE_APP_PROCESS, gunicorn_arguments(
+            f"{LOOPBACK}:{bare_app.port}", settings.workers, "bench.bare_app:app")),
+        ServiceCommand(TELEGRAM_PROCESS, ("tests/telegram_standin.py", "--host", LOOPBACK,
+                       "--port", str(telegram.port), "--record", str(telegram_record_path))),
+    )  # fmt: skip
+    # devstack's own launcher, as `make run` uses it (per-service environment, output copied
+    # line by line with a prefix), into a log file instead of the terminal. The baselines go
+    # through it too, so they pay for their logging exactly what the system pays.
+    log_file = stop_on_exit.enter_context(log_path.open("w", encoding="utf-8"))
+    log_output = PrefixedOutput(log_file, [command.name for command in commands])
+    running = start_services(commands, environment, log_output)
+    stop_on_exit.callback(_stop_services, running, log_output, output)
     system = BenchSystem(
         environment=environment,
         backing_servers=backing_servers,
@@ -248,23 +223,12 @@ def start_system(
         bare_app=bare_app,
         telegram=telegram,
         telegram_record_path=telegram_record_path,
+        log_path=log_path,
+        processes={service.command.name: service.process for service in running},
     )
-
-    launches: list[tuple[str, tuple[str, ...]]] = [
-        (TELEGRAM_PROCESS, ("tests/telegram_standin.py", "--host", LOOPBACK,
-                            "--port", str(telegram.port), "--record", str(telegram_record_path))),
-        *((command.name, command.python_arguments) for command in
-          system_commands(f"{LOOPBACK}:{gateway.port}", settings.workers)),
-        (BARE_APP_PROCESS, gunicorn_arguments(f"{LOOPBACK}:{bare_app.port}", settings.workers,
-                                              "bench.bare_app:app")),
-    ]  # fmt: skip
-    # Every child is forked before the sampler's thread starts, which keeps preexec_fn safe.
-    for name, arguments in launches:
-        managed = spawn_python(name, arguments, environment, log_dir)
-        system.processes[name] = managed
-        sampler.track(name, managed.process.pid)
-    stop_on_exit.callback(_stop_processes, list(system.processes.values()), output)
-    output.say(f"started {', '.join(system.processes)}; their output is in {_relative(log_dir)}/")
+    for name, process in system.processes.items():
+        sampler.track(name, process.pid)
+    output.say(f"started {', '.join(system.processes)}; their output is in {_relative(log_path)}")
 
     for name, endpoint, path in (
         (TELEGRAM_PROCESS, telegram, f"/bot{TELEGRAM_BOT_TOKEN}/getMe"),
@@ -287,13 +251,9 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def _stop_processes(processes: Sequence[ManagedProcess], output: PrefixedOutput) -> None:
+def _stop_services(
+    running: Sequence[RunningService], log_output: PrefixedOutput, output: PrefixedOutput
+) -> None:
     output.say("stopping the system")
     # devstack's own shutdown: SIGTERM the leaders, a grace period, then SIGKILL what is left.
-    stop_services(
-        [
-            RunningService(ServiceCommand(managed.name, ()), managed.process)
-            for managed in processes
-        ],
-        output,
-    )
+    stop_services(running, log_output)

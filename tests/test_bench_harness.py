@@ -171,7 +171,9 @@ def test_the_table_shows_figures_ratios_goals_and_what_was_not_available() -> No
 def unstarted_context(tmp_path: Path) -> tuple[BenchContext, list[str]]:
     said: list[str] = []
     endpoint = Endpoint("127.0.0.1", 9)
-    system = BenchSystem({}, "none", endpoint, endpoint, endpoint, tmp_path / "calls.jsonl")
+    system = BenchSystem(
+        {}, "none", endpoint, endpoint, endpoint, tmp_path / "calls.jsonl", tmp_path / "log"
+    )
     context = BenchContext(load_settings({}), system, MemorySampler(), said.append)
     return context, said
 
