@@ -3,7 +3,7 @@
 py-spy samples from outside, without touching the code, so the profiled process runs the same code
 it runs unprofiled (--nonblocking: it is never paused). Profiles are written in py-spy's raw
 format (collapsed stacks, one line per distinct stack with its sample count), which flamegraph
-tools read and which `top_frames` reduces to the few functions where the time goes.
+tools read and which `summarize_profile` reduces to the few functions where the time goes.
 """
 
 from __future__ import annotations
@@ -68,24 +68,25 @@ def profiled(
         say(f"profile of {process_name} during {label}: {profile_path}")
 
 
-def _function(frame: str) -> str:
-    """`name (path/file.py:123)` -> `name (file.py)`: one entry per function, not per line."""
-    return _LINE_NUMBER.sub(")", _DIRECTORIES.sub("(", frame))
-
-
+# py-spy names files relative to their sys.path entry: our code reads "api_app/...".
+OWN_CODE: Final = re.compile(r"\((api_app|notify_app|worker)/|\((wsgi|event_contract)\.py")
 _LINE_NUMBER: Final = re.compile(r":\d+\)$")
-_DIRECTORIES: Final = re.compile(r"\([^()]*/")
+
+
+def _function(frame: str) -> str:
+    """`name (api_app/x.py:123)` -> `name (api_app/x.py)`: one entry per function, not line."""
+    return _LINE_NUMBER.sub(")", frame)
 
 
 def summarize_profile(profile_path: Path, limit: int = TOP_FRAMES) -> dict[str, list[list[Any]]]:
-    """Where the samples went: the functions most often on the stack, and most often on top.
+    """Where the samples went, as shares of all samples.
 
-    "inclusive" counts a function once per sampled stack it is on (a web framework's dispatch
-    scores near 100%; the informative entries are the first that don't); "self" counts the
-    function the sample caught running.
+    "self": the functions the samples caught running (a database driver waiting for its answer,
+    a hash function). "own_code": our functions by the share of samples they were on the stack
+    for, which tells which use case or helper the time belongs to.
     """
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
+    on_stack: Counter[str] = Counter()
+    running: Counter[str] = Counter()
     total = 0
     for line in profile_path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -94,14 +95,15 @@ def summarize_profile(profile_path: Path, limit: int = TOP_FRAMES) -> dict[str, 
         count = int(count_text)
         total += count
         frames = [_function(frame) for frame in stack.split(";")]
-        own[frames[-1]] += count
+        running[frames[-1]] += count
         for frame in set(frames):
-            inclusive[frame] += count
+            if OWN_CODE.search(frame):
+                on_stack[frame] += count
     if total == 0:
-        return {"inclusive": [], "self": []}
+        return {"self": [], "own_code": []}
     return {
         kind: [[frame, round(count / total, 3)] for frame, count in _most_common(counter, limit)]
-        for kind, counter in (("inclusive", inclusive), ("self", own))
+        for kind, counter in (("self", running), ("own_code", on_stack))
     }
 
 

@@ -281,9 +281,9 @@ def test_messages_are_read_from_the_telegram_stand_ins_record_file(tmp_path: Pat
 def test_profiles_are_summarized_by_function(tmp_path: Path) -> None:
     profile = tmp_path / "profile.txt"
     profile.write_text(
-        "main (/app/run.py:1);handle (/app/views.py:10);hash (/app/auth.py:5) 3\n"
-        "main (/app/run.py:1);handle (/app/views.py:12) 1\n"
+        "run (gunicorn/arbiter.py:1);post (api_app/views.py:10);hash (argon2/low_level.py:5) 3\n"
+        "run (gunicorn/arbiter.py:1);post (api_app/views.py:12);get (wsgi.py:4) 1\n"
     )
     summary = summarize_profile(profile)
-    assert summary["inclusive"][:2] == [["handle (views.py)", 1.0], ["main (run.py)", 1.0]]
-    assert summary["self"] == [["hash (auth.py)", 0.75], ["handle (views.py)", 0.25]]
+    assert summary["self"] == [["hash (argon2/low_level.py)", 0.75], ["get (wsgi.py)", 0.25]]
+    assert summary["own_code"] == [["post (api_app/views.py)", 1.0], ["get (wsgi.py)", 0.25]]
