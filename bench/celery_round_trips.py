@@ -71,21 +71,32 @@ def client(broker_url: str) -> Celery:
     return Celery("bench", broker=broker_url, backend=broker_url)
 
 
-def hold_consumers(app: Celery) -> None:
-    """Every worker stops taking tasks from the notifications queue (they stay queued)."""
-    _control(app, "cancel_consumer")
+def hold_consumers(app: Celery) -> int:
+    """Every worker stops taking tasks from the notifications queue (they stay queued).
+
+    Returns how many workers there are, for `release_consumers`.
+    """
+    workers = len(app.control.ping(timeout=CONTROL_REPLY_SECONDS))
+    if workers == 0:
+        raise WorkerControlError(f"no worker answered a ping within {CONTROL_REPLY_SECONDS}s")
+    _control(app, "cancel_consumer", workers)
+    return workers
 
 
-def release_consumers(app: Celery) -> None:
-    _control(app, "add_consumer")
+def release_consumers(app: Celery, workers: int) -> None:
+    _control(app, "add_consumer", workers)
 
 
-def _control(app: Celery, command: str) -> None:
+def _control(app: Celery, command: str, workers: int) -> None:
+    # Without `limit` a broadcast waits out its whole timeout collecting replies.
     replies: list[Any] = getattr(app.control, command)(
-        NOTIFICATIONS_QUEUE, reply=True, timeout=CONTROL_REPLY_SECONDS
+        NOTIFICATIONS_QUEUE, reply=True, limit=workers, timeout=CONTROL_REPLY_SECONDS
     )
-    if not replies:
-        raise WorkerControlError(f"no worker answered {command} within {CONTROL_REPLY_SECONDS}s")
+    if len(replies) < workers:
+        raise WorkerControlError(
+            f"{len(replies)} of {workers} workers answered {command} within"
+            f" {CONTROL_REPLY_SECONDS}s"
+        )
 
 
 def run_round_trips(plan: RoundTripPlan) -> RoundTrips:
@@ -106,12 +117,12 @@ def run_round_trips(plan: RoundTripPlan) -> RoundTrips:
 
     try:
         if plan.rate_per_second is None:
-            hold_consumers(app)
+            workers = hold_consumers(app)
             try:
                 published = [publish() for _ in range(plan.count)]
             finally:
                 released_at = time.time()
-                release_consumers(app)
+                release_consumers(app, workers)
             trips = [RoundTrip(sent_at, collect(result)) for sent_at, result in published]
             return RoundTrips(trips, released_at)
         trips = []

@@ -158,20 +158,19 @@ def drain(
 ) -> float:
     """Events per second through the pipeline, from the worker's release to the last message."""
     controller = celery_client(context.system.broker_url)
-    released_at: float | None = None
     try:
-        hold_consumers(controller)
+        workers = hold_consumers(controller)
         try:
             send_transactions(context, events, "notifications, drain: transactions", rate=None)
         except BaseException:
-            release_consumers(controller)
+            release_consumers(controller, workers)
             raise
         # Every process of `make run` but the gateway: the relay, if there is one, and the worker.
         pipeline = [name for name in context.system.processes if name not in NOT_PIPELINE]
         with context.profiling(pipeline, NAME, profiles):
             context.say(f"notifications, drain: worker released with {len(events)} events queued")
             released_at = time.time()
-            release_consumers(controller)
+            release_consumers(controller, workers)
             arrived = await_messages(context, events, "notifications, drain")
     finally:
         controller.close()
