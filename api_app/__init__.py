@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api_app import models
+from api_app.auth import init_auth
 from api_app.config import load_config
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
@@ -17,6 +19,7 @@ from api_app.logs import configure_logging
 from api_app.metrics import init_metrics
 from api_app.request_ids import init_request_ids
 from api_app.signing_keys import configure_signing_keys
+from api_app.users.views import blp as users_blp
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,6 +37,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
         )
     configure_signing_keys(app)
+    proxy_hops = app.config["TRUSTED_PROXY_COUNT"]
+    if proxy_hops:
+        # Client addresses (rate limits) come from X-Forwarded-For, trusting only our proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -41,7 +48,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
 
+    init_auth(app, api)
     api.register_blueprint(health_blp)
+    api.register_blueprint(users_blp)
     init_request_ids(app)
     init_metrics(app)
     return app

@@ -24,6 +24,7 @@ def database_url(environ: Mapping[str, str]) -> str:
 
 
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    broker_url = environ.get("BROKER_URL", "redis://localhost:6379/0")
     return {
         "APP_ENV": environ.get("APP_ENV", "production"),
         "SERVICE_NAME": "api",
@@ -35,7 +36,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             # A stopped or unreachable database must answer health checks fast, never hang.
             "connect_args": {"connect_timeout": 2},
         },
-        "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        "BROKER_URL": broker_url,
         "API_TITLE": "Budget API",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",
@@ -53,6 +54,14 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         ),
         "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
+        # Limit strings in flask-limiter's notation; several may be joined with ";".
+        "AUTH_RATE_LIMIT_PER_ADDRESS": environ.get("AUTH_RATE_LIMIT_PER_ADDRESS", "30 per minute"),
+        "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
+        # Rate-limit counters live on the broker's Redis, under a prefix of their own.
+        "RATELIMIT_STORAGE_URI": broker_url,
+        "RATELIMIT_KEY_PREFIX": "budget-api",
+        # How many reverse proxies in front of the app append to X-Forwarded-For (nginx: 1).
+        "TRUSTED_PROXY_COUNT": int(environ.get("TRUSTED_PROXY_COUNT", "0")),
     }
 
 

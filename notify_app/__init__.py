@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from notify_app import models
+from notify_app.auth import install_token_policy
 from notify_app.config import load_config
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
@@ -18,6 +19,7 @@ from notify_app.linking.views import blp as telegram_blp
 from notify_app.logs import configure_logging
 from notify_app.metrics import init_metrics
 from notify_app.request_ids import init_request_ids
+from notify_app.settings.views import blp as settings_blp
 from notify_app.signing_keys import configure_verification_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -42,7 +44,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     jwt.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
+    install_token_policy(jwt, api)
     api.register_blueprint(health_blp)
+    api.register_blueprint(settings_blp)
     api.register_blueprint(telegram_blp)
     app.cli.add_command(telegram_cli)
     init_request_ids(app)

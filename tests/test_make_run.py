@@ -33,7 +33,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
         try:
             if get_json(url)[0] == 200:
                 return
-        except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+        except (urllib.error.URLError, OSError, json.JSONDecodeError):
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} never answered 200:\n{log.read_text()[-4000:]}")

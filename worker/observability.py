@@ -52,5 +52,10 @@ def serve_metrics(**_: Any) -> None:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     address = os.environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1")
-    start_http_server(port, addr=address, registry=registry)
+    try:
+        start_http_server(port, addr=address, registry=registry)
+    except OSError as error:
+        # Metrics are for operators; a taken port must not stop notifications from flowing.
+        logger.error("worker metrics not served on %s:%d: %s", address, port, error)
+        return
     logger.info("worker metrics on http://%s:%d/metrics", address, port)

@@ -9,11 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import update
 
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings, TelegramLinkCode
+from notify_app.settings.service import update_settings
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +70,8 @@ def start_command(chat_id: str, code: str | None) -> str:
         db.session.rollback()
         logger.info("telegram /start with an unknown, used or expired code")
         return UNKNOWN_CODE_REPLY
-    db.session.execute(
-        insert(NotificationSettings)
-        .values(user_id=user_id, telegram_chat_id=chat_id)
-        .on_conflict_do_update(
-            index_elements=[NotificationSettings.user_id],
-            set_={"telegram_chat_id": chat_id, "updated_at": now},
-        )
-    )
-    db.session.commit()
+    # Commits the consumed code and the linked chat together.
+    update_settings(user_id, {"telegram_chat_id": chat_id})
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
     return LINKED_REPLY
 
@@ -97,9 +90,3 @@ def stop_command(chat_id: str) -> str:
     )
     db.session.commit()
     return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
-
-
-def linked_chat_id(user_id: uuid.UUID) -> str | None:
-    return db.session.execute(
-        select(NotificationSettings.telegram_chat_id).where(NotificationSettings.user_id == user_id)
-    ).scalar_one_or_none()

@@ -1,0 +1,71 @@
+"""Access tokens: minted for a user, and refused with one JSON 401 answer when anything is off.
+
+flask-jwt-extended already checks the signature (EdDSA only: `alg: none` and HMAC tokens are
+refused), expiry, issuer, audience and that the token is an access token. On top of that a token
+must carry every claim we mint and name a user that still exists, so an account deleted a minute
+ago cannot keep writing with a token that has not expired yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, current_app, jsonify
+from flask_jwt_extended import JWTManager, create_access_token
+
+from api_app.extensions import db
+from api_app.models import User
+
+JwtPart = dict[str, Any]
+
+
+def mint_access_token(user: User) -> str:
+    token: str = create_access_token(identity=str(user.id))
+    return token
+
+
+def access_token_lifetime_seconds() -> int:
+    return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
+
+
+def install_token_policy(jwt: JWTManager) -> None:
+    jwt.unauthorized_loader(lambda _reason: unauthorized("missing access token", None))
+    jwt.invalid_token_loader(lambda _reason: unauthorized("invalid access token"))
+    jwt.expired_token_loader(lambda _header, _data: unauthorized("access token expired"))
+    jwt.token_verification_loader(_carries_every_claim)
+    jwt.token_verification_failed_loader(_invalid_claims)
+    jwt.user_lookup_loader(_token_user)
+    jwt.user_lookup_error_loader(lambda _header, _data: unauthorized("unknown user"))
+    jwt.revoked_token_loader(_invalid_claims)
+    jwt.needs_fresh_token_loader(_invalid_claims)
+
+
+def unauthorized(message: str, error: str | None = "invalid_token") -> Response:
+    """The common error shape, with the RFC 6750 challenge that says how to authenticate."""
+    response = jsonify({"code": 401, "status": "Unauthorized", "message": message, "errors": {}})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = "Bearer" if error is None else f'Bearer error="{error}"'
+    return response
+
+
+def _carries_every_claim(_header: JwtPart, data: JwtPart) -> bool:
+    if not all(isinstance(data.get(claim), int) for claim in ("iat", "exp")):
+        return False
+    return isinstance(data.get("jti"), str) and _user_id(data) is not None
+
+
+def _invalid_claims(_header: JwtPart, _data: JwtPart) -> Response:
+    return unauthorized("invalid access token")
+
+
+def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
+    user_id = _user_id(data)
+    return None if user_id is None else db.session.get(User, user_id)
+
+
+def _user_id(data: JwtPart) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(data["sub"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,104 @@
+"""Sign-up, sign-in and the refresh-token life cycle: one transaction per use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api_app.auth import refresh_tokens
+from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
+from api_app.auth.default_categories import default_categories
+from api_app.auth.passwords import check_password, hash_password
+from api_app.extensions import db
+from api_app.models import User
+
+
+class EmailTakenError(Exception):
+    pass
+
+
+class InvalidCredentialsError(Exception):
+    """Unknown email or wrong password: deliberately one error for both."""
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """What a client gets on sign-up, sign-in and refresh."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+def register(email: str, password: str) -> IssuedSession:
+    if _user_by_email(email) is not None:
+        raise EmailTakenError
+    user = User(email=email, password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request registered the same email between the check and the insert.
+        db.session.rollback()
+        raise EmailTakenError from None
+    db.session.add_all(default_categories(user.id))
+    session = _issue_session(user)
+    db.session.commit()
+    return session
+
+
+def login(email: str, password: str) -> IssuedSession:
+    user = _user_by_email(email)
+    check = check_password(None if user is None else user.password_hash, password)
+    if user is None or not check.matches:
+        db.session.rollback()
+        raise InvalidCredentialsError
+    if check.needs_rehash:
+        user.password_hash = hash_password(password)
+    session = _issue_session(user)
+    db.session.commit()
+    return session
+
+
+def refresh(token: str) -> IssuedSession:
+    """Trade a refresh token for a new pair; the presented token is used up."""
+    try:
+        user_id = refresh_tokens.consume(token)
+    except refresh_tokens.RefreshTokenReuseError:
+        # The revocation of the user's tokens must stand although this request fails.
+        db.session.commit()
+        raise
+    except refresh_tokens.InvalidRefreshTokenError:
+        db.session.rollback()
+        raise
+    user = db.session.get_one(User, user_id)
+    session = _issue_session(user)
+    db.session.commit()
+    return session
+
+
+def logout(token: str) -> None:
+    refresh_tokens.revoke(token)
+    db.session.commit()
+
+
+def logout_everywhere(user: User) -> None:
+    refresh_tokens.revoke_all(user.id)
+    db.session.commit()
+
+
+def _user_by_email(email: str) -> User | None:
+    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+
+
+def _issue_session(user: User) -> IssuedSession:
+    return IssuedSession(
+        access_token=mint_access_token(user),
+        refresh_token=refresh_tokens.issue(user.id),
+        expires_in=access_token_lifetime_seconds(),
+        user=user,
+    )

@@ -1,0 +1,101 @@
+"""Rate limits on everything that checks a password: per client address and per account.
+
+Counters live in Redis (the broker's server, under RATELIMIT_KEY_PREFIX), so every worker process
+counts against the same budget. If Redis cannot be reached the limiter falls back to counting in
+the process's memory until Redis answers again: sign-in stays available and still limited, only
+per process instead of per deployment.
+
+One Limiter per process, like the other extensions. Each app may set its own limits (read from
+its config on every request); the storage and the fallback state belong to the process, which in
+production serves a single api app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+from flask_jwt_extended import current_user
+from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
+
+from api_app.auth.schemas import normalize_email
+
+LIMIT_SETTINGS = ("AUTH_RATE_LIMIT_PER_ADDRESS", "AUTH_RATE_LIMIT_PER_EMAIL")
+
+
+def client_address() -> str:
+    # remote_addr is the peer, or with TRUSTED_PROXY_COUNT set, what the trusted proxy saw.
+    return request.remote_addr or "unknown"
+
+
+limiter = Limiter(
+    key_func=client_address,
+    strategy="moving-window",
+    in_memory_fallback_enabled=True,
+    storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+)
+
+
+def init_rate_limits(app: Flask) -> None:
+    for setting in LIMIT_SETTINGS:
+        try:
+            parse_many(app.config[setting])
+        except ValueError:
+            raise ValueError(
+                f"{setting}={app.config[setting]!r} is not a rate limit such as '5 per minute'"
+            ) from None
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def _config_value(name: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[name])
+
+
+def _account_key(email: str) -> str:
+    # Hashed: the counters identify an account without putting addresses into Redis.
+    normalized = normalize_email(email).encode("utf-8", "surrogatepass")
+    return "account:" + hashlib.sha256(normalized).hexdigest()
+
+
+def _account_in_body() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    # Requests without a readable email share one counter; they fail validation anyway.
+    return _account_key(email) if isinstance(email, str) else "account:unreadable"
+
+
+def _signed_in_account() -> str:
+    return _account_key(current_user.email)
+
+
+# Shared scopes: signing up and signing in draw on one budget per address, and every password
+# check on an account (sign-in, password change, account deletion) on one budget per account.
+per_client_address = limiter.shared_limit(
+    _config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
+)
+per_email_in_body = limiter.shared_limit(
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_account_in_body
+)
+per_signed_in_account = limiter.shared_limit(
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_signed_in_account
+)
+
+
+def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[str, Any]]:
+    breached = limiter.current_limit
+    # When the oldest counted attempt leaves the window, one more attempt fits in.
+    retry_after = breached.window.reset_time - time.time() if breached is not None else 1
+    seconds = max(1, math.ceil(retry_after))
+    body = {
+        "code": 429,
+        "status": "Too Many Requests",
+        "message": f"too many attempts, retry in {seconds} seconds",
+        "errors": {},
+    }
+    return jsonify(body), 429, {"Retry-After": str(seconds)}

@@ -1,0 +1,36 @@
+"""Account use cases that need the current password again before they act."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from api_app.auth import refresh_tokens
+from api_app.auth.passwords import check_password, hash_password
+from api_app.extensions import db
+from api_app.models import User
+
+
+class WrongPasswordError(Exception):
+    pass
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Set a new password and sign out every session: a stolen refresh token dies with the old
+    password."""
+    _confirm_password(user, current_password)
+    user.password_hash = hash_password(new_password)
+    refresh_tokens.revoke_all(user.id)
+    db.session.commit()
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own."""
+    _confirm_password(user, password)
+    db.session.execute(delete(User).where(User.id == user.id))
+    db.session.commit()
+
+
+def _confirm_password(user: User, password: str) -> None:
+    if not check_password(user.password_hash, password).matches:
+        db.session.rollback()
+        raise WrongPasswordError

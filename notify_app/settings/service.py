@@ -1,0 +1,45 @@
+"""Read and change a user's notification settings; no row yet means the defaults."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from notify_app.extensions import db
+from notify_app.models import NotificationSettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_chat_id: str | None = None
+    notify_limit_exceeded: bool = True
+    notify_goal_reached: bool = True
+
+
+def settings_of(user_id: uuid.UUID) -> Settings:
+    row = db.session.execute(
+        select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+    ).scalar_one_or_none()
+    if row is None:
+        return Settings()
+    return Settings(row.telegram_chat_id, row.notify_limit_exceeded, row.notify_goal_reached)
+
+
+def update_settings(user_id: uuid.UUID, changes: dict[str, Any]) -> Settings:
+    """Apply the given fields, creating the row (with defaults for the rest) if there is none."""
+    if changes:
+        # One statement: two concurrent first updates cannot both insert.
+        db.session.execute(
+            insert(NotificationSettings)
+            .values(user_id=user_id, **changes)
+            .on_conflict_do_update(
+                index_elements=[NotificationSettings.user_id],
+                set_={**changes, "updated_at": func.now()},
+            )
+        )
+        db.session.commit()
+    return settings_of(user_id)

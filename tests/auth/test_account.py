@@ -1,0 +1,211 @@
+"""/api/users/me: read the account, change its password, delete it with everything it owns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api_app.extensions import db
+from api_app.models import Budget, BudgetLimit, Category, Goal, Transaction, TransactionType
+from tests.auth.conftest import PASSWORD, SignedUp, api_tables, login, refresh
+
+ERROR_KEYS = {"code", "status", "message", "errors"}
+NEW_PASSWORD = "a new passphrase"
+Sql = Callable[..., list[tuple[Any, ...]]]
+
+
+def test_me_answers_the_signed_in_user(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+) -> None:
+    user = sign_up()
+    response = api_client.get("/api/users/me", headers=user.headers)
+    assert response.status_code == 200
+    assert set(response.json) == {"id", "email", "created_at"}
+    assert (response.json["id"], response.json["email"]) == (str(user.id), user.email)
+
+
+def test_me_works_with_the_make_user_fixture(
+    api_client: FlaskClient, make_user: Callable[[], Any]
+) -> None:
+    user = make_user()
+    response = api_client.get("/api/users/me", headers=user.headers)
+    assert response.status_code == 200
+    assert response.json["id"] == str(user.id)
+
+
+def test_change_password_needs_the_current_one(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    user = sign_up()
+    [(hash_before,)] = api_sql("SELECT password_hash FROM users")
+    response = api_client.post(
+        "/api/users/me/password",
+        json={"current_password": "not my password", "new_password": NEW_PASSWORD},
+        headers=user.headers,
+    )
+    assert response.status_code == 403
+    assert set(response.json) == ERROR_KEYS
+    assert api_sql("SELECT password_hash FROM users") == [(hash_before,)]
+    assert refresh(api_client, user.refresh_token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"current_password": PASSWORD, "new_password": "short"},
+        {"current_password": PASSWORD, "new_password": "x" * 129},
+        {"current_password": PASSWORD},
+        {"new_password": NEW_PASSWORD},
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "email": "x@example.com"},
+    ],
+)
+def test_invalid_password_changes_answer_422_and_change_nothing(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql, body: dict[str, Any]
+) -> None:
+    user = sign_up()
+    [(hash_before,)] = api_sql("SELECT password_hash FROM users")
+    response = api_client.post("/api/users/me/password", json=body, headers=user.headers)
+    assert response.status_code == 422
+    assert api_sql("SELECT password_hash FROM users") == [(hash_before,)]
+
+
+def test_change_password_revokes_every_refresh_token(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+) -> None:
+    user = sign_up()
+    other_session = login(api_client, user.email).json["refresh_token"]
+    response = api_client.post(
+        "/api/users/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=user.headers,
+    )
+    assert response.status_code == 204
+    assert refresh(api_client, user.refresh_token).status_code == 401
+    assert refresh(api_client, other_session).status_code == 401
+    assert login(api_client, user.email, PASSWORD).status_code == 401
+    assert login(api_client, user.email, NEW_PASSWORD).status_code == 200
+
+
+def test_password_endpoints_need_an_access_token(api_client: FlaskClient) -> None:
+    for method, path in (
+        ("get", "/api/users/me"),
+        ("post", "/api/users/me/password"),
+        ("delete", "/api/users/me"),
+    ):
+        response = getattr(api_client, method)(path, json={"password": PASSWORD})
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
+    """A budget with a limit, a transaction and a goal, as the other areas would make them;
+    answers every id that belongs to the user."""
+    with api.app_context():
+        category = db.session.query(Category).filter_by(user_id=user_id).first()
+        assert category is not None
+        budget = Budget(user_id=user_id, month=5, year=2026)
+        budget.limits.append(BudgetLimit(category_id=category.id, limit_amount=Decimal("250.00")))
+        db.session.add(budget)
+        db.session.add(
+            Transaction(
+                user_id=user_id,
+                category_id=category.id,
+                type=TransactionType.EXPENSE,
+                amount=Decimal("12.50"),
+                description="lunch",
+                date=date(2026, 5, 3),
+            )
+        )
+        db.session.add(Goal(user_id=user_id, name="bike", target_amount=Decimal("900.00")))
+        db.session.commit()
+        ids = {str(user_id)}
+        for model in (Category, Budget, Goal, Transaction):
+            ids |= {str(row.id) for row in db.session.query(model).filter_by(user_id=user_id)}
+        ids |= {str(budget_limit.id) for budget_limit in budget.limits}
+        db.session.remove()
+    return ids
+
+
+def _rows_mentioning(api_sql: Sql, table: str, ids: set[str]) -> int:
+    patterns = [f"%{value}%" for value in ids]
+    [(count,)] = api_sql(f"SELECT count(*) FROM {table} t WHERE t::text LIKE ANY(%s)", (patterns,))  # noqa: S608 - table names come from pg_tables
+    return int(count)
+
+
+def test_delete_account_removes_every_row_of_the_user(
+    api: Flask, api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    user = sign_up()
+    login(api_client, user.email)
+    keeper = sign_up()
+    user_ids = _give_data(api, user.id)
+    keeper_ids = _give_data(api, keeper.id)
+    tables = api_tables(api_sql)
+    assert {"users", "refresh_tokens", "categories", "budgets", "budget_limits"} <= set(tables)
+    assert all(_rows_mentioning(api_sql, table, user_ids) > 0 for table in tables)
+    keeper_rows = {table: _rows_mentioning(api_sql, table, keeper_ids) for table in tables}
+
+    response = api_client.delete("/api/users/me", json={"password": PASSWORD}, headers=user.headers)
+    assert response.status_code == 204
+
+    for table in tables:
+        assert _rows_mentioning(api_sql, table, user_ids) == 0, table
+    assert {table: _rows_mentioning(api_sql, table, keeper_ids) for table in tables} == keeper_rows
+    # The still unexpired access token and the refresh token no longer open anything.
+    gone = api_client.get("/api/users/me", headers=user.headers)
+    assert gone.status_code == 401
+    assert gone.headers["WWW-Authenticate"].startswith("Bearer")
+    assert refresh(api_client, user.refresh_token).status_code == 401
+    assert login(api_client, user.email).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"password": "not my password"}, 403), ({}, 422), ({"password": ""}, 422)],
+)
+def test_delete_account_needs_the_password(
+    api_client: FlaskClient,
+    sign_up: Callable[..., SignedUp],
+    api_sql: Sql,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    user = sign_up()
+    response = api_client.delete("/api/users/me", json=body, headers=user.headers)
+    assert response.status_code == status
+    assert set(response.json) == ERROR_KEYS
+    assert api_sql("SELECT count(*) FROM users") == [(1,)]
+    assert api_client.get("/api/users/me", headers=user.headers).status_code == 200
+
+
+def test_the_database_never_holds_a_password_or_refresh_token_in_clear(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    user = sign_up(password="Distinctive-Passphrase-1")
+    secrets_handed_out = {user.password, user.refresh_token}
+    second = login(api_client, user.email, user.password).json["refresh_token"]
+    rotated = refresh(api_client, second).json["refresh_token"]
+    secrets_handed_out |= {second, rotated}
+    api_client.post(
+        "/api/users/me/password",
+        json={"current_password": user.password, "new_password": "Another-Passphrase-2"},
+        headers=user.headers,
+    )
+    after_change = login(api_client, user.email, "Another-Passphrase-2").json["refresh_token"]
+    secrets_handed_out |= {"Another-Passphrase-2", after_change}
+
+    all_text = "\n".join(
+        row[0]
+        for table in api_tables(api_sql)
+        for row in api_sql(f"SELECT t::text FROM {table} t")  # noqa: S608 - from pg_tables
+    )
+    assert user.email in all_text  # the scan reads what is there
+    for secret in secrets_handed_out:
+        assert secret not in all_text

@@ -1,0 +1,252 @@
+"""POST /api/auth/register and /login: tokens, validation, one answer for bad credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+import api_app
+from tests.auth.conftest import PASSWORD, SignedUp, login, unique_email
+from tests.conftest import AuthenticatedUser
+
+ERROR_KEYS = {"code", "status", "message", "errors"}
+OWASP_ARGON2 = "$argon2id$v=19$m=19456,t=2,p=1$"
+Sql = Callable[..., list[tuple[Any, ...]]]
+
+
+def test_the_specifications_register_call_answers_tokens(
+    api_client: FlaskClient, signing_key_files: tuple[Path, Path], api_sql: Sql
+) -> None:
+    response = api_client.post(
+        "/api/auth/register", json={"email": "test@example.com", "password": "password123"}
+    )
+    assert response.status_code == 201
+    body = response.json
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 900)
+    assert set(body["user"]) == {"id", "email", "created_at"}
+    assert body["user"]["email"] == "test@example.com"
+    assert response.headers["Cache-Control"] == "no-store"
+
+    claims = jwt.decode(
+        body["access_token"],
+        signing_key_files[1].read_text(),
+        algorithms=["EdDSA"],
+        audience="budget-services",
+        issuer="budget-api",
+    )
+    assert claims["sub"] == body["user"]["id"]
+    assert claims["type"] == "access"
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["jti"]
+
+    # At least 256 random bits, stored only as their SHA-256 digest, expiring in 30 days.
+    refresh_token = body["refresh_token"]
+    assert len(refresh_token) >= 43
+    rows = api_sql(
+        "SELECT token, expires_at - created_at FROM refresh_tokens WHERE user_id = %s",
+        (body["user"]["id"],),
+    )
+    assert len(rows) == 1
+    assert rows[0][0] == hashlib.sha256(refresh_token.encode()).hexdigest()
+    assert abs(rows[0][1].total_seconds() - 30 * 24 * 3600) < 60
+
+
+def test_registration_stores_an_owasp_argon2id_hash_and_default_categories(
+    sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    user = sign_up()
+    [(password_hash,)] = api_sql("SELECT password_hash FROM users WHERE id = %s", (user.id,))
+    assert password_hash.startswith(OWASP_ARGON2)
+    assert PasswordHasher().verify(password_hash, PASSWORD)
+
+    categories = api_sql(
+        "SELECT name, icon, is_default FROM categories WHERE user_id = %s", (user.id,)
+    )
+    names = {name.lower() for name, _, _ in categories}
+    assert {"food", "transport", "housing", "utilities", "health", "salary", "other"} <= names
+    assert all(icon and is_default for _, icon, is_default in categories)
+
+
+def test_email_is_trimmed_and_lower_cased(api_client: FlaskClient, api_sql: Sql) -> None:
+    response = api_client.post(
+        "/api/auth/register", json={"email": "  Mixed.Case@Example.COM ", "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    assert response.json["user"]["email"] == "mixed.case@example.com"
+    assert api_sql("SELECT email FROM users") == [("mixed.case@example.com",)]
+    assert login(api_client, "MIXED.case@example.com ").status_code == 200
+
+
+def test_a_taken_email_answers_409_in_any_case(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    user = sign_up()
+    response = api_client.post(
+        "/api/auth/register", json={"email": user.email.upper(), "password": "another password"}
+    )
+    assert response.status_code == 409
+    assert set(response.json) == ERROR_KEYS
+    assert api_sql("SELECT count(*) FROM users") == [(1,)]
+    assert login(api_client, user.email).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "password", ["12345678", "x" * 128, "pässwörd 🙂 with spaces", "\ud800 lone surrogate"]
+)
+def test_any_password_of_8_to_128_characters_is_accepted(
+    api_client: FlaskClient, password: str
+) -> None:
+    email = unique_email()
+    registered = api_client.post("/api/auth/register", json={"email": email, "password": password})
+    assert registered.status_code == 201
+    assert login(api_client, email, password).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "test@example.com", "password": "1234567"}, "password"),
+        ({"email": "test@example.com", "password": "x" * 129}, "password"),
+        ({"email": "test@example.com", "password": 12345678}, "password"),
+        ({"email": "test@example.com"}, "password"),
+        ({"email": "not-an-email", "password": PASSWORD}, "email"),
+        ({"email": "", "password": PASSWORD}, "email"),
+        ({"email": "nul\u0000@example.com", "password": PASSWORD}, "email"),
+        ({"email": "lone\ud800@example.com", "password": PASSWORD}, "email"),
+        ({"email": "x" * 250 + "@example.com", "password": PASSWORD}, "email"),
+        ({"email": ["test@example.com"], "password": PASSWORD}, "email"),
+        ({"password": PASSWORD}, "email"),
+        ({"email": "test@example.com", "password": PASSWORD, "is_admin": True}, "is_admin"),
+    ],
+)
+def test_invalid_registrations_answer_422_and_create_nothing(
+    api_client: FlaskClient, api_sql: Sql, body: dict[str, Any], field: str
+) -> None:
+    response = api_client.post("/api/auth/register", json=body)
+    assert response.status_code == 422
+    assert set(response.json) == ERROR_KEYS
+    assert field in response.json["errors"]["json"]
+    assert api_sql("SELECT count(*) FROM users") == [(0,)]
+
+
+@pytest.mark.parametrize("path", ["/api/auth/register", "/api/auth/login"])
+@pytest.mark.parametrize(
+    ("request_kwargs", "status"),
+    [
+        ({"data": "email=test@example.com&password=password123"}, 422),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"json": ["test@example.com", "password123"]}, 422),
+        ({"json": None}, 422),
+    ],
+)
+def test_bodies_that_are_not_a_json_object_are_refused(
+    api_client: FlaskClient, path: str, request_kwargs: dict[str, Any], status: int
+) -> None:
+    response = api_client.post(path, **request_kwargs)
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert set(response.json) == ERROR_KEYS
+
+
+def test_login_answers_a_fresh_token_pair(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+) -> None:
+    user = sign_up()
+    response = login(api_client, user.email)
+    assert response.status_code == 200
+    body = response.json
+    assert body["user"] == {
+        "id": str(user.id),
+        "email": user.email,
+        "created_at": body["user"]["created_at"],
+    }
+    assert body["token_type"] == "Bearer"
+    assert body["refresh_token"] != user.refresh_token
+    assert response.headers["Cache-Control"] == "no-store"
+    me = api_client.get(
+        "/api/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert me.status_code == 200
+
+
+def test_unknown_email_and_wrong_password_get_the_same_401(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], make_user: Callable[[], Any]
+) -> None:
+    user = sign_up()
+    without_password: AuthenticatedUser = make_user()  # a row whose hash can match nothing
+    wrong_password = login(api_client, user.email, "wrong password")
+    unknown_email = login(api_client, unique_email())
+    unusable_hash = login(api_client, without_password.email, "unusable")
+    for response in (wrong_password, unknown_email, unusable_hash):
+        assert response.status_code == 401
+        assert response.json == wrong_password.json
+    assert wrong_password.json["message"] == "invalid email or password"
+
+
+def test_unknown_email_spends_a_password_hash_like_a_wrong_password(
+    service_environment: dict[str, str], test_databases: Any
+) -> None:
+    app = api_app.create_app({"TESTING": True})
+    client = app.test_client()
+    email = unique_email()
+    assert (
+        client.post("/api/auth/register", json={"email": email, "password": PASSWORD}).status_code
+        == 201
+    )
+
+    def median_seconds(login_email: Callable[[int], str]) -> float:
+        durations = []
+        for attempt in range(7):
+            started = time.perf_counter()
+            assert login(client, login_email(attempt), "wrong password").status_code == 401
+            durations.append(time.perf_counter() - started)
+        return statistics.median(durations)
+
+    wrong_password = median_seconds(lambda _attempt: email)
+    unknown_email = median_seconds(lambda attempt: f"nobody-{attempt}-{email}")
+    # Without the dummy hash an unknown email answers about ten times faster.
+    assert unknown_email > 0.5 * wrong_password, (unknown_email, wrong_password)
+
+
+def test_a_hash_with_older_parameters_is_rehashed_on_login(
+    api: Flask, api_client: FlaskClient, api_sql: Sql
+) -> None:
+    old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    email = unique_email()
+    api_sql(
+        "INSERT INTO users (email, password_hash) VALUES (%s, %s) RETURNING id", (email, old_hash)
+    )
+    assert login(api_client, email, "wrong password").status_code == 401
+    assert api_sql("SELECT password_hash FROM users") == [(old_hash,)]
+
+    assert login(api_client, email).status_code == 200
+    [(new_hash,)] = api_sql("SELECT password_hash FROM users")
+    assert new_hash.startswith(OWASP_ARGON2)
+    assert PasswordHasher().verify(new_hash, PASSWORD)
+    assert login(api_client, email).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "test@example.com"},
+        {"email": "test@example.com", "password": ""},
+        {"email": "test@example.com", "password": "x" * 129},
+        {"email": "test@example.com", "password": PASSWORD, "remember": True},
+    ],
+)
+def test_malformed_logins_answer_422(api_client: FlaskClient, body: dict[str, Any]) -> None:
+    response = api_client.post("/api/auth/login", json=body)
+    assert response.status_code == 422
+    assert set(response.json) == ERROR_KEYS
