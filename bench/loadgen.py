@@ -91,6 +91,14 @@ class LoadResult:
     records: list[RequestRecord] = field(default_factory=list)
     measured_seconds: float = 0.0
 
+    @classmethod
+    def combined(cls, results: Sequence[LoadResult]) -> LoadResult:
+        """Several runs of one plan (rounds taken in turns with a baseline) as one result."""
+        return cls(
+            records=[record for result in results for record in result.records],
+            measured_seconds=sum(result.measured_seconds for result in results),
+        )
+
     @property
     def measured(self) -> list[RequestRecord]:
         return [record for record in self.records if record.measured]

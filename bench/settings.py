@@ -17,6 +17,9 @@ class BenchSettings:
     # Seconds of measured load per run (after the warm-up); the read path uses half per size.
     duration_seconds: float
     warmup_seconds: float
+    # A comparison's two sides are measured in this many alternating rounds (ours, baseline,
+    # ours, ...), sharing the duration, so a noisy neighbour's burst hits both alike.
+    rounds: int
     # gunicorn workers of both the gateway and the bare Flask baseline.
     workers: int
     # Concurrent client connections of the closed-loop runs.
@@ -55,6 +58,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> BenchSettings:
     return BenchSettings(
         duration_seconds=_positive_float(environ, "BENCH_DURATION_SECONDS", 10.0),
         warmup_seconds=_positive_float(environ, "BENCH_WARMUP_SECONDS", 2.0, allow_zero=True),
+        rounds=_positive_int(environ, "BENCH_ROUNDS", 3),
         workers=workers,
         connections=_positive_int(environ, "BENCH_CONNECTIONS", 2 * workers),
         history_sizes=_sizes(environ.get("BENCH_SIZES", "1000,100000,1000000")),

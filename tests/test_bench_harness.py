@@ -263,6 +263,16 @@ def test_throughput_counts_successful_measured_requests_over_the_measured_window
     assert result.latency_summary().p50_ms == pytest.approx(500.0)
 
 
+def test_rounds_taken_in_turns_combine_into_one_result() -> None:
+    first = LoadResult([record(1, 1.0, 0.5), record(2, 1.5, 0.5)], measured_seconds=1.0)
+    second = LoadResult([record(3, 5.0, 0.25, ok=False), record(4, 5.0, 1.0)], 1.0)
+    both = LoadResult.combined([first, second])
+    assert [item.index for item in both.records] == [1, 2, 3, 4]
+    assert both.measured_seconds == pytest.approx(2.0)
+    assert both.requests_per_second == pytest.approx(1.5)
+    assert len(both.errors) == 1
+
+
 # --------------------------------------------------------------------------- other readers
 
 

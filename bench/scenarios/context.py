@@ -154,6 +154,30 @@ class BenchContext:
             if path is not None and path.exists():
                 summaries[name] = {"profile": str(path), **summarize_profile(path)}
 
+    def load_in_turns(
+        self,
+        ours: Callable[[float, float], LoadPlan],
+        baseline: Callable[[float, float], LoadPlan],
+        label: str,
+        baseline_name: str,
+    ) -> tuple[LoadResult, LoadResult]:
+        """Both sides in alternating rounds sharing the duration; each side's rounds combined.
+
+        `ours` and `baseline` make a side's plan from (warm-up seconds, measured seconds). Only
+        the first round of each side warms up: the servers stay up between rounds.
+        """
+        rounds = self.settings.rounds
+        per_round = self.settings.duration_seconds / rounds
+        ours_results, baseline_results = [], []
+        for number in range(rounds):
+            warmup = self.settings.warmup_seconds if number == 0 else 0.0
+            suffix = f" (round {number + 1} of {rounds})"
+            ours_results.append(self.load(ours(warmup, per_round), f"{label}, ours{suffix}"))
+            baseline_results.append(
+                self.load(baseline(warmup, per_round), f"{label}, {baseline_name}{suffix}")
+            )
+        return LoadResult.combined(ours_results), LoadResult.combined(baseline_results)
+
     def access_tokens(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         return mint_access_tokens(
             self.system.api_database_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
 from bench import dataset
@@ -16,6 +17,7 @@ TITLE: Final = "Write path"
 BASELINE_NAME: Final = "bare Flask + psycopg2"
 THROUGHPUT_GOAL: Final = Goal(ratio_at_least=0.6)
 TRANSACTION_DATE: Final = date(2024, 5, 15)
+UNREACHABLE_LIMIT: Final = Decimal("9999999999.00")
 
 
 def run(context: BenchContext) -> ScenarioReport:
@@ -23,6 +25,9 @@ def run(context: BenchContext) -> ScenarioReport:
     with dataset.transaction(system.api_database_url) as cursor:
         user_id = dataset.ensure_user(cursor, dataset.bench_email("bench-writer"))
         category_id = dataset.ensure_category(cursor, user_id, "bench writes")
+        # Like most of a user's expenses: in a budgeted category, far from its limit.
+        month = TRANSACTION_DATE.replace(day=1)
+        dataset.ensure_budget_limit(cursor, user_id, month, category_id, UNREACHABLE_LIMIT)
         dataset.delete_transactions(cursor, user_id)
     [token] = context.access_tokens([user_id]).values()
 
@@ -42,10 +47,16 @@ def run(context: BenchContext) -> ScenarioReport:
 
     profiles: dict[str, Any] = {}
     with context.profiling([GATEWAY_PROCESS], NAME, profiles):
-        ours_result = context.load(context.plan(system.gateway, [ours]), "write path, ours")
-    baseline_result = context.load(
-        context.plan(system.bare_app, [baseline]), f"write path, {BASELINE_NAME}"
-    )
+        ours_result, baseline_result = context.load_in_turns(
+            lambda warmup, measured: context.plan(
+                system.gateway, [ours], warmup_seconds=warmup, duration_seconds=measured
+            ),
+            lambda warmup, measured: context.plan(
+                system.bare_app, [baseline], warmup_seconds=warmup, duration_seconds=measured
+            ),
+            "write path",
+            BASELINE_NAME,
+        )
 
     with dataset.transaction(system.api_database_url) as cursor:
         rows = dataset.count_transactions(cursor, user_id)
@@ -61,6 +72,7 @@ def run(context: BenchContext) -> ScenarioReport:
         details={
             "workers": context.settings.workers,
             "connections": context.settings.connections,
+            "rounds": context.settings.rounds,
             "ours": ours_result.as_json(),
             "baseline": baseline_result.as_json(),
             "profiles": profiles,
