@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from bench import dataset
-from bench.loadgen import HttpRequest
+from bench.loadgen import HttpRequest, LoadResult
 from bench.results import Better, Comparison, Figure, Goal, ScenarioReport
 from bench.scenarios.context import BenchContext, json_request
 from bench.stack import GATEWAY_PROCESS
@@ -75,23 +75,29 @@ def run(context: BenchContext) -> ScenarioReport:
         dataset.analyze(system.api_database_url, "transactions")
     setup_seconds = time.monotonic() - started
 
-    p50_ms: dict[int, float] = {}
-    per_size: dict[str, Any] = {}
-    profiles: dict[str, Any] = {}
-    for size in sizes:
-        request = summary_request(tokens[size])
+    requests = {size: summary_request(tokens[size]) for size in sizes}
+    for request in requests.values():
         context.require(system.gateway, request)
-        plan = context.plan(
-            system.gateway,
-            [request],
-            connections=settings.workers,
-            duration_seconds=max(1.0, settings.duration_seconds / 2),
-        )
-        # The largest history is the one worth a profile.
-        with context.profiling([GATEWAY_PROCESS] if size == sizes[-1] else [], NAME, profiles):
-            result = context.load(plan, f"read path, {size:,} transactions")
-        p50_ms[size] = result.latency_summary().p50_ms
-        per_size[str(size)] = result.as_json()
+    # Half the duration per size, in rounds that visit every size in turn.
+    rounds = settings.rounds
+    per_round = max(0.5, settings.duration_seconds / 2 / rounds)
+    results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
+    profiles: dict[str, Any] = {}
+    with context.profiling([GATEWAY_PROCESS], NAME, profiles):
+        for number in range(rounds):
+            for size in sizes:
+                plan = context.plan(
+                    system.gateway,
+                    [requests[size]],
+                    connections=settings.workers,
+                    warmup_seconds=settings.warmup_seconds if number == 0 else 0.0,
+                    duration_seconds=per_round,
+                )
+                label = f"read path, {size:,} transactions (round {number + 1} of {rounds})"
+                results[size].append(context.load(plan, label))
+    combined = {size: LoadResult.combined(results[size]) for size in sizes}
+    p50_ms = {size: combined[size].latency_summary().p50_ms for size in sizes}
+    per_size = {str(size): combined[size].as_json() for size in sizes}
 
     report = ScenarioReport(
         name=NAME,
@@ -103,6 +109,7 @@ def run(context: BenchContext) -> ScenarioReport:
         details={
             "setup_seconds": round(setup_seconds, 1),
             "connections": settings.workers,
+            "rounds": rounds,
             "sizes": per_size,
             "profiles": profiles,
         },
