@@ -8,7 +8,7 @@ library, so depending on it never couples the two services to each other.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -40,6 +40,12 @@ class Event:
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
+    # The HTTP request that caused it (X-Request-ID), so one id follows it from API to Telegram.
+    request_id: str | None = None
+
+    def caused_by(self, request_id: str | None) -> Event:
+        """The same event, tagged with the request that caused it."""
+        return replace(self, request_id=request_id)
 
     def to_message(self) -> dict[str, Any]:
         """The JSON-safe form that crosses the broker."""
@@ -50,6 +56,7 @@ class Event:
             "occurred_at": self.occurred_at.isoformat(),
             "user_id": str(self.user_id),
             "payload": self.payload,
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -68,4 +75,5 @@ class Event:
             occurred_at=datetime.fromisoformat(message["occurred_at"]),
             user_id=uuid.UUID(message["user_id"]),
             payload=payload,
+            request_id=message.get("request_id"),
         )

@@ -37,6 +37,14 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             "connect_args": {"connect_timeout": 2},
         },
         "BROKER_URL": broker_url,
+        # A publish to a down broker must fail fast: the request that committed the event is
+        # waiting on the fast path, and the relay retries whatever did not get through.
+        "OUTBOX_PUBLISH_TIMEOUT_SECONDS": float(
+            environ.get("OUTBOX_PUBLISH_TIMEOUT_SECONDS", "1.0")
+        ),
+        "OUTBOX_RELAY_INTERVAL_SECONDS": float(environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "1.0")),
+        "OUTBOX_RELAY_BATCH_SIZE": int(environ.get("OUTBOX_RELAY_BATCH_SIZE", "100")),
+        "OUTBOX_RETENTION_HOURS": float(environ.get("OUTBOX_RETENTION_HOURS", "168")),
         "API_TITLE": "Budget API",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

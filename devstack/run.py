@@ -71,6 +71,7 @@ def service_commands(gateway_bind: str) -> tuple[ServiceCommand, ...]:
     return (
         ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
         ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
+        ServiceCommand("relay", ("-m", "flask", "--app", "api_app", "outbox", "relay")),
     )
     # fmt: on
 

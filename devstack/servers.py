@@ -43,6 +43,7 @@ POSTGRES_SUPERUSER: Final = "postgres"
 POSTGRES_MAINTENANCE_DATABASE: Final = "postgres"
 POSTGRES_STOP_TIMEOUT_SECONDS: Final = 30
 POSTGRES_START_ATTEMPTS: Final = 5
+PG_CTL_TIMEOUT_SECONDS: Final = 60
 POSTGRES_START_RETRY_DELAY_SECONDS: Final = 1.0
 POSTGRES_URL_SAFE_DATABASE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -92,7 +93,7 @@ def _import_pgserver() -> None:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver  # noqa: F401
+        import pgserver
 
     # Without any handler, Python's last-resort handler prints pgserver's
     # multi-page error dumps for failures we retry; our own errors carry the
@@ -101,6 +102,24 @@ def _import_pgserver() -> None:
     pgserver_logger = logging.getLogger("pgserver")
     if not pgserver_logger.handlers:
         pgserver_logger.addHandler(logging.NullHandler())
+
+    # pgserver gives `pg_ctl start` ten seconds; a loaded two-core machine can need more, and a
+    # start abandoned half-way leaves a directory that the next attempt cannot use.
+    import pgserver.postgres_server
+
+    # pg_ctl is imported into that module from pgserver._commands; setattr reaches the name
+    # PostgresServer actually calls.
+    pgserver_module: Any = pgserver.postgres_server
+    if not getattr(pgserver_module.pg_ctl, "patient", False):
+        impatient_pg_ctl = pgserver_module.pg_ctl
+
+        def patient_pg_ctl(args: list[str], **kwargs: Any) -> Any:
+            if kwargs.get("timeout") is not None:
+                kwargs["timeout"] = max(kwargs["timeout"], PG_CTL_TIMEOUT_SECONDS)
+            return impatient_pg_ctl(args, **kwargs)
+
+        patient_pg_ctl.patient = True  # type: ignore[attr-defined]
+        pgserver_module.pg_ctl = patient_pg_ctl
 
 
 def _is_postmaster_for(pid: int, data_dir: Path) -> bool:
@@ -138,7 +157,8 @@ def _discard_stale_postmaster_pid_file(data_dir: Path) -> None:
             if (data_dir / "postmaster.pid").read_text().strip() == "":
                 (data_dir / "postmaster.pid").unlink()
         return
-    if not _is_postmaster_for(pid, data_dir):
+    # initdb's bootstrap backend writes its pid negated; a positive pid is a real postmaster's.
+    if pid <= 0 or not _is_postmaster_for(pid, data_dir):
         logger.info("removing stale %s (pid %d is gone)", data_dir / "postmaster.pid", pid)
         (data_dir / "postmaster.pid").unlink(missing_ok=True)
 
@@ -270,6 +290,7 @@ def start_postgres(data_dir: Path, *, cleanup: PostgresCleanup = "stop") -> Embe
     from pgserver.postgres_server import get_server
 
     for attempt in range(1, POSTGRES_START_ATTEMPTS + 1):
+        brand_new = not (data_dir / "PG_VERSION").exists()
         _discard_stale_postmaster_pid_file(data_dir)
         try:
             server = get_server(data_dir, cleanup_mode=cleanup)
@@ -279,6 +300,11 @@ def start_postgres(data_dir: Path, *, cleanup: PostgresCleanup = "stop") -> Embe
             # hook before starting; both must go or a retry returns the broken
             # handle.
             _forget_pgserver_handle(data_dir)
+            if brand_new:
+                # A cluster whose first start failed may be half initialised (no superuser
+                # role yet); there is nothing in it to keep, so the retry starts afresh.
+                _stop_postmaster(data_dir, system_user=None)
+                shutil.rmtree(data_dir, ignore_errors=True)
             if attempt == POSTGRES_START_ATTEMPTS:
                 raise EmbeddedServerError(
                     f"PostgreSQL in {data_dir} did not start\n{_log_tail(data_dir / 'log')}"

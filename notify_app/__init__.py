@@ -11,6 +11,7 @@ from flask import Flask
 from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import load_config
+from notify_app.deliveries.views import blp as deliveries_blp
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
@@ -47,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     install_token_policy(jwt, api)
     api.register_blueprint(health_blp)
     api.register_blueprint(settings_blp)
+    api.register_blueprint(deliveries_blp)
     api.register_blueprint(telegram_blp)
     app.cli.add_command(telegram_cli)
     init_request_ids(app)

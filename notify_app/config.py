@@ -53,6 +53,15 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "TELEGRAM_LINK_CODE_TTL": timedelta(
             seconds=int(environ.get("TELEGRAM_LINK_CODE_TTL_SECONDS", "900"))
         ),
+        # Per worker process: with N processes sending, keep N x rate under Telegram's ~30/s.
+        "TELEGRAM_RATE_PER_SECOND": float(environ.get("TELEGRAM_RATE_PER_SECOND", "25")),
+        "TELEGRAM_TIMEOUT_SECONDS": float(environ.get("TELEGRAM_TIMEOUT_SECONDS", "10")),
+        # HTTP requests per message on 5xx and network errors (429 waits do not count).
+        "TELEGRAM_MAX_ATTEMPTS": int(environ.get("TELEGRAM_MAX_ATTEMPTS", "4")),
+        # POST /api/notifications/test hands its message to the worker; fail fast if Redis is down.
+        "BROKER_PUBLISH_TIMEOUT_SECONDS": float(
+            environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", "1.0")
+        ),
     }
 
 

@@ -32,6 +32,7 @@ from devstack.servers import (
     start_postgres,
     start_redis,
 )
+from tests.telegram_standin import TelegramStandIn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
@@ -113,9 +114,30 @@ def signing_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     return key_dir / "jwt_private.pem", key_dir / "jwt_public.pem"
 
 
+TELEGRAM_TEST_BOT_TOKEN = "123456:TEST-bot-token"
+
+
+@pytest.fixture(scope="session")
+def telegram_session() -> Iterator[TelegramStandIn]:
+    """The "Telegram" that the session's worker talks to (see the `telegram` fixture)."""
+    with TelegramStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def telegram(telegram_session: TelegramStandIn) -> TelegramStandIn:
+    """The session's Telegram stand-in, with nothing recorded or scripted yet."""
+    telegram_session.clear()
+    telegram_session.default_delay_seconds = 0.0
+    return telegram_session
+
+
 @pytest.fixture(scope="session")
 def service_environment(
-    test_databases: ServiceDatabases, redis_url: str, signing_key_files: tuple[Path, Path]
+    test_databases: ServiceDatabases,
+    redis_url: str,
+    signing_key_files: tuple[Path, Path],
+    telegram_session: TelegramStandIn,
 ) -> Iterator[dict[str, str]]:
     """The environment both services and the worker read, also handed to subprocesses."""
     private_key, public_key = signing_key_files
@@ -130,6 +152,8 @@ def service_environment(
         # The suite signs up many users from 127.0.0.1; the rate-limit tests set their own limits.
         "AUTH_RATE_LIMIT_PER_ADDRESS": "10000 per minute",
         "AUTH_RATE_LIMIT_PER_EMAIL": "10000 per minute",
+        "TELEGRAM_API_URL": telegram_session.url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_BOT_TOKEN,
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)

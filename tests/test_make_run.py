@@ -33,6 +33,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
         try:
             if get_json(url)[0] == 200:
                 return
+        # OSError covers refused connections and read timeouts while gunicorn boots its workers.
         except (urllib.error.URLError, OSError, json.JSONDecodeError):
             pass
         time.sleep(0.5)
@@ -72,4 +73,6 @@ def test_make_run_serves_both_health_answers_and_stops_on_ctrl_c(tmp_path: Path)
     assert exit_code == 0, log.read_text()[-4000:]
     output = log.read_text()
     assert "worker" in output
+    assert "outbox relay started" in output
+    assert "outbox relay stopped" in output
     assert "stopping embedded PostgreSQL" in output

@@ -17,7 +17,7 @@ import api_app
 import notify_app
 from api_app.logs import configure_logging
 from devstack.servers import free_port
-from tests.conftest import AuthenticatedUser
+from tests.conftest import AuthenticatedUser, ServiceDatabases
 from wsgi import Gateway
 
 
@@ -138,3 +138,20 @@ def test_readiness_checks_the_broker_too(
         assert response.json["message"] == "broker unavailable"
         # Liveness stays the specification's answer: the database alone decides it.
         assert client.get(path.replace("ready", "health")).status_code == 200
+
+
+def test_api_metrics_report_the_outbox_backlog(
+    api: Flask, test_databases: ServiceDatabases
+) -> None:
+    import psycopg2
+
+    with psycopg2.connect(test_databases.api_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO outbox_events (id, type, payload, occurred_at) "
+            "VALUES (gen_random_uuid(), 'user.deleted', '{}', now() - interval '90 seconds')"
+        )
+    connection.close()
+    text = api.test_client().get("/metrics").get_data(as_text=True)
+    assert samples(text, "api_outbox_unpublished_events") == [({}, 1.0)]
+    ((_, age),) = samples(text, "api_outbox_oldest_unpublished_age_seconds")
+    assert age >= 0

@@ -1,4 +1,5 @@
-"""After both upgrades each database holds exactly its own tables, as specified."""
+"""After both upgrades each database holds exactly its own tables: the specified ones, plus the
+outbox of the events in budget_api and the delivery log in budget_notifications."""
 
 from __future__ import annotations
 
@@ -71,6 +72,16 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "created_at": NOW,
         "updated_at": NOW,
     },
+    "outbox_events": {
+        "id": Column("uuid", False, None),
+        "type": Column("text", False, None),
+        "payload": Column("jsonb", False, None),
+        "occurred_at": Column("timestamp with time zone", False, None),
+        "created_at": NOW,
+        "published_at": Column("timestamp with time zone", True, None),
+        "attempts": Column("integer", False, "0"),
+        "last_error": Column("text", True, None),
+    },
 }
 
 API_UNIQUE = {
@@ -81,6 +92,7 @@ API_UNIQUE = {
     "budget_limits": {("budget_id", "category_id")},
     "transactions": set(),
     "goals": set(),
+    "outbox_events": set(),
 }
 
 API_INDEXES = {
@@ -94,6 +106,8 @@ API_INDEXES = {
         "transactions_category_id_idx": ("category_id",),
     },
     "goals": {"goals_user_id_idx": ("user_id",)},
+    # Partial: only the rows the relay still has to publish.
+    "outbox_events": {"outbox_events_unpublished_idx": ("created_at",)},
 }
 
 # transactions.user_id has no foreign key in the specification.
@@ -108,6 +122,7 @@ API_FOREIGN_KEYS = {
     },
     "transactions": {("category_id", "categories", "CASCADE")},
     "goals": {("user_id", "users", "CASCADE")},
+    "outbox_events": set(),
 }
 
 NOTIFY_COLUMNS = {
@@ -127,6 +142,22 @@ NOTIFY_COLUMNS = {
         "expires_at": Column("timestamp with time zone", False, None),
         "used_at": Column("timestamp with time zone", True, None),
         "created_at": NOW,
+    },
+    "deliveries": {
+        "id": UUID_KEY,
+        "event_id": Column("uuid", False, None),
+        "event_type": Column("text", False, None),
+        "channel": Column("text", False, None),
+        "user_id": USER_ID,
+        "status": Column("text", False, None),
+        "reason": Column("text", True, None),
+        "chat_id": Column("text", True, None),
+        "text": Column("text", False, None),
+        "attempts": Column("integer", False, "0"),
+        "last_error": Column("text", True, None),
+        "created_at": NOW,
+        "updated_at": NOW,
+        "sent_at": Column("timestamp with time zone", True, None),
     },
 }
 
@@ -167,3 +198,13 @@ def test_notification_settings_columns(migrated: ServiceDatabases) -> None:
     assert catalog.columns(url, "notification_settings") == NOTIFY_COLUMNS["notification_settings"]
     assert catalog.unique_column_sets(url, "notification_settings") == {("user_id",)}
     assert catalog.foreign_keys(url, "notification_settings") == set()
+
+
+def test_deliveries_are_unique_per_event_and_channel(migrated: ServiceDatabases) -> None:
+    url = migrated.notify_url
+    assert catalog.columns(url, "deliveries") == NOTIFY_COLUMNS["deliveries"]
+    assert catalog.unique_column_sets(url, "deliveries") == {("event_id", "channel")}
+    assert catalog.indexes(url, "deliveries") == {
+        "deliveries_user_id_created_at_idx": ("user_id", "created_at")
+    }
+    assert catalog.foreign_keys(url, "deliveries") == set()

@@ -10,6 +10,13 @@ from kombu import Queue  # type: ignore[attr-defined]
 from event_contract import NOTIFICATIONS_QUEUE
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
+# Redis has no acknowledgements of its own: a task taken by a worker that then vanished (killed
+# with its pool, machine gone) is handed out again once it has been unacknowledged this long.
+# It must exceed the longest task, 429 waits and retry countdowns included, or a slow task gets
+# a twin; the price of a long one is how late a crashed worker's task is picked up again.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "3600"))
+# How often a worker looks for such abandoned tasks: a fraction of the timeout, at most a minute.
+UNACKED_RESTORE_INTERVAL_SECONDS = min(60, max(1, BROKER_VISIBILITY_TIMEOUT_SECONDS // 4))
 
 celery_app = Celery("budget_notifications")
 celery_app.conf.update(
@@ -28,6 +35,12 @@ celery_app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    broker_transport_options={
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_SECONDS,
+        # Scan on every sweep (kombu's default only scans on every tenth).
+        "unacked_restore_throttle": 1,
+    },
     worker_hijack_root_logger=False,
     imports=["worker.tasks"],
 )

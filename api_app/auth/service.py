@@ -11,6 +11,7 @@ from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
+from api_app.events import record_event, user_registered
 from api_app.extensions import db
 from api_app.models import User
 
@@ -47,6 +48,7 @@ def register(email: str, password: str) -> IssuedSession:
         raise EmailTakenError from None
     db.session.add_all(default_categories(user.id))
     session = _issue_session(user)
+    record_event(user_registered(user.id, user.email))
     db.session.commit()
     return session
 

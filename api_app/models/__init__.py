@@ -1,8 +1,9 @@
-"""The budget_api tables: exactly the specification's seven."""
+"""The budget_api tables: the specification's seven, and the outbox of the events."""
 
 from api_app.models.budget import Budget, BudgetLimit
 from api_app.models.category import Category
 from api_app.models.goal import Goal
+from api_app.models.outbox import OutboxEvent
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
 
@@ -11,6 +12,7 @@ __all__ = [
     "BudgetLimit",
     "Category",
     "Goal",
+    "OutboxEvent",
     "RefreshToken",
     "Transaction",
     "TransactionType",

@@ -6,6 +6,7 @@ from sqlalchemy import delete
 
 from api_app.auth import refresh_tokens
 from api_app.auth.passwords import check_password, hash_password
+from api_app.events import record_event, user_deleted
 from api_app.extensions import db
 from api_app.models import User
 
@@ -24,9 +25,11 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def delete_account(user: User, password: str) -> None:
-    """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own."""
+    """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own, and
+    the user.deleted event tells notify_app to forget its side."""
     _confirm_password(user, password)
     db.session.execute(delete(User).where(User.id == user.id))
+    record_event(user_deleted(user.id))
     db.session.commit()
 
 

@@ -1,0 +1,44 @@
+"""Events for notify_app: the transactional outbox, its fast path and its relay.
+
+A use case that emits an event calls `record_event(<builder>(...))` inside its transaction and
+commits as usual; the event is published right after the commit, or by the relay later. Limit
+and goal crossings are detected by `watch_limits`/`lock_goal`+`watch_goal` (see detection.py),
+which record their events themselves.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api_app.events.builders import (
+    budget_limit_exceeded,
+    goal_reached,
+    user_deleted,
+    user_registered,
+)
+from api_app.events.cli import outbox_cli
+from api_app.events.detection import CategoryMonth, lock_goal, watch_goal, watch_limits
+from api_app.events.fast_path import PUBLISHER_EXTENSION, install_fast_path
+from api_app.events.outbox import record_event
+from api_app.events.publisher import EventPublisher
+
+__all__ = [
+    "CategoryMonth",
+    "budget_limit_exceeded",
+    "goal_reached",
+    "init_app",
+    "lock_goal",
+    "record_event",
+    "user_deleted",
+    "user_registered",
+    "watch_goal",
+    "watch_limits",
+]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[PUBLISHER_EXTENSION] = EventPublisher(
+        app.config["BROKER_URL"], timeout_seconds=app.config["OUTBOX_PUBLISH_TIMEOUT_SECONDS"]
+    )
+    install_fast_path()
+    app.cli.add_command(outbox_cli)

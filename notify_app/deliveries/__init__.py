@@ -1,0 +1,1 @@
+"""Deliveries: the delivery log, sending through Telegram, and the history/test endpoints."""

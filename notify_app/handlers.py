@@ -1,0 +1,155 @@
+"""Event -> effect. Every handler is idempotent: the same event twice changes nothing more.
+
+Called by the worker's thin Celery task inside a notify_app app context; a database error
+propagates so the task can retry it, a malformed message is logged and dropped (no retry can
+fix it).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from event_contract import (
+    BUDGET_LIMIT_EXCEEDED,
+    GOAL_REACHED,
+    USER_DELETED,
+    USER_REGISTERED,
+    Event,
+)
+from notify_app import messages
+from notify_app.deliveries.metrics import delivery_latency
+from notify_app.deliveries.sending import Notification, deliver, open_delivery
+from notify_app.extensions import db
+from notify_app.models import Delivery, NotificationSettings
+from notify_app.request_ids import request_id_context
+
+logger = logging.getLogger(__name__)
+
+LIMIT_ALERTS_OFF_REASON = "budget limit notifications are turned off"
+GOAL_ALERTS_OFF_REASON = "goal notifications are turned off"
+
+
+def handle_event(message: Mapping[str, Any]) -> None:
+    # The request id of the API call that caused the event goes on every log line of it.
+    request_id = message.get("request_id")
+    context_token = request_id_context.set(request_id if isinstance(request_id, str) else None)
+    try:
+        event = Event.from_message(dict(message))
+        logger.info(
+            "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
+        )
+        HANDLERS[event.type](event)
+    except (KeyError, ValueError, TypeError, InvalidOperation) as error:
+        # A redelivery would fail the same way: log it loudly and let the message go.
+        db.session.rollback()
+        logger.error("dropping malformed event %r: %s", message.get("id"), error)
+    finally:
+        request_id_context.reset(context_token)
+
+
+def on_user_registered(event: Event) -> None:
+    """Settings with the defaults: every notification on, no chat id yet."""
+    db.session.execute(
+        insert(NotificationSettings)
+        .values(user_id=event.user_id)
+        .on_conflict_do_nothing(index_elements=[NotificationSettings.user_id])
+    )
+    db.session.commit()
+
+
+def on_user_deleted(event: Event) -> None:
+    """Forget the user: settings and delivery history."""
+    db.session.execute(delete(Delivery).where(Delivery.user_id == event.user_id))
+    db.session.execute(
+        delete(NotificationSettings).where(NotificationSettings.user_id == event.user_id)
+    )
+    db.session.commit()
+
+
+def on_budget_limit_exceeded(event: Event) -> None:
+    payload = event.payload
+    text = messages.budget_limit_exceeded(
+        category_name=str(payload["category_name"]),
+        year=int(payload["year"]),
+        month=_month(payload["month"]),
+        spent=Decimal(payload["spent"]),
+        limit=Decimal(payload["limit"]),
+    )
+    settings = _settings_of(event.user_id)
+    _notify(
+        Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
+        wanted=settings.notify_limit_exceeded,
+        unwanted_reason=LIMIT_ALERTS_OFF_REASON,
+        chat_id=settings.telegram_chat_id,
+    )
+
+
+def on_goal_reached(event: Event) -> None:
+    payload = event.payload
+    text = messages.goal_reached(
+        name=str(payload["name"]),
+        current_amount=Decimal(payload["current_amount"]),
+        target_amount=Decimal(payload["target_amount"]),
+    )
+    settings = _settings_of(event.user_id)
+    _notify(
+        Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
+        wanted=settings.notify_goal_reached,
+        unwanted_reason=GOAL_ALERTS_OFF_REASON,
+        chat_id=settings.telegram_chat_id,
+    )
+
+
+def _notify(
+    notification: Notification,
+    *,
+    occurred_at: datetime,
+    wanted: bool,
+    unwanted_reason: str,
+    chat_id: str | None,
+) -> None:
+    delivery_id = open_delivery(
+        notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id
+    )
+    if delivery_id is not None and deliver(delivery_id) == "sent":
+        delivery_latency.observe((datetime.now(UTC) - occurred_at).total_seconds())
+
+
+def _settings_of(user_id: uuid.UUID) -> NotificationSettings:
+    """The user's settings, or the defaults if user.registered has not been handled yet."""
+    settings = db.session.scalar(
+        select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+    )
+    if settings is None:
+        return NotificationSettings(
+            user_id=user_id,
+            telegram_chat_id=None,
+            notify_limit_exceeded=True,
+            notify_goal_reached=True,
+        )
+    return settings
+
+
+def _month(value: object) -> int:
+    month = int(str(value))
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} is not 1..12")
+    return month
+
+
+HANDLERS: Mapping[str, Callable[[Event], None]] = {
+    USER_REGISTERED: on_user_registered,
+    USER_DELETED: on_user_deleted,
+    BUDGET_LIMIT_EXCEEDED: on_budget_limit_exceeded,
+    GOAL_REACHED: on_goal_reached,
+}

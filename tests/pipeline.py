@@ -1,0 +1,150 @@
+"""Helpers for the tests of the event pipeline: api_app's outbox -> Redis -> worker -> Telegram.
+
+The transaction and goal endpoints emit their events through `api_app.events.record_event`
+inside their own transaction; `record` does exactly that, so these tests drive the real
+pipeline without depending on those endpoints.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from flask import Flask
+from sqlalchemy import select
+
+from event_contract import Event
+
+T = TypeVar("T")
+
+# How long an asynchronous outcome may take before a test reports what it saw instead.
+OUTCOME_WAIT_SECONDS = 30.0
+
+
+def wait_until(
+    probe: Callable[[], T | None], what: str, timeout: float = OUTCOME_WAIT_SECONDS
+) -> T:
+    """Poll `probe` until it returns something truthy; fail saying `what` never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s (last: {value!r})")
+        time.sleep(0.05)
+
+
+def record(api: Flask, *events: Event) -> None:
+    """What a use case of api_app does: record the events in its transaction and commit."""
+    from api_app.events import record_event
+    from api_app.extensions import db
+
+    with api.app_context():
+        for event in events:
+            record_event(event)
+        db.session.commit()
+
+
+def limit_exceeded(
+    user_id: uuid.UUID,
+    *,
+    category_name: str = "Food",
+    year: int = 2026,
+    month: int = 11,
+    limit: str = "500.00",
+    spent: str = "520.00",
+) -> Event:
+    from api_app.events import budget_limit_exceeded
+
+    return budget_limit_exceeded(
+        user_id=user_id,
+        budget_id=uuid.uuid4(),
+        category_id=uuid.uuid4(),
+        category_name=category_name,
+        year=year,
+        month=month,
+        limit=Decimal(limit),
+        spent=Decimal(spent),
+        transaction_id=uuid.uuid4(),
+    )
+
+
+def set_settings(
+    notify: Flask,
+    user_id: uuid.UUID,
+    *,
+    chat_id: str | None,
+    limit_alerts: bool = True,
+    goal_alerts: bool = True,
+) -> None:
+    from notify_app.extensions import db
+    from notify_app.models import NotificationSettings
+
+    with notify.app_context():
+        db.session.add(
+            NotificationSettings(
+                user_id=user_id,
+                telegram_chat_id=chat_id,
+                notify_limit_exceeded=limit_alerts,
+                notify_goal_reached=goal_alerts,
+            )
+        )
+        db.session.commit()
+
+
+@dataclass(frozen=True)
+class LoggedDelivery:
+    event_id: uuid.UUID
+    status: str
+    reason: str | None
+    chat_id: str | None
+    text: str
+    attempts: int
+    last_error: str | None
+
+
+def deliveries_of(notify: Flask, event_id: uuid.UUID) -> list[LoggedDelivery]:
+    from notify_app.extensions import db
+    from notify_app.models import Delivery
+
+    with notify.app_context():
+        rows = db.session.scalars(select(Delivery).where(Delivery.event_id == event_id)).all()
+        return [
+            LoggedDelivery(
+                row.event_id, row.status, row.reason, row.chat_id, row.text, row.attempts,
+                row.last_error,
+            )
+            for row in rows
+        ]  # fmt: skip
+
+
+def finished_delivery(notify: Flask, event_id: uuid.UUID, **wait: float) -> LoggedDelivery:
+    """The event's one delivery, once it is no longer pending."""
+
+    def finished() -> LoggedDelivery | None:
+        logged = deliveries_of(notify, event_id)
+        assert len(logged) <= 1, logged
+        return logged[0] if logged and logged[0].status != "pending" else None
+
+    return wait_until(finished, f"a finished delivery of event {event_id}", **wait)
+
+
+def outbox_row(api: Flask, event_id: uuid.UUID) -> dict[str, object] | None:
+    from api_app.extensions import db
+    from api_app.models import OutboxEvent
+
+    with api.app_context():
+        row = db.session.get(OutboxEvent, event_id)
+        if row is None:
+            return None
+        return {
+            "payload": row.payload,
+            "published_at": row.published_at,
+            "attempts": row.attempts,
+            "last_error": row.last_error,
+        }

@@ -1,0 +1,136 @@
+"""GET /api/notifications/history and POST /api/notifications/test, with the api's tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import AuthenticatedUser, WorkerProcess
+from tests.pipeline import finished_delivery, limit_exceeded, record, set_settings, wait_until
+from tests.telegram_standin import TelegramStandIn
+
+CHAT_ID = "987654321"
+TEST_TEXT = "Test message: your budget notifications will arrive in this chat."
+
+
+def test_history_lists_the_users_deliveries_newest_first_in_pages(
+    api: Flask,
+    notify: Flask,
+    notify_client: FlaskClient,
+    make_user: Callable[[], AuthenticatedUser],
+    telegram: TelegramStandIn,
+    celery_worker: WorkerProcess,
+) -> None:
+    user, other = make_user(), make_user()
+    set_settings(notify, user.id, chat_id=CHAT_ID)
+    events = [limit_exceeded(user.id, category_name=f"Category {n}") for n in range(3)]
+    for event in events:  # one commit each: created_at orders them
+        record(api, event)
+        finished_delivery(notify, event.id)
+    foreign = limit_exceeded(other.id)
+    record(api, foreign)
+    finished_delivery(notify, foreign.id)
+
+    first = notify_client.get("/api/notifications/history?page=1&page_size=2", headers=user.headers)
+    assert first.status_code == 200, first.json
+    assert [item["event_id"] for item in first.json] == [str(events[2].id), str(events[1].id)]
+    assert json.loads(first.headers["X-Pagination"])["total"] == 3
+    newest = first.json[0]
+    assert newest["status"] == "sent"
+    assert newest["channel"] == "telegram"
+    assert newest["event_type"] == "budget.limit_exceeded"
+    assert newest["text"].startswith("Budget alert: Category 2 for November 2026")
+    assert newest["chat_id"] == CHAT_ID
+    assert newest["attempts"] == 1
+    assert newest["reason"] is None
+    assert newest["last_error"] is None
+    assert newest["sent_at"] is not None
+
+    second = notify_client.get(
+        "/api/notifications/history?page=2&page_size=2", headers=user.headers
+    )
+    assert [item["event_id"] for item in second.json] == [str(events[0].id)]
+
+    others = notify_client.get("/api/notifications/history", headers=other.headers)
+    assert [(item["event_id"], item["status"]) for item in others.json] == [
+        (str(foreign.id), "skipped")
+    ]
+    assert others.json[0]["reason"] == "no Telegram chat id is set"
+
+
+def test_history_and_test_message_need_an_access_token(notify_client: FlaskClient) -> None:
+    assert notify_client.get("/api/notifications/history").status_code == 401
+    assert notify_client.post("/api/notifications/test").status_code == 401
+
+
+def test_a_test_message_without_a_chat_id_is_a_conflict(
+    notify: Flask,
+    notify_client: FlaskClient,
+    make_user: Callable[[], AuthenticatedUser],
+    telegram: TelegramStandIn,
+) -> None:
+    user, unregistered = make_user(), make_user()
+    set_settings(notify, user.id, chat_id=None)
+
+    for who in (user, unregistered):
+        response = notify_client.post("/api/notifications/test", headers=who.headers)
+        assert response.status_code == 409
+        assert response.json["code"] == 409
+        assert response.json["message"] == "Set a Telegram chat id before sending a test message."
+    history = notify_client.get("/api/notifications/history", headers=user.headers)
+    assert history.json == []
+    assert telegram.calls == []
+
+
+def test_a_test_message_is_accepted_and_reaches_the_chat(
+    notify: Flask,
+    notify_client: FlaskClient,
+    make_user: Callable[[], AuthenticatedUser],
+    telegram: TelegramStandIn,
+    celery_worker: WorkerProcess,
+) -> None:
+    user = make_user()
+    set_settings(notify, user.id, chat_id=CHAT_ID)
+
+    response = notify_client.post("/api/notifications/test", headers=user.headers)
+
+    assert response.status_code == 202, response.json
+    assert response.json["status"] == "pending"
+    assert response.json["event_type"] == "notification.test"
+    [message] = telegram.wait_for_messages(1, timeout=30)
+    assert (message["chat_id"], message["text"]) == (CHAT_ID, TEST_TEXT)
+    delivery = finished_delivery(notify, uuid.UUID(response.json["event_id"]))
+    assert (delivery.status, delivery.text) == ("sent", TEST_TEXT)
+
+    def listed_as_sent() -> bool:
+        history = notify_client.get("/api/notifications/history", headers=user.headers)
+        return [item["status"] for item in history.json] == ["sent"]
+
+    wait_until(listed_as_sent, "the test message in the history")
+
+
+def test_a_test_message_with_the_broker_down_is_unavailable_and_logged_failed(
+    notify: Flask, make_user: Callable[[], AuthenticatedUser], telegram: TelegramStandIn
+) -> None:
+    import notify_app
+    from devstack.servers import free_port
+
+    unreachable = notify_app.create_app(
+        {"TESTING": True, "BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    user = make_user()
+    set_settings(notify, user.id, chat_id=CHAT_ID)
+    client = unreachable.test_client()
+
+    response = client.post("/api/notifications/test", headers=user.headers)
+
+    assert response.status_code == 503
+    assert response.json["message"] == "Notifications are unavailable right now; try again later."
+    [logged] = client.get("/api/notifications/history", headers=user.headers).json
+    assert logged["status"] == "failed"
+    assert logged["last_error"].startswith("the worker queue is unavailable: ")
+    assert telegram.calls == []

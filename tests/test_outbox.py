@@ -1,0 +1,199 @@
+"""api_app's transactional outbox: recorded with the change, published after the commit only,
+never lost when the broker is down, and never published twice by concurrent relays."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from devstack.servers import EmbeddedRedis, free_port, start_redis
+from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE
+from tests.pipeline import limit_exceeded, outbox_row, record
+
+
+@pytest.fixture
+def quiet_broker(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis no worker listens to, so the tests can count what was published to it."""
+    server = start_redis(tmp_path / "redis", persistence=False)
+    yield server
+    server.stop()
+
+
+def api_with_broker(broker_url: str) -> Flask:
+    """api_app like any other process of it, publishing to `broker_url`."""
+    import api_app
+
+    return api_app.create_app({"TESTING": True, "BROKER_URL": broker_url})
+
+
+def queued_event_ids(broker_url: str) -> list[str]:
+    """The event ids of the tasks waiting in the notifications queue, in queue order."""
+    client = redis.Redis.from_url(broker_url)
+    ids = []
+    for raw in reversed(client.lrange(NOTIFICATIONS_QUEUE, 0, -1)):
+        headers = json.loads(raw)["headers"]
+        assert headers["task"] == HANDLE_EVENT_TASK
+        ids.append(headers["id"])
+    client.close()
+    return ids
+
+
+def relay_once(app: Flask) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["outbox", "relay", "--once"])
+    return result.exit_code, result.output
+
+
+def test_a_committed_event_is_published_at_once_as_a_task_named_by_the_contract(
+    api: Flask, quiet_broker: EmbeddedRedis
+) -> None:
+    app = api_with_broker(quiet_broker.url)
+    event = limit_exceeded(uuid.uuid4())
+    record(app, event)
+
+    assert queued_event_ids(quiet_broker.url) == [str(event.id)]
+    row = outbox_row(app, event.id)
+    assert row is not None
+    assert row["published_at"] is not None
+    assert (row["attempts"], row["last_error"]) == (1, None)
+    assert row["payload"] == event.to_message()
+
+
+def test_a_rolled_back_event_is_neither_stored_nor_published(
+    api: Flask, quiet_broker: EmbeddedRedis
+) -> None:
+    from api_app.events import record_event
+    from api_app.extensions import db
+
+    app = api_with_broker(quiet_broker.url)
+    rolled_back, committed = limit_exceeded(uuid.uuid4()), limit_exceeded(uuid.uuid4())
+    with app.app_context():
+        record_event(rolled_back)
+        db.session.flush()
+        db.session.rollback()
+        # The next transaction of the same session publishes its own event only.
+        record_event(committed)
+        db.session.commit()
+
+    assert outbox_row(app, rolled_back.id) is None
+    assert queued_event_ids(quiet_broker.url) == [str(committed.id)]
+
+
+def test_with_the_broker_down_the_commit_succeeds_and_the_relay_publishes_later(
+    api: Flask, tmp_path: Path
+) -> None:
+    broker = start_redis(tmp_path / "redis", persistence=False)
+    app = api_with_broker(broker.url)
+    broker.stop()
+    events = [limit_exceeded(uuid.uuid4()) for _ in range(3)]
+    try:
+        for event in events:
+            record(app, event)  # no exception: the change is committed
+
+        for event in events:
+            row = outbox_row(app, event.id)
+            assert row is not None
+            assert row["published_at"] is None
+            assert row["attempts"] == 1
+            assert "Connection" in str(row["last_error"])
+
+        exit_code, output = relay_once(app)
+        assert exit_code == 1, output
+        assert "still unpublished" in output
+
+        broker.start_again()
+        exit_code, output = relay_once(app)
+        assert exit_code == 0, output
+        assert "published 3" in output
+        assert queued_event_ids(broker.url) == [str(event.id) for event in events]
+        for event in events:
+            row = outbox_row(app, event.id)
+            assert row is not None
+            assert row["published_at"] is not None
+            assert row["last_error"] is None
+
+        # Nothing is left: a second pass publishes nothing again.
+        assert relay_once(app) == (0, "outbox relay stopped: published 0, purged 0\n")
+        assert len(queued_event_ids(broker.url)) == 3
+    finally:
+        broker.stop()
+
+
+def test_the_relay_purges_published_events_after_the_retention(
+    api: Flask, quiet_broker: EmbeddedRedis
+) -> None:
+    from api_app.extensions import db
+    from api_app.models import OutboxEvent
+
+    app = api_with_broker(quiet_broker.url)
+    app.config["OUTBOX_RETENTION_HOURS"] = 24
+    old, recent = limit_exceeded(uuid.uuid4()), limit_exceeded(uuid.uuid4())
+    record(app, old, recent)
+    with app.app_context():
+        db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == old.id)
+            .values(published_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+        db.session.commit()
+
+    exit_code, output = relay_once(app)
+    assert (exit_code, output) == (0, "outbox relay stopped: published 0, purged 1\n")
+    assert outbox_row(app, old.id) is None
+    assert outbox_row(app, recent.id) is not None
+
+
+def test_concurrent_relays_never_publish_an_event_twice(
+    api: Flask, quiet_broker: EmbeddedRedis
+) -> None:
+    from api_app.events.fast_path import PUBLISHER_EXTENSION
+    from api_app.events.outbox import publish_pending
+    from api_app.extensions import db
+
+    app = api_with_broker(quiet_broker.url)
+    unreachable = api_with_broker(f"redis://127.0.0.1:{free_port()}/0")
+    events = [limit_exceeded(uuid.uuid4()) for _ in range(120)]
+    record(unreachable, *events)  # all left unpublished for the relays
+    assert queued_event_ids(quiet_broker.url) == []
+
+    start = threading.Barrier(3)
+
+    def relay() -> None:
+        with app.app_context():
+            start.wait()
+            while True:
+                with Session(db.engine) as session:
+                    report = publish_pending(session, app.extensions[PUBLISHER_EXTENSION], limit=7)
+                assert not report.broker_failed
+                if report.published == 0:
+                    return
+
+    relays = [threading.Thread(target=relay) for _ in range(3)]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join()
+
+    published = queued_event_ids(quiet_broker.url)
+    assert sorted(published) == sorted(str(event.id) for event in events)
+
+
+def test_outbox_status_reports_what_waits(api: Flask) -> None:
+    unreachable = api_with_broker(f"redis://127.0.0.1:{free_port()}/0")
+    record(unreachable, limit_exceeded(uuid.uuid4()), limit_exceeded(uuid.uuid4()))
+
+    result = unreachable.test_cli_runner().invoke(args=["outbox", "status"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "unpublished: 2"
+    assert lines[1].startswith("oldest unpublished: ")
+    assert lines[2] == "published, kept until purged: 0"
