@@ -18,7 +18,6 @@ from bench.memory import MemorySampler
 Argument = TypeVar("Argument")
 Result = TypeVar("Result")
 
-LOAD_GENERATOR_TYPE: Final = "load generator"
 JOIN_SECONDS: Final = 5.0
 
 
@@ -48,6 +47,7 @@ def run_in_child_process(
     *,
     timeout_seconds: float,
     sampler: MemorySampler,
+    process_type: str,
 ) -> Result:
     """`target(argument)` in a spawned process; its result, or an error with its traceback."""
     # spawn, not fork: the harness has threads, and a forked copy of them would be unsafe.
@@ -57,7 +57,7 @@ def run_in_child_process(
     process.start()
     sender.close()
     assert process.pid is not None
-    sampler.track(LOAD_GENERATOR_TYPE, process.pid)
+    sampler.track(process_type, process.pid)
     try:
         if not receiver.poll(timeout_seconds):
             raise ChildProcessError(f"{target.__name__} did not finish within {timeout_seconds}s")

@@ -71,6 +71,7 @@ def run(context: BenchContext) -> ScenarioReport:
                     HashingPlan(password_hash, PASSWORD, settings.workers, per_round),
                     timeout_seconds=per_round + LOAD_GRACE_SECONDS,
                     sampler=context.sampler,
+                    process_type="argon2id baseline",
                 )
             )
     result = LoadResult.combined(logins)

@@ -126,6 +126,7 @@ class BenchContext:
             plan,
             timeout_seconds=plan.duration_seconds + LOAD_GRACE_SECONDS,
             sampler=self.sampler,
+            process_type="HTTP load generator",
         )
         self.system.check_running()
         errors, measured = len(result.errors), len(result.measured)

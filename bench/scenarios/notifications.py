@@ -186,6 +186,7 @@ def round_trips(context: BenchContext, count: int, rate: float | None) -> RoundT
         plan,
         timeout_seconds=ROUND_TRIP_TIMEOUT_SECONDS + 30,
         sampler=context.sampler,
+        process_type="Celery baseline client",
     )
 
 
