@@ -23,6 +23,10 @@ run: install ## the whole system on embedded PostgreSQL and Redis (or the server
 test: install ## the whole suite against real PostgreSQL, Redis and a Celery worker
 	$(BIN)/python -m pytest
 
+FUZZ_MAX_EXAMPLES ?= 300
+fuzz: install ## schemathesis against both live services, FUZZ_MAX_EXAMPLES cases per operation
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(BIN)/python -m pytest tests/budgeting/test_fuzz.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -11,14 +11,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api_app import events, models
 from api_app.auth import init_auth
+from api_app.budgets.views import blp as budgets_blp
+from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
+from api_app.goals.views import blp as goals_blp
 from api_app.health import blp as health_blp
 from api_app.logs import configure_logging
 from api_app.metrics import init_metrics
 from api_app.request_ids import init_request_ids
 from api_app.signing_keys import configure_signing_keys
+from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -52,6 +56,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app, api)
     api.register_blueprint(health_blp)
     api.register_blueprint(users_blp)
+    api.register_blueprint(categories_blp)
+    api.register_blueprint(budgets_blp)
+    api.register_blueprint(transactions_blp)
+    api.register_blueprint(goals_blp)
     init_request_ids(app)
     init_metrics(app)
     return app

@@ -23,4 +23,10 @@ class JsonErrorApi(Api):  # type: ignore[misc]
         payload, status_code, headers = super().handle_http_exception(error)
         payload.setdefault("message", error.description)
         payload.setdefault("errors", {})
+        # werkzeug's own headers matter to clients (Allow on a 405, as RFC 9110 requires); only
+        # its HTML Content-Type must not replace the JSON one.
+        headers = dict(headers or {})
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                headers.setdefault(name, value)
         return payload, status_code, headers

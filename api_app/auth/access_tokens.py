@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask_jwt_extended import JWTManager, create_access_token
+from sqlalchemy import select
 
 from api_app.extensions import db
 from api_app.models import User
@@ -60,8 +61,16 @@ def _invalid_claims(_header: JwtPart, _data: JwtPart) -> Response:
 
 
 def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
+    """The token's user, locked FOR KEY SHARE until the request's transaction ends: the account
+    cannot be deleted while this request writes rows that belong to it (and plain reads are not
+    slowed, as KEY SHARE conflicts only with deleting the row or changing its key)."""
     user_id = _user_id(data)
-    return None if user_id is None else db.session.get(User, user_id)
+    if user_id is None:
+        return None
+    user: User | None = db.session.scalar(
+        select(User).where(User.id == user_id).with_for_update(key_share=True)
+    )
+    return user
 
 
 def _user_id(data: JwtPart) -> uuid.UUID | None:

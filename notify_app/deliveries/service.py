@@ -18,17 +18,24 @@ TEST_MESSAGE_TYPE = "notification.test"
 
 def history_page(user_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list[Delivery], int]:
     """One page of the user's deliveries, newest first, and how many there are in all."""
-    total = db.session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.user_id == user_id)
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.user_id == user_id)
+        )
+        or 0
     )
+    first = (page - 1) * page_size
+    if first >= total:
+        # Past the end: empty, without an OFFSET that could overflow PostgreSQL's bigint.
+        return [], total
     deliveries = db.session.scalars(
         select(Delivery)
         .where(Delivery.user_id == user_id)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-        .offset((page - 1) * page_size)
+        .offset(first)
         .limit(page_size)
     ).all()
-    return list(deliveries), total or 0
+    return list(deliveries), total
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:

@@ -6,9 +6,9 @@ import uuid
 
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, jwt_required
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
+from notify_app.blueprint import Blueprint
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery

@@ -10,8 +10,9 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from notify_app.blueprint import Blueprint
 from notify_app.linking import service
 from notify_app.linking.schemas import LinkOfferSchema, WebhookReplySchema
 from notify_app.linking.updates import bot_command

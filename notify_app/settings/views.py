@@ -6,10 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 
 from notify_app.auth import BEARER_AUTH, UNAUTHORIZED, current_user_id
+from notify_app.blueprint import Blueprint
 from notify_app.settings import service
 from notify_app.settings.schemas import (
     NotificationSettingsPatchSchema,

@@ -1,0 +1,37 @@
+"""Categories as clients send and receive them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from api_app.schemas_common import Text
+
+NAME_MAX_LENGTH = 64
+ICON_MAX_LENGTH = 64
+
+
+class CategorySchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    icon = fields.String(required=True, allow_none=True)
+    is_default = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class CategoryCreateSchema(Schema):
+    name = Text(min_length=1, max_length=NAME_MAX_LENGTH, required=True)
+    icon = Text(max_length=ICON_MAX_LENGTH, allow_none=True, load_default=None)
+
+
+class CategoryUpdateSchema(Schema):
+    name = Text(min_length=1, max_length=NAME_MAX_LENGTH)
+    icon = Text(max_length=ICON_MAX_LENGTH, allow_none=True)
+
+
+class CategoryDeleteArgsSchema(Schema):
+    reassign_to = fields.UUID(
+        metadata={
+            "description": "Another category of yours that receives this category's "
+            "transactions; its budget limits are dropped."
+        }
+    )

@@ -1,0 +1,80 @@
+"""/api/categories: a user's spending and income categories."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest.error_handler import ErrorSchema
+from sqlalchemy import Select
+
+from api_app.access import current_user_id, protected
+from api_app.blueprint import Blueprint
+from api_app.categories import service
+from api_app.categories.schemas import (
+    CategoryCreateSchema,
+    CategoryDeleteArgsSchema,
+    CategorySchema,
+    CategoryUpdateSchema,
+)
+from api_app.models import Category
+from api_app.pagination import SelectPage
+
+blp = Blueprint("categories", __name__, url_prefix="/api/categories", description="Your categories")
+
+
+@blp.route("")
+class Categories(MethodView):
+    @protected(blp)
+    @blp.response(200, CategorySchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self) -> Select[tuple[Category]]:
+        """Your categories, by name"""
+        return service.categories_of(current_user_id())
+
+    @protected(blp)
+    @blp.arguments(CategoryCreateSchema)
+    @blp.response(201, CategorySchema)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="You already have a category of that name"
+    )
+    def post(self, data: dict[str, Any]) -> Category:
+        """Create a category"""
+        return service.create_category(current_user_id(), data["name"], data["icon"])
+
+
+@blp.route("/<uuid:category_id>")
+class CategoryById(MethodView):
+    @protected(blp)
+    @blp.response(200, CategorySchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such category of yours")
+    def get(self, category_id: uuid.UUID) -> Category:
+        """One category"""
+        return service.get_category(current_user_id(), category_id)
+
+    @protected(blp)
+    @blp.arguments(CategoryUpdateSchema)
+    @blp.response(200, CategorySchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such category of yours")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="You already have a category of that name"
+    )
+    def patch(self, changes: dict[str, Any], category_id: uuid.UUID) -> Category:
+        """Rename a category or change its icon"""
+        return service.update_category(current_user_id(), category_id, changes)
+
+    @protected(blp)
+    @blp.arguments(CategoryDeleteArgsSchema, location="query")
+    @blp.response(204)
+    @blp.alt_response(
+        404, schema=ErrorSchema, description="No such category of yours (or reassign_to is not one)"
+    )
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The category has transactions or budget limits and no reassign_to was given",
+    )
+    def delete(self, args: dict[str, Any], category_id: uuid.UUID) -> None:
+        """Delete a category, optionally moving its transactions to another one"""
+        service.delete_category(current_user_id(), category_id, args.get("reassign_to"))

@@ -1,0 +1,96 @@
+"""/api/transactions: income and expenses, their filtered lists and a CSV export."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest.error_handler import ErrorSchema
+from sqlalchemy import Select
+
+from api_app.access import current_user_id, protected
+from api_app.blueprint import Blueprint
+from api_app.models import Transaction
+from api_app.pagination import SelectPage
+from api_app.transactions import service
+from api_app.transactions.export import csv_lines
+from api_app.transactions.schemas import (
+    TransactionCreateSchema,
+    TransactionFilterSchema,
+    TransactionSchema,
+    TransactionUpdateSchema,
+)
+
+blp = Blueprint(
+    "transactions", __name__, url_prefix="/api/transactions", description="Income and expenses"
+)
+
+NO_TRANSACTION = "No such transaction of yours"
+
+
+@blp.route("")
+class Transactions(MethodView):
+    @protected(blp)
+    @blp.arguments(TransactionFilterSchema, location="query")
+    @blp.response(200, TransactionSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict[str, Any]) -> Select[tuple[Transaction]]:
+        """Your transactions, newest date first (ties: newest created first)"""
+        return service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+
+    @protected(blp)
+    @blp.arguments(TransactionCreateSchema)
+    @blp.response(201, TransactionSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="category_id is no category of yours")
+    def post(self, data: dict[str, Any]) -> Transaction:
+        """Record an income or an expense"""
+        return service.create_transaction(current_user_id(), **data)
+
+
+@blp.route("/export.csv")
+class TransactionsCsv(MethodView):
+    @protected(blp)
+    @blp.arguments(TransactionFilterSchema, location="query")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/csv",
+        description="A header row, then one row per transaction: ISO dates, amounts like 12.50",
+    )
+    def get(self, args: dict[str, Any]) -> Response:
+        """Your transactions matching the filters, as CSV, in the order of the list"""
+        transactions = service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        return Response(
+            stream_with_context(csv_lines(transactions)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
+        )
+
+
+@blp.route("/<uuid:transaction_id>")
+class TransactionById(MethodView):
+    @protected(blp)
+    @blp.response(200, TransactionSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description=NO_TRANSACTION)
+    def get(self, transaction_id: uuid.UUID) -> Transaction:
+        """One transaction"""
+        return service.get_transaction(current_user_id(), transaction_id)
+
+    @protected(blp)
+    @blp.arguments(TransactionUpdateSchema)
+    @blp.response(200, TransactionSchema)
+    @blp.alt_response(
+        404, schema=ErrorSchema, description="No such transaction or category of yours"
+    )
+    def patch(self, changes: dict[str, Any], transaction_id: uuid.UUID) -> Transaction:
+        """Change any of a transaction's fields"""
+        return service.update_transaction(current_user_id(), transaction_id, changes)
+
+    @protected(blp)
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description=NO_TRANSACTION)
+    def delete(self, transaction_id: uuid.UUID) -> None:
+        """Delete a transaction"""
+        service.delete_transaction(current_user_id(), transaction_id)

@@ -1,0 +1,140 @@
+"""Concurrent requests never lose an update: parallel HTTP requests against gunicorn's worker
+processes, and a contribution racing a change made while it waits for the goal's row."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg2
+import requests
+
+from tests.budgeting.conftest import UserClient
+from tests.conftest import ServiceDatabases
+
+PARALLEL = 20
+
+
+def in_parallel(send: Callable[[requests.Session], requests.Response]) -> list[int]:
+    """Send PARALLEL requests at once (each thread waits for the others before sending)."""
+    start = threading.Barrier(PARALLEL)
+
+    def one() -> int:
+        with requests.Session() as session:
+            start.wait()
+            return send(session).status_code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(lambda _: one(), range(PARALLEL)))
+
+
+def post(base_url: str, client: UserClient, path: str, body: Any) -> Callable[..., Any]:
+    return lambda session: session.post(
+        f"{base_url}{path}", json=body, headers=client.user.headers, timeout=60
+    )
+
+
+def test_parallel_contributions_all_count(gunicorn_gateway: str, alice: UserClient) -> None:
+    goal = alice.goal(target="1000.00")
+    alice.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "5.55"})
+    statuses = in_parallel(
+        post(gunicorn_gateway, alice, f"/api/goals/{goal['id']}/contributions", {"amount": "1.00"})
+    )
+    assert statuses == [200] * PARALLEL
+    assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "25.55"
+
+
+def test_parallel_withdrawals_stop_exactly_at_zero(
+    gunicorn_gateway: str, alice: UserClient
+) -> None:
+    goal = alice.goal(target="1000.00")
+    alice.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "7.00"})
+    statuses = in_parallel(
+        post(gunicorn_gateway, alice, f"/api/goals/{goal['id']}/contributions", {"amount": "-1.00"})
+    )
+    assert sorted(statuses) == [200] * 7 + [422] * (PARALLEL - 7)
+    assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "0.00"
+
+
+def test_parallel_transactions_all_count(gunicorn_gateway: str, alice: UserClient) -> None:
+    food = alice.category("Food")
+    body = {"category_id": food["id"], "type": "EXPENSE", "amount": "1.00", "date": "2024-03-10"}
+    statuses = in_parallel(post(gunicorn_gateway, alice, "/api/transactions", body))
+    assert statuses == [201] * PARALLEL
+    summary = alice.get("/api/budgets/summary?year=2024&month=3").json
+    assert summary["expense"] == "20.00"
+    assert summary["categories"][0]["spent"] == "20.00"
+
+
+def test_parallel_limit_changes_leave_one_limit(gunicorn_gateway: str, alice: UserClient) -> None:
+    food = alice.category("Food")
+    budget = alice.budget()
+    path = f"/api/budgets/{budget['id']}/limits/{food['id']}"
+    statuses = in_parallel(
+        lambda session: session.put(
+            f"{gunicorn_gateway}{path}",
+            json={"limit_amount": "10.00"},
+            headers=alice.user.headers,
+            timeout=60,
+        )
+    )
+    assert statuses == [200] * PARALLEL
+    assert alice.get(f"/api/budgets/{budget['id']}").json["limits"] == [
+        {"category_id": food["id"], "limit_amount": "10.00"}
+    ]
+
+
+def test_parallel_budgets_for_one_month_make_one(gunicorn_gateway: str, alice: UserClient) -> None:
+    statuses = in_parallel(
+        post(gunicorn_gateway, alice, "/api/budgets", {"year": 2024, "month": 5})
+    )
+    assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
+    assert len(alice.get("/api/budgets").json) == 1
+
+
+def wait_until_a_request_waits_for_a_lock(cursor: Any) -> None:
+    """Every implementation must write the goal row, so the request ends up waiting for it."""
+    while True:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        if cursor.fetchone() != (0,):
+            return
+        time.sleep(0.05)
+
+
+def test_a_contribution_sees_the_amount_it_waited_for(
+    alice: UserClient, test_databases: ServiceDatabases
+) -> None:
+    """The goal row is locked by another transaction that adds 100.00 while the request waits:
+    a request that read current_amount before taking the lock would write back 5.55 + 1.00 and
+    lose the 100.00."""
+    goal = alice.goal(target="1000.00")
+    alice.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "5.55"})
+    holder = psycopg2.connect(test_databases.api_url)
+    watcher = psycopg2.connect(test_databases.api_url)
+    watcher.autocommit = True
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM goals WHERE id = %s FOR UPDATE", (goal["id"],))
+            with ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(
+                    alice.post,
+                    f"/api/goals/{goal['id']}/contributions",
+                    json={"amount": "1.00"},
+                )
+                wait_until_a_request_waits_for_a_lock(watcher.cursor())
+                cursor.execute(
+                    "UPDATE goals SET current_amount = current_amount + 100 WHERE id = %s",
+                    (goal["id"],),
+                )
+                holder.commit()
+                assert answer.result().status_code == 200
+    finally:
+        holder.close()
+        watcher.close()
+    assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "106.55"
