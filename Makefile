@@ -37,6 +37,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: install ## the system against bare baselines, same run, same servers (README "Performance")
+	$(BIN)/python -m bench
+
 # Re-resolve the pins from setup.cfg (deliberately, then review and commit constraints.txt).
 lock:
 	rm -rf .venv-lock

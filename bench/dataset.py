@@ -1,0 +1,197 @@
+"""Benchmark data written straight into the databases with SQL: fast, and the same schema.
+
+Users, categories, budgets and limits go into budget_api, notification settings into
+budget_notifications, each service's own tables as its migrations made them. Every row belongs to a
+user whose e-mail ends in BENCH_EMAIL_DOMAIN, so bench data never mixes with anyone else's; data
+that takes long to make (the read path's histories) is kept between runs and reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+import psycopg2  # type: ignore[import-untyped, unused-ignore]
+
+BENCH_EMAIL_DOMAIN: Final = "bench.example"
+# Users made by SQL never log in; this is no hash of anything.
+UNUSABLE_PASSWORD_HASH: Final = "!bench-user-without-password"  # noqa: S105 - matches none
+# How many days back the generated history reaches from the day before the summary month.
+HISTORY_SPAN_DAYS: Final = 9000
+
+Cursor = Any  # psycopg2 ships no type information
+
+
+def bench_email(name: str) -> str:
+    return f"{name}@{BENCH_EMAIL_DOMAIN}"
+
+
+@contextlib.contextmanager
+def transaction(database_url: str) -> Iterator[Cursor]:
+    """A cursor in one transaction: committed when the block ends, rolled back on an error."""
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection, connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def ensure_user(cursor: Cursor, email: str) -> uuid.UUID:
+    cursor.execute("SELECT id FROM users WHERE email = %s", (email,))
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(
+            "INSERT INTO users (email, password_hash) VALUES (%s, %s) RETURNING id",
+            (email, UNUSABLE_PASSWORD_HASH),
+        )
+        row = cursor.fetchone()
+    return uuid.UUID(str(row[0]))
+
+
+def ensure_category(cursor: Cursor, user_id: uuid.UUID, name: str) -> uuid.UUID:
+    cursor.execute(
+        "SELECT id FROM categories WHERE user_id = %s AND name = %s", (str(user_id), name)
+    )
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(
+            "INSERT INTO categories (user_id, name) VALUES (%s, %s) RETURNING id",
+            (str(user_id), name),
+        )
+        row = cursor.fetchone()
+    return uuid.UUID(str(row[0]))
+
+
+def ensure_budget_limit(
+    cursor: Cursor, user_id: uuid.UUID, month: date, category_id: uuid.UUID, limit: Decimal
+) -> None:
+    """The user's budget for `month` exists and limits `category_id` to `limit`."""
+    cursor.execute(
+        "SELECT id FROM budgets WHERE user_id = %s AND year = %s AND month = %s",
+        (str(user_id), month.year, month.month),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(
+            "INSERT INTO budgets (user_id, year, month) VALUES (%s, %s, %s) RETURNING id",
+            (str(user_id), month.year, month.month),
+        )
+        row = cursor.fetchone()
+    cursor.execute(
+        "INSERT INTO budget_limits (budget_id, category_id, limit_amount) VALUES (%s, %s, %s)"
+        " ON CONFLICT (budget_id, category_id) DO UPDATE SET limit_amount = EXCLUDED.limit_amount",
+        (row[0], str(category_id), limit),
+    )
+
+
+def delete_transactions(cursor: Cursor, user_id: uuid.UUID) -> None:
+    cursor.execute("DELETE FROM transactions WHERE user_id = %s", (str(user_id),))
+
+
+def count_transactions(cursor: Cursor, user_id: uuid.UUID) -> int:
+    cursor.execute("SELECT count(*) FROM transactions WHERE user_id = %s", (str(user_id),))
+    return int(cursor.fetchone()[0])
+
+
+def ensure_history(
+    cursor: Cursor, user_id: uuid.UUID, category_ids: Sequence[uuid.UUID], size: int, before: date
+) -> bool:
+    """Exactly `size` transactions dated before `before`, spread over the months before it.
+
+    Returns whether rows had to be (re)made. One INSERT ... SELECT over generate_series: a
+    million rows take seconds instead of the minutes a million API calls would.
+    """
+    cursor.execute(
+        "SELECT count(*) FROM transactions WHERE user_id = %s AND date < %s",
+        (str(user_id), before),
+    )
+    if int(cursor.fetchone()[0]) == size:
+        return False
+    cursor.execute(
+        "DELETE FROM transactions WHERE user_id = %s AND date < %s", (str(user_id), before)
+    )
+    cursor.execute(
+        """
+        INSERT INTO transactions (user_id, category_id, type, amount, description, date)
+        SELECT %(user_id)s,
+               (%(category_ids)s::uuid[])[1 + n %% %(categories)s],
+               (CASE WHEN n %% 10 = 0 THEN 'INCOME' ELSE 'EXPENSE' END)::transaction_type,
+               (1 + (n %% 5000) / 100.0)::numeric(12, 2),
+               NULL,
+               %(last_day)s::date - (n %% %(span)s)
+        FROM generate_series(0, %(size)s - 1) AS n
+        """,
+        {
+            "user_id": str(user_id),
+            "category_ids": [str(category_id) for category_id in category_ids],
+            "categories": len(category_ids),
+            "last_day": date.fromordinal(before.toordinal() - 1),
+            "span": HISTORY_SPAN_DAYS,
+            "size": size,
+        },
+    )
+    return True
+
+
+def insert_month_transactions(
+    cursor: Cursor, user_id: uuid.UUID, category_ids: Sequence[uuid.UUID], month: date, per: int
+) -> None:
+    """`per` expenses in each category within `month`."""
+    cursor.execute(
+        """
+        INSERT INTO transactions (user_id, category_id, type, amount, description, date)
+        SELECT %(user_id)s, category_id, 'EXPENSE'::transaction_type,
+               (3 + n)::numeric(12, 2), NULL, %(first_day)s::date + (n %% 28)
+        FROM unnest(%(category_ids)s::uuid[]) AS category_id, generate_series(0, %(per)s - 1) AS n
+        """,
+        {
+            "user_id": str(user_id),
+            "category_ids": [str(category_id) for category_id in category_ids],
+            "first_day": month.replace(day=1),
+            "per": per,
+        },
+    )
+
+
+def analyze(database_url: str, table: str) -> None:
+    """Fresh planner statistics after a bulk insert, as autovacuum would make them soon after."""
+    connection = psycopg2.connect(database_url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {table}")
+    finally:
+        connection.close()
+
+
+def delete_bench_users(cursor: Cursor, prefix: str) -> list[uuid.UUID]:
+    """Delete the bench users whose e-mail starts with `prefix`, with all they own; their ids.
+
+    Transactions have no foreign key to users; they go with their categories' cascade.
+    """
+    cursor.execute(
+        "DELETE FROM users WHERE email LIKE %s RETURNING id",
+        (f"{prefix}%@{BENCH_EMAIL_DOMAIN}",),
+    )
+    return [uuid.UUID(str(row[0])) for row in cursor.fetchall()]
+
+
+def delete_notification_settings(cursor: Cursor, user_ids: Sequence[uuid.UUID]) -> None:
+    cursor.execute(
+        "DELETE FROM notification_settings WHERE user_id = ANY(%s::uuid[])",
+        ([str(user_id) for user_id in user_ids],),
+    )
+
+
+def upsert_notification_settings(cursor: Cursor, user_id: uuid.UUID, chat_id: str) -> None:
+    cursor.execute(
+        "INSERT INTO notification_settings (user_id, telegram_chat_id, notify_limit_exceeded)"
+        " VALUES (%s, %s, true) ON CONFLICT (user_id) DO UPDATE"
+        " SET telegram_chat_id = EXCLUDED.telegram_chat_id, notify_limit_exceeded = true",
+        (str(user_id), chat_id),
+    )
