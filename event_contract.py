@@ -23,8 +23,44 @@ USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
 BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
 GOAL_REACHED: Final = "goal.reached"
+BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
+BUDGET_MONTH_CLOSED: Final = "budget.month_closed"
 
-EVENT_TYPES: Final = frozenset({USER_REGISTERED, USER_DELETED, BUDGET_LIMIT_EXCEEDED, GOAL_REACHED})
+EVENT_TYPES: Final = frozenset(
+    {
+        USER_REGISTERED,
+        USER_DELETED,
+        BUDGET_LIMIT_EXCEEDED,
+        GOAL_REACHED,
+        BUDGET_THRESHOLD_REACHED,
+        BUDGET_MONTH_CLOSED,
+    }
+)
+
+# The percentages of a category's limit at which budget.threshold_reached is emitted (100 is
+# budget.limit_exceeded). Both services read BUDGET_WARNING_THRESHOLDS with `warning_thresholds`:
+# api_app to detect crossings, notify_app to validate what users may choose.
+DEFAULT_WARNING_THRESHOLDS: Final = (50, 80, 90)
+
+
+def warning_thresholds(setting: str | None) -> tuple[int, ...]:
+    """BUDGET_WARNING_THRESHOLDS ("50,80,90"), ascending; unset or blank means the default.
+
+    Raises ValueError for anything but distinct whole percentages between 1 and 99.
+    """
+    if setting is None or not setting.strip():
+        return DEFAULT_WARNING_THRESHOLDS
+    try:
+        values = [int(part) for part in setting.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"BUDGET_WARNING_THRESHOLDS must be whole percentages separated by commas: {setting!r}"
+        ) from None
+    if len(set(values)) != len(values) or not all(1 <= value <= 99 for value in values):
+        raise ValueError(
+            f"BUDGET_WARNING_THRESHOLDS must be distinct percentages from 1 to 99: {setting!r}"
+        )
+    return tuple(sorted(values))
 
 
 def money(amount: Decimal) -> str:

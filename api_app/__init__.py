@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api_app import events, models
 from api_app.auth import init_auth
+from api_app.budgets.cli import budgets_cli
 from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(budgets_blp)
     api.register_blueprint(transactions_blp)
     api.register_blueprint(goals_blp)
+    app.cli.add_command(budgets_cli)
     init_request_ids(app)
     init_metrics(app)
     return app

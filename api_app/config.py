@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from event_contract import warning_thresholds
+
 DATABASE_NAME = "budget_api"
 
 
@@ -45,6 +47,9 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OUTBOX_RELAY_INTERVAL_SECONDS": float(environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "1.0")),
         "OUTBOX_RELAY_BATCH_SIZE": int(environ.get("OUTBOX_RELAY_BATCH_SIZE", "100")),
         "OUTBOX_RETENTION_HOURS": float(environ.get("OUTBOX_RETENTION_HOURS", "168")),
+        # Percentages of a limit whose crossing emits budget.threshold_reached (100 emits
+        # budget.limit_exceeded); notify_app reads the same variable.
+        "BUDGET_WARNING_THRESHOLDS": warning_thresholds(environ.get("BUDGET_WARNING_THRESHOLDS")),
         "API_TITLE": "Budget API",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

@@ -8,7 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from event_contract import warning_thresholds
+
 DATABASE_NAME = "budget_notifications"
+# What warn_at_percent is until a user changes it (the column's default too): a heads-up while
+# there is still time to change course, the warning the feature is for.
+DEFAULT_WARN_AT_PERCENT = 80
 
 
 def database_url(environ: Mapping[str, str]) -> str:
@@ -24,6 +29,13 @@ def database_url(environ: Mapping[str, str]) -> str:
 
 
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    thresholds = warning_thresholds(environ.get("BUDGET_WARNING_THRESHOLDS"))
+    if DEFAULT_WARN_AT_PERCENT not in thresholds:
+        # Users who never chose have the default stored; it must stay a threshold that exists.
+        raise ValueError(
+            f"BUDGET_WARNING_THRESHOLDS must include {DEFAULT_WARN_AT_PERCENT}, the default of"
+            f" warn_at_percent: {thresholds}"
+        )
     return {
         "APP_ENV": environ.get("APP_ENV", "production"),
         "SERVICE_NAME": "notifications",
@@ -36,6 +48,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             "connect_args": {"connect_timeout": 2},
         },
         "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        # The values users may choose for warn_at_percent (api_app emits these thresholds).
+        "BUDGET_WARNING_THRESHOLDS": thresholds,
         "API_TITLE": "Budget notifications",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

@@ -19,12 +19,15 @@ from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
     BUDGET_LIMIT_EXCEEDED,
+    BUDGET_MONTH_CLOSED,
+    BUDGET_THRESHOLD_REACHED,
     GOAL_REACHED,
     USER_DELETED,
     USER_REGISTERED,
     Event,
 )
 from notify_app import messages
+from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
@@ -35,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 LIMIT_ALERTS_OFF_REASON = "budget limit notifications are turned off"
 GOAL_ALERTS_OFF_REASON = "goal notifications are turned off"
+WARNINGS_OFF_REASON = "budget warnings are turned off"
+DIGEST_OFF_REASON = "the monthly digest is turned off"
 
 
 def handle_event(message: Mapping[str, Any]) -> None:
@@ -56,7 +61,7 @@ def handle_event(message: Mapping[str, Any]) -> None:
 
 
 def on_user_registered(event: Event) -> None:
-    """Settings with the defaults: every notification on, no chat id yet."""
+    """Settings with the defaults (see the settings endpoint), no chat id yet."""
     db.session.execute(
         insert(NotificationSettings)
         .values(user_id=event.user_id)
@@ -110,6 +115,63 @@ def on_goal_reached(event: Event) -> None:
     )
 
 
+def on_budget_threshold_reached(event: Event) -> None:
+    """The heads-up goes to users whose chosen threshold this change crossed: with 80, a jump
+    from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
+    and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
+    payload = event.payload
+    threshold = int(payload["threshold"])
+    crossed = {int(value) for value in payload.get("crossed_thresholds", [threshold])}
+    text = messages.budget_threshold_reached(
+        category_name=str(payload["category_name"]),
+        year=int(payload["year"]),
+        month=_month(payload["month"]),
+        percent=int(payload["percent"]),
+        spent=Decimal(payload["spent"]),
+        limit=Decimal(payload["limit"]),
+    )
+    settings = _settings_of(event.user_id)
+    warn_at = settings.warn_at_percent
+    _notify(
+        Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
+        wanted=warn_at in crossed,
+        unwanted_reason=(
+            WARNINGS_OFF_REASON
+            if warn_at is None
+            else f"budget warnings are set to {warn_at}%, which this change did not cross"
+        ),
+        chat_id=settings.telegram_chat_id,
+    )
+
+
+def on_budget_month_closed(event: Event) -> None:
+    payload = event.payload
+    text = messages.monthly_digest(
+        year=int(payload["year"]),
+        month=_month(payload["month"]),
+        income=Decimal(payload["income"]),
+        expense=Decimal(payload["expense"]),
+        net=Decimal(payload["net"]),
+        categories=[
+            messages.DigestCategory(
+                name=str(category["name"]),
+                limit=None if category["limit"] is None else Decimal(category["limit"]),
+                spent=Decimal(category["spent"]),
+            )
+            for category in payload["categories"]
+        ],
+    )
+    settings = _settings_of(event.user_id)
+    _notify(
+        Notification(event.id, event.type, event.user_id, text),
+        occurred_at=event.occurred_at,
+        wanted=settings.notify_monthly_digest,
+        unwanted_reason=DIGEST_OFF_REASON,
+        chat_id=settings.telegram_chat_id,
+    )
+
+
 def _notify(
     notification: Notification,
     *,
@@ -136,6 +198,8 @@ def _settings_of(user_id: uuid.UUID) -> NotificationSettings:
             telegram_chat_id=None,
             notify_limit_exceeded=True,
             notify_goal_reached=True,
+            warn_at_percent=DEFAULT_WARN_AT_PERCENT,
+            notify_monthly_digest=False,
         )
     return settings
 
@@ -152,4 +216,6 @@ HANDLERS: Mapping[str, Callable[[Event], None]] = {
     USER_DELETED: on_user_deleted,
     BUDGET_LIMIT_EXCEEDED: on_budget_limit_exceeded,
     GOAL_REACHED: on_goal_reached,
+    BUDGET_THRESHOLD_REACHED: on_budget_threshold_reached,
+    BUDGET_MONTH_CLOSED: on_budget_month_closed,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from event_contract import money
@@ -21,6 +23,9 @@ MONTH_NAMES = (
     "November",
     "December",
 )
+
+# Telegram's limit for one sendMessage text.
+MAX_MESSAGE_LENGTH = 4096
 
 TEST_MESSAGE = "Test message: your budget notifications will arrive in this chat."
 
@@ -47,3 +52,76 @@ def budget_limit_exceeded(
 def goal_reached(*, name: str, current_amount: Decimal, target_amount: Decimal) -> str:
     """`Goal reached: "New bike" has 1000.00 of 1000.00.`"""
     return f'Goal reached: "{name}" has {money(current_amount)} of {money(target_amount)}.'
+
+
+def budget_threshold_reached(
+    *, category_name: str, year: int, month: int, percent: int, spent: Decimal, limit: Decimal
+) -> str:
+    """`Heads-up: Food for November 2026 is at 82% of its limit: 410.00 of 500.00.`"""
+    return (
+        f"Heads-up: {category_name} for {MONTH_NAMES[month - 1]} {year} is at {percent}% of its"
+        f" limit: {money(spent)} of {money(limit)}."
+    )
+
+
+@dataclass(frozen=True)
+class DigestCategory:
+    name: str
+    limit: Decimal | None
+    spent: Decimal
+
+
+def monthly_digest(
+    *,
+    year: int,
+    month: int,
+    income: Decimal,
+    expense: Decimal,
+    net: Decimal,
+    categories: Sequence[DigestCategory],
+) -> str:
+    """Totals first, then the categories over their limit, the furthest over first:
+
+    `November 2026 in numbers: income 3000.00, expenses 2450.00, net 550.00. Over the limit:
+    Food 520.00 of 500.00.` When none is over: `... All categories stayed within their limits.`
+    (left out when no category had a limit). A list too long for one Telegram message is cut
+    and ends with `and N more`.
+    """
+    totals = (
+        f"{MONTH_NAMES[month - 1]} {year} in numbers: income {money(income)},"
+        f" expenses {money(expense)}, net {money(net)}."
+    )
+    over = sorted(
+        (
+            (category.limit - category.spent, category.name, category.spent, category.limit)
+            for category in categories
+            if category.limit is not None and category.spent > category.limit
+        ),
+    )
+    if not over:
+        if any(category.limit is not None for category in categories):
+            return f"{totals} All categories stayed within their limits."
+        return totals
+    entries = [f"{name} {money(spent)} of {money(limit)}" for _, name, spent, limit in over]
+    head = f"{totals} Over the limit: "
+    return head + _fitting_list(entries, room=MAX_MESSAGE_LENGTH - telegram_length(head) - 1) + "."
+
+
+def _fitting_list(entries: list[str], *, room: int) -> str:
+    """As many of `entries` as fit in `room` characters, the rest counted as `and N more`."""
+    lengths = [telegram_length(entry) for entry in entries]
+    # Joined with ", ": the first k entries take sum(lengths[:k]) + 2 * (k - 1) characters.
+    prefix = [0]
+    for length in lengths:
+        prefix.append(prefix[-1] + length)
+    for shown in range(len(entries), 0, -1):
+        rest = len(entries) - shown
+        more = f" and {rest} more" if rest else ""
+        if prefix[shown] + 2 * (shown - 1) + len(more) <= room:
+            return ", ".join(entries[:shown]) + more
+    return f"{len(entries)} categories"
+
+
+def telegram_length(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units (an emoji takes two)."""
+    return len(text.encode("utf-16-le")) // 2

@@ -14,17 +14,20 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
     text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.extensions import db
 
 
 class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "notification_settings"
+    __table_args__ = (CheckConstraint("warn_at_percent BETWEEN 1 AND 99", name="warn_at_percent"),)
 
     id: Mapped[uuid.UUID] = mapped_column(
         Uuid, primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
@@ -36,6 +39,13 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
         Boolean, default=True, server_default=true()
     )
     notify_goal_reached: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The warning threshold (percent of a limit) to be told about; None: no warnings.
+    warn_at_percent: Mapped[int | None] = mapped_column(
+        Integer, default=DEFAULT_WARN_AT_PERCENT, server_default=str(DEFAULT_WARN_AT_PERCENT)
+    )
+    notify_monthly_digest: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -42,11 +42,12 @@ EXPECTED_SERVICES = {
     "worker",
     "relay",
     "token-purge",
+    "month-close",
     "gateway",
 }
 # Processes that build api_app, and processes that build notify_app. Database per service: each
 # group sees only its own database URL.
-API_PROCESSES = ("api", "api-migrate", "relay", "token-purge")
+API_PROCESSES = ("api", "api-migrate", "relay", "token-purge", "month-close")
 NOTIFY_PROCESSES = ("notifications", "notifications-migrate", "worker")
 PYTHON_SERVICES = API_PROCESSES + NOTIFY_PROCESSES
 POSTGRES = {"postgres-api": "budget_api", "postgres-notifications": "budget_notifications"}
@@ -373,6 +374,7 @@ def test_migrate_services_are_one_shot(
         ("api", "api-migrate"),
         ("relay", "api-migrate"),
         ("token-purge", "api-migrate"),
+        ("month-close", "api-migrate"),
         ("notifications", "notifications-migrate"),
         ("worker", "notifications-migrate"),
     ],
@@ -415,6 +417,11 @@ def test_commands(services: dict[str, Any]) -> None:
     assert "flask --app api_app auth purge-tokens" in script
     assert "while true" in script
     assert "sleep 3600" in script
+    month_close = command_of(services["month-close"])[-1]
+    # Compose turns $$ into $: the shell sees $(date -u +%d).
+    assert '[ "$$(date -u +%d)" = 01 ]' in month_close
+    assert "flask --app api_app budgets close-month" in month_close
+    assert "sleep 3600" in month_close
 
 
 def test_python_services_share_one_build_definition(services: dict[str, Any]) -> None:

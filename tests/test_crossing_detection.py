@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from event_contract import BUDGET_LIMIT_EXCEEDED, GOAL_REACHED
+from event_contract import BUDGET_LIMIT_EXCEEDED, BUDGET_THRESHOLD_REACHED, GOAL_REACHED
 from tests.conftest import WorkerProcess
 from tests.pipeline import finished_delivery, set_settings
 from tests.telegram_standin import TelegramStandIn
@@ -327,20 +327,33 @@ def test_twenty_parallel_transactions_that_cross_together_send_one_message(
     telegram: TelegramStandIn,
     celery_worker: WorkerProcess,
 ) -> None:
-    set_settings(notify, setup.user_id, chat_id="777")
+    set_settings(notify, setup.user_id, chat_id="777")  # warnings at the default 80 %
 
     in_parallel(20, lambda: add_transaction_use_case(api, setup, "30.00"))
 
     [payload] = emitted(api)
     assert (payload["limit"], payload["spent"]) == ("500.00", "510.00")
-    [message] = telegram.wait_for_messages(1, timeout=30)
-    assert message["text"] == (
-        "Budget alert: Food for November 2026 is over its limit: 510.00 spent of 500.00 (102%)."
-    )
+    # Each warning threshold is crossed by exactly one of the twenty as well.
+    warnings = sorted(emitted(api, BUDGET_THRESHOLD_REACHED), key=lambda p: p["threshold"])
+    assert [(p["threshold"], p["spent"], p["percent"]) for p in warnings] == [
+        (50, "270.00", 54),
+        (80, "420.00", 84),
+        (90, "480.00", 96),
+    ]
+    messages = telegram.wait_for_messages(2, timeout=30)
+    assert sorted(message["text"] for message in messages) == [
+        "Budget alert: Food for November 2026 is over its limit: 510.00 spent of 500.00 (102%).",
+        "Heads-up: Food for November 2026 is at 84% of its limit: 420.00 of 500.00.",
+    ]
     from api_app.extensions import db
     from api_app.models import OutboxEvent
 
     with api.app_context():
-        [event_id] = db.session.scalars(select(OutboxEvent.id)).all()
-    assert finished_delivery(notify, event_id).status == "sent"
-    assert len(telegram.messages) == 1
+        event_ids = db.session.scalars(select(OutboxEvent.id)).all()
+    assert sorted(finished_delivery(notify, event_id).status for event_id in event_ids) == [
+        "sent",
+        "sent",
+        "skipped",
+        "skipped",
+    ]
+    assert len(telegram.messages) == 2

@@ -11,7 +11,13 @@ from flask.testing import FlaskClient
 
 from tests.conftest import AuthenticatedUser, ServiceDatabases
 
-DEFAULTS = {"telegram_chat_id": None, "notify_limit_exceeded": True, "notify_goal_reached": True}
+DEFAULTS = {
+    "telegram_chat_id": None,
+    "notify_limit_exceeded": True,
+    "notify_goal_reached": True,
+    "warn_at_percent": 80,
+    "notify_monthly_digest": False,
+}
 ERROR_KEYS = {"code", "status", "message", "errors"}
 PATH = "/api/notifications/settings"
 
@@ -61,8 +67,8 @@ def test_patch_changes_the_given_fields_and_keeps_the_others(
 
     response = notify_client.patch(PATH, json={"notify_goal_reached": False}, headers=user.headers)
     assert response.json == {
+        **DEFAULTS,
         "telegram_chat_id": "123456789",
-        "notify_limit_exceeded": True,
         "notify_goal_reached": False,
     }
     assert notify_client.get(PATH, headers=user.headers).json == response.json

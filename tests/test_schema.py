@@ -132,6 +132,9 @@ NOTIFY_COLUMNS = {
         "telegram_chat_id": Column("text", True, None),
         "notify_limit_exceeded": Column("boolean", False, "true"),
         "notify_goal_reached": Column("boolean", False, "true"),
+        # Beyond the specification (issue 9): the warning threshold and the monthly digest.
+        "warn_at_percent": Column("integer", True, "80"),
+        "notify_monthly_digest": Column("boolean", False, "false"),
         "created_at": NOW,
         "updated_at": NOW,
     },

@@ -1,8 +1,11 @@
 """Detecting the crossings that emit events, inside the use case's own transaction.
 
-A limit is crossed when a category's expenses of a month go from <= its limit to > it; a goal
-is reached when its current amount goes from < its target to >= it. Each check is a pair of
-calls around the change: a *watch* before it (which locks the row the crossing is about, so
+A limit is crossed when a category's expenses of a month go from <= its limit to > it, and a
+warning threshold (BUDGET_WARNING_THRESHOLDS, percentages of the limit) likewise (see levels.py);
+one change emits at most one event per category-month: budget.limit_exceeded if it crossed the
+limit, else budget.threshold_reached for the highest threshold it crossed. A goal is reached
+when its current amount goes from < its target to >= it. Each check is a pair of calls around
+the change: a *watch* before it (which locks the row the crossing is about, so
 that concurrent requests are serialised and together cross at most once) and an *emit* after
 it (which compares and records the event in the same transaction).
 
@@ -20,9 +23,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import func, select
 
-from api_app.events.builders import budget_limit_exceeded, goal_reached
+from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached, goal_reached
+from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
 from api_app.events.outbox import record_event
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category, Goal, Transaction, TransactionType
@@ -45,6 +50,10 @@ class _LimitState:
     category_name: str
     limit: Decimal
     spent: Decimal
+
+    @property
+    def spending(self) -> Spending:
+        return Spending(limit=self.limit, spent=self.spent)
 
 
 def spent_in_month(user_id: uuid.UUID, key: CategoryMonth) -> Decimal:
@@ -98,22 +107,24 @@ class LimitWatch:
     before: dict[CategoryMonth, _LimitState]
 
     def emit_crossings(self, *, transaction_id: uuid.UUID | None) -> None:
-        """After the change (flushed, not committed): record budget.limit_exceeded for every
-        watched category-month that went from <= its limit to > it.
+        """After the change (flushed, not committed): for every watched category-month whose
+        spending crossed its limit, record budget.limit_exceeded; for one that crossed only
+        warning thresholds, record budget.threshold_reached for the highest of them.
 
         `transaction_id` is the transaction whose change it was; None for a limit change.
         """
+        thresholds: tuple[int, ...] = current_app.config["BUDGET_WARNING_THRESHOLDS"]
         db.session.flush()
         after = _limit_states(self.user_id, self.keys)
         for key, now in after.items():
-            if now.spent <= now.limit:
-                continue
-            # No limit before (it is being set now) counts as not over it.
             was = self.before.get(key)
-            if was is not None and was.spent > was.limit:
-                continue  # staying over the limit emits nothing
-            record_event(
-                budget_limit_exceeded(
+            crossed = crossed_levels(
+                was.spending if was is not None else None, now.spending, thresholds
+            )
+            if not crossed:
+                continue  # staying over (or under) every level emits nothing
+            if crossed[-1] == LIMIT_LEVEL:
+                event = budget_limit_exceeded(
                     user_id=self.user_id,
                     budget_id=now.budget_id,
                     category_id=key.category_id,
@@ -124,7 +135,21 @@ class LimitWatch:
                     spent=now.spent,
                     transaction_id=transaction_id,
                 )
-            )
+            else:
+                event = budget_threshold_reached(
+                    user_id=self.user_id,
+                    budget_id=now.budget_id,
+                    category_id=key.category_id,
+                    category_name=now.category_name,
+                    year=key.year,
+                    month=key.month,
+                    limit=now.limit,
+                    spent=now.spent,
+                    percent=now.spending.whole_percent,
+                    crossed_thresholds=crossed,
+                    transaction_id=transaction_id,
+                )
+            record_event(event)
 
 
 def watch_limits(user_id: uuid.UUID, *keys: CategoryMonth) -> LimitWatch:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api_app.events.publisher import EventPublisher, PublishError
@@ -45,6 +46,38 @@ def record_event(event: Event) -> None:
         )
     )
     db.session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
+
+
+def record_event_once(event: Event) -> bool:
+    """Like `record_event`, for an event whose id is derived from what it is about (a month's
+    close): if the outbox already has that id, nothing is added. True when it was added.
+
+    One INSERT ... ON CONFLICT DO NOTHING, so two concurrent callers cannot both add it.
+    """
+    if event.request_id is None:
+        event = event.caused_by(current_request_id())
+    added = db.session.scalar(
+        insert(OutboxEvent)
+        .values(
+            id=event.id,
+            type=event.type,
+            payload=event.to_message(),
+            occurred_at=event.occurred_at,
+        )
+        .on_conflict_do_nothing(index_elements=[OutboxEvent.id])
+        .returning(OutboxEvent.id)
+    )
+    if added is None:
+        return False
+    db.session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
+    return True
+
+
+def recorded_ids(ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `ids` that the outbox holds (published or not, until purged)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(OutboxEvent.id).where(OutboxEvent.id.in_(ids))))
 
 
 @dataclass(frozen=True)

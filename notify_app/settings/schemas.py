@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields
 
 # Telegram chat ids are integers: positive for users, negative for groups and channels.
@@ -24,6 +25,34 @@ class JsonBoolean(fields.Boolean):
         return value
 
 
+class JsonInteger(fields.Integer):
+    """A JSON integer only: marshmallow's strict Integer still takes true and false as 1 and 0."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def warning_threshold(value: int | None) -> None:
+    """One of the thresholds api_app warns at (BUDGET_WARNING_THRESHOLDS), or null."""
+    thresholds: tuple[int, ...] = current_app.config["BUDGET_WARNING_THRESHOLDS"]
+    if value is not None and value not in thresholds:
+        choices = ", ".join(str(threshold) for threshold in thresholds)
+        raise ValidationError(f"one of {choices}, or null to turn warnings off")
+
+
+WARN_AT_DESCRIPTION = (
+    "Percent of a category's limit at which a heads-up is sent (once per crossing): one of"
+    " the warning thresholds (BUDGET_WARNING_THRESHOLDS, by default 50, 80, 90), or null for"
+    " no warnings. Default 80."
+)
+DIGEST_DESCRIPTION = "A short summary of each closed month. Default false."
+
+
 class NotificationSettingsSchema(Schema):
     telegram_chat_id = fields.String(
         required=True,
@@ -32,6 +61,12 @@ class NotificationSettingsSchema(Schema):
     )
     notify_limit_exceeded = fields.Boolean(required=True)
     notify_goal_reached = fields.Boolean(required=True)
+    warn_at_percent = fields.Integer(
+        required=True, allow_none=True, metadata={"description": WARN_AT_DESCRIPTION}
+    )
+    notify_monthly_digest = fields.Boolean(
+        required=True, metadata={"description": DIGEST_DESCRIPTION}
+    )
 
 
 class NotificationSettingsPatchSchema(Schema):
@@ -40,3 +75,9 @@ class NotificationSettingsPatchSchema(Schema):
     )
     notify_limit_exceeded = JsonBoolean()
     notify_goal_reached = JsonBoolean()
+    warn_at_percent = JsonInteger(
+        allow_none=True,
+        validate=warning_threshold,
+        metadata={"minimum": 1, "maximum": 99, "description": WARN_AT_DESCRIPTION},
+    )
+    notify_monthly_digest = JsonBoolean(metadata={"description": DIGEST_DESCRIPTION})

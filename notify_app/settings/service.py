@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings
 
@@ -18,6 +19,8 @@ class Settings:
     telegram_chat_id: str | None = None
     notify_limit_exceeded: bool = True
     notify_goal_reached: bool = True
+    warn_at_percent: int | None = DEFAULT_WARN_AT_PERCENT
+    notify_monthly_digest: bool = False
 
 
 def settings_of(user_id: uuid.UUID) -> Settings:
@@ -26,7 +29,13 @@ def settings_of(user_id: uuid.UUID) -> Settings:
     ).scalar_one_or_none()
     if row is None:
         return Settings()
-    return Settings(row.telegram_chat_id, row.notify_limit_exceeded, row.notify_goal_reached)
+    return Settings(
+        telegram_chat_id=row.telegram_chat_id,
+        notify_limit_exceeded=row.notify_limit_exceeded,
+        notify_goal_reached=row.notify_goal_reached,
+        warn_at_percent=row.warn_at_percent,
+        notify_monthly_digest=row.notify_monthly_digest,
+    )
 
 
 def update_settings(user_id: uuid.UUID, changes: dict[str, Any]) -> Settings:

@@ -42,7 +42,8 @@ class NotificationSettings(MethodView):
     @blp.alt_response(
         422,
         schema=ErrorSchema,
-        description="Unknown field, chat id not digits (optionally after a minus), not a boolean",
+        description="Unknown field, chat id not digits (optionally after a minus), not a"
+        " boolean, warn_at_percent not a warning threshold or null",
     )
     def patch(self, changes: dict[str, Any]) -> service.Settings:
         """Change some of your settings; fields left out keep their value"""

@@ -170,6 +170,8 @@ def test_the_specifications_register_call_through_the_gateway_opens_both_service
         "telegram_chat_id": None,
         "notify_limit_exceeded": True,
         "notify_goal_reached": True,
+        "warn_at_percent": 80,
+        "notify_monthly_digest": False,
     }
 
 
