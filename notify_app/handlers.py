@@ -31,7 +31,7 @@ from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
-from notify_app.models import Delivery, NotificationSettings
+from notify_app.models import Delivery, NotificationSettings, TelegramLinkCode
 from notify_app.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,10 @@ def on_user_registered(event: Event) -> None:
 
 
 def on_user_deleted(event: Event) -> None:
-    """Forget the user: settings and delivery history."""
+    """Forget the user: settings, delivery history and Telegram link codes (an unused code
+    would otherwise link a chat to the deleted account)."""
     db.session.execute(delete(Delivery).where(Delivery.user_id == event.user_id))
+    db.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == event.user_id))
     db.session.execute(
         delete(NotificationSettings).where(NotificationSettings.user_id == event.user_id)
     )

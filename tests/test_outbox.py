@@ -128,6 +128,33 @@ def test_with_the_broker_down_the_commit_succeeds_and_the_relay_publishes_later(
         broker.stop()
 
 
+def test_a_fast_path_without_a_database_connection_leaves_the_event_to_the_relay(
+    api: Flask, quiet_broker: EmbeddedRedis
+) -> None:
+    """The committing session still holds its connection while the fast path runs; with every
+    other connection of the pool taken, the fast path cannot claim the row. The commit stands
+    (a request answers as usual) and the relay publishes the event."""
+    import api_app
+
+    app = api_app.create_app(
+        {
+            "TESTING": True,
+            "BROKER_URL": quiet_broker.url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2},
+        }
+    )
+    event = limit_exceeded(uuid.uuid4())
+    record(app, event)  # no exception: the change is committed
+
+    row = outbox_row(app, event.id)
+    assert row is not None
+    assert (row["published_at"], row["attempts"]) == (None, 0)
+    assert queued_event_ids(quiet_broker.url) == []
+    exit_code, output = relay_once(app)
+    assert exit_code == 0, output
+    assert queued_event_ids(quiet_broker.url) == [str(event.id)]
+
+
 def test_the_relay_purges_published_events_after_the_retention(
     api: Flask, quiet_broker: EmbeddedRedis
 ) -> None:

@@ -52,5 +52,6 @@ def _publish_after_commit(session: Session) -> None:
     except Exception:
         # Never fail a request whose change is already committed; the relay will publish.
         logger.warning("fast-path publish failed; the outbox relay will retry", exc_info=True)
+        return
     if report.broker_failed:
         logger.warning("the broker refused an event; the outbox relay will publish it")

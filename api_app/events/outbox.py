@@ -10,6 +10,7 @@ which the worker's delivery log absorbs: the event id is the deduplication key d
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from event_contract import Event
 
 # Ids recorded in the session's current transaction, for the fast path after its commit.
 RECORDED_IDS_KEY = "outbox_recorded_event_ids"
+
+logger = logging.getLogger(__name__)
 
 
 def record_event(event: Event) -> None:
@@ -46,6 +49,13 @@ def record_event(event: Event) -> None:
         )
     )
     db.session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
+    # The event's own request id and user: one grep finds it here, in the outbox and the worker.
+    logger.info(
+        "recorded %s event %s",
+        event.type,
+        event.id,
+        extra={"request_id": event.request_id, "user_id": str(event.user_id)},
+    )
 
 
 def record_event_once(event: Event) -> bool:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +13,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
-from devstack.servers import free_port
-from tests.conftest import REPO_ROOT, AuthenticatedUser
+from tests.conftest import AuthenticatedUser
 from wsgi import Gateway
-
-STARTUP_DEADLINE_SECONDS = 60
 
 
 @dataclass
@@ -99,47 +91,3 @@ def live_gateway(api: Flask, notify: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
-
-
-@pytest.fixture(scope="session")
-def gunicorn_gateway(
-    service_environment: dict[str, str], api_app_session: Flask, notify_app_session: Flask,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:  # fmt: skip
-    """The gateway under gunicorn with several worker processes, as deployed: its base URL.
-
-    Separate processes truly run requests at the same time, which one Python process with its
-    global interpreter lock hardly does.
-    """
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}", "--workers", "4", "wsgi:gateway"],
-            cwd=REPO_ROOT, env=service_environment, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(f"{base_url}/health", process, log_path)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
-                if response.status == 200:
-                    return
-        except (
-            OSError
-        ):  # refused, reset or timed out while the workers boot; the deadline bounds it
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer {url} in {STARTUP_DEADLINE_SECONDS}s:\n"
-                f"{log_path.read_text()[-4000:]}")  # fmt: skip
