@@ -39,8 +39,11 @@ RETRY_OPTIONS: dict[str, Any] = {
 
 @cache
 def notify_application() -> Flask:
-    """notify_app, created once per worker process (after the fork, so no pool is shared)."""
-    return notify_app.create_app()
+    """notify_app, created once per worker process (after the fork, so no pool is shared).
+
+    Its log lines say "worker", so an operator tells them from the web service's.
+    """
+    return notify_app.create_app({"SERVICE_NAME": "worker"})
 
 
 @celery_app.task(name="notifications.ping", ignore_result=False)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api_app.events.outbox import outbox_status
 from api_app.events.relay import StopSignal, run_relay
 from api_app.extensions import db
+from api_app.logs import configure_logging
 
 outbox_cli = AppGroup("outbox", help="The transactional outbox of the events for notify_app.")
 
@@ -25,6 +26,10 @@ outbox_cli = AppGroup("outbox", help="The transactional outbox of the events for
 def relay_command(once: bool) -> None:
     """Publish unpublished events to the broker until SIGTERM/SIGINT."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The relay's log lines say "relay", so an operator tells them from the web service's.
+    app.config["SERVICE_NAME"] = "relay"
+    if not app.testing:
+        configure_logging("relay", app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     stop = StopSignal()
     if not once:
         stop.install()

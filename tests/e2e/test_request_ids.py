@@ -102,7 +102,6 @@ def test_the_request_id_of_a_crossing_reaches_the_outbox_and_the_worker_log(
         f"handling budget.limit_exceeded event {event_id}",
         f"delivery {delivery['id']} of event {event_id}: sent after 1 attempt(s)",
     ]
-    # The worker runs them inside notify_app, whose name the lines carry.
     assert {(e["service"], e["request_id"], e["user_id"]) for e in lines} == {
-        ("notifications", request_id, str(ann.id))
+        ("worker", request_id, str(ann.id))
     }
