@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -123,31 +124,25 @@ class LimitWatch:
             )
             if not crossed:
                 continue  # staying over (or under) every level emits nothing
+            # What both events say about the category-month and the change.
+            about: dict[str, Any] = {
+                "user_id": self.user_id,
+                "budget_id": now.budget_id,
+                "category_id": key.category_id,
+                "category_name": now.category_name,
+                "year": key.year,
+                "month": key.month,
+                "limit": now.limit,
+                "spent": now.spent,
+                "transaction_id": transaction_id,
+            }
             if crossed[-1] == LIMIT_LEVEL:
-                event = budget_limit_exceeded(
-                    user_id=self.user_id,
-                    budget_id=now.budget_id,
-                    category_id=key.category_id,
-                    category_name=now.category_name,
-                    year=key.year,
-                    month=key.month,
-                    limit=now.limit,
-                    spent=now.spent,
-                    transaction_id=transaction_id,
-                )
+                event = budget_limit_exceeded(**about)
             else:
                 event = budget_threshold_reached(
-                    user_id=self.user_id,
-                    budget_id=now.budget_id,
-                    category_id=key.category_id,
-                    category_name=now.category_name,
-                    year=key.year,
-                    month=key.month,
-                    limit=now.limit,
-                    spent=now.spent,
+                    **about,
                     percent=now.spending.whole_percent,
                     crossed_thresholds=crossed,
-                    transaction_id=transaction_id,
                 )
             record_event(event)
 
