@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -31,7 +31,7 @@ from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
-from notify_app.models import Delivery, NotificationSettings, TelegramLinkCode
+from notify_app.models import DeletedUser, Delivery, NotificationSettings, TelegramLinkCode
 from notify_app.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,11 @@ def handle_event(message: Mapping[str, Any]) -> None:
         logger.info(
             "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
         )
+        _serialise_per_user(event.user_id)
+        if event.type != USER_DELETED and _forgotten(event.user_id):
+            db.session.rollback()
+            logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
+            return
         HANDLERS[event.type](event)
     except (KeyError, ValueError, TypeError, InvalidOperation) as error:
         # A redelivery would fail the same way: log it loudly and let the message go.
@@ -72,7 +77,12 @@ def on_user_registered(event: Event) -> None:
 
 def on_user_deleted(event: Event) -> None:
     """Forget the user: settings, delivery history and Telegram link codes (an unused code
-    would otherwise link a chat to the deleted account)."""
+    would otherwise link a chat to the deleted account), and remember that they are gone."""
+    db.session.execute(
+        insert(DeletedUser)
+        .values(user_id=event.user_id)
+        .on_conflict_do_nothing(index_elements=[DeletedUser.user_id])
+    )
     db.session.execute(delete(Delivery).where(Delivery.user_id == event.user_id))
     db.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == event.user_id))
     db.session.execute(
@@ -187,6 +197,16 @@ def _notify(
     )
     if delivery_id is not None and deliver(delivery_id) == "sent":
         delivery_latency.observe((datetime.now(UTC) - occurred_at).total_seconds())
+
+
+def _serialise_per_user(user_id: uuid.UUID) -> None:
+    """One user's events are handled one at a time up to their first commit (a transaction
+    advisory lock): a late event cannot slip its first write past a concurrent user.deleted."""
+    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(user_id)))))
+
+
+def _forgotten(user_id: uuid.UUID) -> bool:
+    return db.session.get(DeletedUser, user_id) is not None
 
 
 def _settings_of(user_id: uuid.UUID) -> NotificationSettings:

@@ -105,3 +105,13 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeletedUser(db.Model):  # type: ignore[name-defined,misc]
+    """A tombstone per deleted account: events about it that arrive late (two workers may
+    handle a user's events out of order) must not bring back settings or history."""
+
+    __tablename__ = "deleted_users"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -146,6 +146,10 @@ NOTIFY_COLUMNS = {
         "used_at": Column("timestamp with time zone", True, None),
         "created_at": NOW,
     },
+    "deleted_users": {
+        "user_id": USER_ID,
+        "deleted_at": NOW,
+    },
     "deliveries": {
         "id": UUID_KEY,
         "event_id": Column("uuid", False, None),

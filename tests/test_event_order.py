@@ -1,0 +1,80 @@
+"""Events about one user may be handled out of order (two worker processes): whatever arrives
+after user.deleted must not bring the account's settings or history back."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+
+from event_contract import Event
+from notify_app import handlers
+from notify_app.extensions import db
+from notify_app.models import DeletedUser, Delivery, NotificationSettings
+from tests.pipeline import limit_exceeded, set_settings
+from tests.telegram_standin import TelegramStandIn
+
+
+def handle(notify: Flask, event: Event) -> None:
+    """What the worker's task does with a message from the broker."""
+    with notify.app_context():
+        handlers.handle_event(event.to_message())
+
+
+def rows_of(notify: Flask, user_id: uuid.UUID) -> dict[str, int]:
+    with notify.app_context():
+        return {
+            model.__tablename__: db.session.query(model).filter_by(user_id=user_id).count()
+            for model in (NotificationSettings, Delivery, DeletedUser)
+        }
+
+
+def test_a_registration_handled_after_the_deletion_recreates_nothing(
+    api: Flask, notify: Flask
+) -> None:
+    from api_app.events import user_deleted, user_registered
+
+    user_id = uuid.uuid4()
+    registered = user_registered(user_id, "late@example.com")
+    handle(notify, user_deleted(user_id))
+    handle(notify, registered)
+    assert rows_of(notify, user_id) == {
+        "notification_settings": 0,
+        "deliveries": 0,
+        "deleted_users": 1,
+    }
+
+
+def test_an_alert_handled_after_the_deletion_sends_and_logs_nothing(
+    api: Flask, notify: Flask, telegram: TelegramStandIn
+) -> None:
+    from api_app.events import user_deleted
+
+    user_id = uuid.uuid4()
+    set_settings(notify, user_id, chat_id="777")
+    alert = limit_exceeded(user_id)
+    handle(notify, user_deleted(user_id))
+    handle(notify, alert)
+    assert rows_of(notify, user_id) == {
+        "notification_settings": 0,
+        "deliveries": 0,
+        "deleted_users": 1,
+    }
+    assert telegram.calls == []
+
+
+def test_a_repeated_deletion_is_harmless_and_other_users_are_untouched(
+    api: Flask, notify: Flask
+) -> None:
+    from api_app.events import user_deleted, user_registered
+
+    gone, staying = uuid.uuid4(), uuid.uuid4()
+    handle(notify, user_registered(staying, "staying@example.com"))
+    handle(notify, user_deleted(gone))
+    handle(notify, user_deleted(gone))
+    assert rows_of(notify, gone)["deleted_users"] == 1
+    assert rows_of(notify, staying) == {
+        "notification_settings": 1,
+        "deliveries": 0,
+        "deleted_users": 0,
+    }
