@@ -102,8 +102,8 @@ def on_budget_limit_exceeded(event: Event) -> None:
     )
     settings = _settings_of(event.user_id)
     _notify(
-        Notification(event.id, event.type, event.user_id, text),
-        occurred_at=event.occurred_at,
+        event,
+        text,
         wanted=settings.notify_limit_exceeded,
         unwanted_reason=LIMIT_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
@@ -119,8 +119,8 @@ def on_goal_reached(event: Event) -> None:
     )
     settings = _settings_of(event.user_id)
     _notify(
-        Notification(event.id, event.type, event.user_id, text),
-        occurred_at=event.occurred_at,
+        event,
+        text,
         wanted=settings.notify_goal_reached,
         unwanted_reason=GOAL_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
@@ -145,8 +145,8 @@ def on_budget_threshold_reached(event: Event) -> None:
     settings = _settings_of(event.user_id)
     warn_at = settings.warn_at_percent
     _notify(
-        Notification(event.id, event.type, event.user_id, text),
-        occurred_at=event.occurred_at,
+        event,
+        text,
         wanted=warn_at in crossed,
         unwanted_reason=(
             WARNINGS_OFF_REASON
@@ -176,8 +176,8 @@ def on_budget_month_closed(event: Event) -> None:
     )
     settings = _settings_of(event.user_id)
     _notify(
-        Notification(event.id, event.type, event.user_id, text),
-        occurred_at=event.occurred_at,
+        event,
+        text,
         wanted=settings.notify_monthly_digest,
         unwanted_reason=DIGEST_OFF_REASON,
         chat_id=settings.telegram_chat_id,
@@ -185,18 +185,17 @@ def on_budget_month_closed(event: Event) -> None:
 
 
 def _notify(
-    notification: Notification,
-    *,
-    occurred_at: datetime,
-    wanted: bool,
-    unwanted_reason: str,
-    chat_id: str | None,
+    event: Event, text: str, *, wanted: bool, unwanted_reason: str, chat_id: str | None
 ) -> None:
+    """Log the event's delivery (skipped with the reason when unwanted) and send it."""
     delivery_id = open_delivery(
-        notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id
+        Notification(event.id, event.type, event.user_id, text),
+        wanted=wanted,
+        unwanted_reason=unwanted_reason,
+        chat_id=chat_id,
     )
     if delivery_id is not None and deliver(delivery_id) == "sent":
-        delivery_latency.observe((datetime.now(UTC) - occurred_at).total_seconds())
+        delivery_latency.observe((datetime.now(UTC) - event.occurred_at).total_seconds())
 
 
 def _serialise_per_user(user_id: uuid.UUID) -> None:

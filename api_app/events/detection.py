@@ -25,13 +25,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from api_app.budgets.spending import spent_in_month
 from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached, goal_reached
 from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
 from api_app.events.outbox import record_event
 from api_app.extensions import db
-from api_app.models import Budget, BudgetLimit, Category, Goal, Transaction, TransactionType
+from api_app.models import Budget, BudgetLimit, Category, Goal
 
 
 @dataclass(frozen=True, order=True)
@@ -57,22 +58,6 @@ class _LimitState:
         return Spending(limit=self.limit, spent=self.spent)
 
 
-def spent_in_month(user_id: uuid.UUID, key: CategoryMonth) -> Decimal:
-    """The category's expense total for the month, summed by the database."""
-    first_day = date(key.year, key.month, 1)
-    next_first_day = date(key.year + key.month // 12, key.month % 12 + 1, 1)
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Transaction.amount), 0)).where(
-            Transaction.user_id == user_id,
-            Transaction.category_id == key.category_id,
-            Transaction.type == TransactionType.EXPENSE,
-            Transaction.date >= first_day,
-            Transaction.date < next_first_day,
-        )
-    )
-    return Decimal(total if total is not None else 0)
-
-
 def _limit_states(
     user_id: uuid.UUID, keys: list[CategoryMonth]
 ) -> dict[CategoryMonth, _LimitState]:
@@ -95,7 +80,9 @@ def _limit_states(
         ).one_or_none()
         if row is None:
             continue
-        states[key] = _LimitState(row[0], row[2], row[1], spent_in_month(user_id, key))
+        states[key] = _LimitState(
+            row[0], row[2], row[1], spent_in_month(user_id, key.category_id, key.year, key.month)
+        )
     return states
 
 
