@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from tests.conftest import AuthenticatedUser
+from tests.conftest import AuthenticatedUser, ServiceDatabases
 
 PASSWORD = "correct-horse-battery"
 
@@ -199,3 +200,31 @@ def test_round_trips_of_a_login(api: Flask) -> None:
     assert response.status_code == 200, response.json
     assert trips.checkouts == 1, trips.describe()
     assert trips.total == EXPECTED["POST /api/auth/login"], trips.describe()
+
+
+def test_a_dropped_connection_costs_no_request(
+    api: Flask, scene: Scene, test_databases: ServiceDatabases
+) -> None:
+    """Without a pre-ping, the pooled connection that a restarted (here: terminated) server
+    dropped is noticed by the request's first statement: the request runs again on a fresh
+    connection instead of failing."""
+    for method, path, status, body in [
+        ("GET", "/health", 200, None),
+        ("GET", f"/api/transactions/{scene.transaction_id}", 200, None),
+        ("POST", "/api/transactions", 201, expense(scene.category_id, "1.00")),
+    ]:
+        drop_every_connection_of(test_databases.api_url)
+        scene.send(method, path, status, json=body)
+    transactions = scene.send("GET", "/api/transactions?page_size=100", 200)
+    assert sorted(transaction["amount"] for transaction in transactions) == ["1.00", "12.50"]
+
+
+def drop_every_connection_of(database_url: str) -> None:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (terminated,) = cursor.fetchone()
+    connection.close()
+    assert terminated >= 1
