@@ -27,16 +27,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Delete,
     Insert,
     Integer,
+    Label,
     Row,
-    ScalarSelect,
-    Select,
     Update,
+    bindparam,
     func,
     select,
     true,
@@ -65,21 +66,94 @@ class CategoryMonth:
     def of(cls, category_id: uuid.UUID, day: date) -> CategoryMonth:
         return cls(category_id, day.year, day.month)
 
-    def spent(self, user_id: uuid.UUID) -> ScalarSelect[Any]:
-        """The user's expenses in this category and month: an index range on (user_id, date)."""
-        first = date(self.year, self.month, 1)
+    def bounds(self) -> tuple[date, date]:
+        """The first day of the month and the first day of the next one."""
         following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
-        return (
-            select(func.coalesce(func.sum(Transaction.amount), 0))
-            .where(
-                Transaction.user_id == user_id,
-                Transaction.date >= first,
-                Transaction.date < following,
-                Transaction.type == TransactionType.EXPENSE,
-                Transaction.category_id == self.category_id,
-            )
-            .scalar_subquery()
+        return date(self.year, self.month, 1), following
+
+
+# The statements of the hot paths are built once, with bind parameters: SQLAlchemy then derives
+# each one's cache key once, not on every request.
+
+
+def _spent_before(index: int) -> Label[Any]:
+    """A category-month's expenses as the statement that carries it sees them (before its own
+    write): an index range on transactions(user_id, date). Parameters suffixed with `index`."""
+    return (
+        select(func.coalesce(func.sum(Transaction.amount), 0))
+        .where(
+            Transaction.user_id == bindparam(f"spent_user_{index}"),
+            Transaction.date >= bindparam(f"spent_first_{index}"),
+            Transaction.date < bindparam(f"spent_following_{index}"),
+            Transaction.type == TransactionType.EXPENSE,
+            Transaction.category_id == bindparam(f"spent_category_{index}"),
         )
+        .scalar_subquery()
+        .label(f"spent_before_{index}")
+    )
+
+
+# A transaction's write touches at most two category-months: the one it leaves, the one it joins.
+SPENT_BEFORE = (_spent_before(0), _spent_before(1))
+
+
+@cache
+def _returning_spent(write: Write, count: int) -> Write:
+    """`write` that also returns the first `count` SPENT_BEFORE sums (built once per pair)."""
+    return write.returning(*SPENT_BEFORE[:count]) if count else write
+
+
+def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
+    first, following = key.bounds()
+    return {
+        f"spent_user_{index}": user_id,
+        f"spent_first_{index}": first,
+        f"spent_following_{index}": following,
+        f"spent_category_{index}": key.category_id,
+    }
+
+
+# Step 1 for a key whose category the change references: a materialised CTE takes the category
+# FOR KEY SHARE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
+# the category is not the user's.
+_OWN_CATEGORY = (
+    select(Category.id, Category.name)
+    .where(Category.id == bindparam("category_id"), Category.user_id == bindparam("user_id"))
+    .with_for_update(key_share=True)
+    .cte("category")
+    .prefix_with("MATERIALIZED")
+)
+_ITS_LIMIT = (
+    select(Budget.id.label("budget_id"), BudgetLimit.limit_amount)
+    .join(Budget, Budget.id == BudgetLimit.budget_id)
+    .where(
+        BudgetLimit.category_id == _OWN_CATEGORY.c.id,
+        Budget.user_id == bindparam("user_id"),
+        Budget.year == bindparam("year"),
+        Budget.month == bindparam("month"),
+    )
+    .with_for_update(of=BudgetLimit)
+    .lateral("month_limit")
+)
+LOCK_CATEGORY_AND_LIMIT = (
+    select(_OWN_CATEGORY.c.name, _ITS_LIMIT.c.budget_id, _ITS_LIMIT.c.limit_amount)
+    .select_from(_OWN_CATEGORY)
+    .outerjoin(_ITS_LIMIT, true())
+)
+# Step 1 for any other key: its limit FOR UPDATE, if it has one.
+LOCK_LIMIT = (
+    select(Category.name, Budget.id, BudgetLimit.limit_amount)
+    .select_from(BudgetLimit)
+    .join(Budget, Budget.id == BudgetLimit.budget_id)
+    .join(Category, Category.id == BudgetLimit.category_id)
+    .where(
+        Budget.user_id == bindparam("user_id"),
+        Budget.year == bindparam("year"),
+        Budget.month == bindparam("month"),
+        BudgetLimit.category_id == bindparam("category_id"),
+    )
+    .with_for_update(of=BudgetLimit)
+)
 
 
 @dataclass(frozen=True)
@@ -132,15 +206,17 @@ class LimitCrossings:
     def write_expenses(
         self,
         write: Write,
+        parameters: Mapping[str, Any] | None = None,
         *,
         removed: Sequence[Expense] = (),
         added: Sequence[Expense] = (),
         referenced_category: uuid.UUID | None = None,
     ) -> Row[Any]:
-        """Run `write` (an INSERT, UPDATE or DELETE of one transaction with RETURNING, at least
-        the transaction's id) that removes `removed` from spending and adds `added`; answer its
-        row. `referenced_category` is the category the written row now points to: NotFound
-        unless it is the user's.
+        """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
+        RETURNING (at least the transaction's id), which removes `removed` from spending and adds
+        `added`; answer its row. `referenced_category` is the category the written row now points
+        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
+        costs SQLAlchemy least.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
         limits = {
@@ -148,15 +224,12 @@ class LimitCrossings:
             for key, locked in self._lock(keys, referenced_category).items()
             if locked.limit is not None
         }
-        spent_before = {
-            key: key.spent(self._user_id).label(f"spent_before_{index}")
-            for index, key in enumerate(limits)
-        }
-        if spent_before:
-            write = write.returning(*spent_before.values())
-        row = self._session.execute(write).one()
-        for key, locked in limits.items():
-            before = Decimal(row._mapping[spent_before[key].name]).quantize(CENT)
+        arguments = dict(parameters or {})
+        for index, key in enumerate(limits):
+            arguments.update(_spent_parameters(index, self._user_id, key))
+        row = self._session.execute(_returning_spent(write, len(limits)), arguments).one()
+        for index, (key, locked) in enumerate(limits.items()):
+            before = Decimal(row._mapping[SPENT_BEFORE[index].name]).quantize(CENT)
             change = _total(added, key) - _total(removed, key)
             self._judge(
                 key,
@@ -256,61 +329,24 @@ class LimitCrossings:
         the user's are left out; NotFoundError if `referenced_category` is one of them."""
         locked: dict[CategoryMonth, _Locked] = {}
         for key in keys:
+            arguments = {
+                "user_id": self._user_id,
+                "category_id": key.category_id,
+                "year": key.year,
+                "month": key.month,
+            }
             if key.category_id == referenced_category:
-                row = self._session.execute(self._category_and_limit(key)).one_or_none()
+                row = self._session.execute(LOCK_CATEGORY_AND_LIMIT, arguments).one_or_none()
                 if row is None:
                     raise NotFoundError.on("category_id", "No such category.", "category not found")
             else:
-                row = self._session.execute(self._limit(key)).one_or_none()
+                row = self._session.execute(LOCK_LIMIT, arguments).one_or_none()
                 if row is None:
                     continue
             name, budget_id, limit_amount = row
             limit = None if budget_id is None else LockedLimit(budget_id, name, limit_amount)
             locked[key] = _Locked(name, limit)
         return locked
-
-    def _limit(self, key: CategoryMonth) -> Select[tuple[str, uuid.UUID, Decimal]]:
-        return (
-            select(Category.name, Budget.id, BudgetLimit.limit_amount)
-            .select_from(BudgetLimit)
-            .join(Budget, Budget.id == BudgetLimit.budget_id)
-            .join(Category, Category.id == BudgetLimit.category_id)
-            .where(
-                Budget.user_id == self._user_id,
-                Budget.year == key.year,
-                Budget.month == key.month,
-                BudgetLimit.category_id == key.category_id,
-            )
-            .with_for_update(of=BudgetLimit)
-        )
-
-    def _category_and_limit(self, key: CategoryMonth) -> Select[Any]:
-        """One statement for both locks: a materialised CTE takes the category first, then a
-        lateral subquery its limit (absent: NULLs); no row when the category is not theirs."""
-        category = (
-            select(Category.id, Category.name)
-            .where(Category.id == key.category_id, Category.user_id == self._user_id)
-            .with_for_update(key_share=True)
-            .cte("category")
-            .prefix_with("MATERIALIZED")
-        )
-        limit = (
-            select(Budget.id.label("budget_id"), BudgetLimit.limit_amount)
-            .join(Budget, Budget.id == BudgetLimit.budget_id)
-            .where(
-                BudgetLimit.category_id == category.c.id,
-                Budget.user_id == self._user_id,
-                Budget.year == key.year,
-                Budget.month == key.month,
-            )
-            .with_for_update(of=BudgetLimit)
-            .lateral("month_limit")
-        )
-        return (
-            select(category.c.name, limit.c.budget_id, limit.c.limit_amount)
-            .select_from(category)
-            .outerjoin(limit, true())
-        )
 
     def _lock_months(
         self, category_id: uuid.UUID, keys: Sequence[CategoryMonth]

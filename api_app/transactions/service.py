@@ -29,6 +29,8 @@ from api_app.unit_of_work import UnitOfWork
 
 # Every column, so that a written row comes back whole from its own statement's RETURNING.
 COLUMNS = tuple(inspect(Transaction).columns)
+# Built once: the hot path's statement keeps its SQLAlchemy cache key between requests.
+INSERT_TRANSACTION = insert(Transaction.__table__).returning(*COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,15 @@ def get_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> Transactio
 def create_transaction(user_id: uuid.UUID, new: NewTransaction) -> Transaction:
     with UnitOfWork(user_id) as uow:
         row = uow.limits.write_expenses(
-            insert(Transaction)
-            .values(
-                user_id=user_id,
-                category_id=new.category_id,
-                type=new.type,
-                amount=new.amount,
-                date=new.date,
-                description=new.description,
-            )
-            .returning(*COLUMNS),
+            INSERT_TRANSACTION,
+            {
+                "user_id": user_id,
+                "category_id": new.category_id,
+                "type": new.type,
+                "amount": new.amount,
+                "date": new.date,
+                "description": new.description,
+            },
             added=[Expense.of(new.category_id, new.type, new.amount, new.date)],
             referenced_category=new.category_id,
         )
