@@ -120,10 +120,10 @@ def gunicorn_arguments(bind: str, workers: int, application: str) -> tuple[str, 
             "--workers", str(workers), application)  # fmt: skip
 
 
-def system_commands(gateway_bind: str, workers: int) -> tuple[ServiceCommand, ...]:
+def system_commands(gateway_bind: str, workers: int, state_dir: Path) -> tuple[ServiceCommand, ...]:
     """`make run`'s processes, the gateway with `workers` gunicorn workers."""
     commands = []
-    for command in service_commands(gateway_bind):
+    for command in service_commands(gateway_bind, state_dir):
         arguments = command.python_arguments
         if command.name == GATEWAY_PROCESS:
             # gunicorn's command line takes the last value of a repeated option.
@@ -213,7 +213,7 @@ def start_system(
     bare_app = Endpoint(LOOPBACK, free_port())
     log_path = log_dir / "system.log"
     commands = (
-        *system_commands(f"{LOOPBACK}:{gateway.port}", settings.workers),
+        *system_commands(f"{LOOPBACK}:{gateway.port}", settings.workers, instance_dir),
         ServiceCommand(BARE_APP_PROCESS, gunicorn_arguments(
             f"{LOOPBACK}:{bare_app.port}", settings.workers, "bench.bare_app:app")),
         ServiceCommand(TELEGRAM_PROCESS, ("tests/telegram_standin.py", "--host", LOOPBACK,

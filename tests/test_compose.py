@@ -41,15 +41,17 @@ EXPECTED_SERVICES = {
     "notifications",
     "worker",
     "relay",
-    "token-purge",
-    "month-close",
+    "api-worker",
+    "beat",
     "gateway",
 }
 # Processes that build api_app, and processes that build notify_app. Database per service: each
 # group sees only its own database URL.
-API_PROCESSES = ("api", "api-migrate", "relay", "token-purge", "month-close")
+API_PROCESSES = ("api", "api-migrate", "relay", "api-worker")
 NOTIFY_PROCESSES = ("notifications", "notifications-migrate", "worker")
 PYTHON_SERVICES = API_PROCESSES + NOTIFY_PROCESSES
+# Celery beat builds neither app: it only sends the scheduled tasks' messages.
+SCHEDULER = "beat"
 POSTGRES = {"postgres-api": "budget_api", "postgres-notifications": "budget_notifications"}
 
 # --------------------------------------------------------------------------------------------
@@ -373,8 +375,7 @@ def test_migrate_services_are_one_shot(
     [
         ("api", "api-migrate"),
         ("relay", "api-migrate"),
-        ("token-purge", "api-migrate"),
-        ("month-close", "api-migrate"),
+        ("api-worker", "api-migrate"),
         ("notifications", "notifications-migrate"),
         ("worker", "notifications-migrate"),
     ],
@@ -394,7 +395,7 @@ def test_infrastructure_dependencies_wait_until_healthy(services: dict[str, Any]
     ]
     assert waits, "nothing depends on the databases or on Redis"
     assert all(condition == "service_healthy" for _, _, condition in waits), waits
-    for name in ("api", "worker", "relay"):
+    for name in ("api", "worker", "relay", "api-worker", "beat"):
         assert depends_on(services[name])["redis"] == "service_healthy"
 
 
@@ -412,16 +413,20 @@ def test_commands(services: dict[str, Any]) -> None:
         "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO",
     ]  # fmt: skip
     assert command_of(services["relay"]) == ["flask", "--app", "api_app", "outbox", "relay"]
-    purge = services["token-purge"]["command"]
-    script = purge if isinstance(purge, str) else purge[-1]
-    assert "flask --app api_app auth purge-tokens" in script
-    assert "while true" in script
-    assert "sleep 3600" in script
-    month_close = command_of(services["month-close"])[-1]
-    # Compose turns $$ into $: the shell sees $(date -u +%d).
-    assert '[ "$$(date -u +%d)" = 01 ]' in month_close
-    assert "flask --app api_app budgets close-month" in month_close
-    assert "sleep 3600" in month_close
+    assert command_of(services["api-worker"]) == [
+        "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO",
+    ]  # fmt: skip
+    # One beat for every periodic job; no shell loops are left.
+    assert command_of(services[SCHEDULER])[:4] == ["celery", "-A", "scheduler.beat", "beat"]
+    for service in services.values():
+        assert "sleep" not in " ".join(map(str, command_of(service) or []))
+
+
+def test_beat_sees_only_the_broker(services: dict[str, Any]) -> None:
+    beat = services[SCHEDULER]
+    assert environment(beat) == {"BROKER_URL": "redis://redis:6379/0"}
+    assert depends_on(beat) == {"redis": "service_healthy"}
+    assert "volumes" not in beat
 
 
 def test_python_services_share_one_build_definition(services: dict[str, Any]) -> None:
