@@ -27,6 +27,10 @@ celery_app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    # Remote control of its own: a broadcast meant for the notifications workers (`celery
+    # control add_consumer notifications`, the benchmark's hold and release) never makes this
+    # worker take tasks it does not know.
+    control_exchange="budget_api_jobs",
     # A job can take longer than the visibility timeout (closing a month for many users); a
     # copy handed out meanwhile finds the job's lock taken and returns (api_app/jobs/runs.py).
     broker_transport_options={"visibility_timeout": max(BROKER_VISIBILITY_TIMEOUT_SECONDS, 3600)},

@@ -127,9 +127,9 @@ class _Lease:
     expires_at: datetime
 
 
-# Recording an outcome survives a database restart of this long (the message is already out;
-# giving up would let the sweep send it again once the lease runs out).
-OUTCOME_RECORDING_SECONDS = 15.0
+# Recording an outcome is tried again through a database outage for as long as the lease holds
+# (the message is out; while the lease holds, nobody else sends it), short of this margin.
+OUTCOME_RECORDING_MARGIN_SECONDS = 1.0
 OUTCOME_RECORDING_PAUSE_SECONDS = 0.5
 
 
@@ -139,12 +139,16 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     Returns the delivery's status afterwards (`pending` when a retry was scheduled), or None
     when there was nothing to send (done already, another worker holds it, not due yet).
     """
+    leased_at = time.monotonic()
     lease = _take_lease(delivery_id)
     if lease is None:
         _nudge_if_early(delivery_id)
         return None
     attempt = telegram_client().attempt(lease.chat_id, lease.text)
-    status = _record_outcome(lease, attempt)
+    lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
+    status = _record_outcome(
+        lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
+    )
     if status is None:
         logger.warning(
             "delivery %s: its lease ran out and another worker took it over; this send's"
@@ -214,14 +218,13 @@ def _nudge_if_early(delivery_id: uuid.UUID) -> None:
         _enqueue_later(delivery_id, (row[0] - row[1]).total_seconds())
 
 
-def _record_outcome(lease: _Lease, attempt: Attempt) -> str | None:
+def _record_outcome(lease: _Lease, attempt: Attempt, *, until: float) -> str | None:
     """Record the attempt while this worker still holds the lease (or nobody took it over).
 
-    Retries through a short database outage: the request was made, and an outcome left
-    unrecorded would have the message sent again.
+    Retries through a database outage until `until` (monotonic; the lease's end): the request
+    was made, and an outcome left unrecorded would have the message sent again.
     """
     wait = _wait_of(lease, attempt)
-    deadline = time.monotonic() + OUTCOME_RECORDING_SECONDS
     while True:
         try:
             status = _write_outcome(lease, attempt, wait)
@@ -229,7 +232,7 @@ def _record_outcome(lease: _Lease, attempt: Attempt) -> str | None:
             break
         except (OperationalError, InterfaceError):
             db.session.rollback()
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= until:
                 raise
             logger.warning(
                 "delivery %s: database unavailable, recording its outcome again", lease.id
