@@ -7,20 +7,35 @@ nowhere else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
-from werkzeug.exceptions import Conflict, HTTPException, NotFound, UnprocessableEntity
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    NotFound,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
 
 from api_app.domain_errors import ConflictError, DomainError, FieldPath, InvalidError, NotFoundError
+
+logger = logging.getLogger(__name__)
 
 HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
     NotFoundError: NotFound,
     ConflictError: Conflict,
     InvalidError: UnprocessableEntity,
 }
+
+# The database is down, restarting or out of connections: nothing the client did wrong, and
+# worth trying again shortly.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class JsonErrorApi(Api):  # type: ignore[misc]
@@ -29,12 +44,25 @@ class JsonErrorApi(Api):  # type: ignore[misc]
     flask-smorest already turns every HTTPException (unknown routes, wrong methods, aborts, and
     unexpected exceptions wrapped as InternalServerError) into JSON; this fills the fields it
     leaves out so clients can rely on one shape. A 500 carries werkzeug's generic description:
-    the traceback goes to the log only.
+    the traceback goes to the log only. An unreachable database answers 503, in the same shape.
     """
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
         app.register_error_handler(DomainError, self.handle_domain_error)
+
+    def _register_error_handlers(self) -> None:
+        super()._register_error_handlers()
+        for error_class in DATABASE_UNAVAILABLE:
+            self._app.register_error_handler(error_class, self.handle_database_unavailable)
+
+    def handle_database_unavailable(
+        self, error: Exception
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        logger.warning("database unavailable: %s", error)
+        return self.handle_http_exception(
+            ServiceUnavailable("The database is unavailable; try again shortly.")
+        )
 
     def handle_http_exception(
         self, error: HTTPException

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.results import ScenarioReport, Status
-from bench.scenarios import auth, notifications, read_path, write_path
+from bench.scenarios import auth, notifications, read_path, recovery, write_path
 from bench.scenarios.context import BenchContext, ScenarioFailedError, ScenarioUnavailableError
 
 
@@ -27,6 +27,7 @@ SCENARIOS: Final = {
         Scenario(read_path.NAME, read_path.TITLE, read_path.run),
         Scenario(auth.NAME, auth.TITLE, auth.run),
         Scenario(notifications.NAME, notifications.TITLE, notifications.run),
+        Scenario(recovery.NAME, recovery.TITLE, recovery.run),
     )
 }
 

@@ -5,7 +5,8 @@
 Uses the PostgreSQL and Redis named by API_DATABASE_URL, NOTIFY_DATABASE_URL
 and BROKER_URL when all three are set; otherwise starts embedded engines with
 their data under instance/. Then applies both services' migrations and
-supervises the gateway, the Celery worker and the outbox relay, streaming
+supervises the gateway, the Celery worker, the outbox relay, the api's job
+worker and Celery beat (every periodic job, see scheduler/), streaming
 their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
 everything; if any process dies on its own, everything stops with exit code 1.
 """
@@ -65,13 +66,19 @@ class ServiceCommand:
     python_arguments: tuple[str, ...]
 
 
-def service_commands(gateway_bind: str) -> tuple[ServiceCommand, ...]:
-    """The processes `make run` supervises; adding a process is adding a line."""
+def service_commands(gateway_bind: str, state_dir: Path) -> tuple[ServiceCommand, ...]:
+    """The processes `make run` supervises; adding a process is adding a line.
+
+    `state_dir` keeps beat's record of when each job last ran.
+    """
+    beat_schedule = str(state_dir / "celerybeat-schedule")
     # fmt: off
     return (
         ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
         ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
         ServiceCommand("relay", ("-m", "flask", "--app", "api_app", "outbox", "relay")),
+        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--concurrency", "1")),  # noqa: E501
+        ServiceCommand("beat", ("-m", "celery", "-A", "scheduler.beat", "beat", "--schedule", beat_schedule, "--loglevel", "INFO")),  # noqa: E501
     )
     # fmt: on
 
@@ -428,7 +435,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     gateway_bind = os.environ.get("GATEWAY_BIND", DEFAULT_GATEWAY_BIND)
-    commands = service_commands(gateway_bind)
+    state_dir = Path(os.environ.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    commands = service_commands(gateway_bind, state_dir)
     output = PrefixedOutput(
         sys.stdout, [SUPERVISOR_LABEL, MIGRATION_LABEL, *(command.name for command in commands)]
     )

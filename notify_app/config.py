@@ -72,6 +72,17 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "TELEGRAM_TIMEOUT_SECONDS": float(environ.get("TELEGRAM_TIMEOUT_SECONDS", "10")),
         # HTTP requests per message on 5xx and network errors (429 waits do not count).
         "TELEGRAM_MAX_ATTEMPTS": int(environ.get("TELEGRAM_MAX_ATTEMPTS", "4")),
+        # A worker holds a delivery's lease while it sends; one that is gone (SIGKILL, OOM, a
+        # lost machine) leaves a lease that runs out, and the sweep hands the delivery on.
+        # Must exceed one sendMessage request (TELEGRAM_TIMEOUT_SECONDS) and its bookkeeping.
+        "DELIVERY_LEASE_SECONDS": float(environ.get("DELIVERY_LEASE_SECONDS", "30")),
+        # A pending, unleased delivery this much past its due time lost its task: swept.
+        "DELIVERY_SWEEP_GRACE_SECONDS": float(environ.get("DELIVERY_SWEEP_GRACE_SECONDS", "10")),
+        # Countdowns of re-enqueued sends stay well under the broker's visibility timeout (a
+        # task held longer than it would be handed out a second time); longer waits hop.
+        "DELIVERY_MAX_COUNTDOWN_SECONDS": max(
+            1, int(environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30")) // 3
+        ),
         # POST /api/notifications/test hands its message to the worker; fail fast if Redis is down.
         "BROKER_PUBLISH_TIMEOUT_SECONDS": float(
             environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", "1.0")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# The database is down, restarting or out of connections: nothing the client did wrong, and
+# worth trying again shortly.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class JsonErrorApi(Api):  # type: ignore[misc]
@@ -14,8 +23,21 @@ class JsonErrorApi(Api):  # type: ignore[misc]
     flask-smorest already turns every HTTPException (unknown routes, wrong methods, aborts, and
     unexpected exceptions wrapped as InternalServerError) into JSON; this fills the fields it
     leaves out so clients can rely on one shape. A 500 carries werkzeug's generic description:
-    the traceback goes to the log only.
+    the traceback goes to the log only. An unreachable database answers 503, in the same shape.
     """
+
+    def _register_error_handlers(self) -> None:
+        super()._register_error_handlers()
+        for error_class in DATABASE_UNAVAILABLE:
+            self._app.register_error_handler(error_class, self.handle_database_unavailable)
+
+    def handle_database_unavailable(
+        self, error: Exception
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        logger.warning("database unavailable: %s", error)
+        return self.handle_http_exception(
+            ServiceUnavailable("The database is unavailable; try again shortly.")
+        )
 
     def handle_http_exception(
         self, error: HTTPException

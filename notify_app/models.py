@@ -81,6 +81,10 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("event_id", "channel"),
         Index(None, "user_id", "created_at"),
+        # The sweep's question, "which pending deliveries are overdue?", reads only these rows.
+        Index(
+            "deliveries_pending_due_at_idx", "due_at", postgresql_where=text("status = 'pending'")
+        ),
         CheckConstraint("status IN ('pending', 'sent', 'skipped', 'failed')", name="status"),
     )
 
@@ -100,6 +104,14 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     # server_default spelled as a string: `text` is a column name in this class body.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Of those requests, the 5xx/network failures and the 429 waits so far (each has a budget).
+    transient_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rate_limit_waits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When a pending delivery may be tried (next): now, or after a 429 wait or a backoff.
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set while a worker is sending it; a pending row whose lease ran out lost its worker, and
+    # the sweep hands it to another one (see notify_app/deliveries/sending.py).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

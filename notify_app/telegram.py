@@ -24,6 +24,7 @@ import requests
 
 __all__ = [
     "NOT_CONFIGURED_REASON",
+    "Attempt",
     "RateLimiter",
     "SendResult",
     "SendStatus",
@@ -77,6 +78,40 @@ class SendResult:
         # the bot was removed from the group: in all cases further sends to this chat are
         # pointless until the user comes back, so callers may stop notifying it.
         return self.status == "failed" and self.http_status == 403
+
+
+AttemptKind = Literal["sent", "skipped", "failed", "rate_limited", "transient"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one sendMessage request came to (see `TelegramClient.attempt`)."""
+
+    kind: AttemptKind
+    requests: int
+    error: str | None = None
+    http_status: int | None = None
+    message_id: int | None = None
+    description: str | None = None
+    retry_after_seconds: float = 0.0
+
+    @property
+    def final(self) -> bool:
+        return self.kind in ("sent", "skipped", "failed")
+
+    def result(self, attempts: int) -> SendResult:
+        """This final attempt as the outcome of `attempts` requests in all."""
+        status: SendStatus = (
+            "sent" if self.kind == "sent" else "skipped" if self.kind == "skipped" else "failed"
+        )
+        return SendResult(
+            status=status,
+            attempts=attempts,
+            error=self.error,
+            http_status=self.http_status,
+            message_id=self.message_id,
+            description=self.description,
+        )
 
 
 class RateLimiter:
@@ -198,84 +233,104 @@ class TelegramClient:
         self.close()
 
     def send_message(self, chat_id: str, text: str) -> SendResult:
-        if self._bot_token is None:
-            return SendResult(status="skipped", attempts=0, error=NOT_CONFIGURED_REASON)
+        """Send, sleeping through 429 waits and backoffs in this call (scripts, the CLI).
 
-        url = f"{self.api_url}/bot{self._bot_token}/sendMessage"
-        payload = {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
-
+        The worker does not use this: it makes one `attempt` per task and re-enqueues the
+        waits (see notify_app.deliveries.sending).
+        """
         attempts = 0
         transient_failures = 0
         rate_limit_waits = 0
         while True:
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire()
-            attempts += 1
-            try:
-                response = self._session.post(url, json=payload, timeout=self.timeout_seconds)
-            except _TRANSIENT_TRANSPORT_ERRORS as exc:
-                transient_failures += 1
-                error = f"network error: {type(exc).__name__}: {self._redact(str(exc))}"
-                if transient_failures >= self.max_attempts:
-                    return self._failed(chat_id, attempts, error, http_status=None)
-                self._back_off(chat_id, transient_failures, error)
-                continue
-            except requests.RequestException as exc:
-                error = f"request error: {type(exc).__name__}: {self._redact(str(exc))}"
-                return self._failed(chat_id, attempts, error, http_status=None)
-
-            status_code = response.status_code
-            body = _json_object(response)
-            description = _description(body)
-
-            if status_code == 200 and body is not None and body.get("ok") is True:
-                return SendResult(
-                    status="sent",
-                    attempts=attempts,
-                    http_status=status_code,
-                    message_id=_message_id(body),
-                )
-
-            error = f"telegram sendMessage HTTP {status_code}"
-            if description:
-                error = f"{error}: {self._redact(description)}"
-
-            if status_code == 429:
+            attempt = self.attempt(chat_id, text)
+            attempts += attempt.requests
+            if attempt.kind == "rate_limited":
                 if rate_limit_waits >= self.max_rate_limit_waits:
                     return self._failed(
                         chat_id,
                         attempts,
-                        f"{error} (gave up after {rate_limit_waits} rate-limit waits)",
-                        http_status=status_code,
-                        description=description,
+                        f"{attempt.error} (gave up after {rate_limit_waits} rate-limit waits)",
+                        http_status=attempt.http_status,
+                        description=attempt.description,
                     )
                 rate_limit_waits += 1
-                wait_seconds = self._retry_after_seconds(body, response.headers)
-                logger.warning(
-                    "telegram rate limit for chat %s, waiting %.1fs before retrying (%s)",
-                    chat_id,
-                    wait_seconds,
-                    error,
-                )
-                self._sleep(wait_seconds)
+                self._sleep(attempt.retry_after_seconds)
                 continue
-
-            if status_code >= 500:
+            if attempt.kind == "transient":
                 transient_failures += 1
                 if transient_failures >= self.max_attempts:
                     return self._failed(
-                        chat_id, attempts, error, http_status=status_code, description=description
+                        chat_id,
+                        attempts,
+                        attempt.error or "transient failure",
+                        http_status=attempt.http_status,
+                        description=attempt.description,
                     )
-                self._back_off(chat_id, transient_failures, error)
+                self._sleep(self.backoff_seconds(chat_id, transient_failures, attempt.error))
                 continue
+            return attempt.result(attempts)
 
-            # Other 4xx are answers about this request itself (chat not found, bad token,
-            # bot blocked); sending the same request again would get the same answer.
-            # A 2xx without ok:true is not Telegram speaking (a proxy, a captive portal),
-            # and it may or may not have been delivered, so it is not retried either.
-            return self._failed(
-                chat_id, attempts, error, http_status=status_code, description=description
+    def attempt(self, chat_id: str, text: str) -> Attempt:
+        """One sendMessage request (after the rate limiter), classified; never sleeps otherwise.
+
+        `rate_limited` carries Telegram's retry_after (capped); `transient` (5xx, network) is
+        worth another request after a backoff; `sent`, `failed` and `skipped` are final.
+        """
+        if self._bot_token is None:
+            return Attempt("skipped", requests=0, error=NOT_CONFIGURED_REASON)
+        url = f"{self.api_url}/bot{self._bot_token}/sendMessage"
+        payload = {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
+        try:
+            response = self._session.post(url, json=payload, timeout=self.timeout_seconds)
+        except _TRANSIENT_TRANSPORT_ERRORS as exc:
+            error = f"network error: {type(exc).__name__}: {self._redact(str(exc))}"
+            return Attempt("transient", requests=1, error=error)
+        except requests.RequestException as exc:
+            error = f"request error: {type(exc).__name__}: {self._redact(str(exc))}"
+            self._log_failure(chat_id, 1, error)
+            return Attempt("failed", requests=1, error=error)
+
+        status_code = response.status_code
+        body = _json_object(response)
+        description = _description(body)
+        if status_code == 200 and body is not None and body.get("ok") is True:
+            return Attempt(
+                "sent", requests=1, http_status=status_code, message_id=_message_id(body)
             )
+        error = f"telegram sendMessage HTTP {status_code}"
+        if description:
+            error = f"{error}: {self._redact(description)}"
+        if status_code == 429:
+            wait_seconds = self._retry_after_seconds(body, response.headers)
+            logger.warning(
+                "telegram rate limit for chat %s, retry in %.1fs (%s)", chat_id, wait_seconds, error
+            )
+            return Attempt(
+                "rate_limited",
+                requests=1,
+                error=error,
+                http_status=status_code,
+                description=description,
+                retry_after_seconds=wait_seconds,
+            )
+        if status_code >= 500:
+            return Attempt(
+                "transient",
+                requests=1,
+                error=error,
+                http_status=status_code,
+                description=description,
+            )
+        # Other 4xx are answers about this request itself (chat not found, bad token,
+        # bot blocked); sending the same request again would get the same answer.
+        # A 2xx without ok:true is not Telegram speaking (a proxy, a captive portal),
+        # and it may or may not have been delivered, so it is not retried either.
+        self._log_failure(chat_id, 1, error)
+        return Attempt(
+            "failed", requests=1, error=error, http_status=status_code, description=description
+        )
 
     def set_webhook(self, url: str, secret_token: str) -> str | None:
         """Register the webhook (an operator's one-off call); returns None on success, else why not.
@@ -299,9 +354,12 @@ class TelegramClient:
             return None
         return self._redact(f"HTTP {response.status_code}: {_description(body) or response.text}")
 
-    def _back_off(self, chat_id: str, transient_failures: int, error: str) -> None:
-        # Full jitter: spreads the retries of many workers that failed at the same moment
-        # instead of having them hit Telegram again in lockstep.
+    def backoff_seconds(self, chat_id: str, transient_failures: int, error: str | None) -> float:
+        """The wait before the next request after `transient_failures` failures in a row.
+
+        Full jitter: spreads the retries of many workers that failed at the same moment
+        instead of having them hit Telegram again in lockstep.
+        """
         ceiling = min(
             self.backoff_max_seconds,
             self.backoff_base_seconds * 2 ** (transient_failures - 1),
@@ -315,7 +373,7 @@ class TelegramClient:
             wait_seconds,
             error,
         )
-        self._sleep(wait_seconds)
+        return wait_seconds
 
     def _retry_after_seconds(
         self, body: Mapping[str, Any] | None, headers: Mapping[str, str]
@@ -341,15 +399,18 @@ class TelegramClient:
         http_status: int | None,
         description: str | None = None,
     ) -> SendResult:
-        logger.warning(
-            "telegram send to chat %s failed after %d attempt(s): %s", chat_id, attempts, error
-        )
+        self._log_failure(chat_id, attempts, error)
         return SendResult(
             status="failed",
             attempts=attempts,
             error=error,
             http_status=http_status,
             description=description,
+        )
+
+    def _log_failure(self, chat_id: str, attempts: int, error: str) -> None:
+        logger.warning(
+            "telegram send to chat %s failed after %d attempt(s): %s", chat_id, attempts, error
         )
 
     def _redact(self, message: str) -> str:

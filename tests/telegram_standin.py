@@ -109,6 +109,7 @@ class TelegramStandIn:
         default_delay_seconds: float = 0.0,
         accepted_tokens: Collection[str] | None = None,
         log_requests: bool = False,
+        hold_first_call: tuple[str, float] | None = None,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -119,6 +120,9 @@ class TelegramStandIn:
         # None accepts any token; otherwise unknown tokens get Telegram's 401.
         self.accepted_tokens = frozenset(accepted_tokens) if accepted_tokens is not None else None
         self.log_requests = log_requests
+        # (prefix, seconds): the first sendMessage to a chat id with that prefix is answered only
+        # after that long, so a crash can be timed to land while its send is in flight.
+        self.hold_first_call = hold_first_call
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -311,6 +315,13 @@ class TelegramStandIn:
             else:
                 status, body = scripted.status, scripted.body
             delay = self.default_delay_seconds
+            if self.hold_first_call is not None and method == "sendMessage":
+                prefix, hold_seconds = self.hold_first_call
+                chat_id = str(payload.get("chat_id", ""))
+                if chat_id.startswith(prefix) and not any(
+                    str(earlier.payload.get("chat_id")) == chat_id for earlier in self._calls
+                ):
+                    delay = hold_seconds
             headers: dict[str, str] = {}
             if scripted is not None:
                 if scripted.delay_seconds is not None:
@@ -483,8 +494,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--delay", type=float, default=0.0, help="seconds to wait before every answer"
     )
+    parser.add_argument(
+        "--hold-first",
+        metavar="PREFIX=SECONDS",
+        help="answer the first sendMessage to each chat id starting with PREFIX after SECONDS",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
+    hold_first_call = None
+    if args.hold_first:
+        prefix, _, seconds = args.hold_first.partition("=")
+        hold_first_call = (prefix, float(seconds))
 
     stop_requested = threading.Event()
 
@@ -500,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         record_path=args.record,
         default_delay_seconds=args.delay,
         log_requests=args.verbose,
+        hold_first_call=hold_first_call,
     )
     with standin:
         # The first stdout line is the contract with whoever started us.

@@ -124,6 +124,26 @@ def test_every_python_process_runs_one_image(services: dict[str, dict[str, Any]]
     assert all(build == builds[0] for build in builds)
 
 
+def command_of(service: Mapping[str, Any]) -> list[str]:
+    command = service.get("command", [])
+    return command.split() if isinstance(command, str) else [str(part) for part in command]
+
+
+def test_periodic_jobs_run_on_one_beat_and_the_api_worker(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert command_of(services["api-worker"]) == [
+        "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO",
+    ]  # fmt: skip
+    assert command_of(services["beat"])[:4] == ["celery", "-A", "scheduler.beat", "beat"]
+    # Beat builds neither app: it only sends the scheduled tasks' messages.
+    assert environment(services["beat"]) == {"BROKER_URL": "redis://redis:6379/0"}
+    assert depends_on(services["beat"]) == {"redis": "service_healthy"}
+    # No shell loops are left.
+    for service in services.values():
+        assert "sleep" not in " ".join(command_of(service))
+
+
 # --------------------------------------------------------------------------------------------
 # deploy/nginx.conf: /api/notifications/... to notify_app, everything else to api_app
 # --------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""Fault tests: Redis stopped under writes, a worker killed in the middle of a send.
+"""Fault tests: Redis stopped under writes, a worker killed at every point of a delivery.
 
-Each test has its own Redis (with its append-only file, as in production) and its own worker
-processes pointed at it, so stopping or killing them disturbs no other test. The worker's
-visibility timeout is shortened to seconds (BROKER_VISIBILITY_TIMEOUT_SECONDS) so that a task
-abandoned by a killed worker comes back quickly.
+Each test has its own Redis (with its append-only file, as in production), its own worker
+processes and its own Celery beat pointed at it, so stopping or killing them disturbs no other
+test. Leases, the sweep and its grace are shortened to seconds. The broker's visibility timeout
+stays at an hour unless a test is about it: recovery after a crash must not wait for it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from tests.telegram_standin import TelegramStandIn
 
 CHAT_ID = "5550001"
 VISIBILITY_TIMEOUT_SECONDS = 2
+# Seconds the test's deliveries wait at most, for anything: generous, never a time limit.
+RECOVERY_WAIT_SECONDS = 90
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Rig:
     environment: dict[str, str]
     tmp_path: Path
     workers: list[FaultWorker]
+    beats: list[subprocess.Popen[bytes]]
 
     def start_worker(self, concurrency: int = 1) -> FaultWorker:
         log_path = self.tmp_path / f"worker-{len(self.workers)}.log"
@@ -119,6 +122,19 @@ class Rig:
         finally:
             client.close()
 
+    def start_beat(self) -> None:
+        """Celery beat with the system's schedule: here, the delivery sweep every second."""
+        log_file = (self.tmp_path / "beat.log").open("ab")
+        command = [
+            sys.executable, "-m", "celery", "-A", "scheduler.beat", "beat",
+            "--schedule", str(self.tmp_path / "beat-schedule"), "--loglevel", "INFO",
+        ]  # fmt: skip
+        beat = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.environment, stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.beats.append(beat)
+
     def start_relay(self) -> subprocess.Popen[bytes]:
         log_file = (self.tmp_path / "relay.log").open("ab")
         return subprocess.Popen(
@@ -128,8 +144,19 @@ class Rig:
 
 
 @pytest.fixture
+def broker_settings() -> dict[str, str]:
+    """The broker's visibility timeout: an hour, as if it were not there (overridden by the
+    tests about it)."""
+    return {"BROKER_VISIBILITY_TIMEOUT_SECONDS": "3600"}
+
+
+@pytest.fixture
 def rig(
-    api: Flask, notify: Flask, service_environment: dict[str, str], tmp_path: Path
+    api: Flask,
+    notify: Flask,
+    service_environment: dict[str, str],
+    tmp_path: Path,
+    broker_settings: dict[str, str],
 ) -> Iterator[Rig]:
     import api_app
 
@@ -139,16 +166,22 @@ def rig(
         **service_environment,
         "BROKER_URL": broker.url,
         "TELEGRAM_API_URL": telegram.url,
-        "BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_SECONDS),
         "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
+        "DELIVERY_LEASE_SECONDS": "3",
+        "DELIVERY_SWEEP_GRACE_SECONDS": "2",
+        "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
+        **broker_settings,
     }
     publishing_api = api_app.create_app({"TESTING": True, "BROKER_URL": broker.url})
-    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [])
+    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [], [])
     try:
         yield rig
     finally:
         for worker in rig.workers:
             worker.stop()
+        for beat in rig.beats:
+            beat.terminate()
+            beat.wait(timeout=30)
         telegram.stop()
         broker.stop()
 
@@ -193,6 +226,7 @@ def test_a_worker_killed_during_the_send_delivers_after_its_restart(
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
+    rig.start_beat()
     first_worker = rig.start_worker()
     # A slow Telegram keeps the send in flight (the kill comes long before it would answer).
     rig.telegram.default_delay_seconds = 10.0
@@ -205,8 +239,10 @@ def test_a_worker_killed_during_the_send_delivers_after_its_restart(
     # The row was claimed before the call, and the crash left it claimed, not done.
     assert [d.status for d in deliveries_of(notify, event.id)] == ["pending"]
 
+    # The broker would give the task back only in an hour: the lease runs out, the sweep
+    # hands the delivery to the new worker.
     rig.start_worker()
-    delivery = finished_delivery(notify, event.id, timeout=60)
+    delivery = finished_delivery(notify, event.id, timeout=RECOVERY_WAIT_SECONDS)
 
     assert delivery.status == "sent"
     assert delivery.attempts == 1  # the killed attempt's outcome was never recorded
@@ -237,13 +273,17 @@ def test_a_killed_pool_process_is_replaced_and_its_task_delivered(rig: Rig, noti
     assert set(sent_texts(rig.telegram)) == {deliveries_of(notify, event.id)[0].text}
 
 
+@pytest.mark.parametrize(
+    "broker_settings", [{"BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_SECONDS)}]
+)
 def test_a_task_handed_out_again_while_still_sending_sends_nothing_more(
     rig: Rig, notify: Flask
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
     # Two pool processes: while one is still in a send that outlasts the visibility timeout,
-    # the broker hands the same task to the other.
+    # the broker hands the same task to the other. The lease outlasts the send.
+    rig.environment["DELIVERY_LEASE_SECONDS"] = "30"
     worker = rig.start_worker(concurrency=2)
     rig.telegram.default_delay_seconds = 3 * VISIBILITY_TIMEOUT_SECONDS
     event = limit_exceeded(user_id)
@@ -259,3 +299,98 @@ def test_a_task_handed_out_again_while_still_sending_sends_nothing_more(
     assert sent_texts(rig.telegram).count(delivery.text) == 1
     received = worker.log_tail(400).count(f"[{event.id}] received")
     assert received >= 2, "the broker did not hand the task out twice; the test proves nothing"
+
+
+def hold_user_events(notify: Flask, user_id: uuid.UUID) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock a worker takes first when it handles one of the user's events (before any
+    row of it exists): its task waits, taken from the queue but not acknowledged."""
+    import psycopg2
+
+    @contextlib.contextmanager
+    def held() -> Iterator[None]:
+        connection = psycopg2.connect(notify.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (str(user_id),))
+            yield
+        finally:
+            connection.close()
+
+    return held()
+
+
+@pytest.mark.parametrize("broker_settings", [{"BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}])
+def test_a_worker_killed_before_the_delivery_row_exists_delivers_after_its_restart(
+    rig: Rig, notify: Flask
+) -> None:
+    """Nothing but the task knows about the event yet: the broker's visibility timeout, short
+    now that no task holds a message for long, is what gives it back."""
+    user_id = uuid.uuid4()
+    set_settings(notify, user_id, chat_id=CHAT_ID)
+    first_worker = rig.start_worker()
+    event = limit_exceeded(user_id)
+    with hold_user_events(notify, user_id):
+        record(rig.api, event)
+        wait_until_logged(first_worker, f"[{event.id}] received")
+        first_worker.kill()
+    assert deliveries_of(notify, event.id) == []
+
+    rig.start_worker()
+    delivery = finished_delivery(notify, event.id, timeout=RECOVERY_WAIT_SECONDS)
+    assert delivery.status == "sent"
+    assert sent_texts(rig.telegram) == [delivery.text]
+
+
+def test_a_worker_killed_while_a_429_wait_runs_delivers_after_its_restart(
+    rig: Rig, notify: Flask
+) -> None:
+    """The wait is a due time in the delivery log and a countdown task the dead worker held
+    (a 5xx's backoff takes the same path); the sweep finds the delivery overdue and hands it
+    to the new worker."""
+    user_id = uuid.uuid4()
+    set_settings(notify, user_id, chat_id=CHAT_ID)
+    rig.start_beat()
+    first_worker = rig.start_worker()
+    rig.telegram.enqueue_response(429, retry_after_seconds=3)
+    event = limit_exceeded(user_id)
+
+    record(rig.api, event)
+    rig.telegram.wait_for_calls(1, timeout=30)
+    wait_until_logged(first_worker, "Task notifications.send_delivery[")  # the countdown, held
+    first_worker.kill()
+    [waiting] = deliveries_of(notify, event.id)
+    assert (waiting.status, waiting.attempts) == ("pending", 1), first_worker.log_tail()
+
+    rig.start_worker()
+    delivery = finished_delivery(notify, event.id, timeout=RECOVERY_WAIT_SECONDS)
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert [call.response_status for call in rig.telegram.calls] == [429, 200]
+
+
+def test_a_delivery_left_pending_without_a_task_is_swept_and_sent(rig: Rig, notify: Flask) -> None:
+    """A pending row whose task was lost (the broker's data gone, a worker killed between the
+    commit and the hand-over): the log is the source of truth, the sweep sends it."""
+    from notify_app.deliveries.sending import Notification, open_delivery
+
+    user_id = uuid.uuid4()
+    rig.start_beat()
+    rig.start_worker()
+    with notify.app_context():
+        delivery_id = open_delivery(
+            Notification(uuid.uuid4(), "budget.limit_exceeded", user_id, "Lost and found"),
+            wanted=True,
+            unwanted_reason="",
+            chat_id=CHAT_ID,
+        )
+    assert delivery_id is not None
+
+    rig.telegram.wait_for_messages(1, timeout=RECOVERY_WAIT_SECONDS)
+    assert sent_texts(rig.telegram) == ["Lost and found"]
+
+
+def wait_until_logged(worker: FaultWorker, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while text not in worker.log_path.read_text(errors="replace"):
+        if time.monotonic() >= deadline:
+            pytest.fail(f"the worker never logged {text!r}:\n{worker.log_tail()}")
+        time.sleep(0.05)

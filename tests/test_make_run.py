@@ -40,6 +40,14 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
     raise AssertionError(f"{url} never answered 200:\n{log.read_text()[-4000:]}")
 
 
+def wait_until_logged(text: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, f"make run exited early:\n{log.read_text()[-4000:]}"
+        assert time.monotonic() < deadline, f"never logged {text!r}:\n{log.read_text()[-4000:]}"
+        time.sleep(0.5)
+
+
 def test_make_run_serves_both_health_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     gateway_port = free_port()
     environment = {
@@ -67,6 +75,9 @@ def test_make_run_serves_both_health_answers_and_stops_on_ctrl_c(tmp_path: Path)
             200,
             {"status": "ok", "service": "notifications"},
         )
+        # Celery beat runs, and the notifications worker runs the sweep it schedules.
+        wait_until_logged("Task notifications.sweep_deliveries[", process, log)
+        wait_until_logged("api_jobs", process, log)
     finally:
         process.send_signal(signal.SIGINT)
         exit_code = process.wait(timeout=60)
@@ -75,4 +86,8 @@ def test_make_run_serves_both_health_answers_and_stops_on_ctrl_c(tmp_path: Path)
     assert "worker" in output
     assert "outbox relay started" in output
     assert "outbox relay stopped" in output
+    # The api's job worker consumes its queue: the api's periodic jobs happen under make run.
+    assert any(
+        line.startswith("api-worker") and "ready." in line for line in output.splitlines()
+    ), output[-4000:]
     assert "stopping embedded PostgreSQL" in output

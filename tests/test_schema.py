@@ -82,6 +82,12 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "attempts": Column("integer", False, "0"),
         "last_error": Column("text", True, None),
     },
+    # The periods each periodic job has done (api_app/jobs).
+    "job_runs": {
+        "job": Column("text", False, None),
+        "period": Column("text", False, None),
+        "finished_at": NOW,
+    },
 }
 
 API_UNIQUE = {
@@ -93,6 +99,7 @@ API_UNIQUE = {
     "transactions": set(),
     "goals": set(),
     "outbox_events": set(),
+    "job_runs": set(),  # its primary key is (job, period)
 }
 
 API_INDEXES = {
@@ -108,6 +115,7 @@ API_INDEXES = {
     "goals": {"goals_user_id_idx": ("user_id",)},
     # Partial: only the rows the relay still has to publish.
     "outbox_events": {"outbox_events_unpublished_idx": ("created_at",)},
+    "job_runs": {},
 }
 
 # transactions.user_id has no foreign key in the specification.
@@ -123,6 +131,7 @@ API_FOREIGN_KEYS = {
     "transactions": {("category_id", "categories", "CASCADE")},
     "goals": {("user_id", "users", "CASCADE")},
     "outbox_events": set(),
+    "job_runs": set(),
 }
 
 NOTIFY_COLUMNS = {
@@ -162,6 +171,10 @@ NOTIFY_COLUMNS = {
         "text": Column("text", False, None),
         "attempts": Column("integer", False, "0"),
         "last_error": Column("text", True, None),
+        "transient_failures": Column("integer", False, "0"),
+        "rate_limit_waits": Column("integer", False, "0"),
+        "due_at": NOW,
+        "lease_expires_at": Column("timestamp with time zone", True, None),
         "created_at": NOW,
         "updated_at": NOW,
         "sent_at": Column("timestamp with time zone", True, None),
@@ -212,6 +225,7 @@ def test_deliveries_are_unique_per_event_and_channel(migrated: ServiceDatabases)
     assert catalog.columns(url, "deliveries") == NOTIFY_COLUMNS["deliveries"]
     assert catalog.unique_column_sets(url, "deliveries") == {("event_id", "channel")}
     assert catalog.indexes(url, "deliveries") == {
-        "deliveries_user_id_created_at_idx": ("user_id", "created_at")
+        "deliveries_user_id_created_at_idx": ("user_id", "created_at"),
+        "deliveries_pending_due_at_idx": ("due_at",),
     }
     assert catalog.foreign_keys(url, "deliveries") == set()

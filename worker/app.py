@@ -12,9 +12,12 @@ from event_contract import NOTIFICATIONS_QUEUE
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
 # Redis has no acknowledgements of its own: a task taken by a worker that then vanished (killed
 # with its pool, machine gone) is handed out again once it has been unacknowledged this long.
-# It must exceed the longest task, 429 waits and retry countdowns included, or a slow task gets
-# a twin; the price of a long one is how late a crashed worker's task is picked up again.
-BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "3600"))
+# Deliveries do not wait for it (the delivery log's leases and the sweep recover them); it is the
+# last backstop for an event whose worker died before its delivery row existed. It can be short
+# because no task holds a message long: one sendMessage request per task, no sleeping, and
+# countdowns (429 waits, backoffs, database retries) capped at a third of it.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30"))
+MAX_COUNTDOWN_SECONDS = max(1, BROKER_VISIBILITY_TIMEOUT_SECONDS // 3)
 # How often a worker looks for such abandoned tasks: a fraction of the timeout, at most a minute.
 UNACKED_RESTORE_INTERVAL_SECONDS = min(60, max(1, BROKER_VISIBILITY_TIMEOUT_SECONDS // 4))
 

@@ -2,8 +2,8 @@
 
 Database trouble (notify's PostgreSQL down, a deadlock) is retried with exponential backoff and
 jitter; everything the handlers decide is idempotent, so a retry or a redelivery does no harm.
-Telegram's own failures are not retried here: the Telegram client retries what is worth it,
-and the delivery log records the final outcome.
+Telegram's own failures are not retried here: a delivery's waits and retries are rows of the
+delivery log, re-enqueued by notify_app (see notify_app/deliveries/sending.py).
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ import notify_app
 from event_contract import HANDLE_EVENT_TASK
 from notify_app import handlers
 from notify_app.deliveries.queue import SEND_DELIVERY_TASK
-from notify_app.deliveries.sending import deliver
-from worker.app import celery_app
+from notify_app.deliveries.sending import deliver, sweep_overdue
+from notify_app.linking.service import purge_expired_link_codes
+from scheduler import PURGE_LINK_CODES_TASK, SWEEP_DELIVERIES_TASK
+from worker.app import MAX_COUNTDOWN_SECONDS, celery_app
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
-# Countdowns of up to 2, 4, 8 ... seconds (full jitter), capped at 5 minutes: at most about an
-# hour and a half of retries, every countdown well below the broker's visibility timeout (see
-# worker/app.py).
+# Countdowns of up to 2, 4, 8 ... seconds (full jitter), capped at a third of the visibility
+# timeout (10 s by default; a countdown task is held unacknowledged by the worker, and one held
+# longer than the timeout would be handed out twice): about an hour and a half of retries.
 RETRY_OPTIONS: dict[str, Any] = {
     "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 2,
-    "retry_backoff_max": 300,
+    "retry_backoff_max": MAX_COUNTDOWN_SECONDS,
     "retry_jitter": True,
-    "max_retries": 25,
+    "max_retries": max(25, 5400 // MAX_COUNTDOWN_SECONDS),
 }
 
 
@@ -64,3 +66,21 @@ def send_delivery(delivery_id: str) -> None:
     """A pending delivery logged by notify_app itself (the test message)."""
     with notify_application().app_context():
         deliver(uuid.UUID(delivery_id))
+
+
+# Periodic jobs: scheduler/ (Celery beat) names them; each is idempotent, so several beat
+# replicas, or a run repeated after downtime, do no harm.
+
+
+@celery_app.task(name=SWEEP_DELIVERIES_TASK)
+def sweep_deliveries() -> int:
+    """Re-enqueue pending deliveries whose worker died or whose task was lost."""
+    with notify_application().app_context():
+        return sweep_overdue()
+
+
+@celery_app.task(name=PURGE_LINK_CODES_TASK)
+def purge_link_codes() -> int:
+    """Delete expired Telegram link codes."""
+    with notify_application().app_context():
+        return purge_expired_link_codes()

@@ -1,4 +1,5 @@
-"""The outbox relay: publishes whatever the fast path left behind, and purges old rows.
+"""The outbox relay: publishes whatever the fast path left behind (`--once` also purges old rows;
+the running system purges them on Celery beat's schedule, see scheduler/).
 
 `flask --app api_app outbox relay` runs it (make run and compose start one). Several relays may
 run at once: each claims its rows with FOR UPDATE SKIP LOCKED.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
@@ -24,8 +24,6 @@ from api_app.events.publisher import EventPublisher
 from api_app.extensions import db
 
 logger = logging.getLogger(__name__)
-
-PURGE_EVERY_SECONDS = 600.0
 
 
 @dataclass
@@ -82,16 +80,13 @@ def run_relay(app: Flask, *, once: bool, stop: threading.Event) -> RelaySummary:
     """Relay until `stop` is set; with `once`, until nothing is left (or the broker refuses)."""
     interval: float = app.config["OUTBOX_RELAY_INTERVAL_SECONDS"]
     summary = RelaySummary()
-    next_purge = time.monotonic()
     with app.app_context():
         while not stop.is_set():
             more_waiting = relay_pass(app, summary=summary)
-            if time.monotonic() >= next_purge:
-                purge_pass(app, summary=summary)
-                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
             if more_waiting:
                 continue
             if once:
+                purge_pass(app, summary=summary)
                 break
             stop.wait(interval)
     return summary

@@ -1,8 +1,10 @@
-"""The budget_api tables: the specification's seven, and the outbox of the events."""
+"""The budget_api tables: the specification's seven, the outbox of the events, and the runs of
+the periodic jobs."""
 
 from api_app.models.budget import Budget, BudgetLimit
 from api_app.models.category import Category
 from api_app.models.goal import Goal
+from api_app.models.job_run import JobRun
 from api_app.models.outbox import OutboxEvent
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
@@ -12,6 +14,7 @@ __all__ = [
     "BudgetLimit",
     "Category",
     "Goal",
+    "JobRun",
     "OutboxEvent",
     "RefreshToken",
     "Transaction",

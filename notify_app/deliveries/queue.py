@@ -36,13 +36,22 @@ class DeliveryQueue:
             accept_content=["json"],
         )
 
-    def send(self, delivery_id: uuid.UUID) -> None:
+    def send(
+        self, delivery_id: uuid.UUID, *, countdown: float | None = None, again: bool = False
+    ) -> None:
+        """Have a worker send the delivery, `countdown` seconds from now if given.
+
+        `again`: a later hand-over (a wait, the sweep) rather than the first one.
+        """
         try:
             self._celery.send_task(
                 SEND_DELIVERY_TASK,
                 args=[str(delivery_id)],
                 queue=NOTIFICATIONS_QUEUE,
-                task_id=str(delivery_id),
+                # The first hand-over carries the delivery's id; later ones (waits, the sweep)
+                # get ids of their own, so each shows up in the worker's log.
+                task_id=None if again else str(delivery_id),
+                countdown=countdown,
                 retry=False,
             )
         except Exception as error:

@@ -1,30 +1,43 @@
-"""Claim a delivery, then send it: the only place a message can leave twice is the HTTP call.
+"""Open a delivery, lease it, send it: the only place a message can leave twice is the HTTP call.
+
+The delivery log (`deliveries`) is the source of truth; Celery tasks are only hints to look at it.
 
 1. `open_delivery` decides what becomes of a notification (sent, or skipped and why) and
-   commits the row, `pending` if it is to be sent. A redelivered event finds its row there
-   (unique event id and channel) and opens nothing new.
-2. `deliver` locks a pending row, calls Telegram, and records the outcome in the same
-   transaction. The row lock is held during the call, so a second copy of the task waits and
-   then finds the row done; if the worker dies mid-call its connection drops, the lock goes
-   with it, the row is still `pending`, and the redelivered task sends again. That resend is
-   the one possible duplicate: Telegram has no idempotency key.
+   commits the row, `pending` and due now if it is to be sent. A redelivered event finds its
+   row there (unique event id and channel) and opens nothing new.
+2. `deliver` takes a lease on a due pending row (one UPDATE, committed: `lease_expires_at`),
+   makes ONE sendMessage request, and records the outcome under that lease: `sent`, `failed`,
+   or, for a 429 or a 5xx/network error with budget left, still `pending` with a new `due_at`
+   (retry_after, or a backoff) and no lease, re-enqueued with that countdown. No task sleeps,
+   so none runs for long and the broker's visibility timeout can be short.
+3. `sweep_overdue` (Celery beat, every few seconds) re-enqueues pending rows that nobody is
+   working on: a lease that ran out (the worker died mid-send), or a due time long past with no
+   lease (the worker died before its send, or between a wait and its countdown task).
+
+A worker that dies during the HTTP call leaves the row pending with its lease: once the lease
+runs out the sweep has it sent again. If Telegram had accepted the first request, the message
+arrives twice: Telegram has no idempotency key. That window (the request and the commit of its
+outcome) is the only one; everywhere else a redelivery or a second copy of a task sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notify_app.deliveries.metrics import deliveries_finished
+from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
-from notify_app.telegram import NOT_CONFIGURED_REASON, RateLimiter, TelegramClient
+from notify_app.telegram import NOT_CONFIGURED_REASON, Attempt, RateLimiter, TelegramClient
 
 TELEGRAM_CHANNEL = "telegram"
 TELEGRAM_CLIENT_EXTENSION = "telegram_client"
@@ -101,47 +114,263 @@ def open_delivery(
     return row.id if row.status == "pending" else None
 
 
-def deliver(delivery_id: uuid.UUID) -> str | None:
-    """Send a pending delivery and record what Telegram answered; anything else is a no-op.
+@dataclass(frozen=True)
+class _Lease:
+    """A pending delivery this worker may send until `expires_at`."""
 
-    Returns the delivery's new status, or None when there was nothing to send.
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    user_id: uuid.UUID
+    chat_id: str
+    text: str
+    transient_failures: int
+    rate_limit_waits: int
+    expires_at: datetime
+
+
+# Recording an outcome is tried again through a database outage for as long as the lease holds
+# (the message is out; while the lease holds, nobody else sends it), short of this margin.
+OUTCOME_RECORDING_MARGIN_SECONDS = 1.0
+OUTCOME_RECORDING_PAUSE_SECONDS = 0.5
+
+
+def deliver(delivery_id: uuid.UUID) -> str | None:
+    """Make one send of a due pending delivery and record it; anything else is a no-op.
+
+    Returns the delivery's status afterwards (`pending` when a retry was scheduled), or None
+    when there was nothing to send (done already, another worker holds it, not due yet).
     """
-    delivery = db.session.scalar(
-        select(Delivery)
-        .where(Delivery.id == delivery_id)
-        .with_for_update()
-        # The row as the lock found it, even if this session had loaded it before.
-        .execution_options(populate_existing=True)
-    )
-    if delivery is None or delivery.status != "pending" or delivery.chat_id is None:
-        db.session.rollback()
+    leased_at = time.monotonic()
+    lease = _take_lease(delivery_id)
+    if lease is None:
+        _nudge_if_early(delivery_id)
         return None
-    result = telegram_client().send_message(delivery.chat_id, delivery.text)
-    delivery.attempts += result.attempts
-    if result.sent:
-        delivery.status = "sent"
-        delivery.sent_at = datetime.now(UTC)
-        delivery.last_error = None
-    elif result.status == "skipped":
-        delivery.status = "skipped"
-        delivery.reason = result.error
-    else:
-        delivery.status = "failed"
-        delivery.last_error = result.error
-        if result.blocked_by_user:
-            forget_blocked_chat(delivery.user_id, delivery.chat_id)
-    db.session.commit()
+    attempt = telegram_client().attempt(lease.chat_id, lease.text)
+    lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
+    status = _record_outcome(
+        lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
+    )
+    if status is None:
+        logger.warning(
+            "delivery %s: its lease ran out and another worker took it over; this send's"
+            " outcome (%s) is not recorded",
+            lease.id,
+            attempt.kind,
+        )
+        return None
+    if status == "pending":
+        return status
     logger.info(
         "delivery %s of event %s: %s after %d attempt(s)%s",
-        delivery.id,
-        delivery.event_id,
-        delivery.status,
-        result.attempts,
-        f" ({result.error})" if result.error else "",
-        extra={"user_id": str(delivery.user_id)},
+        lease.id,
+        lease.event_id,
+        status,
+        lease.transient_failures + lease.rate_limit_waits + attempt.requests,
+        f" ({attempt.error})" if attempt.error else "",
+        extra={"user_id": str(lease.user_id)},
     )
-    deliveries_finished.labels(event_type=delivery.event_type, status=delivery.status).inc()
-    return delivery.status
+    deliveries_finished.labels(event_type=lease.event_type, status=status).inc()
+    return status
+
+
+def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
+    lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
+    now = func.now()
+    row = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == "pending",
+            Delivery.chat_id.is_not(None),
+            Delivery.due_at <= now,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now),
+        )
+        .values(lease_expires_at=now + lease_for)
+        .returning(
+            Delivery.id,
+            Delivery.event_id,
+            Delivery.event_type,
+            Delivery.user_id,
+            Delivery.chat_id,
+            Delivery.text,
+            Delivery.transient_failures,
+            Delivery.rate_limit_waits,
+            Delivery.lease_expires_at,
+        )
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    db.session.commit()
+    if row is None:
+        return None
+    return _Lease(*row)
+
+
+def _nudge_if_early(delivery_id: uuid.UUID) -> None:
+    """A copy of the task that came before the delivery's due time: come back then."""
+    row = db.session.execute(
+        select(Delivery.due_at, func.now()).where(
+            Delivery.id == delivery_id,
+            Delivery.status == "pending",
+            Delivery.lease_expires_at.is_(None),
+        )
+    ).one_or_none()
+    db.session.rollback()
+    if row is not None and row[0] > row[1]:
+        _enqueue_later(delivery_id, (row[0] - row[1]).total_seconds())
+
+
+def _record_outcome(lease: _Lease, attempt: Attempt, *, until: float) -> str | None:
+    """Record the attempt while this worker still holds the lease (or nobody took it over).
+
+    Retries through a database outage until `until` (monotonic; the lease's end): the request
+    was made, and an outcome left unrecorded would have the message sent again.
+    """
+    wait = _wait_of(lease, attempt)
+    while True:
+        try:
+            status = _write_outcome(lease, attempt, wait)
+            db.session.commit()
+            break
+        except (OperationalError, InterfaceError):
+            db.session.rollback()
+            if time.monotonic() >= until:
+                raise
+            logger.warning(
+                "delivery %s: database unavailable, recording its outcome again", lease.id
+            )
+            time.sleep(OUTCOME_RECORDING_PAUSE_SECONDS)
+    if status == "pending":
+        _enqueue_later(lease.id, wait)
+    return status
+
+
+def _wait_of(lease: _Lease, attempt: Attempt) -> float:
+    """How long before the next request, if this attempt asks for one."""
+    if attempt.kind == "rate_limited":
+        return attempt.retry_after_seconds
+    if attempt.kind == "transient":
+        return telegram_client().backoff_seconds(
+            lease.chat_id, lease.transient_failures + 1, attempt.error
+        )
+    return 0.0
+
+
+def _write_outcome(lease: _Lease, attempt: Attempt, wait: float) -> str | None:
+    client = telegram_client()
+    transient_failures = lease.transient_failures + (attempt.kind == "transient")
+    rate_limit_waits = lease.rate_limit_waits + (attempt.kind == "rate_limited")
+    values: dict[str, object] = {
+        "attempts": Delivery.attempts + attempt.requests,
+        "transient_failures": transient_failures,
+        "rate_limit_waits": rate_limit_waits,
+        "lease_expires_at": None,
+    }
+    status: str
+    if attempt.kind == "sent":
+        status = "sent"
+        values.update(sent_at=func.now(), last_error=None)
+    elif attempt.kind == "skipped":
+        status = "skipped"
+        values.update(reason=attempt.error)
+    elif attempt.kind == "failed" or (
+        attempt.kind == "transient" and transient_failures >= client.max_attempts
+    ):
+        status = "failed"
+        values.update(last_error=attempt.error)
+    elif attempt.kind == "rate_limited" and rate_limit_waits > client.max_rate_limit_waits:
+        status = "failed"
+        values.update(
+            last_error=f"{attempt.error} (gave up after {lease.rate_limit_waits} rate-limit waits)"
+        )
+    else:
+        status = "pending"
+        values.update(last_error=attempt.error, due_at=func.now() + timedelta(seconds=wait))
+    values["status"] = status
+    updated = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == lease.id,
+            Delivery.status == "pending",
+            # Still ours, or ours ran out and nobody took it over: either way this is the
+            # latest word on the delivery.
+            or_(
+                Delivery.lease_expires_at == lease.expires_at,
+                Delivery.lease_expires_at.is_(None),
+                Delivery.lease_expires_at <= func.now(),
+            ),
+        )
+        .values(**values)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if updated is None:
+        return None
+    if status == "failed" and attempt.http_status == 403:
+        forget_blocked_chat(lease.user_id, lease.chat_id)
+    return status
+
+
+def _enqueue_later(delivery_id: uuid.UUID, wait_seconds: float) -> None:
+    """Hand the delivery to a worker again in `wait_seconds` (at most the countdown cap: a
+    longer wait hops, the early copy re-enqueueing itself for the rest)."""
+    countdown = min(max(wait_seconds, 0.0), current_app.config["DELIVERY_MAX_COUNTDOWN_SECONDS"])
+    try:
+        delivery_queue().send(delivery_id, countdown=countdown, again=True)
+    except QueueUnavailableError as error:
+        # The row says when it is due; the sweep hands it out once the broker is back.
+        logger.warning("delivery %s: not re-enqueued (%s); the sweep will", delivery_id, error)
+
+
+# Rows handed out per sweep; a larger backlog takes several sweeps.
+SWEEP_BATCH_SIZE = 500
+
+
+def sweep_overdue() -> int:
+    """Re-enqueue pending deliveries that nobody is working on; returns how many.
+
+    Overdue means: due more than DELIVERY_SWEEP_GRACE_SECONDS ago and not leased (the task that
+    should have sent it was lost), or leased by a worker whose lease ran out (it died). Their
+    due time is moved to now as they are handed out, so a sweep running a moment later (another
+    beat replica, the next tick) leaves them to the task it just enqueued.
+    """
+    grace = timedelta(seconds=current_app.config["DELIVERY_SWEEP_GRACE_SECONDS"])
+    now = func.now()
+    overdue = (
+        select(Delivery.id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.chat_id.is_not(None),
+            or_(
+                Delivery.lease_expires_at <= now,
+                (Delivery.lease_expires_at.is_(None) & (Delivery.due_at <= now - grace)),
+            ),
+        )
+        .order_by(Delivery.due_at)
+        .limit(SWEEP_BATCH_SIZE)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(
+        db.session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(overdue.scalar_subquery()))
+            .values(due_at=now, lease_expires_at=None)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.commit()
+    queue = delivery_queue()
+    for delivery_id in ids:
+        try:
+            queue.send(delivery_id, again=True)
+        except QueueUnavailableError as error:
+            # Still overdue in the log: the next sweep after the grace tries again.
+            logger.warning("sweep: the broker is unavailable (%s)", error)
+            break
+    if ids:
+        logger.info("sweep: %d overdue deliveries handed to the workers again", len(ids))
+    return len(ids)
 
 
 def forget_blocked_chat(user_id: uuid.UUID, chat_id: str) -> None:

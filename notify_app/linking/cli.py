@@ -1,4 +1,4 @@
-"""`flask --app notify_app telegram set-webhook URL`, for operators."""
+"""`flask --app notify_app telegram set-webhook URL | purge-link-codes`, for operators."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from notify_app.linking.service import purge_expired_link_codes
 from notify_app.telegram import TelegramClient
 
 telegram_cli = AppGroup("telegram", help="Telegram bot operations.")
@@ -26,3 +27,9 @@ def set_webhook(url: str) -> None:
     if problem is not None:
         raise click.ClickException(f"setWebhook failed: {problem}")
     click.echo(f"webhook set to {url}")
+
+
+@telegram_cli.command("purge-link-codes")
+def purge_link_codes() -> None:
+    """Delete expired link codes (Celery beat runs this hourly)."""
+    click.echo(f"purged {purge_expired_link_codes()} expired link codes")

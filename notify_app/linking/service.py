@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings, TelegramLinkCode
@@ -90,3 +90,15 @@ def stop_command(chat_id: str) -> str:
     )
     db.session.commit()
     return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
+
+
+def purge_expired_link_codes() -> int:
+    """Delete link codes past their expiry, used or not (a used one has done its job and an
+    expired one can never link); returns how many."""
+    purged = db.session.scalars(
+        delete(TelegramLinkCode)
+        .where(TelegramLinkCode.expires_at <= func.now())
+        .returning(TelegramLinkCode.id)
+    ).all()
+    db.session.commit()
+    return len(purged)

@@ -1,0 +1,41 @@
+"""The jobs themselves; scheduler/__init__.py says when each runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from api_app.auth.refresh_tokens import purge_expired
+from api_app.budgets.month_close import CloseReport, close_month, previous_month
+from api_app.events.outbox import purge_published
+from api_app.extensions import db
+from api_app.jobs.runs import JobOutcome, once_per_period
+
+MONTH_CLOSE_JOB = "month-close"
+
+
+def close_last_month(today: date | None = None) -> JobOutcome[CloseReport]:
+    """The monthly digest of the month before `today` (UTC), once.
+
+    Scheduled every hour, so the 1st's digest goes out in its first hour, and a system that was
+    down on the 1st sends it at the first run after it is back.
+    """
+    today = today or datetime.now(UTC).date()
+    year, month = previous_month(today)
+    return once_per_period(MONTH_CLOSE_JOB, f"{year}-{month:02d}", lambda: close_month(year, month))
+
+
+def purge_refresh_tokens() -> int:
+    """Delete expired refresh tokens; idempotent by nature."""
+    purged = purge_expired()
+    db.session.commit()
+    return purged
+
+
+def purge_outbox() -> int:
+    """Delete outbox rows published more than OUTBOX_RETENTION_HOURS ago."""
+    retention = timedelta(hours=current_app.config["OUTBOX_RETENTION_HOURS"])
+    with Session(db.engine) as session:
+        return purge_published(session, retention=retention)

@@ -1,0 +1,66 @@
+"""Every periodic job of the system, in one place; `celery -A scheduler.beat beat` runs them.
+
+Celery beat only sends task messages by name, in UTC; the job runs in a worker of the service
+that owns its data, so database per service holds:
+
+    job                       when (UTC)                       queue          runs in
+    delivery sweep            every 5 s (DELIVERY_SWEEP_...)   notifications  worker
+    Telegram link-code purge  hourly at :15                    notifications  worker
+    month close (digest)      hourly at :05, once per month    api_jobs       api_worker
+    refresh-token purge       hourly at :25                    api_jobs       api_worker
+    outbox retention purge    hourly at :35                    api_jobs       api_worker
+
+worker works on budget_notifications only, api_worker on budget_api only.
+
+Each job is idempotent (a purge deletes what is expired; the sweep hands out what is overdue;
+the month close records its period in budget_api's job_runs), so several beat replicas, a
+repeated run or a late one after downtime do the work once. A new job is one more entry below
+and one task in the worker that owns its data.
+
+This module imports neither service: the task names below are what the workers register.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+from celery.schedules import crontab
+
+from event_contract import NOTIFICATIONS_QUEUE
+
+API_JOBS_QUEUE: Final = "api_jobs"
+
+# Registered by the api worker (api_worker/tasks.py).
+CLOSE_MONTH_TASK: Final = "api.close_month"
+PURGE_REFRESH_TOKENS_TASK: Final = "api.purge_refresh_tokens"
+PURGE_OUTBOX_TASK: Final = "api.purge_outbox"
+# Registered by the notifications worker (worker/tasks.py).
+SWEEP_DELIVERIES_TASK: Final = "notifications.sweep_deliveries"
+PURGE_LINK_CODES_TASK: Final = "notifications.purge_link_codes"
+
+DELIVERY_SWEEP_INTERVAL_SECONDS = float(os.environ.get("DELIVERY_SWEEP_INTERVAL_SECONDS", "5"))
+
+
+def _hourly(task: str, queue: str, minute: int) -> dict[str, Any]:
+    # A copy that waited an hour in a queue (its workers were down) is dropped: the next one
+    # comes anyway.
+    return {
+        "task": task,
+        "schedule": crontab(minute=str(minute)),
+        "options": {"queue": queue, "expires": 3600},
+    }
+
+
+SCHEDULE: Final[dict[str, dict[str, Any]]] = {
+    "delivery-sweep": {
+        "task": SWEEP_DELIVERIES_TASK,
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        # Sweeps that piled up while no worker ran are worthless: the next one does it all.
+        "options": {"queue": NOTIFICATIONS_QUEUE, "expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    "link-code-purge": _hourly(PURGE_LINK_CODES_TASK, NOTIFICATIONS_QUEUE, 15),
+    "month-close": _hourly(CLOSE_MONTH_TASK, API_JOBS_QUEUE, 5),
+    "refresh-token-purge": _hourly(PURGE_REFRESH_TOKENS_TASK, API_JOBS_QUEUE, 25),
+    "outbox-purge": _hourly(PURGE_OUTBOX_TASK, API_JOBS_QUEUE, 35),
+}
