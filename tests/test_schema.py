@@ -20,6 +20,7 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "id": UUID_KEY,
         "email": Column("text", False, None),
         "password_hash": Column("text", False, None),
+        "timezone": Column("text", False, "'UTC'::text"),
         "created_at": NOW,
         "updated_at": NOW,
     },

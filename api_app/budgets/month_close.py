@@ -1,17 +1,18 @@
 """Closing a month: one budget.month_closed event (the monthly digest) per user with
-transactions dated in it.
+transactions dated in it, once the month has ended in the user's time zone.
 
 Idempotent per user and month: the event's id is derived from both (uuid5), recorded with
 INSERT ... ON CONFLICT DO NOTHING, so closing a month again records nothing new. Once the relay
 has purged the published rows, a late re-run records the same ids again; notify_app's delivery
-log (unique per event id) then sends nothing twice.
+log (unique per event id) then sends nothing twice. A user whose month is still running in their
+zone (west of UTC, early on the 1st) is left for a later run: run it hourly on the 1st.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -26,6 +27,7 @@ from api_app.events import (
 )
 from api_app.extensions import db
 from api_app.models import Transaction, User
+from api_app.users.timezones import today_in
 
 # Users whose already-recorded events are looked up in one query.
 BATCH_SIZE = 500
@@ -34,22 +36,26 @@ BATCH_SIZE = 500
 @dataclass(frozen=True)
 class CloseReport:
     users: int
-    # Events recorded by this run; the others were recorded before.
+    # Events recorded by this run; the others were recorded before (or wait for a later run).
     emitted: int
+    # Users whose month has not ended yet in their time zone.
+    waiting: int = 0
 
 
 def previous_month(today: date) -> tuple[int, int]:
     return (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
 
 
-def close_month(year: int, month: int) -> CloseReport:
-    """Record the digest event of every user with transactions in the month that has none yet.
+def close_month(year: int, month: int, now: datetime | None = None) -> CloseReport:
+    """Record the digest event of every user with transactions in the month that has none yet
+    and whose month has ended, at `now` (by default: now), in their time zone.
 
     One transaction per user: a run that stops half-way keeps what it did, and the next run
     does the rest.
     """
+    moment = now if now is not None else datetime.now(UTC)
     users = _users_active_in(year, month)
-    emitted = 0
+    emitted = waiting = 0
     for start in range(0, len(users), BATCH_SIZE):
         pending = {
             month_closed_event_id(user_id, year, month): user_id
@@ -58,8 +64,11 @@ def close_month(year: int, month: int) -> CloseReport:
         for event_id in recorded_ids(list(pending)):
             del pending[event_id]
         db.session.commit()
-        emitted += sum(_close_for(user_id, year, month) for user_id in pending.values())
-    return CloseReport(users=len(users), emitted=emitted)
+        for user_id in pending.values():
+            outcome = _close_for(user_id, year, month, moment)
+            emitted += outcome == "closed"
+            waiting += outcome == "waiting"
+    return CloseReport(users=len(users), emitted=emitted, waiting=waiting)
 
 
 def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
@@ -74,13 +83,19 @@ def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
     return list(user_ids)
 
 
-def _close_for(user_id: uuid.UUID, year: int, month: int) -> bool:
+def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
+    """ "closed" when this call recorded the digest, "waiting" when the month is still running in
+    the user's zone, "skipped" otherwise (recorded before, or the account is gone)."""
     # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so the
     # user.deleted event is recorded after the digest, not before it.
-    user = select(User.id).where(User.id == user_id).with_for_update(key_share=True)
-    if db.session.scalar(user) is None:
+    user = select(User.timezone).where(User.id == user_id).with_for_update(key_share=True)
+    zone = db.session.scalar(user)
+    if zone is None:
         db.session.rollback()
-        return False
+        return "skipped"
+    if today_in(zone, now) < month_bounds(year, month)[1]:
+        db.session.rollback()
+        return "waiting"
     summary = monthly_summary(user_id, year, month)
     added = record_event_once(
         budget_month_closed(
@@ -96,4 +111,4 @@ def _close_for(user_id: uuid.UUID, year: int, month: int) -> bool:
         )
     )
     db.session.commit()
-    return added
+    return "closed" if added else "skipped"

@@ -24,6 +24,12 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     db.session.commit()
 
 
+def change_timezone(user: User, timezone: str) -> User:
+    user.timezone = timezone
+    db.session.commit()
+    return user
+
+
 def delete_account(user: User, password: str) -> None:
     """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own, and
     the user.deleted event tells notify_app to forget its side."""
