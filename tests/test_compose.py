@@ -43,11 +43,12 @@ EXPECTED_SERVICES = {
     "relay",
     "token-purge",
     "month-close",
+    "recurring",
     "gateway",
 }
 # Processes that build api_app, and processes that build notify_app. Database per service: each
 # group sees only its own database URL.
-API_PROCESSES = ("api", "api-migrate", "relay", "token-purge", "month-close")
+API_PROCESSES = ("api", "api-migrate", "relay", "token-purge", "month-close", "recurring")
 NOTIFY_PROCESSES = ("notifications", "notifications-migrate", "worker")
 PYTHON_SERVICES = API_PROCESSES + NOTIFY_PROCESSES
 POSTGRES = {"postgres-api": "budget_api", "postgres-notifications": "budget_notifications"}
@@ -422,6 +423,9 @@ def test_commands(services: dict[str, Any]) -> None:
     assert '[ "$$(date -u +%d)" = 01 ]' in month_close
     assert "flask --app api_app budgets close-month" in month_close
     assert "sleep 3600" in month_close
+    recurring = command_of(services["recurring"])[-1]
+    assert "flask --app api_app recurring run" in recurring
+    assert "sleep 3600" in recurring
 
 
 def test_python_services_share_one_build_definition(services: dict[str, Any]) -> None:

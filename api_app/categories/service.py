@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from api_app.blueprint import abort
 from api_app.events import CategoryMonth, watch_limits
 from api_app.extensions import db
-from api_app.models import BudgetLimit, Category, Transaction
+from api_app.models import BudgetLimit, Category, RecurringTransaction, Transaction
 
 NAME_TAKEN = "categories_user_id_name_key"
 
@@ -71,7 +71,8 @@ def update_category(
 def delete_category(
     user_id: uuid.UUID, category_id: uuid.UUID, reassign_to: uuid.UUID | None
 ) -> None:
-    """Delete a category that nothing depends on, or move its transactions to reassign_to first.
+    """Delete a category that nothing depends on, or move its transactions and recurring
+    transactions to reassign_to first.
 
     Its budget limits go with it (ON DELETE CASCADE). Both categories are locked in id order, so
     two deletions reassigning to each other queue up instead of deadlocking.
@@ -119,12 +120,17 @@ def delete_category(
             .where(Transaction.category_id == category_id)
             .values(category_id=reassign_to)
         )
+        db.session.execute(
+            update(RecurringTransaction)
+            .where(RecurringTransaction.category_id == category_id)
+            .values(category_id=reassign_to)
+        )
         limits.emit_crossings(transaction_id=None)
     elif db.session.scalar(select(_has_dependents(category_id))):
         abort(
             409,
-            message="the category has transactions or budget limits; delete it with "
-            "?reassign_to=<another category id> to move its transactions there",
+            message="the category has transactions, recurring transactions or budget limits;"
+            " delete it with ?reassign_to=<another category id> to move its transactions there",
         )
     db.session.delete(category)
     db.session.commit()
@@ -134,6 +140,7 @@ def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(
         exists().where(Transaction.category_id == category_id),
         exists().where(BudgetLimit.category_id == category_id),
+        exists().where(RecurringTransaction.category_id == category_id),
     )
 
 

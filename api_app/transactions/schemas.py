@@ -40,6 +40,11 @@ class TransactionSchema(Schema):
     amount = MoneyOut()
     date = fields.Date(required=True)
     description = fields.String(required=True, allow_none=True)
+    recurring_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The recurring transaction that recorded it, if any"},
+    )
     created_at = fields.DateTime(required=True)
 
 
@@ -64,6 +69,9 @@ class TransactionFilterSchema(Schema):
     date_to = IsoDate(data_key="to", metadata={"description": "Latest date, inclusive"})
     type = TransactionTypeIn()
     category_id = fields.UUID()
+    recurring_id = fields.UUID(
+        metadata={"description": "Only those recorded by this recurring transaction"}
+    )
 
     @validates_schema
     def _from_before_to(self, data: dict[str, Any], **kwargs: Any) -> None:
