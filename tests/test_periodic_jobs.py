@@ -45,6 +45,7 @@ def test_every_scheduled_job_runs_in_the_worker_of_the_service_that_owns_its_dat
         "month-close": API_JOBS_QUEUE,
         "refresh-token-purge": API_JOBS_QUEUE,
         "outbox-purge": API_JOBS_QUEUE,
+        "recurring": API_JOBS_QUEUE,
     }
     for entry in SCHEDULE.values():
         assert entry["task"] in registered[entry["options"]["queue"]], entry

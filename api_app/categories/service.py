@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
-from api_app.models import BudgetLimit, Category, Transaction
+from api_app.models import BudgetLimit, Category, RecurringTransaction, Transaction
 from api_app.unit_of_work import UnitOfWork
 
 NAME_TAKEN = "categories_user_id_name_key"
@@ -44,6 +44,28 @@ def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:
     return category
 
 
+def lock_own_category(
+    user_id: uuid.UUID, category_id: uuid.UUID, field: str | None = None
+) -> Category:
+    """The user's category that a new or changed row is about to reference; NotFoundError (on
+    `field`, the input that gave the id) otherwise.
+
+    FOR KEY SHARE: the category cannot be deleted until this transaction ends, so a deletion that
+    checks for dependent rows sees the row this transaction adds (and refuses), or came first and
+    this lookup finds nothing.
+    """
+    category = db.session.scalar(
+        select(Category)
+        .where(Category.id == category_id, Category.user_id == user_id)
+        .with_for_update(key_share=True)
+    )
+    if category is None:
+        if field is None:
+            raise NotFoundError("category not found")
+        raise NotFoundError.on(field, "No such category.", "category not found")
+    return category
+
+
 def create_category(user_id: uuid.UUID, new: NewCategory) -> Category:
     with UnitOfWork(user_id) as uow:
         category = Category(user_id=user_id, name=new.name, icon=new.icon)
@@ -68,7 +90,8 @@ def update_category(
 def delete_category(
     user_id: uuid.UUID, category_id: uuid.UUID, reassign_to: uuid.UUID | None
 ) -> None:
-    """Delete a category that nothing depends on, or move its transactions to reassign_to first.
+    """Delete a category that nothing depends on, or move its transactions and recurring
+    transactions to reassign_to first.
 
     Its budget limits go with it (ON DELETE CASCADE). Both categories are locked in id order, so
     two deletions reassigning to each other queue up instead of deadlocking.
@@ -108,10 +131,16 @@ def delete_category(
                     .execution_options(synchronize_session=False)
                 ),
             )
+            uow.session.execute(
+                update(RecurringTransaction)
+                .where(RecurringTransaction.category_id == category_id)
+                .values(category_id=reassign_to)
+                .execution_options(synchronize_session=False)
+            )
         elif uow.session.scalar(select(_has_dependents(category_id))):
             raise ConflictError(
-                "the category has transactions or budget limits; delete it with "
-                "?reassign_to=<another category id> to move its transactions there"
+                "the category has transactions, recurring transactions or budget limits; delete"
+                " it with ?reassign_to=<another category id> to move its transactions there"
             )
         uow.session.delete(category)
 
@@ -120,6 +149,7 @@ def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(
         exists().where(Transaction.category_id == category_id),
         exists().where(BudgetLimit.category_id == category_id),
+        exists().where(RecurringTransaction.category_id == category_id),
     )
 
 

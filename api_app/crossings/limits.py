@@ -241,6 +241,33 @@ class LimitCrossings:
             )
         return row
 
+    def add_expenses(
+        self,
+        added: Mapping[CategoryMonth, Decimal],
+        write: Callable[[], Mapping[CategoryMonth, uuid.UUID]],
+    ) -> None:
+        """`write` inserts many transactions at once (an import, a recurring catch-up) adding
+        `added` to each category-month's expenses, and answers the last transaction it wrote in
+        each: one check per category-month, so a batch that pushes one over alerts once for it.
+        The categories are the user's and locked by the caller."""
+        keys = sorted(added)
+        limits = {
+            key: locked.limit
+            for key, locked in self._lock(keys, None).items()
+            if locked.limit is not None
+        }
+        totals = self._spent_by_month(list({key.category_id for key in limits}), list(limits))
+        last_written = write()
+        for key, locked in limits.items():
+            before = totals.get((key.category_id, key.year, key.month), Decimal(0))
+            self._judge(
+                key,
+                locked,
+                Spending(locked.limit, before),
+                Spending(locked.limit, before + added[key]),
+                transaction_id=last_written.get(key),
+            )
+
     def move_expenses(
         self, from_category: uuid.UUID, to_category: uuid.UUID, write: Callable[[], object]
     ) -> None:

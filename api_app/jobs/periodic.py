@@ -12,6 +12,7 @@ from api_app.budgets.month_close import CloseReport, close_month, previous_month
 from api_app.events.outbox import purge_published
 from api_app.extensions import db
 from api_app.jobs.runs import JobOutcome, once_per_period
+from api_app.recurring.service import record_due_occurrences
 
 MONTH_CLOSE_JOB = "month-close"
 
@@ -24,7 +25,20 @@ def close_last_month(today: date | None = None) -> JobOutcome[CloseReport]:
     """
     today = today or datetime.now(UTC).date()
     year, month = previous_month(today)
-    return once_per_period(MONTH_CLOSE_JOB, f"{year}-{month:02d}", lambda: close_month(year, month))
+    # Users west of UTC are still in the month for a few hours of the 1st:
+    # the period is done once nobody waits.
+    return once_per_period(
+        MONTH_CLOSE_JOB,
+        f"{year}-{month:02d}",
+        lambda: close_month(year, month),
+        finished=lambda report: report.waiting == 0,
+    )
+
+
+def record_recurring() -> int:
+    """Record the recurring transactions' occurrences that are due; idempotent per rule and
+    date. Returns how many transactions it recorded."""
+    return record_due_occurrences().transactions
 
 
 def purge_refresh_tokens() -> int:

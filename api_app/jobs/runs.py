@@ -32,7 +32,13 @@ class JobOutcome(Generic[T]):
     result: T | None = None
 
 
-def once_per_period(job: str, period: str, work: Callable[[], T]) -> JobOutcome[T]:
+def once_per_period(
+    job: str,
+    period: str,
+    work: Callable[[], T],
+    finished: Callable[[T], bool] = lambda result: True,
+) -> JobOutcome[T]:
+    """`finished(result)` False leaves the period to be done again by the next run."""
     with db.engine.connect() as lock_connection:
         lock_key = func.hashtext(f"job:{job}")
         if not lock_connection.scalar(select(func.pg_try_advisory_lock(lock_key))):
@@ -44,6 +50,9 @@ def once_per_period(job: str, period: str, work: Callable[[], T]) -> JobOutcome[
             if done:
                 return JobOutcome("already done")
             result = work()
+            if not finished(result):
+                logger.info("job %s for %s: to be continued (%s)", job, period, result)
+                return JobOutcome("to be continued", result)
             db.session.execute(
                 insert(JobRun).values(job=job, period=period).on_conflict_do_nothing()
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
@@ -15,7 +16,11 @@ from api_app.models import Transaction
 from api_app.pagination import SelectPage
 from api_app.transactions import service
 from api_app.transactions.export import csv_lines
+from api_app.transactions.importing import MAX_FILE_BYTES, import_statement
 from api_app.transactions.schemas import (
+    ImportArgsSchema,
+    ImportRejectedSchema,
+    ImportResultSchema,
     TransactionCreateSchema,
     TransactionFilterSchema,
     TransactionSchema,
@@ -66,6 +71,40 @@ class TransactionsCsv(MethodView):
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )
+
+
+@blp.route("/import")
+class TransactionsImport(MethodView):
+    @protected(blp)
+    @blp.arguments(ImportArgsSchema, location="multipart")
+    @blp.response(200, ImportResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="default_category_id is not yours")
+    @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than 5 MiB")
+    @blp.alt_response(
+        422,
+        schema=ImportRejectedSchema,
+        description="Nothing was imported: every row's error, or a malformed request",
+    )
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Import a CSV statement: all its rows or, if any row has an error, none
+
+        Rows equal to a transaction you have (date, type, amount, category, description) are
+        counted as duplicates, per occurrence, and not created again.
+        """
+        outcome = import_statement(
+            current_user_id(),
+            args["file"].read(MAX_FILE_BYTES + 1),
+            default_category_id=args.get("default_category_id"),
+            dry_run=args["dry_run"],
+        )
+        answer: dict[str, Any] = {
+            "created": outcome.created,
+            "duplicates": outcome.duplicates,
+            "errors": [],  # any row error answers 422 instead
+        }
+        if outcome.dry_run:
+            answer["transactions"] = outcome.transactions
+        return answer
 
 
 @blp.route("/<uuid:transaction_id>")
