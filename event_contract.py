@@ -18,6 +18,10 @@ SCHEMA_VERSION: Final = 1
 # Celery routing, named here so the publisher can send by name without importing the worker.
 NOTIFICATIONS_QUEUE: Final = "notifications"
 HANDLE_EVENT_TASK: Final = "notifications.handle_event"
+# The api worker's queue (periodic jobs and the bot's commands), and the task notify_app sends a
+# BotCommand to.
+API_JOBS_QUEUE: Final = "api_jobs"
+BOT_COMMAND_TASK: Final = "api.bot_command"
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
@@ -25,6 +29,8 @@ BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
 GOAL_REACHED: Final = "goal.reached"
 BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
 BUDGET_MONTH_CLOSED: Final = "budget.month_closed"
+# api_app's answer to a BotCommand, for notify_app to send to the chat.
+BOT_REPLY: Final = "bot.reply"
 
 EVENT_TYPES: Final = frozenset(
     {
@@ -34,6 +40,7 @@ EVENT_TYPES: Final = frozenset(
         GOAL_REACHED,
         BUDGET_THRESHOLD_REACHED,
         BUDGET_MONTH_CLOSED,
+        BOT_REPLY,
     }
 )
 
@@ -112,4 +119,85 @@ class Event:
             user_id=uuid.UUID(message["user_id"]),
             payload=payload,
             request_id=message.get("request_id"),
+        )
+
+
+# -- The bot: notify_app owns the chat, api_app the transactions -------------------------------
+#
+# notify_app turns a command from a linked chat into a BotCommand and sends it to the api worker
+# (BOT_COMMAND_TASK on API_JOBS_QUEUE); api_app acts as that user and records a BOT_REPLY event
+# in its outbox, which notify_app's worker sends to the chat. Ids derive from the Telegram update
+# (uuid5), so an update that Telegram repeats, or a message redelivered after a crash, is one
+# command, one transaction and one reply.
+
+BOT_NAMESPACE: Final = uuid.UUID("6f0d6a1e-4f7c-5c1b-9d55-2b8f6f0b7a16")
+
+# What a BotCommand asks for; "choose" is the press of a category button.
+BOT_SPENT: Final = "spent"
+BOT_INCOME: Final = "income"
+BOT_UNDO: Final = "undo"
+BOT_SUMMARY: Final = "summary"
+BOT_CHOOSE: Final = "choose"
+BOT_COMMANDS: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_CHOOSE})
+
+
+def bot_command_id(bot: str, update_id: int) -> uuid.UUID:
+    """The command's id: one per bot and Telegram update_id."""
+    return uuid.uuid5(BOT_NAMESPACE, f"{bot}:update:{update_id}")
+
+
+def bot_transaction_id(command_id: uuid.UUID) -> uuid.UUID:
+    """The id of the transaction a command records."""
+    return uuid.uuid5(BOT_NAMESPACE, f"transaction:{command_id}")
+
+
+def bot_reply_id(command_id: uuid.UUID) -> uuid.UUID:
+    """The id of the BOT_REPLY event that answers a command."""
+    return uuid.uuid5(BOT_NAMESPACE, f"reply:{command_id}")
+
+
+@dataclass(frozen=True)
+class BotCommand:
+    """A command from a linked chat, as it crosses the broker to the api worker.
+
+    `arguments` is the text after the command (`12,50 food lunch`; for "choose", the button's
+    data); `sent_at` is when the user sent it (Telegram's message date), which decides "today".
+    """
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    chat_id: str
+    name: str
+    arguments: str
+    sent_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "user_id": str(self.user_id),
+            "chat_id": self.chat_id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "sent_at": self.sent_at.isoformat(),
+            "schema_version": self.schema_version,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> BotCommand:
+        """Raises ValueError/KeyError/TypeError on a malformed message."""
+        name = message["name"]
+        if name not in BOT_COMMANDS:
+            raise ValueError(f"unknown bot command {name!r}")
+        sent_at = datetime.fromisoformat(message["sent_at"])
+        if sent_at.tzinfo is None:
+            raise ValueError("sent_at needs a time zone")
+        return cls(
+            id=uuid.UUID(message["id"]),
+            user_id=uuid.UUID(message["user_id"]),
+            chat_id=str(message["chat_id"]),
+            name=name,
+            arguments=str(message["arguments"]),
+            sent_at=sent_at,
+            schema_version=int(message["schema_version"]),
         )

@@ -9,6 +9,10 @@ transaction (`record`, the transactional outbox) and the crossing detection (`li
 spending against budget limits, `change_goal` for savings goals), which records its events
 itself. A use case that changes spending or a goal therefore cannot forget to check for a
 crossing: the only way to make such a change is through these paths.
+
+Units nest: a use case called inside another one's unit (the bot recording a transaction
+through create_transaction, with its own row and reply) joins it, and only the outermost unit
+commits or rolls back.
 """
 
 from __future__ import annotations
@@ -28,14 +32,21 @@ from api_app.extensions import db
 from api_app.models import Goal
 from event_contract import Event
 
+# session.info key: how many units are open on the session.
+OPEN_UNITS = "open_units_of_work"
+
 
 class UnitOfWork:
     def __init__(self, user_id: uuid.UUID | None = None) -> None:
         self.user_id = user_id
         self.session: Session = db.session()
         self._limits: LimitCrossings | None = None
+        self._outermost = True
 
     def __enter__(self) -> Self:
+        depth: int = self.session.info.get(OPEN_UNITS, 0)
+        self._outermost = depth == 0
+        self.session.info[OPEN_UNITS] = depth + 1
         return self
 
     def __exit__(
@@ -44,6 +55,9 @@ class UnitOfWork:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.session.info[OPEN_UNITS] -= 1
+        if not self._outermost:
+            return  # the enclosing unit commits, or rolls back on the error
         if error is None:
             self.commit()
         else:
@@ -51,8 +65,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit now (the block's end would too); the recorded events are published right
-        after (api_app.events.fast_path)."""
-        self.session.commit()
+        after (api_app.events.fast_path). Inside an enclosing unit: nothing, it commits."""
+        if self._outermost:
+            self.session.commit()
 
     def record(self, event: Event) -> None:
         """Add `event` to the outbox in this transaction: it exists if and only if the change

@@ -10,7 +10,7 @@ from celery.signals import setup_logging
 from kombu import Queue  # type: ignore[attr-defined]
 
 from api_app.logs import configure_logging
-from scheduler import API_JOBS_QUEUE
+from event_contract import API_JOBS_QUEUE
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
 BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30"))

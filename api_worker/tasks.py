@@ -1,14 +1,21 @@
-"""Thin tasks over api_app's periodic jobs (api_app/jobs), each in an api_app app context."""
+"""Thin tasks over api_app's periodic jobs (api_app/jobs) and the bot's commands (api_app/bot),
+each in an api_app app context."""
 
 from __future__ import annotations
 
+import logging
 from functools import cache
+from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 import api_app
 from api_app import jobs
+from api_app.bot.service import handle_bot_command
 from api_worker.app import celery_app
+from event_contract import BOT_COMMAND_TASK
 from scheduler import (
     CLOSE_MONTH_TASK,
     PURGE_OUTBOX_TASK,
@@ -46,3 +53,27 @@ def purge_outbox() -> int:
 def record_recurring() -> int:
     with api_application().app_context():
         return jobs.record_recurring()
+
+
+logger = logging.getLogger(__name__)
+
+
+# A command is the user waiting for an answer: database trouble is retried soon and for a while
+# (the command's own row makes any repeat harmless).
+@celery_app.task(
+    name=BOT_COMMAND_TASK,
+    autoretry_for=(OperationalError, InterfaceError, PoolTimeoutError),
+    retry_backoff=1,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=60,
+)
+def bot_command(message: dict[str, Any]) -> str | None:
+    """A command from a linked Telegram chat (event_contract.BotCommand.to_message())."""
+    with api_application().app_context():
+        try:
+            return handle_bot_command(message)
+        except (KeyError, ValueError, TypeError) as error:
+            # A redelivery would fail the same way.
+            logger.error("dropping malformed bot command %r: %s", message.get("id"), error)
+            return None

@@ -64,6 +64,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "TELEGRAM_BOT_TOKEN": environ.get("TELEGRAM_BOT_TOKEN") or None,
         "TELEGRAM_BOT_USERNAME": environ.get("TELEGRAM_BOT_USERNAME", "budget_alerts_bot"),
         "TELEGRAM_WEBHOOK_SECRET": environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        # Bot commands a chat may send per minute (counted in Redis, across replicas).
+        "BOT_COMMANDS_PER_MINUTE": int(environ.get("BOT_COMMANDS_PER_MINUTE", "20")),
         "TELEGRAM_LINK_CODE_TTL": timedelta(
             seconds=int(environ.get("TELEGRAM_LINK_CODE_TTL_SECONDS", "900"))
         ),

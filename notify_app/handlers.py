@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
+    BOT_REPLY,
     BUDGET_LIMIT_EXCEEDED,
     BUDGET_MONTH_CLOSED,
     BUDGET_THRESHOLD_REACHED,
@@ -175,21 +176,57 @@ def on_budget_month_closed(event: Event) -> None:
         ],
     )
     settings = _settings_of(event.user_id)
+    # The chart of /summary for the closed month, when it had limits: sent as a photo with the
+    # digest as its caption.
+    bars = [
+        {"name": category["name"], "spent": category["spent"], "limit": category["limit"]}
+        for category in payload["categories"]
+        if category["limit"] is not None
+    ]
+    chart: dict[str, Any] | None = None
+    if bars:
+        month_name = messages.MONTH_NAMES[_month(payload["month"]) - 1]
+        chart = {"title": f"{month_name} {payload['year']}", "bars": bars}
     _notify(
         event,
         text,
         wanted=settings.notify_monthly_digest,
         unwanted_reason=DIGEST_OFF_REASON,
         chat_id=settings.telegram_chat_id,
+        chart=chart,
+    )
+
+
+def on_bot_reply(event: Event) -> None:
+    """api_app's answer to a bot command, to the chat that sent it (linked or not by now: it
+    asked)."""
+    payload = event.payload
+    buttons = payload.get("buttons")
+    chart = payload.get("chart")
+    _notify(
+        event,
+        str(payload["text"]),
+        wanted=True,
+        unwanted_reason="",
+        chat_id=str(payload["chat_id"]),
+        buttons=buttons if isinstance(buttons, list) else None,
+        chart=chart if isinstance(chart, dict) else None,
     )
 
 
 def _notify(
-    event: Event, text: str, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+    event: Event,
+    text: str,
+    *,
+    wanted: bool,
+    unwanted_reason: str,
+    chat_id: str | None,
+    buttons: list[Any] | None = None,
+    chart: dict[str, Any] | None = None,
 ) -> None:
     """Log the event's delivery (skipped with the reason when unwanted) and send it."""
     delivery_id = open_delivery(
-        Notification(event.id, event.type, event.user_id, text),
+        Notification(event.id, event.type, event.user_id, text, buttons=buttons, chart=chart),
         wanted=wanted,
         unwanted_reason=unwanted_reason,
         chat_id=chat_id,
@@ -239,4 +276,5 @@ HANDLERS: Mapping[str, Callable[[Event], None]] = {
     GOAL_REACHED: on_goal_reached,
     BUDGET_THRESHOLD_REACHED: on_budget_threshold_reached,
     BUDGET_MONTH_CLOSED: on_budget_month_closed,
+    BOT_REPLY: on_bot_reply,
 }

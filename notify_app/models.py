@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notify_app.config import DEFAULT_WARN_AT_PERCENT
@@ -117,6 +119,11 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Inline keyboard of a bot reply: rows of {"text", "data"} buttons.
+    buttons: Mapped[list[Any] | None] = mapped_column(JSONB)
+    # A bar chart to send as a photo, with `text` as its caption: {"title", "bars": [{"name",
+    # "spent", "limit"}]} (notify_app/charts.py draws it).
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class DeletedUser(db.Model):  # type: ignore[name-defined,misc]

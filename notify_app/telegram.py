@@ -10,12 +10,13 @@ later, and a Telegram outage must never turn into an unhandled exception there.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -270,20 +271,56 @@ class TelegramClient:
                 continue
             return attempt.result(attempts)
 
-    def attempt(self, chat_id: str, text: str) -> Attempt:
+    def attempt(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        buttons: Sequence[Sequence[Mapping[str, str]]] | None = None,
+        photo: bytes | None = None,
+    ) -> Attempt:
         """One sendMessage request (after the rate limiter), classified; never sleeps otherwise.
+
+        `buttons`: an inline keyboard, rows of {"text", "data"} (the data comes back in a
+        callback_query). `photo`: a PNG sent with sendPhoto (multipart), `text` its caption.
 
         `rate_limited` carries Telegram's retry_after (capped); `transient` (5xx, network) is
         worth another request after a backoff; `sent`, `failed` and `skipped` are final.
         """
         if self._bot_token is None:
             return Attempt("skipped", requests=0, error=NOT_CONFIGURED_REASON)
-        url = f"{self.api_url}/bot{self._bot_token}/sendMessage"
-        payload = {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
+        method = "sendMessage" if photo is None else "sendPhoto"
+        url = f"{self.api_url}/bot{self._bot_token}/{method}"
+        markup = None
+        if buttons:
+            markup = {
+                "inline_keyboard": [
+                    [{"text": b["text"], "callback_data": b["data"]} for b in row]
+                    for row in buttons
+                ]
+            }
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
         try:
-            response = self._session.post(url, json=payload, timeout=self.timeout_seconds)
+            if photo is None:
+                payload: dict[str, Any] = {
+                    "chat_id": chat_id,
+                    "text": text,
+                    "disable_web_page_preview": True,
+                }
+                if markup is not None:
+                    payload["reply_markup"] = markup
+                response = self._session.post(url, json=payload, timeout=self.timeout_seconds)
+            else:
+                form = {"chat_id": chat_id, "caption": text}
+                if markup is not None:
+                    form["reply_markup"] = json.dumps(markup)
+                response = self._session.post(
+                    url,
+                    data=form,
+                    files={"photo": ("chart.png", photo, "image/png")},
+                    timeout=self.timeout_seconds,
+                )
         except _TRANSIENT_TRANSPORT_ERRORS as exc:
             error = f"network error: {type(exc).__name__}: {self._redact(str(exc))}"
             return Attempt("transient", requests=1, error=error)
@@ -299,7 +336,7 @@ class TelegramClient:
             return Attempt(
                 "sent", requests=1, http_status=status_code, message_id=_message_id(body)
             )
-        error = f"telegram sendMessage HTTP {status_code}"
+        error = f"telegram {method} HTTP {status_code}"
         if description:
             error = f"{error}: {self._redact(description)}"
         if status_code == 429:

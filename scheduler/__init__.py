@@ -28,9 +28,7 @@ from typing import Any, Final
 
 from celery.schedules import crontab
 
-from event_contract import NOTIFICATIONS_QUEUE
-
-API_JOBS_QUEUE: Final = "api_jobs"
+from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE
 
 # Registered by the api worker (api_worker/tasks.py).
 CLOSE_MONTH_TASK: Final = "api.close_month"

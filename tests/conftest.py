@@ -305,6 +305,48 @@ def celery_worker(
         stop_worker(worker)
 
 
+@dataclass
+class ApiWorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def api_worker(
+    service_environment: dict[str, str],
+    api_app_session: Flask,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ApiWorkerProcess]:
+    """A real `celery -A api_worker worker` process consuming the api_jobs queue (periodic jobs,
+    the bot's commands)."""
+    log_path = tmp_path_factory.mktemp("api-worker") / "api-worker.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs",
+             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--hostname", f"api-jobs-{secrets.token_hex(3)}@%h"],
+            cwd=REPO_ROOT, env=service_environment, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    worker = ApiWorkerProcess(process, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in worker.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the api worker did not start:\n{worker.log()[-4000:]}")
+            time.sleep(0.2)
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 # The password of every user signed up through the API in the tests.
 PASSWORD = "password123"
 

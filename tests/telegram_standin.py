@@ -26,6 +26,7 @@ script from any interpreter and is not itself collected as a test module.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import signal
@@ -35,6 +36,8 @@ import time
 from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -61,6 +64,8 @@ _ERROR_DESCRIPTIONS = {
 
 # Telegram's limit for sendMessage text, after entity parsing.
 MAX_MESSAGE_LENGTH = 4096
+# And for a photo's caption.
+MAX_CAPTION_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,12 @@ class TelegramStandIn:
                     )
                 self._changed.wait(remaining)
 
+    @property
+    def photos(self) -> list[dict[str, Any]]:
+        """Payloads of every sendPhoto call received (the photo as {"filename", "content_type",
+        "size", "base64"}), whatever it was answered."""
+        return [call.payload for call in self.calls_for("sendPhoto")]
+
     def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Wait for ``count`` sendMessage calls and return all their payloads so far."""
         calls = self.wait_for_calls(count, method="sendMessage", timeout=timeout)
@@ -367,6 +378,19 @@ class TelegramStandIn:
                 "text": text,
             }
             return 200, {"ok": True, "result": result}
+        if method == "sendPhoto":
+            chat_id = payload.get("chat_id")
+            photo = payload.get("photo")
+            if chat_id in (None, ""):
+                return 400, _error_body(400, description="Bad Request: chat_id is empty")
+            if not isinstance(photo, dict) or not photo.get("size"):
+                return 400, _error_body(400, description="Bad Request: there is no photo")
+            if len(str(payload.get("caption", ""))) > MAX_CAPTION_LENGTH:
+                return 400, _error_body(400, description="Bad Request: caption is too long")
+            message_id = self._next_message_id
+            self._next_message_id += 1
+            result = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id}}
+            return 200, {"ok": True, "result": result}
         if method == "setWebhook":
             return 200, {"ok": True, "result": True, "description": "Webhook was set"}
         if method == "deleteWebhook":
@@ -375,6 +399,34 @@ class TelegramStandIn:
             bot = {"id": 1, "is_bot": True, "first_name": "Stand-in", "username": "standin_bot"}
             return 200, {"ok": True, "result": bot}
         return 200, {"ok": True, "result": True}
+
+
+def _multipart_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body (sendPhoto): text fields as strings, each file as
+    {"filename", "content_type", "size", "base64"} (JSON-safe, so it can be recorded)."""
+    message = BytesParser(policy=email_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    if not message.is_multipart():
+        raise ValueError("multipart body without parts")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise ValueError("a multipart part without a name")
+        content = part.get_payload(decode=True)
+        assert isinstance(content, bytes)
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = content.decode("utf-8")
+        else:
+            fields[name] = {
+                "filename": filename,
+                "content_type": part.get_content_type(),
+                "size": len(content),
+                "base64": base64.b64encode(content).decode("ascii"),
+            }
+    return fields
 
 
 def _error_body(
@@ -465,6 +517,8 @@ class _BotApiHandler(BaseHTTPRequestHandler):
             if not isinstance(decoded, dict):
                 raise ValueError("JSON body must be an object")
             payload.update(decoded)
+        elif content_type == "multipart/form-data":
+            payload.update(_multipart_fields(self.headers.get("Content-Type") or "", raw))
         else:
             payload.update(parse_qsl(raw.decode("utf-8")))
         return payload

@@ -7,6 +7,7 @@ stand-in; the text and its length limit are checked on their own.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from tests.telegram_standin import TelegramStandIn
 # A month that has ended whenever the suite runs.
 YEAR, MONTH = 2025, 10
 DIGEST_PREFIX = "October 2025 in numbers:"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def close_month(api: Flask, *arguments: str) -> tuple[int, str]:
@@ -112,21 +114,30 @@ def test_closing_a_month_twice_sends_each_opted_in_user_one_digest_with_the_summ
         else:
             assert delivery.status == "sent"
 
+    # A month with budget limits comes with the chart of /summary: a photo, the digest its
+    # caption; one without is a plain message.
     assert sorted(
-        (m["chat_id"], m["text"]) for m in telegram.messages if m["text"].startswith(DIGEST_PREFIX)
+        (m["chat_id"], m["caption"])
+        for m in telegram.photos
+        if m["caption"].startswith(DIGEST_PREFIX)
     ) == [
         (
             "4001",
             "October 2025 in numbers: income 3000.00, expenses 2600.00, net 400.00."
             " Over the limit: Entertainment 150.00 of 100.00, Food 520.00 of 500.00.",
         ),
-        ("4002", "October 2025 in numbers: income 100.00, expenses 40.50, net 59.50."),
         (
             "4005",
             "October 2025 in numbers: income 0.00, expenses 535.00, net -535.00."
             " All categories stayed within their limits.",
         ),
     ]
+    for photo in telegram.photos:
+        assert photo["photo"]["content_type"] == "image/png"
+        assert base64.b64decode(photo["photo"]["base64"]).startswith(PNG_SIGNATURE)
+    assert sorted(
+        (m["chat_id"], m["text"]) for m in telegram.messages if m["text"].startswith(DIGEST_PREFIX)
+    ) == [("4002", "October 2025 in numbers: income 100.00, expenses 40.50, net 59.50.")]
 
 
 def test_a_run_after_the_outbox_was_purged_sends_nothing_again(

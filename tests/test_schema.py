@@ -108,6 +108,17 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "period": Column("text", False, None),
         "finished_at": NOW,
     },
+    "bot_commands": {
+        "id": Column("uuid", False, None),
+        "user_id": Column("uuid", False, None),
+        "chat_id": Column("text", False, None),
+        "name": Column("text", False, None),
+        "transaction_id": Column("uuid", True, None),
+        "choice": Column("jsonb", True, None),
+        "chosen_by": Column("uuid", True, None),
+        "reply": Column("jsonb", False, None),
+        "created_at": NOW,
+    },
 }
 
 API_UNIQUE = {
@@ -120,6 +131,7 @@ API_UNIQUE = {
     "goals": set(),
     "outbox_events": set(),
     "job_runs": set(),  # its primary key is (job, period)
+    "bot_commands": set(),
     "recurring_transactions": set(),
     "recurring_occurrences": set(),
 }
@@ -145,6 +157,9 @@ API_INDEXES = {
     # Partial: only the rows the relay still has to publish.
     "outbox_events": {"outbox_events_unpublished_idx": ("created_at",)},
     "job_runs": {},
+    "bot_commands": {
+        "bot_commands_user_id_chat_id_created_at_idx": ("user_id", "chat_id", "created_at")
+    },
 }
 
 # transactions.user_id has no foreign key in the specification.
@@ -164,6 +179,10 @@ API_FOREIGN_KEYS = {
     "goals": {("user_id", "users", "CASCADE")},
     "outbox_events": set(),
     "job_runs": set(),
+    "bot_commands": {
+        ("user_id", "users", "CASCADE"),
+        ("transaction_id", "transactions", "SET NULL"),
+    },
     "recurring_transactions": {
         ("user_id", "users", "CASCADE"),
         ("category_id", "categories", "CASCADE"),
@@ -215,6 +234,8 @@ NOTIFY_COLUMNS = {
         "created_at": NOW,
         "updated_at": NOW,
         "sent_at": Column("timestamp with time zone", True, None),
+        "buttons": Column("jsonb", True, None),
+        "chart": Column("jsonb", True, None),
     },
 }
 

@@ -1,6 +1,8 @@
 """The budget_api tables: the specification's seven, the outbox of the events, the runs of the
-periodic jobs, and the rules of recurring transactions with their recorded occurrences."""
+periodic jobs, the rules of recurring transactions with their recorded occurrences, and the
+bot's commands."""
 
+from api_app.models.bot_command import BotCommandRecord
 from api_app.models.budget import Budget, BudgetLimit
 from api_app.models.category import Category
 from api_app.models.goal import Goal
@@ -11,6 +13,7 @@ from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
 
 __all__ = [
+    "BotCommandRecord",
     "Budget",
     "BudgetLimit",
     "Category",

@@ -97,11 +97,16 @@ def get_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> Transactio
     return _find(db.session(), user_id, transaction_id, lock=False)
 
 
-def create_transaction(user_id: uuid.UUID, new: NewTransaction) -> Transaction:
+def create_transaction(
+    user_id: uuid.UUID, new: NewTransaction, *, transaction_id: uuid.UUID | None = None
+) -> Transaction:
+    """`transaction_id`: the new row's id when the caller derives it (the bot: from the
+    Telegram update, so a repeated update cannot record it twice)."""
     with UnitOfWork(user_id) as uow:
         row = uow.limits.write_expenses(
             INSERT_TRANSACTION,
             {
+                "id": transaction_id or uuid.uuid4(),
                 "user_id": user_id,
                 "category_id": new.category_id,
                 "type": new.type,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from celery import Celery
 from flask import current_app
 
-from event_contract import NOTIFICATIONS_QUEUE
+from event_contract import API_JOBS_QUEUE, BOT_COMMAND_TASK, NOTIFICATIONS_QUEUE
 
 # The worker's task that sends one pending delivery (worker/tasks.py registers it).
 SEND_DELIVERY_TASK = "notifications.send_delivery"
@@ -56,6 +57,19 @@ class DeliveryQueue:
             )
         except Exception as error:
             # Whatever kombu, redis-py or the socket raised, the task did not get through.
+            raise QueueUnavailableError(f"{type(error).__name__}: {error}") from error
+
+    def send_bot_command(self, message: dict[str, Any], *, task_id: str) -> None:
+        """Hand a bot command (event_contract.BotCommand) to the api worker, by task name."""
+        try:
+            self._celery.send_task(
+                BOT_COMMAND_TASK,
+                args=[message],
+                queue=API_JOBS_QUEUE,
+                task_id=task_id,
+                retry=False,
+            )
+        except Exception as error:
             raise QueueUnavailableError(f"{type(error).__name__}: {error}") from error
 
 

@@ -27,12 +27,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from notify_app.charts import bar_chart_png, bars_of
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.extensions import db
@@ -71,6 +73,9 @@ class Notification:
     event_type: str
     user_id: uuid.UUID
     text: str
+    # A bot reply's inline keyboard; a chart to send as a photo with `text` as its caption.
+    buttons: list[Any] | None = None
+    chart: dict[str, Any] | None = None
 
 
 def open_delivery(
@@ -99,6 +104,8 @@ def open_delivery(
             reason=reason,
             chat_id=chat_id,
             text=notification.text,
+            buttons=notification.buttons,
+            chart=notification.chart,
         )
         .on_conflict_do_nothing(index_elements=[Delivery.event_id, Delivery.channel])
         .returning(Delivery.id, Delivery.status)
@@ -127,6 +134,8 @@ class _Lease:
     transient_failures: int
     rate_limit_waits: int
     expires_at: datetime
+    buttons: list[Any] | None
+    chart: dict[str, Any] | None
 
 
 # Recording an outcome is tried again through a database outage for as long as the lease holds
@@ -146,7 +155,7 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     if lease is None:
         _nudge_if_early(delivery_id)
         return None
-    attempt = telegram_client().attempt(lease.chat_id, lease.text)
+    attempt = _send(lease)
     lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
     status = _record_outcome(
         lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
@@ -174,6 +183,27 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     return status
 
 
+# Telegram's limit for a photo's caption.
+CAPTION_MAX_LENGTH = 1024
+
+
+def _send(lease: _Lease) -> Attempt:
+    """One request: the text (with its buttons), or the chart with the text as its caption."""
+    client = telegram_client()
+    if lease.chart is None:
+        return client.attempt(lease.chat_id, lease.text, buttons=lease.buttons)
+    photo = bar_chart_png(str(lease.chart["title"]), bars_of(lease.chart))
+    return client.attempt(lease.chat_id, caption(lease.text), buttons=lease.buttons, photo=photo)
+
+
+def caption(text: str) -> str:
+    """`text` as a caption: whole lines up to Telegram's limit, then an ellipsis line."""
+    if len(text) <= CAPTION_MAX_LENGTH:
+        return text
+    kept = text[: CAPTION_MAX_LENGTH - 2].rsplit("\n", 1)[0]
+    return f"{kept}\n…"
+
+
 def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
     lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     now = func.now()
@@ -197,6 +227,8 @@ def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
             Delivery.transient_failures,
             Delivery.rate_limit_waits,
             Delivery.lease_expires_at,
+            Delivery.buttons,
+            Delivery.chart,
         )
         .execution_options(synchronize_session=False)
     ).one_or_none()

@@ -16,3 +16,4 @@ class WebhookReplySchema(Schema):
     method = fields.String(metadata={"example": "sendMessage"})
     chat_id = fields.String()
     text = fields.String()
+    callback_query_id = fields.String()

@@ -13,9 +13,9 @@ from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import abort
 
 from notify_app.blueprint import Blueprint
+from notify_app.bot.service import CommandNotSentError, answer_update
 from notify_app.linking import service
 from notify_app.linking.schemas import LinkOfferSchema, WebhookReplySchema
-from notify_app.linking.updates import bot_command
 
 logger = logging.getLogger(__name__)
 
@@ -50,25 +50,23 @@ class TelegramLink(MethodView):
 class TelegramWebhook(MethodView):
     @blp.response(200, WebhookReplySchema)
     @blp.alt_response(401, description="The secret token header does not match")
-    def post(self) -> dict[str, str]:
-        """Receive a Telegram update: `/start CODE` links the chat, `/stop` unlinks it.
+    @blp.alt_response(503, description="A command could not be queued; Telegram sends it again")
+    def post(self) -> dict[str, Any]:
+        """Receive a Telegram update: `/start CODE` links the chat, `/stop` unlinks it, and
+        from a linked private chat `/spent`, `/income`, `/undo`, `/summary` and the category
+        buttons go to the budget service, whose reply follows as a message.
 
-        Anything else, malformed updates included, is answered 200 with no effect: Telegram
-        would retry any other answer, over and over.
+        Anything else, malformed updates included, is answered 200 (with help, or nothing):
+        Telegram would retry any other answer, over and over. A command the broker did not
+        take is answered 503, so that Telegram sends it again.
         """
         expected = current_app.config["TELEGRAM_WEBHOOK_SECRET"]
         presented = request.headers.get(SECRET_HEADER, "")
         if expected is None or not hmac.compare_digest(presented.encode(), expected.encode()):
             abort(401, message="invalid webhook secret token")
-        command = bot_command(request.get_json(silent=True))
-        if command is None:
-            logger.info("telegram update ignored: not a bot command we understand")
-            return {}
-        if command.name == "start":
-            reply = service.start_command(command.chat_id, command.argument)
-        elif command.name == "stop":
-            reply = service.stop_command(command.chat_id)
-        else:
-            logger.info("telegram update ignored: unknown command /%s", command.name)
-            return {}
-        return {"method": "sendMessage", "chat_id": command.chat_id, "text": reply}
+        try:
+            return answer_update(request.get_json(silent=True))
+        except CommandNotSentError as error:
+            logger.warning("bot command not handed on, Telegram will send it again: %s", error)
+            abort(503, message="the command could not be queued; try again shortly")
+            raise  # abort raises; this line only tells the type checker

@@ -1,0 +1,377 @@
+"""Carrying out a BotCommand as its user, exactly once, and answering it.
+
+One unit of work per command: the transaction it records (through create_transaction, the same
+use case as POST /api/transactions, so limit and warning alerts fire), its bot_commands row and
+its bot.reply event commit together or not at all. The command's id, the transaction's and the
+reply's derive from the Telegram update: a command that arrives again finds its row and records
+its reply again, which the outbox (and notify's delivery log, unique per event id) keep single.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from api_app.bot.parsing import match_category, parse_entry
+from api_app.budgets.spending import month_bounds, spent_in_month
+from api_app.budgets.summary import monthly_summary
+from api_app.domain_errors import NotFoundError
+from api_app.extensions import db
+from api_app.models import (
+    BotCommandRecord,
+    Budget,
+    BudgetLimit,
+    Category,
+    Transaction,
+    TransactionType,
+    User,
+)
+from api_app.transactions.service import NewTransaction, create_transaction, delete_transaction
+from api_app.unit_of_work import UnitOfWork
+from api_app.users.timezones import today_in
+from event_contract import (
+    BOT_CHOOSE,
+    BOT_INCOME,
+    BOT_REPLY,
+    BOT_SPENT,
+    BOT_SUMMARY,
+    BOT_UNDO,
+    BotCommand,
+    Event,
+    bot_reply_id,
+    bot_transaction_id,
+    money,
+)
+
+logger = logging.getLogger(__name__)
+
+UNDO_WINDOW: Final = timedelta(hours=24)
+# Buttons offered for a category, two per row.
+MAX_BUTTONS: Final = 24
+CHOICE_PREFIX: Final = "c"
+# Fixed English names: calendar.month_name would follow the process's locale.
+MONTHS: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+USAGE: Final = (
+    "Write it like this: /spent 12.50 food lunch (amount, category or the start of its name,"
+    " then a description if you like)."
+)
+
+
+@dataclass
+class Outcome:
+    """What a command did: its reply, and the transaction or choice to remember."""
+
+    text: str
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    chart: dict[str, Any] | None = None
+    transaction_id: uuid.UUID | None = None
+    choice: dict[str, Any] | None = None
+
+
+def handle_bot_command(message: dict[str, Any]) -> str:
+    """Carry out the command (BotCommand.to_message()); returns what became of it."""
+    command = BotCommand.from_message(message)
+    logger.info(
+        "bot command %s (/%s, %d characters of arguments)",
+        command.id,
+        command.name,
+        len(command.arguments),
+        extra={"user_id": str(command.user_id)},
+    )
+    if _answer_again(command):
+        return "answered before"
+    try:
+        with UnitOfWork(command.user_id) as uow:
+            # FOR KEY SHARE: the account cannot be deleted under the command.
+            zone = uow.session.scalar(
+                select(User.timezone)
+                .where(User.id == command.user_id)
+                .with_for_update(key_share=True)
+            )
+            if zone is None:
+                return "no such user"
+            outcome = COMMANDS[command.name](command, today_in(zone, command.sent_at))
+            reply = _reply_payload(command, outcome)
+            uow.session.add(
+                BotCommandRecord(
+                    id=command.id,
+                    user_id=command.user_id,
+                    chat_id=command.chat_id,
+                    name=command.name,
+                    transaction_id=outcome.transaction_id,
+                    choice=outcome.choice,
+                    reply=reply,
+                )
+            )
+            uow.session.flush()
+            uow.record_once(_reply_event(command, reply))
+    except IntegrityError:
+        # The same command, carried out meanwhile by another copy of the message.
+        if _answer_again(command):
+            return "answered before"
+        raise
+    return "done"
+
+
+def _answer_again(command: BotCommand) -> bool:
+    record = db.session.get(BotCommandRecord, command.id)
+    if record is None:
+        db.session.rollback()
+        return False
+    with UnitOfWork(command.user_id) as uow:
+        uow.record_once(_reply_event(command, record.reply))
+    return True
+
+
+def _reply_payload(command: BotCommand, outcome: Outcome) -> dict[str, Any]:
+    reply: dict[str, Any] = {"chat_id": command.chat_id, "text": outcome.text}
+    if outcome.buttons:
+        reply["buttons"] = outcome.buttons
+    if outcome.chart is not None:
+        reply["chart"] = outcome.chart
+    return reply
+
+
+def _reply_event(command: BotCommand, reply: dict[str, Any]) -> Event:
+    return Event(
+        type=BOT_REPLY, user_id=command.user_id, payload=reply, id=bot_reply_id(command.id)
+    )
+
+
+# -- /spent and /income ---------------------------------------------------------------------
+
+
+def _record_entry(kind: TransactionType) -> Callable[[BotCommand, date], Outcome]:
+    def record(command: BotCommand, today: date) -> Outcome:
+        entry = parse_entry(command.arguments)
+        if entry is None:
+            return Outcome(USAGE.replace("/spent", f"/{command.name}"))
+        categories = _categories_of(command.user_id)
+        if not categories:
+            return Outcome("You have no categories yet: add one in the app first.")
+        match = match_category(entry.category_words, categories)
+        if match.category_id is None:
+            return _offer_categories(command, kind, entry.amount, today, match)
+        return _record(command, kind, entry.amount, match.category_id, today, match.description)
+
+    return record
+
+
+def _offer_categories(
+    command: BotCommand, kind: TransactionType, amount: Decimal, today: date, match: Any
+) -> Outcome:
+    candidates = sorted(match.candidates, key=lambda c: c[1].casefold())[:MAX_BUTTONS]
+    buttons = [
+        {"text": name, "data": f"{CHOICE_PREFIX}:{command.id.hex}:{index}"}
+        for index, (_, name) in enumerate(candidates)
+    ]
+    return Outcome(
+        f"Which category should {money(amount)} go to?",
+        buttons=[buttons[i : i + 2] for i in range(0, len(buttons), 2)],
+        choice={
+            "type": kind.value,
+            "amount": money(amount),
+            "date": today.isoformat(),
+            "description": match.description,
+            "categories": [str(category_id) for category_id, _ in candidates],
+        },
+    )
+
+
+def _record(
+    command: BotCommand,
+    kind: TransactionType,
+    amount: Decimal,
+    category_id: uuid.UUID,
+    day: date,
+    description: str | None,
+) -> Outcome:
+    transaction = create_transaction(
+        command.user_id,
+        NewTransaction(category_id, kind, amount, day, description),
+        transaction_id=bot_transaction_id(command.id),
+    )
+    verb = "Spent" if kind is TransactionType.EXPENSE else "Income"
+    about = f" ({description})" if description else ""
+    text = f"{verb}: {money(amount)}{about}, {day.day} {MONTHS[day.month - 1][:3]}.\n"
+    text += _month_so_far(command.user_id, category_id, day, kind)
+    return Outcome(text, transaction_id=transaction.id)
+
+
+def _month_so_far(
+    user_id: uuid.UUID, category_id: uuid.UUID, day: date, kind: TransactionType
+) -> str:
+    """The category's month, this command included: "Food: 212.50 of 300.00, 71 %"."""
+    name = db.session.scalar(select(Category.name).where(Category.id == category_id))
+    if kind is TransactionType.INCOME:
+        first, following = month_bounds(day.year, day.month)
+        received = db.session.scalar(
+            select(func.coalesce(func.sum(Transaction.amount), 0)).where(
+                Transaction.user_id == user_id,
+                Transaction.category_id == category_id,
+                Transaction.type == TransactionType.INCOME,
+                Transaction.date >= first,
+                Transaction.date < following,
+            )
+        )
+        return f"{name}: {money(Decimal(received or 0))} received in {MONTHS[day.month - 1]}"
+    spent = spent_in_month(user_id, category_id, day.year, day.month)
+    limit = db.session.scalar(
+        select(BudgetLimit.limit_amount)
+        .join(Budget, Budget.id == BudgetLimit.budget_id)
+        .where(
+            Budget.user_id == user_id,
+            Budget.year == day.year,
+            Budget.month == day.month,
+            BudgetLimit.category_id == category_id,
+        )
+    )
+    if limit is None:
+        return f"{name}: {money(spent)} spent in {MONTHS[day.month - 1]} (no limit)"
+    return f"{name}: {money(spent)} of {money(limit)}, {_percent(spent, limit)} %"
+
+
+def _percent(spent: Decimal, limit: Decimal) -> int:
+    if limit == 0:
+        return 0 if spent == 0 else 100
+    return int((spent * 100 / limit).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _choose(command: BotCommand, today: date) -> Outcome:
+    """A category button: record the waiting entry there, once, whichever button comes first."""
+    prefix, _, rest = command.arguments.partition(":")
+    offer_hex, _, index_text = rest.partition(":")
+    try:
+        offer_id = uuid.UUID(hex=offer_hex)
+        index = int(index_text)
+    except ValueError:
+        return Outcome("That button is not mine any more; send the command again.")
+    offer = db.session.scalar(
+        select(BotCommandRecord)
+        .where(
+            BotCommandRecord.id == offer_id,
+            BotCommandRecord.user_id == command.user_id,
+            BotCommandRecord.choice.is_not(None),
+        )
+        .with_for_update()
+    )
+    choice = None if offer is None else offer.choice
+    if prefix != CHOICE_PREFIX or choice is None or not 0 <= index < len(choice["categories"]):
+        return Outcome("That button is not mine any more; send the command again.")
+    assert offer is not None
+    if offer.chosen_by is not None:
+        return Outcome("Already recorded: one entry per message. Send /undo to remove it.")
+    offer.chosen_by = command.id
+    try:
+        return _record(
+            command,
+            TransactionType(choice["type"]),
+            Decimal(choice["amount"]),
+            uuid.UUID(choice["categories"][index]),
+            date.fromisoformat(choice["date"]),
+            choice["description"],
+        )
+    except NotFoundError:
+        return Outcome("That category is gone; send the command again.")
+
+
+# -- /undo ----------------------------------------------------------------------------------
+
+
+def _undo(command: BotCommand, today: date) -> Outcome:
+    """Remove the chat's latest recorded transaction, if it is under 24 hours old."""
+    since = command.sent_at - UNDO_WINDOW
+    latest = db.session.execute(
+        select(BotCommandRecord.id, Transaction)
+        .join(Transaction, Transaction.id == BotCommandRecord.transaction_id)
+        .where(
+            BotCommandRecord.user_id == command.user_id,
+            BotCommandRecord.chat_id == command.chat_id,
+            BotCommandRecord.created_at > since,
+        )
+        .order_by(BotCommandRecord.created_at.desc())
+        .limit(1)
+    ).one_or_none()
+    if latest is None:
+        return Outcome("Nothing to undo: nothing was recorded from this chat in the last 24 hours.")
+    transaction = latest[1]
+    delete_transaction(command.user_id, transaction.id)
+    about = f" ({transaction.description})" if transaction.description else ""
+    day = transaction.date
+    text = f"Removed: {money(transaction.amount)}{about}, {day.day} {MONTHS[day.month - 1][:3]}.\n"
+    text += _month_so_far(command.user_id, transaction.category_id, day, transaction.type)
+    return Outcome(text)
+
+
+# -- /summary -------------------------------------------------------------------------------
+
+
+def _summary(command: BotCommand, today: date) -> Outcome:
+    """This month's income, expense and each budgeted category's spent / limit, and a chart."""
+    summary = monthly_summary(command.user_id, today.year, today.month)
+    title = f"{MONTHS[today.month - 1]} {today.year}"
+    lines = [
+        f"{title} so far",
+        f"Income: {money(summary.income)}",
+        f"Expense: {money(summary.expense)}",
+    ]
+    budgeted = [category for category in summary.categories if category.limit is not None]
+    for category in budgeted:
+        assert category.limit is not None
+        over = " - over the limit" if category.over_limit else ""
+        lines.append(
+            f"{category.name}: {money(category.spent)} of {money(category.limit)},"
+            f" {_percent(category.spent, category.limit)} %{over}"
+        )
+    if not budgeted:
+        lines.append(f"No budget limits for {title}.")
+        return Outcome("\n".join(lines))
+    chart = {
+        "title": title,
+        "bars": [
+            {"name": category.name, "spent": money(category.spent), "limit": money(category.limit)}
+            for category in budgeted
+            if category.limit is not None
+        ],
+    }
+    return Outcome("\n".join(lines), chart=chart)
+
+
+def _categories_of(user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    rows = db.session.execute(
+        select(Category.id, Category.name)
+        .where(Category.user_id == user_id)
+        .order_by(Category.name, Category.id)
+    ).tuples()
+    return list(rows)
+
+
+COMMANDS: Final[dict[str, Callable[[BotCommand, date], Outcome]]] = {
+    BOT_SPENT: _record_entry(TransactionType.EXPENSE),
+    BOT_INCOME: _record_entry(TransactionType.INCOME),
+    BOT_CHOOSE: _choose,
+    BOT_UNDO: _undo,
+    BOT_SUMMARY: _summary,
+}

@@ -1,0 +1,124 @@
+"""Answering a Telegram update: link or unlink, help, or hand a command to api_app.
+
+Only the webhook's own answer is sent from here (Telegram takes a Bot API call as the response
+to its POST); a command's reply comes later, as a bot.reply event, through the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Final
+
+from flask import current_app
+from sqlalchemy import select
+
+from event_contract import (
+    BOT_CHOOSE,
+    BOT_INCOME,
+    BOT_SPENT,
+    BOT_SUMMARY,
+    BOT_UNDO,
+    BotCommand,
+    bot_command_id,
+)
+from notify_app.bot.rate_limit import allow_command
+from notify_app.bot.updates import Incoming, read_update
+from notify_app.deliveries.queue import delivery_queue
+from notify_app.extensions import db
+from notify_app.linking import service as linking
+from notify_app.models import NotificationSettings
+
+logger = logging.getLogger(__name__)
+
+HELP: Final = (
+    "What I understand:\n"
+    "/spent 12.50 food lunch - record an expense today (the category by name or by the start"
+    " of it, then a description if you like)\n"
+    "/income 1500 salary - record an income today\n"
+    "/undo - remove the last entry made here (within 24 hours)\n"
+    "/summary - this month so far, with a chart\n"
+    "/stop - unlink this chat"
+)
+NOT_LINKED: Final = (
+    "This chat is not linked to an account, so I cannot record anything here yet. In the app,"
+    " open Settings > Telegram and follow the link it gives you; it brings you back here linked."
+)
+PRIVATE_ONLY: Final = "I take commands in a private chat only."
+TOO_MANY: Final = "That is a lot of commands in a minute; wait a moment and send it again."
+FORWARDED: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY})
+
+
+class CommandNotSentError(Exception):
+    """The broker did not take the command: the webhook must answer so Telegram sends it again."""
+
+
+def answer_update(update: Any) -> dict[str, Any]:
+    """The webhook's answer to one update: a Bot API call, or {} for none."""
+    incoming = read_update(update)
+    if incoming is None:
+        logger.info("telegram update ignored: neither a text message nor a button press")
+        return {}
+    # Never the text itself (it is the user's): the command and its length.
+    logger.info(
+        "telegram update %s: /%s with %d characters",
+        incoming.update_id,
+        incoming.command or "-",
+        len(incoming.arguments),
+    )
+    if incoming.command == "start":
+        return _say(incoming, linking.start_command(incoming.chat_id, incoming.arguments or None))
+    if incoming.command == "stop":
+        return _say(incoming, linking.stop_command(incoming.chat_id))
+    if incoming.command not in FORWARDED and incoming.command != BOT_CHOOSE:
+        return _say(incoming, HELP) if incoming.private else {}
+    if not incoming.private:
+        return _say(incoming, PRIVATE_ONLY)
+    user_id = linked_user(incoming.chat_id)
+    if user_id is None:
+        return _say(incoming, NOT_LINKED)
+    if not allow_command(incoming.chat_id):
+        logger.warning("telegram chat %s: over its command rate limit", incoming.chat_id)
+        return _say(incoming, TOO_MANY)
+    assert incoming.command is not None
+    command = BotCommand(
+        id=bot_command_id(current_app.config["TELEGRAM_BOT_USERNAME"], incoming.update_id),
+        user_id=user_id,
+        chat_id=incoming.chat_id,
+        name=incoming.command,
+        arguments=incoming.arguments,
+        sent_at=incoming.sent_at,
+    )
+    try:
+        delivery_queue().send_bot_command(command.to_message(), task_id=str(command.id))
+    except Exception as error:
+        raise CommandNotSentError(str(error)) from error
+    logger.info(
+        "bot command %s sent to the api worker", command.id, extra={"user_id": str(user_id)}
+    )
+    if incoming.callback_query_id is not None:
+        # Stops the button's spinner; the reply itself comes as a message.
+        return {"method": "answerCallbackQuery", "callback_query_id": incoming.callback_query_id}
+    return {}
+
+
+def linked_user(chat_id: str) -> uuid.UUID | None:
+    """The user whose alerts go to this chat (the latest to link it, should there be several)."""
+    user_id = db.session.scalar(
+        select(NotificationSettings.user_id)
+        .where(NotificationSettings.telegram_chat_id == chat_id)
+        .order_by(NotificationSettings.updated_at.desc())
+        .limit(1)
+    )
+    db.session.rollback()
+    return user_id
+
+
+def _say(incoming: Incoming, text: str) -> dict[str, Any]:
+    if incoming.callback_query_id is not None:
+        return {
+            "method": "answerCallbackQuery",
+            "callback_query_id": incoming.callback_query_id,
+            "text": text[:200],
+        }
+    return {"method": "sendMessage", "chat_id": incoming.chat_id, "text": text}

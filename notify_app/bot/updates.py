@@ -1,0 +1,88 @@
+"""Reading what a Telegram Update says: a text message or the press of an inline button."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Incoming:
+    update_id: int
+    chat_id: str
+    private: bool
+    # The command without slash and @botname ("spent"), None for text that is not a command.
+    command: str | None
+    arguments: str
+    sent_at: datetime
+    # Set for a button press: answerCallbackQuery needs it.
+    callback_query_id: str | None = None
+
+
+def read_update(update: Any) -> Incoming | None:
+    """The message or button press in an update, None for anything else (edits, joins...)."""
+    if not isinstance(update, dict) or not _is_int(update.get("update_id")):
+        return None
+    update_id = int(update["update_id"])
+    callback = update.get("callback_query")
+    if isinstance(callback, dict):
+        return _button_press(update_id, callback)
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat = _chat(message)
+    text = message.get("text")
+    if chat is None or not isinstance(text, str):
+        return None
+    chat_id, private = chat
+    command: str | None = None
+    arguments = text.strip()
+    if arguments.startswith("/"):
+        head, _, rest = arguments.partition(" ")
+        command = head[1:].split("@", 1)[0].lower()
+        arguments = rest.strip()
+    return Incoming(update_id, chat_id, private, command, arguments, _sent_at(message))
+
+
+def _button_press(update_id: int, callback: dict[str, Any]) -> Incoming | None:
+    message = callback.get("message")
+    data = callback.get("data")
+    callback_id = callback.get("id")
+    if not isinstance(message, dict) or not isinstance(data, str):
+        return None
+    chat = _chat(message)
+    if chat is None or not isinstance(callback_id, str):
+        return None
+    chat_id, private = chat
+    return Incoming(
+        update_id,
+        chat_id,
+        private,
+        "choose",
+        data,
+        datetime.now(UTC),
+        callback_query_id=callback_id,
+    )
+
+
+def _chat(message: dict[str, Any]) -> tuple[str, bool] | None:
+    chat = message.get("chat")
+    if not isinstance(chat, dict):
+        return None
+    chat_id = chat.get("id")
+    # bool is an int subclass; a chat id never is one.
+    if not isinstance(chat_id, int | str) or isinstance(chat_id, bool):
+        return None
+    return str(chat_id), chat.get("type", "private") == "private"
+
+
+def _sent_at(message: dict[str, Any]) -> datetime:
+    stamp = message.get("date")
+    if isinstance(stamp, int) and not isinstance(stamp, bool):
+        return datetime.fromtimestamp(stamp, UTC)
+    return datetime.now(UTC)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
