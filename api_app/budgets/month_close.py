@@ -18,15 +18,10 @@ from sqlalchemy import select
 
 from api_app.budgets.spending import month_bounds
 from api_app.budgets.summary import monthly_summary
-from api_app.events import (
-    ClosedCategory,
-    budget_month_closed,
-    month_closed_event_id,
-    record_event_once,
-    recorded_ids,
-)
+from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
 from api_app.extensions import db
 from api_app.models import Transaction, User
+from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 
 # Users whose already-recorded events are looked up in one query.
@@ -86,29 +81,31 @@ def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
 def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
     """ "closed" when this call recorded the digest, "waiting" when the month is still running in
     the user's zone, "skipped" otherwise (recorded before, or the account is gone)."""
-    # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so the
-    # user.deleted event is recorded after the digest, not before it.
-    user = select(User.timezone).where(User.id == user_id).with_for_update(key_share=True)
-    zone = db.session.scalar(user)
-    if zone is None:
-        db.session.rollback()
-        return "skipped"
-    if today_in(zone, now) < month_bounds(year, month)[1]:
-        db.session.rollback()
-        return "waiting"
-    summary = monthly_summary(user_id, year, month)
-    added = record_event_once(
-        budget_month_closed(
-            user_id=user_id,
-            year=year,
-            month=month,
-            income=summary.income,
-            expense=summary.expense,
-            categories=[
-                ClosedCategory(category.name, category.limit, category.spent)
-                for category in summary.categories
-            ],
+    with UnitOfWork(user_id) as uow:
+        # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so
+        # the user.deleted event is recorded after the digest, not before it.
+        user = (
+            select(User.timezone)
+            .where(User.id == user_id)
+            .with_for_update(read=True, key_share=True)
         )
-    )
-    db.session.commit()
+        zone = uow.session.scalar(user)
+        if zone is None:
+            return "skipped"
+        if today_in(zone, now) < month_bounds(year, month)[1]:
+            return "waiting"
+        summary = monthly_summary(user_id, year, month)
+        added = uow.record_once(
+            budget_month_closed(
+                user_id=user_id,
+                year=year,
+                month=month,
+                income=summary.income,
+                expense=summary.expense,
+                categories=[
+                    ClosedCategory(category.name, category.limit, category.spent)
+                    for category in summary.categories
+                ],
+            )
+        )
     return "closed" if added else "skipped"

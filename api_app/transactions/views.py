@@ -11,12 +11,16 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
+from api_app.blueprint import Blueprint, abort
 from api_app.models import Transaction
 from api_app.pagination import SelectPage
 from api_app.transactions import service
 from api_app.transactions.export import csv_lines
-from api_app.transactions.importing import MAX_FILE_BYTES, import_statement
+from api_app.transactions.importing import (
+    MAX_FILE_BYTES,
+    StatementRejectedError,
+    import_statement,
+)
 from api_app.transactions.schemas import (
     ImportArgsSchema,
     ImportRejectedSchema,
@@ -40,17 +44,17 @@ class Transactions(MethodView):
     @blp.arguments(TransactionFilterSchema, location="query")
     @blp.response(200, TransactionSchema(many=True))
     @blp.paginate(SelectPage)
-    def get(self, args: dict[str, Any]) -> Select[tuple[Transaction]]:
+    def get(self, wanted: service.TransactionFilter) -> Select[tuple[Transaction]]:
         """Your transactions, newest date first (ties: newest created first)"""
-        return service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        return service.transactions_of(current_user_id(), wanted)
 
     @protected(blp)
     @blp.arguments(TransactionCreateSchema)
     @blp.response(201, TransactionSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="category_id is no category of yours")
-    def post(self, data: dict[str, Any]) -> Transaction:
+    def post(self, new: service.NewTransaction) -> Transaction:
         """Record an income or an expense"""
-        return service.create_transaction(current_user_id(), **data)
+        return service.create_transaction(current_user_id(), new)
 
 
 @blp.route("/export.csv")
@@ -63,9 +67,9 @@ class TransactionsCsv(MethodView):
         content_type="text/csv",
         description="A header row, then one row per transaction: ISO dates, amounts like 12.50",
     )
-    def get(self, args: dict[str, Any]) -> Response:
+    def get(self, wanted: service.TransactionFilter) -> Response:
         """Your transactions matching the filters, as CSV, in the order of the list"""
-        transactions = service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        transactions = service.transactions_of(current_user_id(), wanted)
         return Response(
             stream_with_context(csv_lines(transactions)),
             mimetype="text/csv",
@@ -91,12 +95,22 @@ class TransactionsImport(MethodView):
         Rows equal to a transaction you have (date, type, amount, category, description) are
         counted as duplicates, per occurrence, and not created again.
         """
-        outcome = import_statement(
-            current_user_id(),
-            args["file"].read(MAX_FILE_BYTES + 1),
-            default_category_id=args.get("default_category_id"),
-            dry_run=args["dry_run"],
-        )
+        content = args["file"].read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:
+            abort(413, message=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        try:
+            outcome = import_statement(
+                current_user_id(),
+                content,
+                default_category_id=args.get("default_category_id"),
+                dry_run=args["dry_run"],
+            )
+        except StatementRejectedError as rejected:
+            abort(
+                422,
+                message=rejected.message,
+                errors=[{"line": row.line, "message": row.message} for row in rejected.rows],
+            )
         answer: dict[str, Any] = {
             "created": outcome.created,
             "duplicates": outcome.duplicates,
@@ -122,7 +136,7 @@ class TransactionById(MethodView):
     @blp.alt_response(
         404, schema=ErrorSchema, description="No such transaction or category of yours"
     )
-    def patch(self, changes: dict[str, Any], transaction_id: uuid.UUID) -> Transaction:
+    def patch(self, changes: service.TransactionChanges, transaction_id: uuid.UUID) -> Transaction:
         """Change any of a transaction's fields"""
         return service.update_transaction(current_user_id(), transaction_id, changes)
 
