@@ -84,7 +84,11 @@ def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
     with UnitOfWork(user_id) as uow:
         # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so
         # the user.deleted event is recorded after the digest, not before it.
-        user = select(User.timezone).where(User.id == user_id).with_for_update(key_share=True)
+        user = (
+            select(User.timezone)
+            .where(User.id == user_id)
+            .with_for_update(read=True, key_share=True)
+        )
         zone = uow.session.scalar(user)
         if zone is None:
             return "skipped"
@@ -104,4 +108,4 @@ def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
                 ],
             )
         )
-        return "closed" if added else "skipped"
+    return "closed" if added else "skipped"

@@ -44,28 +44,6 @@ def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:
     return category
 
 
-def lock_own_category(
-    user_id: uuid.UUID, category_id: uuid.UUID, field: str | None = None
-) -> Category:
-    """The user's category that a new or changed row is about to reference; NotFoundError (on
-    `field`, the input that gave the id) otherwise.
-
-    FOR KEY SHARE: the category cannot be deleted until this transaction ends, so a deletion that
-    checks for dependent rows sees the row this transaction adds (and refuses), or came first and
-    this lookup finds nothing.
-    """
-    category = db.session.scalar(
-        select(Category)
-        .where(Category.id == category_id, Category.user_id == user_id)
-        .with_for_update(key_share=True)
-    )
-    if category is None:
-        if field is None:
-            raise NotFoundError("category not found")
-        raise NotFoundError.on(field, "No such category.", "category not found")
-    return category
-
-
 def create_category(user_id: uuid.UUID, new: NewCategory) -> Category:
     with UnitOfWork(user_id) as uow:
         category = Category(user_id=user_id, name=new.name, icon=new.icon)

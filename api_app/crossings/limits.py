@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +39,8 @@ from sqlalchemy import (
     Update,
     bindparam,
     func,
+    insert,
+    inspect,
     select,
     true,
     tuple_,
@@ -97,10 +99,9 @@ def _spent_before(index: int) -> Label[Any]:
 SPENT_BEFORE = (_spent_before(0), _spent_before(1))
 
 
-@lru_cache(maxsize=32)
+@cache
 def _returning_spent(write: Write, count: int) -> Write:
-    """`write` that also returns the first `count` SPENT_BEFORE sums, built once per pair (the
-    writes are built once too: a handful of statements)."""
+    """`write` that also returns the first `count` SPENT_BEFORE sums (built once per pair)."""
     return write.returning(*SPENT_BEFORE[:count]) if count else write
 
 
@@ -154,6 +155,12 @@ LOCK_LIMIT = (
         BudgetLimit.category_id == bindparam("category_id"),
     )
     .with_for_update(of=BudgetLimit)
+)
+
+
+# Many transactions in one statement, each returned whole, in the order of the parameters.
+INSERT_MANY = insert(Transaction.__table__).returning(
+    *inspect(Transaction).columns, sort_by_parameter_order=True
 )
 
 
@@ -216,8 +223,8 @@ class LimitCrossings:
         """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
         RETURNING (at least the transaction's id), which removes `removed` from spending and adds
         `added`; answer its row. `referenced_category` is the category the written row now points
-        to: NotFoundError unless it is the user's. Build `write` once, with bind parameters:
-        SQLAlchemy then derives its cache key once.
+        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
+        costs SQLAlchemy least.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
         limits = {
@@ -241,32 +248,44 @@ class LimitCrossings:
             )
         return row
 
-    def add_expenses(
-        self,
-        added: Mapping[CategoryMonth, Decimal],
-        write: Callable[[], Mapping[CategoryMonth, uuid.UUID]],
-    ) -> None:
-        """`write` inserts many transactions at once (an import, a recurring catch-up) adding
-        `added` to each category-month's expenses, and answers the last transaction it wrote in
-        each: one check per category-month, so a batch that pushes one over alerts once for it.
-        The categories are the user's and locked by the caller."""
-        keys = sorted(added)
-        limits = {
-            key: locked.limit
-            for key, locked in self._lock(keys, None).items()
-            if locked.limit is not None
-        }
-        totals = self._spent_by_month(list({key.category_id for key in limits}), list(limits))
-        last_written = write()
+    def insert_transactions(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
+        """Insert many transactions of the user in one statement (`rows`: the column values of
+        each, all with the same keys); answer their rows, in the same order. The categories they
+        reference must be the user's, locked by the caller (FOR KEY SHARE).
+
+        Every category-month they add expenses to is locked and summed once before the insert
+        and judged once after it: however many rows fall in one category-month, it emits at most
+        one event, naming the last of them (an import or a catch-up alerts once per month).
+        """
+        if not rows:
+            return []
+        added = [
+            Expense.of(row["category_id"], row["type"], row["amount"], row["date"]) for row in rows
+        ]
+        keys = sorted({expense.where for expense in added if expense.amount})
+        limits: dict[CategoryMonth, LockedLimit] = {}
+        for category_id in sorted({key.category_id for key in keys}):
+            limits.update(
+                self._lock_months(
+                    category_id, [key for key in keys if key.category_id == category_id]
+                )
+            )
+        totals = self._spent_by_month(sorted({key.category_id for key in limits}), list(limits))
+        written = self._session.execute(INSERT_MANY, list(rows)).all()
+        last: dict[CategoryMonth, uuid.UUID] = {}
+        for expense, row in zip(added, written, strict=True):
+            if expense.amount:
+                last[expense.where] = row._mapping["id"]
         for key, locked in limits.items():
             before = totals.get((key.category_id, key.year, key.month), Decimal(0))
             self._judge(
                 key,
                 locked,
                 Spending(locked.limit, before),
-                Spending(locked.limit, before + added[key]),
-                transaction_id=last_written.get(key),
+                Spending(locked.limit, before + _total(added, key)),
+                transaction_id=last[key],
             )
+        return written
 
     def move_expenses(
         self, from_category: uuid.UUID, to_category: uuid.UUID, write: Callable[[], object]

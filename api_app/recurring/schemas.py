@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from api_app.models import Frequency, TransactionType
+from api_app.recurring.service import NewRule, RuleChanges
 from api_app.schemas_common import IsoDate, Money, MoneyOut, Text
 from api_app.transactions.schemas import DESCRIPTION_MAX_LENGTH, TransactionTypeIn
 
@@ -59,6 +60,10 @@ class RecurringCreateSchema(Schema):
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
         _end_not_before_start(data)
 
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewRule:
+        return NewRule(**data)
+
 
 class RecurringUpdateSchema(Schema):
     category_id = fields.UUID(metadata={"description": "One of your categories"})
@@ -72,3 +77,7 @@ class RecurringUpdateSchema(Schema):
     @validates_schema
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
         _end_not_before_start(data)
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> RuleChanges:
+        return RuleChanges(**data)

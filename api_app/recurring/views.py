@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
@@ -55,10 +54,10 @@ class RecurringRules(MethodView):
     @blp.response(201, RecurringSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="category_id is no category of yours")
     @blp.alt_response(422, schema=ErrorSchema, description=TOO_FAR_BACK)
-    def post(self, data: dict[str, Any]) -> RecurringTransaction:
+    def post(self, new: service.NewRule) -> RecurringTransaction:
         """Create a recurring transaction; its occurrences from start_date up to your today (in
         your time zone) are recorded at once, later ones by a daily job"""
-        return service.create_rule(current_user_id(), _users_today(), **data)
+        return service.create_rule(current_user_id(), _users_today(), new)
 
 
 @blp.route("/<uuid:recurring_id>")
@@ -75,7 +74,7 @@ class RecurringRuleById(MethodView):
     @blp.response(200, RecurringSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=f"{NO_RULE}, or no category of yours")
     @blp.alt_response(422, schema=ErrorSchema, description=TOO_FAR_BACK)
-    def patch(self, changes: dict[str, Any], recurring_id: uuid.UUID) -> RecurringTransaction:
+    def patch(self, changes: service.RuleChanges, recurring_id: uuid.UUID) -> RecurringTransaction:
         """Change any of its fields; occurrences of the changed rule from start_date up to your
         today that were not recorded yet are recorded at once (recorded ones stay as they are)"""
         return service.update_rule(current_user_id(), recurring_id, _users_today(), changes)

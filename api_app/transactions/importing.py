@@ -17,18 +17,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Final, NoReturn
+from typing import Final
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
 
-from api_app.blueprint import abort
-from api_app.crossings.limits import CategoryMonth
-from api_app.extensions import db
+from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.models import Category, Transaction, TransactionType, User
 from api_app.transactions.csv_import import RowError, UnreadableFileError, parse_statement
 from api_app.unit_of_work import UnitOfWork
 
-MAX_FILE_BYTES: Final = 5 * 1024 * 1024
+MAX_FILE_BYTES: Final = 5 * 1024 * 1024  # checked at the edge, which reads the upload
 
 # What makes two transactions the same for duplicate counting; no description equals "".
 Key = tuple[date, TransactionType, Decimal, uuid.UUID, str]
@@ -59,85 +58,90 @@ class ImportOutcome:
     transactions: list[ImportedTransaction] = field(default_factory=list)
 
 
+class StatementRejectedError(InvalidError):
+    """Rows of the file (or the file itself) cannot be imported: nothing was."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.rows = sorted(errors, key=lambda error: error.line)
+        super().__init__(f"nothing was imported: {len(self.rows)} row(s) with errors")
+
+
 def import_statement(
     user_id: uuid.UUID, content: bytes, *, default_category_id: uuid.UUID | None, dry_run: bool
 ) -> ImportOutcome:
-    if len(content) > MAX_FILE_BYTES:
-        abort(413, message=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    """Create the file's transactions that the account does not have yet, all or none."""
     try:
         parsed, errors = parse_statement(content)
     except UnreadableFileError as unreadable:
-        _reject([unreadable.error])
-    if default_category_id is not None:
-        _lock_default_category(user_id, default_category_id)
-    categories = _categories_by_name(user_id)
-    wanted: list[ImportedTransaction] = []
-    for row in parsed:
-        if row.category_name is None:
-            if default_category_id is None:
-                errors.append(RowError(row.line, "no category: give default_category_id"))
-                continue
-            category_id = default_category_id
-        else:
-            found = _match(categories, row.category_name)
-            if isinstance(found, str):
-                errors.append(RowError(row.line, found))
-                continue
-            category_id = found
-        wanted.append(
-            ImportedTransaction(row.date, row.type, row.amount, category_id, row.description)
+        raise StatementRejectedError([unreadable.error]) from unreadable
+    with UnitOfWork(user_id) as uow:
+        # Serialise this user's imports: duplicates are counted against what the last one
+        # created. FOR NO KEY UPDATE: the FOR KEY SHARE of other requests does not wait for it.
+        uow.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
         )
-    if errors:
-        _reject(errors)
-
-    # Serialise this user's imports: duplicates are counted against what the last one created.
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-    existing = _existing_counts(user_id, wanted)
-    to_create: list[ImportedTransaction] = []
-    duplicates = 0
-    for transaction in wanted:
-        if existing[transaction.key] > 0:
-            existing[transaction.key] -= 1
-            duplicates += 1
-        else:
-            to_create.append(transaction)
-    if dry_run:
-        db.session.rollback()
-        return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
-    _record(user_id, to_create)
-    db.session.commit()
+        categories = _categories_by_name(uow.session, user_id)
+        if default_category_id is not None and default_category_id not in {
+            category_id for spellings in categories.values() for _, category_id in spellings
+        }:
+            raise NotFoundError.on("default_category_id", "No such category.", "category not found")
+        wanted: list[ImportedTransaction] = []
+        for row in parsed:
+            if row.category_name is None:
+                if default_category_id is None:
+                    errors.append(RowError(row.line, "no category: give default_category_id"))
+                    continue
+                category_id = default_category_id
+            else:
+                found = _match(categories, row.category_name)
+                if isinstance(found, str):
+                    errors.append(RowError(row.line, found))
+                    continue
+                category_id = found
+            wanted.append(
+                ImportedTransaction(row.date, row.type, row.amount, category_id, row.description)
+            )
+        if errors:
+            raise StatementRejectedError(errors)
+        existing = _existing_counts(uow.session, user_id, wanted)
+        to_create: list[ImportedTransaction] = []
+        duplicates = 0
+        for transaction in wanted:
+            if existing[transaction.key] > 0:
+                existing[transaction.key] -= 1
+                duplicates += 1
+            else:
+                to_create.append(transaction)
+        if dry_run:
+            return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
+        uow.limits.insert_transactions(
+            [
+                {
+                    "user_id": user_id,
+                    "category_id": transaction.category_id,
+                    "type": transaction.type,
+                    "amount": transaction.amount,
+                    "date": transaction.date,
+                    "description": transaction.description,
+                    "recurring_id": None,
+                }
+                for transaction in to_create
+            ]
+        )
     return ImportOutcome(len(to_create), duplicates, dry_run=False)
 
 
-def _lock_default_category(user_id: uuid.UUID, category_id: uuid.UUID) -> None:
-    # FOR KEY SHARE, as for any row about to reference a category: no deletion meanwhile.
-    found = db.session.scalar(
-        select(Category.id)
-        .where(Category.id == category_id, Category.user_id == user_id)
-        .with_for_update(key_share=True, read=True)
-    )
-    if found is None:
-        abort(
-            404,
-            message="category not found",
-            errors={"multipart": {"default_category_id": ["No such category."]}},
-        )
-
-
-def _reject(errors: list[RowError]) -> NoReturn:
-    db.session.rollback()
-    ordered = sorted(errors, key=lambda error: error.line)
-    abort(
-        422,
-        message=f"nothing was imported: {len(ordered)} row(s) with errors",
-        errors=[{"line": error.line, "message": error.message} for error in ordered],
-    )
-
-
-def _categories_by_name(user_id: uuid.UUID) -> dict[str, list[tuple[str, uuid.UUID]]]:
+def _categories_by_name(
+    session: Session, user_id: uuid.UUID
+) -> dict[str, list[tuple[str, uuid.UUID]]]:
+    """The user's categories by name in any letter case, locked FOR KEY SHARE in id order (as
+    deleting a category locks them): none can be deleted before the import is committed."""
     by_name: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-    for name, category_id in db.session.execute(
-        select(Category.name, Category.id).where(Category.user_id == user_id)
+    for name, category_id in session.execute(
+        select(Category.name, Category.id)
+        .where(Category.user_id == user_id)
+        .order_by(Category.id)
+        .with_for_update(read=True, key_share=True)
     ).tuples():
         by_name[name.casefold()].append((name, category_id))
     return by_name
@@ -155,7 +159,9 @@ def _match(categories: dict[str, list[tuple[str, uuid.UUID]]], name: str) -> uui
     return f"no category named {name!r}"
 
 
-def _existing_counts(user_id: uuid.UUID, wanted: list[ImportedTransaction]) -> Counter[Key]:
+def _existing_counts(
+    session: Session, user_id: uuid.UUID, wanted: list[ImportedTransaction]
+) -> Counter[Key]:
     if not wanted:
         return Counter()
     keys = {transaction.key for transaction in wanted}
@@ -167,7 +173,7 @@ def _existing_counts(user_id: uuid.UUID, wanted: list[ImportedTransaction]) -> C
         Transaction.category_id,
         description,
     )
-    rows = db.session.execute(
+    rows = session.execute(
         select(*columns, func.count())
         .where(
             Transaction.user_id == user_id,
@@ -183,34 +189,3 @@ def _existing_counts(user_id: uuid.UUID, wanted: list[ImportedTransaction]) -> C
             for day, kind, amount, category_id, text, count in rows
         }
     )
-
-
-def _record(user_id: uuid.UUID, to_create: list[ImportedTransaction]) -> None:
-    """Insert the rows; each expense category-month is checked once, before and after them all,
-    so an import that pushes one over its limit alerts once for it."""
-    by_month: dict[CategoryMonth, list[Transaction]] = defaultdict(list)
-    added: dict[CategoryMonth, Decimal] = defaultdict(Decimal)
-    rows: list[Transaction] = []
-    for wanted in to_create:
-        row = Transaction(
-            user_id=user_id,
-            category_id=wanted.category_id,
-            type=wanted.type,
-            amount=wanted.amount,
-            date=wanted.date,
-            description=wanted.description,
-        )
-        rows.append(row)
-        if wanted.type is TransactionType.EXPENSE:
-            key = CategoryMonth.of(wanted.category_id, wanted.date)
-            by_month[key].append(row)
-            added[key] += wanted.amount
-
-    def write() -> dict[CategoryMonth, uuid.UUID]:
-        db.session.add_all(rows)
-        db.session.flush()
-        # Each alert names the last transaction of its own month.
-        return {key: in_month[-1].id for key, in_month in by_month.items()}
-
-    # The caller commits.
-    UnitOfWork(user_id).limits.add_expenses(added, write)

@@ -11,12 +11,16 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
+from api_app.blueprint import Blueprint, abort
 from api_app.models import Transaction
 from api_app.pagination import SelectPage
 from api_app.transactions import service
 from api_app.transactions.export import csv_lines
-from api_app.transactions.importing import MAX_FILE_BYTES, import_statement
+from api_app.transactions.importing import (
+    MAX_FILE_BYTES,
+    StatementRejectedError,
+    import_statement,
+)
 from api_app.transactions.schemas import (
     ImportArgsSchema,
     ImportRejectedSchema,
@@ -91,12 +95,22 @@ class TransactionsImport(MethodView):
         Rows equal to a transaction you have (date, type, amount, category, description) are
         counted as duplicates, per occurrence, and not created again.
         """
-        outcome = import_statement(
-            current_user_id(),
-            args["file"].read(MAX_FILE_BYTES + 1),
-            default_category_id=args.get("default_category_id"),
-            dry_run=args["dry_run"],
-        )
+        content = args["file"].read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:
+            abort(413, message=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        try:
+            outcome = import_statement(
+                current_user_id(),
+                content,
+                default_category_id=args.get("default_category_id"),
+                dry_run=args["dry_run"],
+            )
+        except StatementRejectedError as rejected:
+            abort(
+                422,
+                message=rejected.message,
+                errors=[{"line": row.line, "message": row.message} for row in rejected.rows],
+            )
         answer: dict[str, Any] = {
             "created": outcome.created,
             "duplicates": outcome.duplicates,

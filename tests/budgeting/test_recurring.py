@@ -214,7 +214,7 @@ def test_recorded_expenses_alert_like_any_expense_once_per_category_month(
     rule(alice, food["id"], amount="30", frequency="weekly", start_date="2024-03-04",
          end_date="2024-04-29")  # fmt: skip
     alerts = outbox_payloads(api, alice.user.id, BUDGET_LIMIT_EXCEEDED)
-    # One transaction records both months' alerts: their order in the outbox is not meaningful.
+    # Recorded in one transaction: the outbox's order between them is not theirs.
     assert sorted((a["year"], a["month"], a["spent"]) for a in alerts) == [
         (2024, 3, "120.00"), (2024, 4, "150.00"),
     ]  # fmt: skip
