@@ -50,11 +50,8 @@ class JsonErrorApi(Api):  # type: ignore[misc]
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
         app.register_error_handler(DomainError, self.handle_domain_error)
-
-    def _register_error_handlers(self) -> None:
-        super()._register_error_handlers()
         for error_class in DATABASE_UNAVAILABLE:
-            self._app.register_error_handler(error_class, self.handle_database_unavailable)
+            app.register_error_handler(error_class, self.handle_database_unavailable)
 
     def handle_database_unavailable(
         self, error: Exception

@@ -30,7 +30,7 @@ from event_contract import (
 from notify_app import messages
 from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
-from notify_app.deliveries.sending import Notification, deliver, open_delivery
+from notify_app.deliveries.sending import Notification, notify
 from notify_app.extensions import db
 from notify_app.models import DeletedUser, Delivery, NotificationSettings, TelegramLinkCode
 from notify_app.request_ids import request_id_context
@@ -225,13 +225,13 @@ def _notify(
     chart: dict[str, Any] | None = None,
 ) -> None:
     """Log the event's delivery (skipped with the reason when unwanted) and send it."""
-    delivery_id = open_delivery(
+    status = notify(
         Notification(event.id, event.type, event.user_id, text, buttons=buttons, chart=chart),
         wanted=wanted,
         unwanted_reason=unwanted_reason,
         chat_id=chat_id,
     )
-    if delivery_id is not None and deliver(delivery_id) == "sent":
+    if status == "sent":
         delivery_latency.observe((datetime.now(UTC) - event.occurred_at).total_seconds())
 
 

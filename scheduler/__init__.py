@@ -40,6 +40,7 @@ SWEEP_DELIVERIES_TASK: Final = "notifications.sweep_deliveries"
 PURGE_LINK_CODES_TASK: Final = "notifications.purge_link_codes"
 
 DELIVERY_SWEEP_INTERVAL_SECONDS = float(os.environ.get("DELIVERY_SWEEP_INTERVAL_SECONDS", "5"))
+SWEEP_EXPIRES_SECONDS = 60.0
 
 
 def _hourly(task: str, queue: str, minute: int) -> dict[str, Any]:
@@ -56,8 +57,9 @@ SCHEDULE: Final[dict[str, dict[str, Any]]] = {
     "delivery-sweep": {
         "task": SWEEP_DELIVERIES_TASK,
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
-        # Sweeps that piled up while no worker ran are worthless: the next one does it all.
-        "options": {"queue": NOTIFICATIONS_QUEUE, "expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+        # Sweeps that piled up while no worker ran are worthless (the next one does it all), but
+        # one that waited behind a backlog of events must still run: a minute.
+        "options": {"queue": NOTIFICATIONS_QUEUE, "expires": SWEEP_EXPIRES_SECONDS},
     },
     "link-code-purge": _hourly(PURGE_LINK_CODES_TASK, NOTIFICATIONS_QUEUE, 15),
     "month-close": _hourly(CLOSE_MONTH_TASK, API_JOBS_QUEUE, 5),

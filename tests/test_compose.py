@@ -28,6 +28,8 @@ DATABASES = {
     "API_DATABASE_URL": "@postgres-api:5432/budget_api",
     "NOTIFY_DATABASE_URL": "@postgres-notifications:5432/budget_notifications",
 }
+# Celery beat builds neither app: it only sends the scheduled tasks' messages.
+SCHEDULER = "beat"
 
 
 @pytest.fixture(scope="module")
@@ -108,42 +110,39 @@ def test_start_order_check_can_fail() -> None:
 
 def test_each_process_sees_only_its_own_database(services: dict[str, dict[str, Any]]) -> None:
     processes = python_services(services)
+    assert environment(services[SCHEDULER]) == {"BROKER_URL": "redis://redis:6379/0"}
     for name, env in processes.items():
-        if name == "beat":
-            continue  # sees only the broker (below)
+        if name == SCHEDULER:
+            continue
         given = [variable for variable in DATABASES if variable in env]
         assert len(given) == 1, f"{name} must see exactly one database: {given}"
         (variable,) = given
         assert DATABASES[variable] in env[variable], f"{name}: {env[variable]}"
         # Only api_app signs access tokens: only its processes hold the private key.
         assert ("JWT_PRIVATE_KEY_FILE" in env) == (variable == "API_DATABASE_URL"), name
-    assert {"api", "notifications", "worker", "relay"} <= set(processes)
+    assert {"api", "notifications", "worker", "relay", "api-worker"} <= set(processes)
+
+
+def test_one_beat_runs_every_periodic_job_and_no_shell_loop_is_left(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    def command(name: str) -> list[str]:
+        return [str(part) for part in services[name]["command"]]
+
+    assert command(SCHEDULER)[:4] == ["celery", "-A", "scheduler.beat", "beat"]
+    assert depends_on(services[SCHEDULER]) == {"redis": "service_healthy"}
+    # The api's jobs run in a worker of the api, on its own queue.
+    assert command("api-worker")[:6] == ["celery", "-A", "api_worker", "worker", "-Q", "api_jobs"]
+    assert "NOTIFY_DATABASE_URL" not in environment(services["api-worker"])
+    assert not [name for name in services if name in ("token-purge", "month-close")]
+    for name in services:
+        assert "sleep" not in " ".join(map(str, services[name].get("command") or [])), name
 
 
 def test_every_python_process_runs_one_image(services: dict[str, dict[str, Any]]) -> None:
     builds = [spec["build"] for spec in services.values() if "build" in spec]
     assert len(builds) >= 4
     assert all(build == builds[0] for build in builds)
-
-
-def command_of(service: Mapping[str, Any]) -> list[str]:
-    command = service.get("command", [])
-    return command.split() if isinstance(command, str) else [str(part) for part in command]
-
-
-def test_periodic_jobs_run_on_one_beat_and_the_api_worker(
-    services: dict[str, dict[str, Any]],
-) -> None:
-    assert command_of(services["api-worker"]) == [
-        "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO",
-    ]  # fmt: skip
-    assert command_of(services["beat"])[:4] == ["celery", "-A", "scheduler.beat", "beat"]
-    # Beat builds neither app: it only sends the scheduled tasks' messages.
-    assert environment(services["beat"]) == {"BROKER_URL": "redis://redis:6379/0"}
-    assert depends_on(services["beat"]) == {"redis": "service_healthy"}
-    # No shell loops are left.
-    for service in services.values():
-        assert "sleep" not in " ".join(command_of(service))
 
 
 # --------------------------------------------------------------------------------------------

@@ -83,8 +83,40 @@ def open_delivery(
 ) -> uuid.UUID | None:
     """Record the delivery of `notification`; return its id if it is pending, to be sent.
 
-    `wanted` is the user's flag for this kind of notification. Commits.
+    `wanted` is the user's flag for this kind of notification. Commits. A pending row is born
+    leased to this worker (see `notify`); if nobody sends it, the sweep does once that ran out.
     """
+    opened = _open(notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id)
+    return None if opened is None else opened.id
+
+
+def notify(
+    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+) -> str | None:
+    """Open the delivery and, if it is to be sent, send it: the handlers' one call.
+
+    Returns the delivery's status after this worker's part (None: nothing to send here).
+    """
+    opened_at = time.monotonic()
+    opened = _open(notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id)
+    if opened is None:
+        return None
+    if opened.lease is None:
+        # An earlier copy of the event opened it: send it if nobody else holds it.
+        return deliver(opened.id)
+    return _send(opened.lease, leased_at=opened_at)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    id: uuid.UUID
+    # Set when this call created the row: it was born leased to us.
+    lease: _Lease | None
+
+
+def _open(
+    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+) -> _Opened | None:
     if not wanted:
         status, reason = "skipped", unwanted_reason
     elif not chat_id:
@@ -93,6 +125,7 @@ def open_delivery(
         status, reason = "skipped", NOT_CONFIGURED_REASON
     else:
         status, reason = "pending", None
+    lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     row = db.session.execute(
         insert(Delivery)
         .values(
@@ -106,19 +139,25 @@ def open_delivery(
             text=notification.text,
             buttons=notification.buttons,
             chart=notification.chart,
+            # The row and its lease in one statement: one commit less per delivery.
+            lease_expires_at=func.now() + lease_for if status == "pending" else None,
         )
         .on_conflict_do_nothing(index_elements=[Delivery.event_id, Delivery.channel])
-        .returning(Delivery.id, Delivery.status)
+        .returning(*_LEASE_COLUMNS, Delivery.status)
     ).one_or_none()
-    if row is None:
-        # An earlier copy of the event made the row: its status decides.
-        row = db.session.execute(
-            select(Delivery.id, Delivery.status).where(
-                Delivery.event_id == notification.event_id, Delivery.channel == TELEGRAM_CHANNEL
-            )
-        ).one()
+    if row is not None:
+        db.session.commit()
+        if row.status != "pending":
+            return None
+        return _Opened(row.id, _Lease(*row[: len(_LEASE_COLUMNS)]))
+    # An earlier copy of the event made the row: its status decides.
+    existing = db.session.execute(
+        select(Delivery.id, Delivery.status).where(
+            Delivery.event_id == notification.event_id, Delivery.channel == TELEGRAM_CHANNEL
+        )
+    ).one()
     db.session.commit()
-    return row.id if row.status == "pending" else None
+    return _Opened(existing.id, None) if existing.status == "pending" else None
 
 
 @dataclass(frozen=True)
@@ -138,6 +177,20 @@ class _Lease:
     chart: dict[str, Any] | None
 
 
+_LEASE_COLUMNS = (
+    Delivery.id,
+    Delivery.event_id,
+    Delivery.event_type,
+    Delivery.user_id,
+    Delivery.chat_id,
+    Delivery.text,
+    Delivery.transient_failures,
+    Delivery.rate_limit_waits,
+    Delivery.lease_expires_at,
+    Delivery.buttons,
+    Delivery.chart,
+)
+
 # Recording an outcome is tried again through a database outage for as long as the lease holds
 # (the message is out; while the lease holds, nobody else sends it), short of this margin.
 OUTCOME_RECORDING_MARGIN_SECONDS = 1.0
@@ -155,7 +208,11 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     if lease is None:
         _nudge_if_early(delivery_id)
         return None
-    attempt = _send(lease)
+    return _send(lease, leased_at=leased_at)
+
+
+def _send(lease: _Lease, *, leased_at: float) -> str | None:
+    attempt = _attempt(lease)
     lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
     status = _record_outcome(
         lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
@@ -187,7 +244,7 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
 CAPTION_MAX_LENGTH = 1024
 
 
-def _send(lease: _Lease) -> Attempt:
+def _attempt(lease: _Lease) -> Attempt:
     """One request: the text (with its buttons), or the chart with the text as its caption."""
     client = telegram_client()
     if lease.chart is None:
@@ -217,19 +274,7 @@ def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
             or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now),
         )
         .values(lease_expires_at=now + lease_for)
-        .returning(
-            Delivery.id,
-            Delivery.event_id,
-            Delivery.event_type,
-            Delivery.user_id,
-            Delivery.chat_id,
-            Delivery.text,
-            Delivery.transient_failures,
-            Delivery.rate_limit_waits,
-            Delivery.lease_expires_at,
-            Delivery.buttons,
-            Delivery.chart,
-        )
+        .returning(*_LEASE_COLUMNS)
         .execution_options(synchronize_session=False)
     ).one_or_none()
     db.session.commit()
