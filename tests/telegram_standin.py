@@ -12,6 +12,9 @@ In-process use::
         ...  # code under test posts to f"{telegram.url}/bot<token>/sendMessage"
         [message] = telegram.wait_for_messages(1)
 
+sendPhoto arrives as multipart/form-data: its fields are recorded as strings, the photo as
+``{"filename", "content_type", "size", "base64"}`` (``telegram.photos``).
+
 As a separate process (benchmarks, ``make run`` smoke check)::
 
     python tests/telegram_standin.py --port 0 --record /tmp/telegram.jsonl
