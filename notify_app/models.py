@@ -120,10 +120,10 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Inline keyboard of a bot reply: rows of {"text", "data"} buttons.
-    buttons: Mapped[list[Any] | None] = mapped_column(JSONB)
+    buttons: Mapped[list[Any] | None] = mapped_column(JSONB(none_as_null=True))
     # A bar chart to send as a photo, with `text` as its caption: {"title", "bars": [{"name",
     # "spent", "limit"}]} (notify_app/charts.py draws it).
-    chart: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class DeletedUser(db.Model):  # type: ignore[name-defined,misc]

@@ -31,7 +31,7 @@ class BotCommandRecord(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("transactions.id", ondelete="SET NULL")
     )
     # {"type", "amount", "date", "description", "categories": [ids of the buttons]}
-    choice: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    choice: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # The command ("choose") that answered the choice: a second press records nothing.
     chosen_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # The BOT_REPLY payload, to answer a repeated command the same way.

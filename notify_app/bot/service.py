@@ -10,6 +10,7 @@ import logging
 import uuid
 from typing import Any, Final
 
+import redis
 from flask import current_app
 from sqlalchemy import select
 
@@ -77,7 +78,11 @@ def answer_update(update: Any) -> dict[str, Any]:
     user_id = linked_user(incoming.chat_id)
     if user_id is None:
         return _say(incoming, NOT_LINKED)
-    if not allow_command(incoming.chat_id):
+    try:
+        allowed = allow_command(incoming.chat_id)
+    except redis.RedisError as error:
+        raise CommandNotSentError(f"rate limit unknown: {error}") from error
+    if not allowed:
         logger.warning("telegram chat %s: over its command rate limit", incoming.chat_id)
         return _say(incoming, TOO_MANY)
     assert incoming.command is not None

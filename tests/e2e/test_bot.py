@@ -334,3 +334,25 @@ def test_commands_are_limited_per_chat_and_their_text_is_not_logged(
 
     assert "zebra-secret-lunch" not in caplog.text
     assert "zebra-secret-lunch" not in bot_pipeline.log()
+
+
+def test_a_command_the_broker_does_not_take_is_answered_503_so_telegram_sends_it_again(
+    register: Callable[[], Person],
+    gateway: Client,
+    notify: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ann = register()
+    link_chat(gateway, ann, 7801)
+    # Redis is not there: nothing listens on port 1.
+    monkeypatch.setitem(notify.config, "BROKER_URL", "redis://127.0.0.1:1/0")
+    for extension in ("delivery_queue", "bot_rate_limit_redis"):
+        monkeypatch.delitem(notify.extensions, extension, raising=False)
+    answer = post_update(gateway, text_update(7801, "/spent 1 food"))
+    assert answer.status_code == 503
+    assert set(answer.get_json()) == {"code", "status", "message", "errors"}
+    # Help needs no broker.
+    assert post_update(gateway, text_update(7801, "/help")).status_code == 200
+    monkeypatch.undo()
+    for extension in ("delivery_queue", "bot_rate_limit_redis"):
+        notify.extensions.pop(extension, None)
