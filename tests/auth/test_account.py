@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from api_app.extensions import db
 from api_app.models import (
+    BotCommandRecord,
     Budget,
     BudgetLimit,
     Category,
@@ -147,6 +148,16 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
         db.session.add(rule)
         db.session.flush()
         db.session.add(RecurringOccurrence(recurring_id=rule.id, date=date(2026, 5, 1)))
+        # A command of theirs from the Telegram bot.
+        db.session.add(
+            BotCommandRecord(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                chat_id="1",
+                name="summary",
+                reply={"chat_id": "1", "text": "May 2026 so far"},
+            )
+        )
         db.session.commit()
         ids = {str(user_id)}
         for model in (Category, Budget, Goal, Transaction, RecurringTransaction):
