@@ -14,8 +14,11 @@ from api_app.categories.service import lock_own_category
 from api_app.events import CategoryMonth, watch_limits
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category
+from api_app.pagination import ListOrder
 
 MONTH_TAKEN = "budgets_user_id_month_year_key"
+# A user has one budget per month, so (year, month) is unique in their list.
+BUDGET_ORDER = ListOrder((Budget.year, Budget.month), descending=True)
 
 
 def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
@@ -23,7 +26,7 @@ def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
     query = (
         select(Budget)
         .where(Budget.user_id == user_id)
-        .order_by(Budget.year.desc(), Budget.month.desc())
+        .order_by(*BUDGET_ORDER.clauses())
         .options(selectinload(Budget.limits))
     )
     return query if year is None else query.where(Budget.year == year)

@@ -12,12 +12,14 @@ from api_app.blueprint import abort
 from api_app.events import CategoryMonth, watch_limits
 from api_app.extensions import db
 from api_app.models import BudgetLimit, Category, Transaction
+from api_app.pagination import ListOrder
 
 NAME_TAKEN = "categories_user_id_name_key"
+CATEGORY_ORDER = ListOrder((Category.name, Category.id), descending=False)
 
 
 def categories_of(user_id: uuid.UUID) -> Select[tuple[Category]]:
-    return select(Category).where(Category.user_id == user_id).order_by(Category.name, Category.id)
+    return select(Category).where(Category.user_id == user_id).order_by(*CATEGORY_ORDER.clauses())
 
 
 def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:

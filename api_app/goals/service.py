@@ -18,13 +18,14 @@ from api_app.events import watch_goal
 from api_app.extensions import db
 from api_app.models import Goal
 from api_app.money import MAX_AMOUNT
+from api_app.pagination import ListOrder
 from event_contract import money
+
+GOAL_ORDER = ListOrder((Goal.created_at, Goal.id), descending=True)
 
 
 def goals_of(user_id: uuid.UUID) -> Select[tuple[Goal]]:
-    return (
-        select(Goal).where(Goal.user_id == user_id).order_by(Goal.created_at.desc(), Goal.id.desc())
-    )
+    return select(Goal).where(Goal.user_id == user_id).order_by(*GOAL_ORDER.clauses())
 
 
 def get_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:

@@ -20,6 +20,12 @@ from api_app.categories.service import lock_own_category
 from api_app.events import CategoryMonth, watch_limits
 from api_app.extensions import db
 from api_app.models import Transaction, TransactionType
+from api_app.pagination import ListOrder
+
+# Newest date first, then newest created; the id makes the order total (keyset cursors).
+TRANSACTION_ORDER = ListOrder(
+    (Transaction.date, Transaction.created_at, Transaction.id), descending=True
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,7 @@ def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tup
         query = query.where(Transaction.type == wanted.type)
     if wanted.category_id is not None:
         query = query.where(Transaction.category_id == wanted.category_id)
-    return query.order_by(
-        Transaction.date.desc(), Transaction.created_at.desc(), Transaction.id.desc()
-    )
+    return query.order_by(*TRANSACTION_ORDER.clauses())
 
 
 def get_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> Transaction:

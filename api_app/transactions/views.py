@@ -13,7 +13,6 @@ from sqlalchemy import Select
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint
 from api_app.models import Transaction
-from api_app.pagination import SelectPage
 from api_app.transactions import service
 from api_app.transactions.export import csv_lines
 from api_app.transactions.schemas import (
@@ -35,7 +34,7 @@ class Transactions(MethodView):
     @protected(blp)
     @blp.arguments(TransactionFilterSchema, location="query")
     @blp.response(200, TransactionSchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.TRANSACTION_ORDER)
     def get(self, args: dict[str, Any]) -> Select[tuple[Transaction]]:
         """Your transactions, newest date first (ties: newest created first)"""
         return service.transactions_of(current_user_id(), service.TransactionFilter(**args))
