@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint
+from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.transactions import service
-from api_app.transactions.export import csv_lines
+from api_app.transactions.export import csv_rows, csv_stream
 from api_app.transactions.schemas import (
     TransactionCreateSchema,
     TransactionFilterSchema,
@@ -61,8 +62,9 @@ class TransactionsCsv(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """Your transactions matching the filters, as CSV, in the order of the list"""
         transactions = service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        # Streamed on a connection of its own, after this request's session has ended.
         return Response(
-            stream_with_context(csv_lines(transactions)),
+            csv_stream(db.engine, csv_rows(transactions)),
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )
