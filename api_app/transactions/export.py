@@ -15,14 +15,17 @@ that stops reading stops the query.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import os
 import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, case, cast, func, literal
+from sqlalchemy import ColumnElement, Engine, Select, Text, any_, case, cast, func, literal
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api_app.models import Category, Transaction
@@ -39,9 +42,12 @@ HEADER: Final = (
 )
 # A cell starting with one of these is a formula to a spreadsheet; a leading ' keeps it text.
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
-# The same as a PostgreSQL regular expression ("-" first, where it is no range).
-FORMULA_PATTERN: Final = "^[-=+@\t\r]"
+# As PostgreSQL's ascii() of a cell's first character: cheaper per row than a substring.
+FORMULA_CODES: Final = tuple(ord(start) for start in FORMULA_STARTS)
 CHUNK_BYTES: Final = 64 * 1024
+# The pipe from the COPY to the response holds this much (Linux's default is 64 KiB), so neither
+# side waits on the other for every piece.
+PIPE_BYTES: Final = 1024 * 1024
 
 
 class ExportInterruptedError(RuntimeError):
@@ -63,7 +69,7 @@ def csv_rows(transactions: Select[tuple[Transaction]]) -> Select[Any]:
         Transaction.category_id,
         _as_text(Category.name),
         # NULL, not '': COPY writes an empty string as "" but NULL as nothing, as csv did.
-        func.nullif(_as_text(func.coalesce(Transaction.description, "")), ""),
+        _as_text(func.nullif(Transaction.description, "")),
         Transaction.id,
         _isoformat(Transaction.created_at),
         maintain_column_froms=True,
@@ -93,6 +99,8 @@ def csv_stream(engine: Engine, rows: Select[Any]) -> Iterator[bytes]:
 
 def _copied(connection: Any, cursor: Any, copy_sql: str) -> Iterator[bytes]:
     read_end, write_end = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # Linux only, and the limit may be lower
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     failures: list[BaseException] = []
 
     def produce() -> None:
@@ -136,18 +144,14 @@ def crlf_rows(chunk: bytes, inside_quotes: bool) -> tuple[bytes, bool]:
 
 
 def _as_text(cell: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[str]:
-    starts_a_formula = cell.regexp_match(FORMULA_PATTERN)
+    starts_a_formula = func.ascii(cell) == any_(array(FORMULA_CODES))
     return case((starts_a_formula, literal("'", Text).concat(cell)), else_=cell)
 
 
 def _isoformat(moment: InstrumentedAttribute[Any]) -> ColumnElement[str]:
     """What datetime.isoformat() writes: no fraction when the microseconds are 0."""
-    fraction = case((func.to_char(moment, "US") == "000000", ""), else_=func.to_char(moment, ".US"))
-    return (
-        func.to_char(moment, 'YYYY-MM-DD"T"HH24:MI:SS', type_=Text)
-        .concat(fraction)
-        .concat(func.to_char(moment, "TZH:TZM"))
-    )
+    full = func.to_char(moment, 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM', type_=Text)
+    return func.replace(full, ".000000", "", type_=Text)
 
 
 def _bound(kind: Any, engine: Engine, value: Any) -> Any:
