@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, any_, case, cast, func, literal
+from sqlalchemy import ColumnElement, Engine, Select, Text, any_, case, func, literal
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -63,9 +63,11 @@ def header_line() -> bytes:
 def csv_rows(transactions: Select[tuple[Transaction]]) -> Select[Any]:
     """The list's rows (its filters, its order) as the CSV's cells, formatted by PostgreSQL."""
     return transactions.join(Category, Category.id == Transaction.category_id).with_only_columns(
-        func.to_char(Transaction.date, "YYYY-MM-DD"),
-        cast(Transaction.type, Text),
-        cast(Transaction.amount, Text),
+        # As COPY writes them: dates in the ISO style (set for the export's transaction), the
+        # type's name, numeric(12, 2) with its two decimals, uuids in lower case.
+        Transaction.date,
+        Transaction.type,
+        Transaction.amount,
         Transaction.category_id,
         _as_text(Category.name),
         # NULL, not '': COPY writes an empty string as "" but NULL as nothing, as csv did.
@@ -82,6 +84,7 @@ def csv_stream(engine: Engine, rows: Select[Any]) -> Iterator[bytes]:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
         compiled = rows.compile(dialect=engine.dialect)
         parameters = {
             name: _bound(compiled.binds[name].type, engine, value)
