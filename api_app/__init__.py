@@ -15,6 +15,7 @@ from api_app.budgets.cli import budgets_cli
 from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
+from api_app.connection_recovery import RecoveringFlask, install_statement_count
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
 from api_app.goals.views import blp as goals_blp
@@ -32,7 +33,7 @@ __all__ = ["create_app", "models"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = RecoveringFlask(__name__)
     app.config.update(load_config())
     if test_config is not None:
         app.config.update(test_config)
@@ -48,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    install_statement_count(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     events.init_app(app)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import http
@@ -280,6 +281,8 @@ def _typed(column: Key, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, Enum):

@@ -13,12 +13,15 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask_jwt_extended import JWTManager, create_access_token
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from api_app.extensions import db
 from api_app.models import User
 
 JwtPart = dict[str, Any]
+
+# Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
+TOKEN_USER = select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
 
 
 def mint_access_token(user: User) -> str:
@@ -67,9 +70,7 @@ def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
     user_id = _user_id(data)
     if user_id is None:
         return None
-    user: User | None = db.session.scalar(
-        select(User).where(User.id == user_id).with_for_update(key_share=True)
-    )
+    user: User | None = db.session.scalar(TOKEN_USER, {"user_id": user_id})
     return user
 
 
