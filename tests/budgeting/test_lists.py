@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -224,3 +225,46 @@ def test_the_documents_describe_cursor_pagination(alice: UserClient) -> None:
     if "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     assert {"next_cursor", "total", "total_exceeds"} <= set(schema["properties"])
+
+
+def test_a_cursor_walk_holds_while_another_connection_keeps_writing(
+    alice: UserClient, test_databases: ServiceDatabases
+) -> None:
+    food = alice.category("Food")
+    for day in range(1, 29):
+        insert_transactions(test_databases, alice.user.id, food["id"], 5, date(2024, 2, day))
+    path = "/api/transactions?from=2024-02-03&to=2024-02-26"
+    before = {item["id"] for item in walk(alice, path, page_size=100)}
+    assert len(before) == 120
+    stop, written = threading.Event(), []
+
+    def keep_writing() -> None:
+        # New rows all over February, committed one by one while the walk goes on.
+        with psycopg2.connect(test_databases.api_url) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                day = 0
+                while not stop.is_set() and day < 1_500:
+                    cursor.execute(
+                        "INSERT INTO transactions (user_id, category_id, type, amount, date)"
+                        " VALUES (%s, %s, 'EXPENSE', 1, %s) RETURNING id",
+                        (str(alice.user.id), food["id"], date(2024, 2, 1 + day % 28)),
+                    )
+                    written.append(str(cursor.fetchone()[0]))
+                    day += 1
+        connection.close()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        walked = walk(alice, path, page_size=7)
+    finally:
+        stop.set()
+        writer.join()
+    ids = [item["id"] for item in walked]
+    assert written, "nothing was written during the walk"
+    assert len(ids) == len(set(ids)), "a row came twice"
+    assert before <= set(ids), "a row that was there all along is missing"
+    assert set(ids) - before <= set(written)
+    assert all("2024-02-03" <= item["date"] <= "2024-02-26" for item in walked)
+    assert walked == sorted(walked, key=sort_key, reverse=True)
