@@ -174,11 +174,12 @@ def _page(
     order: ListOrder, collection: Select[Any], wanted: dict[str, Any], identity: bytes
 ) -> tuple[list[Any], dict[str, Any]]:
     page_size: int = wanted["page_size"]
+    # A cursor is checked before anything is read.
+    position = _read_cursor(order, wanted["cursor"], identity) if "cursor" in wanted else None
     ordered = collection.order_by(None).order_by(*order.clauses())
     total = _bounded_count(collection)
     metadata: dict[str, Any] = {}
-    if "cursor" in wanted:
-        position = _read_cursor(order, wanted["cursor"], identity)
+    if position is not None:
         rows = _fetch(ordered.where(order.after(position)), page_size, offset=0)
     else:
         page = wanted.get("page", 1)
