@@ -38,6 +38,7 @@ from api_app.models import (
     TransactionType,
     User,
 )
+from api_app.pagination import ListOrder
 from api_app.recurring.schedule import next_occurrence, occurrences
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
@@ -77,16 +78,16 @@ class RuleChanges:
         return {name: value for name, value in vars(self).items() if not isinstance(value, Unset)}
 
 
+# Keyset pagination needs sort columns without NULLs (next_date is NULL once a rule ended).
+RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=False)
+
+
 def rules_of(user_id: uuid.UUID) -> Select[tuple[RecurringTransaction]]:
-    """The user's rules, the next to fall first, ended ones last."""
+    """The user's rules, oldest first."""
     return (
         select(RecurringTransaction)
         .where(RecurringTransaction.user_id == user_id)
-        .order_by(
-            RecurringTransaction.next_date.asc().nulls_last(),
-            RecurringTransaction.created_at,
-            RecurringTransaction.id,
-        )
+        .order_by(*RULE_ORDER.clauses())
     )
 
 
