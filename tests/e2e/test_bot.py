@@ -310,6 +310,7 @@ def test_commands_are_limited_per_chat_and_their_text_is_not_logged(
     notify: Flask,
     telegram: TelegramStandIn,
     bot_pipeline: ApiWorkerProcess,
+    celery_worker: WorkerProcess,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -334,6 +335,9 @@ def test_commands_are_limited_per_chat_and_their_text_is_not_logged(
 
     assert "zebra-secret-lunch" not in caplog.text
     assert "zebra-secret-lunch" not in bot_pipeline.log()
+    # The replies quote it; the notifications worker that sends them does not log them.
+    assert any("zebra-secret-lunch" in reply["text"] for reply in replies_to(telegram, 7701))
+    assert "zebra-secret-lunch" not in celery_worker.log_path.read_text(errors="replace")
 
 
 def test_a_command_the_broker_does_not_take_is_answered_503_so_telegram_sends_it_again(
