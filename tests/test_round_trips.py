@@ -9,7 +9,6 @@ pre-ping runs at the checkout.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from tests.conftest import AuthenticatedUser, ServiceDatabases
-
-PASSWORD = "correct-horse-battery"
+from tests.conftest import AuthenticatedUser, ServiceDatabases, SignedInUser
 
 # Endpoint -> round trips, BEGIN and COMMIT (or ROLLBACK) included.
 EXPECTED = {
@@ -190,13 +187,14 @@ def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
     }, "\n\n".join(f"{endpoint}:\n{trips.describe()}" for endpoint, trips in counted.items())
 
 
-def test_round_trips_of_a_login(api: Flask) -> None:
-    client = api.test_client()
-    email = f"{uuid.uuid4().hex}@example.com"
-    registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    assert registered.status_code == 201, registered.json
+def test_round_trips_of_a_login(
+    api: Flask, api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
+) -> None:
+    user = sign_up()
     with counting(api) as trips:
-        response = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        response = api_client.post(
+            "/api/auth/login", json={"email": user.email, "password": user.password}
+        )
     assert response.status_code == 200, response.json
     assert trips.checkouts == 1, trips.describe()
     assert trips.total == EXPECTED["POST /api/auth/login"], trips.describe()

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -99,9 +99,10 @@ def _spent_before(index: int) -> Label[Any]:
 SPENT_BEFORE = (_spent_before(0), _spent_before(1))
 
 
-@cache
+@lru_cache(maxsize=32)
 def _returning_spent(write: Write, count: int) -> Write:
-    """`write` that also returns the first `count` SPENT_BEFORE sums (built once per pair)."""
+    """`write` that also returns the first `count` SPENT_BEFORE sums, built once per pair (the
+    writes are built once too: a handful of statements)."""
     return write.returning(*SPENT_BEFORE[:count]) if count else write
 
 
@@ -223,8 +224,8 @@ class LimitCrossings:
         """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
         RETURNING (at least the transaction's id), which removes `removed` from spending and adds
         `added`; answer its row. `referenced_category` is the category the written row now points
-        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
-        costs SQLAlchemy least.
+        to: NotFoundError unless it is the user's. Build `write` once, with bind parameters:
+        SQLAlchemy then derives its cache key once.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
         limits = {
