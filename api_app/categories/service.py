@@ -99,16 +99,7 @@ def delete_category(
                 raise NotFoundError.on(
                     "reassign_to", "No such category.", "category to reassign to not found"
                 )
-            uow.limits.move_expenses(
-                category_id,
-                reassign_to,
-                lambda: uow.session.execute(
-                    update(Transaction)
-                    .where(Transaction.category_id == category_id)
-                    .values(category_id=reassign_to)
-                    .execution_options(synchronize_session=False)
-                ),
-            )
+            uow.limits.move_expenses(category_id, reassign_to)
             uow.session.execute(
                 update(RecurringTransaction)
                 .where(RecurringTransaction.category_id == category_id)
