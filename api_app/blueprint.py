@@ -9,10 +9,11 @@ from typing import Any, NoReturn
 
 import flask
 import flask_smorest
-from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
+
+from api_app.pagination import KeysetPagination
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -50,7 +51,7 @@ class ExactJsonParser(FlaskParser):
             ) from error
 
 
-class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+class Blueprint(KeysetPagination, flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = ExactJsonParser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {  # noqa: RUF012 - flask-smorest's own declaration
         **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
@@ -64,14 +65,6 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         for method, doc in self._docs[endpoint].items():
             if method != "parameters":
                 doc.setdefault("manual_doc", {}).setdefault("operationId", f"{method}{endpoint}")
-
-    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
-        # The header carries JSON; flask-smorest documents it as a bare object schema, which
-        # OpenAPI reads as the "simple" style (k1,v1,k2,v2), so clients would misparse it.
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
-            "description": "Pagination metadata, as JSON",
-            "content": {"application/json": {"schema": PaginationMetadataSchema}},
-        }
 
 
 def abort(

@@ -38,10 +38,12 @@ from api_app.models import (
     TransactionType,
     User,
 )
+from api_app.pagination import ListOrder
 from api_app.recurring.schedule import next_occurrence, occurrences
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 
+RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=True)
 # Occurrences a request may record at once: a weekly rule started 19 years ago is about this.
 MAX_OCCURRENCES_AT_ONCE: Final = 1000
 # Rules whose ids the job reads per query.
@@ -78,15 +80,11 @@ class RuleChanges:
 
 
 def rules_of(user_id: uuid.UUID) -> Select[tuple[RecurringTransaction]]:
-    """The user's rules, the next to fall first, ended ones last."""
+    """The user's rules, newest first."""
     return (
         select(RecurringTransaction)
         .where(RecurringTransaction.user_id == user_id)
-        .order_by(
-            RecurringTransaction.next_date.asc().nulls_last(),
-            RecurringTransaction.created_at,
-            RecurringTransaction.id,
-        )
+        .order_by(*RULE_ORDER.clauses())
     )
 
 

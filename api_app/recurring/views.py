@@ -13,7 +13,6 @@ from sqlalchemy import Select
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint
 from api_app.models import RecurringTransaction
-from api_app.pagination import SelectPage
 from api_app.recurring import service
 from api_app.recurring.schemas import (
     RecurringCreateSchema,
@@ -44,9 +43,9 @@ def _users_today() -> date:
 class RecurringRules(MethodView):
     @protected(blp)
     @blp.response(200, RecurringSchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.RULE_ORDER)
     def get(self) -> Select[tuple[RecurringTransaction]]:
-        """Your recurring transactions, the next to fall first"""
+        """Your recurring transactions, newest first"""
         return service.rules_of(current_user_id())
 
     @protected(blp)
