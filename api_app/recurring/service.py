@@ -43,6 +43,7 @@ from api_app.recurring.schedule import next_occurrence, occurrences
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 
+RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=True)
 # Occurrences a request may record at once: a weekly rule started 19 years ago is about this.
 MAX_OCCURRENCES_AT_ONCE: Final = 1000
 # Rules whose ids the job reads per query.
@@ -78,12 +79,8 @@ class RuleChanges:
         return {name: value for name, value in vars(self).items() if not isinstance(value, Unset)}
 
 
-# Keyset pagination needs sort columns without NULLs (next_date is NULL once a rule ended).
-RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=False)
-
-
 def rules_of(user_id: uuid.UUID) -> Select[tuple[RecurringTransaction]]:
-    """The user's rules, oldest first."""
+    """The user's rules, newest first."""
     return (
         select(RecurringTransaction)
         .where(RecurringTransaction.user_id == user_id)

@@ -45,7 +45,7 @@ class RecurringRules(MethodView):
     @blp.response(200, RecurringSchema(many=True))
     @blp.paginate(service.RULE_ORDER)
     def get(self) -> Select[tuple[RecurringTransaction]]:
-        """Your recurring transactions, oldest first"""
+        """Your recurring transactions, newest first"""
         return service.rules_of(current_user_id())
 
     @protected(blp)

@@ -25,6 +25,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def change_timezone(user: User, timezone: str) -> User:
+    """The IANA zone in which the user's days begin and end."""
     with UnitOfWork():
         user.timezone = timezone
     return user
