@@ -5,37 +5,22 @@ from __future__ import annotations
 import uuid
 
 from flask_smorest import abort
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 
 from notify_app import messages
 from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
+from notify_app.pagination import ListOrder
 
 TEST_MESSAGE_TYPE = "notification.test"
+HISTORY_ORDER = ListOrder((Delivery.created_at, Delivery.id), descending=True)
 
 
-def history_page(user_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list[Delivery], int]:
-    """One page of the user's deliveries, newest first, and how many there are in all."""
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(Delivery).where(Delivery.user_id == user_id)
-        )
-        or 0
-    )
-    first = (page - 1) * page_size
-    if first >= total:
-        # Past the end: empty, without an OFFSET that could overflow PostgreSQL's bigint.
-        return [], total
-    deliveries = db.session.scalars(
-        select(Delivery)
-        .where(Delivery.user_id == user_id)
-        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-        .offset(first)
-        .limit(page_size)
-    ).all()
-    return list(deliveries), total
+def history_of(user_id: uuid.UUID) -> Select[tuple[Delivery]]:
+    """The user's deliveries, newest first."""
+    return select(Delivery).where(Delivery.user_id == user_id).order_by(*HISTORY_ORDER.clauses())
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:

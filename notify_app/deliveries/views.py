@@ -6,7 +6,7 @@ import uuid
 
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, jwt_required
-from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import Select
 
 from notify_app.blueprint import Blueprint
 from notify_app.deliveries import service
@@ -30,17 +30,10 @@ class History(MethodView):
     @jwt_required()
     @blp.response(200, DeliverySchema(many=True))
     @blp.alt_response(401, description="Missing or invalid access token")
-    @blp.paginate()
-    def get(self, pagination_parameters: PaginationParameters) -> list[Delivery]:
+    @blp.paginate(service.HISTORY_ORDER)
+    def get(self) -> Select[tuple[Delivery]]:
         """The user's deliveries, newest first (X-Pagination header for the pages)."""
-        # Counting and slicing happen in SQL; flask-smorest only builds the header.
-        deliveries, total = service.history_page(
-            current_user_id(),
-            page=pagination_parameters.page,
-            page_size=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = total
-        return deliveries
+        return service.history_of(current_user_id())
 
 
 @blp.route("/test")
