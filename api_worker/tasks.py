@@ -9,7 +9,12 @@ from flask import Flask
 import api_app
 from api_app import jobs
 from api_worker.app import celery_app
-from scheduler import CLOSE_MONTH_TASK, PURGE_OUTBOX_TASK, PURGE_REFRESH_TOKENS_TASK
+from scheduler import (
+    CLOSE_MONTH_TASK,
+    PURGE_OUTBOX_TASK,
+    PURGE_REFRESH_TOKENS_TASK,
+    RECORD_RECURRING_TASK,
+)
 
 
 @cache
@@ -35,3 +40,9 @@ def purge_refresh_tokens() -> int:
 def purge_outbox() -> int:
     with api_application().app_context():
         return jobs.purge_outbox()
+
+
+@celery_app.task(name=RECORD_RECURRING_TASK)
+def record_recurring_transactions() -> int:
+    with api_application().app_context():
+        return jobs.record_recurring_transactions().transactions

@@ -43,6 +43,7 @@ def test_every_scheduled_job_runs_in_the_worker_of_the_service_that_owns_its_dat
         "delivery-sweep": NOTIFICATIONS_QUEUE,
         "link-code-purge": NOTIFICATIONS_QUEUE,
         "month-close": API_JOBS_QUEUE,
+        "recurring-transactions": API_JOBS_QUEUE,
         "refresh-token-purge": API_JOBS_QUEUE,
         "outbox-purge": API_JOBS_QUEUE,
     }

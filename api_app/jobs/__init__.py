@@ -2,7 +2,12 @@
 says so. Each is idempotent: several beat replicas, or a run late after downtime, do its work
 once."""
 
-from api_app.jobs.periodic import close_last_month, purge_outbox, purge_refresh_tokens
+from api_app.jobs.periodic import (
+    close_last_month,
+    purge_outbox,
+    purge_refresh_tokens,
+    record_recurring_transactions,
+)
 from api_app.jobs.runs import JobOutcome, once_per_period
 
 __all__ = [
@@ -11,4 +16,5 @@ __all__ = [
     "once_per_period",
     "purge_outbox",
     "purge_refresh_tokens",
+    "record_recurring_transactions",
 ]

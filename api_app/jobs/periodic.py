@@ -12,6 +12,7 @@ from api_app.budgets.month_close import CloseReport, close_month, previous_month
 from api_app.events.outbox import purge_published
 from api_app.extensions import db
 from api_app.jobs.runs import JobOutcome, once_per_period
+from api_app.recurring.service import RunReport, record_due_occurrences
 
 MONTH_CLOSE_JOB = "month-close"
 
@@ -19,12 +20,24 @@ MONTH_CLOSE_JOB = "month-close"
 def close_last_month(today: date | None = None) -> JobOutcome[CloseReport]:
     """The monthly digest of the month before `today` (UTC), once.
 
-    Scheduled every hour, so the 1st's digest goes out in its first hour, and a system that was
-    down on the 1st sends it at the first run after it is back.
+    Scheduled every hour: each user's digest goes out in the first hour after the month ended in
+    their time zone, and a system that was down on the 1st sends it at the first run after it is
+    back. The period counts as done once no user waits for their month to end.
     """
     today = today or datetime.now(UTC).date()
     year, month = previous_month(today)
-    return once_per_period(MONTH_CLOSE_JOB, f"{year}-{month:02d}", lambda: close_month(year, month))
+    return once_per_period(
+        MONTH_CLOSE_JOB,
+        f"{year}-{month:02d}",
+        lambda: close_month(year, month),
+        finished=lambda report: report.waiting == 0,
+    )
+
+
+def record_recurring_transactions() -> RunReport:
+    """The occurrences of recurring transactions due up to each user's today; idempotent by
+    itself (one per rule and date), so no period is recorded."""
+    return record_due_occurrences()
 
 
 def purge_refresh_tokens() -> int:

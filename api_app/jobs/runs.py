@@ -27,12 +27,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class JobOutcome(Generic[T]):
-    # "done": ran now; "already done": an earlier run did this period; "busy": a copy is running.
+    # "done": ran now; "partly done": ran, the period needs another run; "already done": an
+    # earlier run did this period; "busy": a copy is running.
     status: str
     result: T | None = None
 
 
-def once_per_period(job: str, period: str, work: Callable[[], T]) -> JobOutcome[T]:
+def once_per_period(
+    job: str,
+    period: str,
+    work: Callable[[], T],
+    finished: Callable[[T], bool] = lambda _: True,
+) -> JobOutcome[T]:
+    """Run `work` unless the period is done; it is done once a run's result is `finished`."""
     with db.engine.connect() as lock_connection:
         lock_key = func.hashtext(f"job:{job}")
         if not lock_connection.scalar(select(func.pg_try_advisory_lock(lock_key))):
@@ -44,6 +51,9 @@ def once_per_period(job: str, period: str, work: Callable[[], T]) -> JobOutcome[
             if done:
                 return JobOutcome("already done")
             result = work()
+            if not finished(result):
+                logger.info("job %s for %s: ran, more to do later (%s)", job, period, result)
+                return JobOutcome("partly done", result)
             db.session.execute(
                 insert(JobRun).values(job=job, period=period).on_conflict_do_nothing()
             )

@@ -1,11 +1,12 @@
-"""The budget_api tables: the specification's seven, the outbox of the events, and the runs of
-the periodic jobs."""
+"""The budget_api tables: the specification's seven, the outbox of the events, the rules of
+recurring transactions with their recorded occurrences, and the runs of the periodic jobs."""
 
 from api_app.models.budget import Budget, BudgetLimit
 from api_app.models.category import Category
 from api_app.models.goal import Goal
 from api_app.models.job_run import JobRun
 from api_app.models.outbox import OutboxEvent
+from api_app.models.recurring import Frequency, RecurringOccurrence, RecurringTransaction
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
 
@@ -13,9 +14,12 @@ __all__ = [
     "Budget",
     "BudgetLimit",
     "Category",
+    "Frequency",
     "Goal",
     "JobRun",
     "OutboxEvent",
+    "RecurringOccurrence",
+    "RecurringTransaction",
     "RefreshToken",
     "Transaction",
     "TransactionType",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api_app.extensions import db
@@ -18,6 +18,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[UuidPrimaryKey]
     email: Mapped[str] = mapped_column(Text, unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
+    # An IANA zone name: the user's "today" (recurring transactions, month close) is taken there.
+    timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
