@@ -8,13 +8,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from celery import Celery
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
@@ -25,7 +25,8 @@ from tests.people import Person, outbox_payloads
 from tests.pipeline import finished_delivery, wait_until
 from tests.telegram_standin import TelegramStandIn
 
-TODAY = date(2025, 11, 1)
+# Early on November 1st, UTC: October has ended for every user in UTC.
+NOW = datetime(2025, 11, 1, 0, 5, tzinfo=UTC)
 
 
 def test_every_scheduled_job_runs_in_the_worker_of_the_service_that_owns_its_data(
@@ -65,10 +66,10 @@ def test_the_month_close_job_closes_the_previous_month_once(api: Flask, notify: 
     person.spend("Food", "12.34", "2025-10-05")
 
     with api.app_context():
-        first = jobs.close_last_month(TODAY)
-        again = jobs.close_last_month(TODAY)
+        first = jobs.close_last_month(NOW)
+        again = jobs.close_last_month(NOW)
         # Days of downtime later, still November: October is done already.
-        late = jobs.close_last_month(TODAY + timedelta(days=9))
+        late = jobs.close_last_month(NOW + timedelta(days=9))
     assert first.status == "done"
     assert first.result is not None
     assert (first.result.users, first.result.emitted) == (1, 1)
@@ -85,9 +86,34 @@ def test_a_month_close_that_missed_the_first_runs_late_and_once(api: Flask, noti
     with api.app_context():
         # The system was down from October 31st to November 6th: the first run after it closes
         # October.
-        outcome = jobs.close_last_month(date(2025, 11, 6))
+        outcome = jobs.close_last_month(datetime(2025, 11, 6, 12, tzinfo=UTC))
     assert outcome.status == "done"
     assert len(outbox_payloads(api, person.id, BUDGET_MONTH_CLOSED)) == 1
+
+
+def test_the_month_stays_open_while_a_user_waits_for_it_to_end_in_their_time_zone(
+    api: Flask, notify: Flask
+) -> None:
+    from api_app import jobs
+    from api_app.extensions import db
+    from api_app.models import User
+
+    utc_user, la_user = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    for person in (utc_user, la_user):
+        person.spend("Food", "5.00", "2025-10-20")
+    with api.app_context():
+        db.session.execute(
+            update(User).where(User.id == la_user.id).values(timezone="America/Los_Angeles")
+        )
+        db.session.commit()
+        early = jobs.close_last_month(NOW)  # 17:05 on October 31st in Los Angeles
+        later = jobs.close_last_month(NOW + timedelta(hours=8))
+        done = jobs.close_last_month(NOW + timedelta(hours=9))
+    assert (early.status, later.status, done.status) == ("partly done", "done", "already done")
+    assert early.result is not None
+    assert (early.result.emitted, early.result.waiting) == (1, 1)
+    for person in (utc_user, la_user):
+        assert len(outbox_payloads(api, person.id, BUDGET_MONTH_CLOSED)) == 1
 
 
 def test_two_replicas_closing_the_same_month_at_once_close_it_once(
@@ -106,7 +132,7 @@ def test_two_replicas_closing_the_same_month_at_once_close_it_once(
     def replica() -> None:
         with api.app_context():
             start.wait()
-            statuses.append(jobs.close_last_month(TODAY).status)
+            statuses.append(jobs.close_last_month(NOW).status)
 
     threads = [threading.Thread(target=replica) for _ in range(2)]
     for thread in threads:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -17,19 +17,19 @@ from api_app.recurring.service import RunReport, record_due_occurrences
 MONTH_CLOSE_JOB = "month-close"
 
 
-def close_last_month(today: date | None = None) -> JobOutcome[CloseReport]:
-    """The monthly digest of the month before `today` (UTC), once.
+def close_last_month(now: datetime | None = None) -> JobOutcome[CloseReport]:
+    """The monthly digest of the month before `now`'s (UTC), once.
 
     Scheduled every hour: each user's digest goes out in the first hour after the month ended in
     their time zone, and a system that was down on the 1st sends it at the first run after it is
     back. The period counts as done once no user waits for their month to end.
     """
-    today = today or datetime.now(UTC).date()
-    year, month = previous_month(today)
+    moment = now or datetime.now(UTC)
+    year, month = previous_month(moment.date())
     return once_per_period(
         MONTH_CLOSE_JOB,
         f"{year}-{month:02d}",
-        lambda: close_month(year, month),
+        lambda: close_month(year, month, moment),
         finished=lambda report: report.waiting == 0,
     )
 
