@@ -50,9 +50,9 @@ def purge_outbox() -> int:
 
 
 @celery_app.task(name=RECORD_RECURRING_TASK)
-def record_recurring() -> int:
+def record_recurring_transactions() -> int:
     with api_application().app_context():
-        return jobs.record_recurring()
+        return jobs.record_recurring_transactions().transactions
 
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Final
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-SCENARIO_NAMES: Final = ("write_path", "read_path", "lists", "auth", "notifications", "recovery")
+SCENARIO_NAMES: Final = (
+    "write_path",
+    "read_path",
+    "lists",
+    "auth",
+    "notifications",
+    "recovery",
+)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ that owns its data, so database per service holds:
     delivery sweep            every 5 s (DELIVERY_SWEEP_...)   notifications  worker
     Telegram link-code purge  hourly at :15                    notifications  worker
     month close (digest)      hourly at :05, once per month    api_jobs       api_worker
+    recurring transactions    hourly at :10                    api_jobs       api_worker
     refresh-token purge       hourly at :25                    api_jobs       api_worker
     outbox retention purge    hourly at :35                    api_jobs       api_worker
-    recurring transactions    hourly at :00                    api_jobs       api_worker
 
 worker works on budget_notifications only, api_worker on budget_api only.
 
@@ -28,13 +28,17 @@ from typing import Any, Final
 
 from celery.schedules import crontab
 
-from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE
+import event_contract
+from event_contract import NOTIFICATIONS_QUEUE
+
+# The api worker's queue, named in the contract (notify_app sends the bot's commands there too).
+API_JOBS_QUEUE: Final = event_contract.API_JOBS_QUEUE
 
 # Registered by the api worker (api_worker/tasks.py).
 CLOSE_MONTH_TASK: Final = "api.close_month"
 PURGE_REFRESH_TOKENS_TASK: Final = "api.purge_refresh_tokens"
 PURGE_OUTBOX_TASK: Final = "api.purge_outbox"
-RECORD_RECURRING_TASK: Final = "api.record_recurring"
+RECORD_RECURRING_TASK: Final = "api.record_recurring_transactions"
 # Registered by the notifications worker (worker/tasks.py).
 SWEEP_DELIVERIES_TASK: Final = "notifications.sweep_deliveries"
 PURGE_LINK_CODES_TASK: Final = "notifications.purge_link_codes"
@@ -63,8 +67,8 @@ SCHEDULE: Final[dict[str, dict[str, Any]]] = {
     },
     "link-code-purge": _hourly(PURGE_LINK_CODES_TASK, NOTIFICATIONS_QUEUE, 15),
     "month-close": _hourly(CLOSE_MONTH_TASK, API_JOBS_QUEUE, 5),
+    # Hourly, not daily: each user's occurrence of the day is due at midnight in their zone.
+    "recurring-transactions": _hourly(RECORD_RECURRING_TASK, API_JOBS_QUEUE, 10),
     "refresh-token-purge": _hourly(PURGE_REFRESH_TOKENS_TASK, API_JOBS_QUEUE, 25),
     "outbox-purge": _hourly(PURGE_OUTBOX_TASK, API_JOBS_QUEUE, 35),
-    # Each user's occurrence of the day is recorded within the hour after their midnight.
-    "recurring": _hourly(RECORD_RECURRING_TASK, API_JOBS_QUEUE, 0),
 }

@@ -134,7 +134,7 @@ def test_one_beat_runs_every_periodic_job_and_no_shell_loop_is_left(
     # The api's jobs run in a worker of the api, on its own queue.
     assert command("api-worker")[:6] == ["celery", "-A", "api_worker", "worker", "-Q", "api_jobs"]
     assert "NOTIFY_DATABASE_URL" not in environment(services["api-worker"])
-    assert not [name for name in services if name in ("token-purge", "month-close")]
+    assert not [name for name in services if name in ("token-purge", "month-close", "recurring")]
     for name in services:
         assert "sleep" not in " ".join(map(str, services[name].get("command") or [])), name
 

@@ -4,25 +4,29 @@ data, each doing its work once however often (or late) it runs."""
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 import threading
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from celery import Celery
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
-from event_contract import API_JOBS_QUEUE, BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
-from scheduler import CLOSE_MONTH_TASK, SCHEDULE
-from tests.conftest import ApiWorkerProcess, WorkerProcess
+from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
+from scheduler import API_JOBS_QUEUE, CLOSE_MONTH_TASK, SCHEDULE
+from tests.conftest import REPO_ROOT, WorkerProcess
 from tests.people import Person, outbox_payloads
 from tests.pipeline import finished_delivery, wait_until
 from tests.telegram_standin import TelegramStandIn
 
-TODAY = date(2025, 11, 1)
+# Early on November 1st, UTC: October has ended for every user in UTC.
+NOW = datetime(2025, 11, 1, 0, 5, tzinfo=UTC)
 
 
 def test_every_scheduled_job_runs_in_the_worker_of_the_service_that_owns_its_data(
@@ -40,9 +44,9 @@ def test_every_scheduled_job_runs_in_the_worker_of_the_service_that_owns_its_dat
         "delivery-sweep": NOTIFICATIONS_QUEUE,
         "link-code-purge": NOTIFICATIONS_QUEUE,
         "month-close": API_JOBS_QUEUE,
+        "recurring-transactions": API_JOBS_QUEUE,
         "refresh-token-purge": API_JOBS_QUEUE,
         "outbox-purge": API_JOBS_QUEUE,
-        "recurring": API_JOBS_QUEUE,
     }
     for entry in SCHEDULE.values():
         assert entry["task"] in registered[entry["options"]["queue"]], entry
@@ -62,10 +66,10 @@ def test_the_month_close_job_closes_the_previous_month_once(api: Flask, notify: 
     person.spend("Food", "12.34", "2025-10-05")
 
     with api.app_context():
-        first = jobs.close_last_month(TODAY)
-        again = jobs.close_last_month(TODAY)
+        first = jobs.close_last_month(NOW)
+        again = jobs.close_last_month(NOW)
         # Days of downtime later, still November: October is done already.
-        late = jobs.close_last_month(TODAY + timedelta(days=9))
+        late = jobs.close_last_month(NOW + timedelta(days=9))
     assert first.status == "done"
     assert first.result is not None
     assert (first.result.users, first.result.emitted) == (1, 1)
@@ -82,9 +86,34 @@ def test_a_month_close_that_missed_the_first_runs_late_and_once(api: Flask, noti
     with api.app_context():
         # The system was down from October 31st to November 6th: the first run after it closes
         # October.
-        outcome = jobs.close_last_month(date(2025, 11, 6))
+        outcome = jobs.close_last_month(datetime(2025, 11, 6, 12, tzinfo=UTC))
     assert outcome.status == "done"
     assert len(outbox_payloads(api, person.id, BUDGET_MONTH_CLOSED)) == 1
+
+
+def test_the_month_stays_open_while_a_user_waits_for_it_to_end_in_their_time_zone(
+    api: Flask, notify: Flask
+) -> None:
+    from api_app import jobs
+    from api_app.extensions import db
+    from api_app.models import User
+
+    utc_user, la_user = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    for person in (utc_user, la_user):
+        person.spend("Food", "5.00", "2025-10-20")
+    with api.app_context():
+        db.session.execute(
+            update(User).where(User.id == la_user.id).values(timezone="America/Los_Angeles")
+        )
+        db.session.commit()
+        early = jobs.close_last_month(NOW)  # 17:05 on October 31st in Los Angeles
+        later = jobs.close_last_month(NOW + timedelta(hours=8))
+        done = jobs.close_last_month(NOW + timedelta(hours=9))
+    assert (early.status, later.status, done.status) == ("partly done", "done", "already done")
+    assert early.result is not None
+    assert (early.result.emitted, early.result.waiting) == (1, 1)
+    for person in (utc_user, la_user):
+        assert len(outbox_payloads(api, person.id, BUDGET_MONTH_CLOSED)) == 1
 
 
 def test_two_replicas_closing_the_same_month_at_once_close_it_once(
@@ -103,7 +132,7 @@ def test_two_replicas_closing_the_same_month_at_once_close_it_once(
     def replica() -> None:
         with api.app_context():
             start.wait()
-            statuses.append(jobs.close_last_month(TODAY).status)
+            statuses.append(jobs.close_last_month(NOW).status)
 
     threads = [threading.Thread(target=replica) for _ in range(2)]
     for thread in threads:
@@ -164,8 +193,22 @@ def test_the_link_code_purge_job_deletes_expired_codes(notify: Flask) -> None:
 
 
 @pytest.fixture
-def api_worker_process(api_worker: ApiWorkerProcess) -> Path:
-    return api_worker.log_path
+def api_worker_process(
+    service_environment: dict[str, str], api_app_session: Flask, tmp_path: Path
+) -> Iterator[Path]:
+    log_path = tmp_path / "api-worker.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "api_worker", "worker", "-Q", API_JOBS_QUEUE,
+             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--hostname", f"api-jobs-{secrets.token_hex(3)}@%h"],
+            cwd=REPO_ROOT, env=service_environment, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield log_path
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(

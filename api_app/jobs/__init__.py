@@ -6,7 +6,7 @@ from api_app.jobs.periodic import (
     close_last_month,
     purge_outbox,
     purge_refresh_tokens,
-    record_recurring,
+    record_recurring_transactions,
 )
 from api_app.jobs.runs import JobOutcome, once_per_period
 
@@ -16,5 +16,5 @@ __all__ = [
     "once_per_period",
     "purge_outbox",
     "purge_refresh_tokens",
-    "record_recurring",
+    "record_recurring_transactions",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -12,33 +12,32 @@ from api_app.budgets.month_close import CloseReport, close_month, previous_month
 from api_app.events.outbox import purge_published
 from api_app.extensions import db
 from api_app.jobs.runs import JobOutcome, once_per_period
-from api_app.recurring.service import record_due_occurrences
+from api_app.recurring.service import RunReport, record_due_occurrences
 
 MONTH_CLOSE_JOB = "month-close"
 
 
-def close_last_month(today: date | None = None) -> JobOutcome[CloseReport]:
-    """The monthly digest of the month before `today` (UTC), once.
+def close_last_month(now: datetime | None = None) -> JobOutcome[CloseReport]:
+    """The monthly digest of the month before `now`'s (UTC), once.
 
-    Scheduled every hour, so the 1st's digest goes out in its first hour, and a system that was
-    down on the 1st sends it at the first run after it is back.
+    Scheduled every hour: each user's digest goes out in the first hour after the month ended in
+    their time zone, and a system that was down on the 1st sends it at the first run after it is
+    back. The period counts as done once no user waits for their month to end.
     """
-    today = today or datetime.now(UTC).date()
-    year, month = previous_month(today)
-    # Users west of UTC are still in the month for a few hours of the 1st:
-    # the period is done once nobody waits.
+    moment = now or datetime.now(UTC)
+    year, month = previous_month(moment.date())
     return once_per_period(
         MONTH_CLOSE_JOB,
         f"{year}-{month:02d}",
-        lambda: close_month(year, month),
+        lambda: close_month(year, month, moment),
         finished=lambda report: report.waiting == 0,
     )
 
 
-def record_recurring() -> int:
-    """Record the recurring transactions' occurrences that are due; idempotent per rule and
-    date. Returns how many transactions it recorded."""
-    return record_due_occurrences().transactions
+def record_recurring_transactions() -> RunReport:
+    """The occurrences of recurring transactions due up to each user's today; idempotent by
+    itself (one per rule and date), so no period is recorded."""
+    return record_due_occurrences()
 
 
 def purge_refresh_tokens() -> int:

@@ -27,7 +27,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class JobOutcome(Generic[T]):
-    # "done": ran now; "already done": an earlier run did this period; "busy": a copy is running.
+    # "done": ran now; "partly done": ran, the period needs another run; "already done": an
+    # earlier run did this period; "busy": a copy is running.
     status: str
     result: T | None = None
 
@@ -36,9 +37,9 @@ def once_per_period(
     job: str,
     period: str,
     work: Callable[[], T],
-    finished: Callable[[T], bool] = lambda result: True,
+    finished: Callable[[T], bool] = lambda _: True,
 ) -> JobOutcome[T]:
-    """`finished(result)` False leaves the period to be done again by the next run."""
+    """Run `work` unless the period is done; it is done once a run's result is `finished`."""
     with db.engine.connect() as lock_connection:
         lock_key = func.hashtext(f"job:{job}")
         if not lock_connection.scalar(select(func.pg_try_advisory_lock(lock_key))):
@@ -51,8 +52,8 @@ def once_per_period(
                 return JobOutcome("already done")
             result = work()
             if not finished(result):
-                logger.info("job %s for %s: to be continued (%s)", job, period, result)
-                return JobOutcome("to be continued", result)
+                logger.info("job %s for %s: ran, more to do later (%s)", job, period, result)
+                return JobOutcome("partly done", result)
             db.session.execute(
                 insert(JobRun).values(job=job, period=period).on_conflict_do_nothing()
             )

@@ -1,5 +1,5 @@
-"""The budget_api tables: the specification's seven, the outbox of the events, the runs of the
-periodic jobs, the rules of recurring transactions with their recorded occurrences, and the
+"""The budget_api tables: the specification's seven, the outbox of the events, the rules of
+recurring transactions with their recorded occurrences, the runs of the periodic jobs, and the
 bot's commands."""
 
 from api_app.models.bot_command import BotCommandRecord
