@@ -4,10 +4,7 @@ data, each doing its work once however often (or late) it runs."""
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
 from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
 from scheduler import API_JOBS_QUEUE, CLOSE_MONTH_TASK, SCHEDULE
-from tests.conftest import REPO_ROOT, WorkerProcess
+from tests.conftest import ApiWorkerProcess, WorkerProcess
 from tests.people import Person, outbox_payloads
 from tests.pipeline import finished_delivery, wait_until
 from tests.telegram_standin import TelegramStandIn
@@ -193,22 +190,9 @@ def test_the_link_code_purge_job_deletes_expired_codes(notify: Flask) -> None:
 
 
 @pytest.fixture
-def api_worker_process(
-    service_environment: dict[str, str], api_app_session: Flask, tmp_path: Path
-) -> Iterator[Path]:
-    log_path = tmp_path / "api-worker.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "api_worker", "worker", "-Q", API_JOBS_QUEUE,
-             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--hostname", f"api-jobs-{secrets.token_hex(3)}@%h"],
-            cwd=REPO_ROOT, env=service_environment, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield log_path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def api_worker_process(api_worker: ApiWorkerProcess) -> Path:
+    """The session's api worker: a second one would compete with it for the task."""
+    return api_worker.log_path
 
 
 def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(
