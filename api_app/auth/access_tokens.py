@@ -21,7 +21,9 @@ from api_app.models import User
 JwtPart = dict[str, Any]
 
 # Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
-TOKEN_USER = select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+TOKEN_USER = (
+    select(User).where(User.id == bindparam("user_id")).with_for_update(read=True, key_share=True)
+)
 
 
 def mint_access_token(user: User) -> str:
