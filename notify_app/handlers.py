@@ -31,6 +31,7 @@ from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
+from notify_app.linking.service import email_hint
 from notify_app.models import DeletedUser, Delivery, NotificationSettings, TelegramLinkCode
 from notify_app.request_ids import request_id_context
 
@@ -66,11 +67,16 @@ def handle_event(message: Mapping[str, Any]) -> None:
 
 
 def on_user_registered(event: Event) -> None:
-    """Settings with the defaults (see the settings endpoint), no chat id yet."""
+    """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
+    email the bot names when a chat is linked."""
+    email = event.payload.get("email")
+    hint = email_hint(email) if isinstance(email, str) else None
     db.session.execute(
         insert(NotificationSettings)
-        .values(user_id=event.user_id)
-        .on_conflict_do_nothing(index_elements=[NotificationSettings.user_id])
+        .values(user_id=event.user_id, email_hint=hint)
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id], set_={"email_hint": hint}
+        )
     )
     db.session.commit()
 

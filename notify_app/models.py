@@ -46,6 +46,9 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     notify_monthly_digest: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The account's email, partly masked (user.registered): the bot's "linked" reply names the
+    # account a chat was linked to, so a link opened by the wrong person is noticed.
+    email_hint: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -115,3 +118,16 @@ class DeletedUser(db.Model):  # type: ignore[name-defined,misc]
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TokenEpoch(db.Model):  # type: ignore[name-defined,misc]
+    """The api's token epoch of a user (user.sessions_revoked): access tokens minted with an
+    older epoch were issued before a logout-all or a password change and are refused."""
+
+    __tablename__ = "token_epochs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

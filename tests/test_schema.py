@@ -135,6 +135,8 @@ NOTIFY_COLUMNS = {
         # Beyond the specification (issue 9): the warning threshold and the monthly digest.
         "warn_at_percent": Column("integer", True, "80"),
         "notify_monthly_digest": Column("boolean", False, "false"),
+        # Issue 14: the masked email the bot names when it links a chat.
+        "email_hint": Column("text", True, None),
         "created_at": NOW,
         "updated_at": NOW,
     },
@@ -149,6 +151,11 @@ NOTIFY_COLUMNS = {
     "deleted_users": {
         "user_id": USER_ID,
         "deleted_at": NOW,
+    },
+    "token_epochs": {
+        "user_id": USER_ID,
+        "epoch": Column("integer", False, None),
+        "updated_at": NOW,
     },
     "deliveries": {
         "id": UUID_KEY,

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings, TelegramLinkCode
@@ -18,8 +18,11 @@ from notify_app.settings.service import update_settings
 logger = logging.getLogger(__name__)
 
 LINKED_REPLY = (
-    "Linked! Budget alerts for your account will arrive in this chat. Send /stop to unlink."
+    "Linked! Budget alerts for the account {account} will arrive in this chat."
+    " Not your account? Send /stop to unlink."
 )
+# Only for accounts whose user.registered event has not been handled yet.
+UNNAMED_ACCOUNT = "that opened this link"
 UNKNOWN_CODE_REPLY = (
     "This link is not valid any more: it was used already or has expired. "
     "Ask the app for a new Telegram link and open it again."
@@ -33,6 +36,15 @@ NOT_LINKED_REPLY = "This chat is not linked to any account."
 class LinkOffer:
     code: str
     expires_at: datetime
+
+
+def email_hint(email: str) -> str:
+    """The email with most of its local part masked: enough for the owner to recognise it,
+    too little for a stranger who linked a chat by mistake to learn it (a***@example.com)."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local:
+        return "***"
+    return f"{local[0]}***@{domain}"
 
 
 def code_digest(code: str) -> str:
@@ -73,7 +85,10 @@ def start_command(chat_id: str, code: str | None) -> str:
     # Commits the consumed code and the linked chat together.
     update_settings(user_id, {"telegram_chat_id": chat_id})
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    return LINKED_REPLY
+    hint = db.session.scalar(
+        select(NotificationSettings.email_hint).where(NotificationSettings.user_id == user_id)
+    )
+    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
 
 
 def stop_command(chat_id: str) -> str:
