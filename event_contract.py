@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 SCHEMA_VERSION: Final = 1
+# The access-token claim that carries the user's token epoch (see USER_SESSIONS_REVOKED).
+TOKEN_EPOCH_CLAIM: Final = "epoch"  # noqa: S105 - a claim name
 
 # Celery routing, named here so the publisher can send by name without importing the worker.
 NOTIFICATIONS_QUEUE: Final = "notifications"
@@ -21,6 +23,9 @@ HANDLE_EVENT_TASK: Final = "notifications.handle_event"
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
+# Logout-all or a password change: access tokens with an `epoch` claim below the payload's
+# `epoch` are no longer valid.
+USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
 BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
 GOAL_REACHED: Final = "goal.reached"
 BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
@@ -30,6 +35,7 @@ EVENT_TYPES: Final = frozenset(
     {
         USER_REGISTERED,
         USER_DELETED,
+        USER_SESSIONS_REVOKED,
         BUDGET_LIMIT_EXCEEDED,
         GOAL_REACHED,
         BUDGET_THRESHOLD_REACHED,

@@ -65,11 +65,15 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "REFRESH_TOKEN_TTL": timedelta(
             seconds=int(environ.get("REFRESH_TOKEN_TTL_SECONDS", str(30 * 24 * 3600)))
         ),
+        # A used refresh token presented again this soon is two tabs racing, not theft.
+        "REFRESH_REUSE_GRACE_SECONDS": float(environ.get("REFRESH_REUSE_GRACE_SECONDS", "10")),
         "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         # Limit strings in flask-limiter's notation; several may be joined with ";".
         "AUTH_RATE_LIMIT_PER_ADDRESS": environ.get("AUTH_RATE_LIMIT_PER_ADDRESS", "30 per minute"),
         "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
+        # Every write of one signed-in user (both services read it, each counts its own).
+        "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.
         "RATELIMIT_STORAGE_URI": broker_url,
         "RATELIMIT_KEY_PREFIX": "budget-api",

@@ -1,4 +1,5 @@
-"""Rate limits on everything that checks a password: per client address and per account.
+"""Rate limits: on everything that checks a password (per client address and per account), and
+on every write of a signed-in user (so that one account cannot flood the database or the queue).
 
 Counters live in Redis (the broker's server, under RATELIMIT_KEY_PREFIX), so every worker process
 counts against the same budget. If Redis cannot be reached the limiter falls back to counting in
@@ -25,7 +26,12 @@ from limits import parse_many
 
 from api_app.auth.schemas import normalize_email
 
-LIMIT_SETTINGS = ("AUTH_RATE_LIMIT_PER_ADDRESS", "AUTH_RATE_LIMIT_PER_EMAIL")
+LIMIT_SETTINGS = (
+    "AUTH_RATE_LIMIT_PER_ADDRESS",
+    "AUTH_RATE_LIMIT_PER_EMAIL",
+    "WRITE_RATE_LIMIT_PER_USER",
+)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address() -> str:
@@ -74,6 +80,14 @@ def _signed_in_account() -> str:
     return _account_key(current_user.email)
 
 
+def _signed_in_user() -> str:
+    return f"user:{current_user.id}"
+
+
+def _is_read() -> bool:
+    return request.method in READ_METHODS
+
+
 # Shared scopes: signing up and signing in draw on one budget per address, and every password
 # check on an account (sign-in, password change, account deletion) on one budget per account.
 per_client_address = limiter.shared_limit(
@@ -85,6 +99,14 @@ per_email_in_body = limiter.shared_limit(
 per_signed_in_account = limiter.shared_limit(
     _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_signed_in_account
 )
+# Every write of a signed-in user draws on one budget, whatever the resource: generous for a
+# person, a ceiling for a script. Apply it after the access token was verified.
+per_user_writes = limiter.shared_limit(
+    _config_value("WRITE_RATE_LIMIT_PER_USER"),
+    scope="writes",
+    key_func=_signed_in_user,
+    exempt_when=_is_read,
+)
 
 
 def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[str, Any]]:
@@ -95,7 +117,7 @@ def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[st
     body = {
         "code": 429,
         "status": "Too Many Requests",
-        "message": f"too many attempts, retry in {seconds} seconds",
+        "message": f"too many requests, retry in {seconds} seconds",
         "errors": {},
     }
     return jsonify(body), 429, {"Retry-After": str(seconds)}

@@ -19,6 +19,7 @@ from notify_app.linking.cli import telegram_cli
 from notify_app.linking.views import blp as telegram_blp
 from notify_app.logs import configure_logging
 from notify_app.metrics import init_metrics
+from notify_app.rate_limits import init_rate_limits
 from notify_app.request_ids import init_request_ids
 from notify_app.settings.views import blp as settings_blp
 from notify_app.signing_keys import configure_verification_key
@@ -46,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
     install_token_policy(jwt, api)
+    init_rate_limits(app)
     api.register_blueprint(health_blp)
     api.register_blueprint(settings_blp)
     api.register_blueprint(deliveries_blp)

@@ -24,15 +24,23 @@ from event_contract import (
     GOAL_REACHED,
     USER_DELETED,
     USER_REGISTERED,
+    USER_SESSIONS_REVOKED,
     Event,
 )
 from notify_app import messages
+from notify_app.auth import lock_user
 from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
 from notify_app.linking.service import email_hint
-from notify_app.models import DeletedUser, Delivery, NotificationSettings, TelegramLinkCode
+from notify_app.models import (
+    DeletedUser,
+    Delivery,
+    NotificationSettings,
+    TelegramLinkCode,
+    TokenEpoch,
+)
 from notify_app.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -93,6 +101,21 @@ def on_user_deleted(event: Event) -> None:
     db.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == event.user_id))
     db.session.execute(
         delete(NotificationSettings).where(NotificationSettings.user_id == event.user_id)
+    )
+    db.session.commit()
+
+
+def on_user_sessions_revoked(event: Event) -> None:
+    """Remember the user's new token epoch: access tokens minted before are refused from now on.
+    Epochs only rise, so an older event arriving late changes nothing."""
+    epoch = int(event.payload["epoch"])
+    db.session.execute(
+        insert(TokenEpoch)
+        .values(user_id=event.user_id, epoch=epoch)
+        .on_conflict_do_update(
+            index_elements=[TokenEpoch.user_id],
+            set_={"epoch": func.greatest(TokenEpoch.epoch, epoch), "updated_at": func.now()},
+        )
     )
     db.session.commit()
 
@@ -206,8 +229,9 @@ def _notify(
 
 def _serialise_per_user(user_id: uuid.UUID) -> None:
     """One user's events are handled one at a time up to their first commit (a transaction
-    advisory lock): a late event cannot slip its first write past a concurrent user.deleted."""
-    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(user_id)))))
+    advisory lock): a late event cannot slip its first write past a concurrent user.deleted,
+    nor can a request of the user's (which takes the lock shared)."""
+    lock_user(user_id, shared=False)
 
 
 def _forgotten(user_id: uuid.UUID) -> bool:
@@ -241,6 +265,7 @@ def _month(value: object) -> int:
 HANDLERS: Mapping[str, Callable[[Event], None]] = {
     USER_REGISTERED: on_user_registered,
     USER_DELETED: on_user_deleted,
+    USER_SESSIONS_REVOKED: on_user_sessions_revoked,
     BUDGET_LIMIT_EXCEEDED: on_budget_limit_exceeded,
     GOAL_REACHED: on_goal_reached,
     BUDGET_THRESHOLD_REACHED: on_budget_threshold_reached,

@@ -80,7 +80,7 @@ def test_a_test_message_without_a_chat_id_is_a_conflict(
         response = notify_client.post("/api/notifications/test", headers=who.headers)
         assert response.status_code == 409
         assert response.json["code"] == 409
-        assert response.json["message"] == "Set a Telegram chat id before sending a test message."
+        assert response.json["message"] == "Link a Telegram chat before sending a test message."
     history = notify_client.get("/api/notifications/history", headers=user.headers)
     assert history.json == []
     assert telegram.calls == []

@@ -20,6 +20,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "id": UUID_KEY,
         "email": Column("text", False, None),
         "password_hash": Column("text", False, None),
+        # Issue 14: raised by logout-all and a password change; access tokens carry it.
+        "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
         "updated_at": NOW,
     },
@@ -28,6 +30,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "token": Column("text", False, None),
         "user_id": USER_ID,
         "expires_at": Column("timestamp with time zone", False, None),
+        # Issue 14: when rotation used it up (the refresh grace period starts there).
+        "consumed_at": Column("timestamp with time zone", True, None),
         "created_at": NOW,
     },
     "categories": {

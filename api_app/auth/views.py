@@ -10,7 +10,7 @@ from flask_smorest import Blueprint, abort
 from api_app.auth import refresh_tokens, service
 from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
-from api_app.rate_limits import per_client_address, per_email_in_body
+from api_app.rate_limits import per_client_address, per_email_in_body, per_user_writes
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/auth", description="Accounts, sign-in and sessions"
@@ -94,9 +94,11 @@ class Logout(MethodView):
 @blp.route("/logout-all")
 class LogoutEverywhere(MethodView):
     @jwt_required()
+    @per_user_writes
     @blp.doc(security=BEARER_AUTH)
     @blp.response(204)
     @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self) -> None:
-        """Revoke every refresh token of the signed-in user"""
+        """Revoke every refresh and access token of the signed-in user"""
         service.logout_everywhere(current_user)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api_app.extensions import db
@@ -16,6 +16,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[UuidPrimaryKey]
     email: Mapped[str] = mapped_column(Text, unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
+    # Carried by every access token as its `epoch` claim; raised by logout-all and a password
+    # change, which refuses every access token minted before (api_app and notify_app alike).
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
@@ -30,4 +33,6 @@ class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
     token: Mapped[str] = mapped_column(Text, unique=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When a rotation used the token up (its digest then carries the consumed mark).
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]

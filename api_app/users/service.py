@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from api_app.auth import refresh_tokens
 from api_app.auth.passwords import check_password, hash_password
+from api_app.auth.service import sign_out_everywhere
 from api_app.events import record_event, user_deleted
 from api_app.extensions import db
 from api_app.models import User
@@ -16,11 +16,11 @@ class WrongPasswordError(Exception):
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Set a new password and sign out every session: a stolen refresh token dies with the old
-    password."""
+    """Set a new password and sign out every session: a stolen token, refresh or access, dies
+    with the old password."""
     _confirm_password(user, current_password)
     user.password_hash = hash_password(new_password)
-    refresh_tokens.revoke_all(user.id)
+    sign_out_everywhere(user.id)
     db.session.commit()
 
 

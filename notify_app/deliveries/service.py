@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask_smorest import abort
 from sqlalchemy import func, select
 
 from notify_app import messages
@@ -18,6 +17,14 @@ TEST_MESSAGE_TYPE = "notification.test"
 QUEUE_UNAVAILABLE = "the worker queue is unavailable"
 
 logger = logging.getLogger(__name__)
+
+
+class NoChatLinkedError(Exception):
+    """The user has no Telegram chat to send to."""
+
+
+class TestMessageNotQueuedError(Exception):
+    """The broker did not take the test message; its delivery is logged as failed."""
 
 
 def history_page(user_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list[Delivery], int]:
@@ -43,12 +50,12 @@ def history_page(user_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:
-    """Log a pending test delivery and hand it to the worker; 409 without a chat id."""
+    """Log a pending test delivery and hand it to the worker."""
     chat_id = db.session.scalar(
         select(NotificationSettings.telegram_chat_id).where(NotificationSettings.user_id == user_id)
     )
     if not chat_id:
-        abort(409, message="Set a Telegram chat id before sending a test message.")
+        raise NoChatLinkedError
     delivery = Delivery(
         event_id=uuid.uuid4(),
         event_type=TEST_MESSAGE_TYPE,
@@ -68,5 +75,5 @@ def send_test_message(user_id: uuid.UUID) -> Delivery:
         delivery.status = "failed"
         delivery.last_error = QUEUE_UNAVAILABLE
         db.session.commit()
-        abort(503, message="Notifications are unavailable right now; try again later.")
+        raise TestMessageNotQueuedError from error
     return delivery

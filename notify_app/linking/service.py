@@ -8,8 +8,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings, TelegramLinkCode
@@ -105,3 +106,14 @@ def stop_command(chat_id: str) -> str:
     )
     db.session.commit()
     return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
+
+
+def purge_link_codes() -> int:
+    """Delete link codes that can link nothing any more (expired or used); answers how many."""
+    result = db.session.execute(
+        delete(TelegramLinkCode).where(
+            or_(TelegramLinkCode.expires_at <= func.now(), TelegramLinkCode.used_at.is_not(None))
+        )
+    )
+    db.session.commit()
+    return cast("CursorResult[Any]", result).rowcount
