@@ -74,6 +74,13 @@ def money(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01')):f}"
 
 
+class UnsupportedSchemaVersionError(ValueError):
+    def __init__(self, version: object) -> None:
+        super().__init__(
+            f"unsupported schema_version {version!r} (this side knows {SCHEMA_VERSION})"
+        )
+
+
 @dataclass(frozen=True)
 class Event:
     type: str
@@ -103,7 +110,12 @@ class Event:
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> Event:
-        """Parse a message from the broker; raises ValueError/KeyError on a malformed one."""
+        """Parse a message from the broker; raises ValueError/KeyError on a malformed one, and
+        UnsupportedSchemaVersionError (a ValueError) on a schema version this code does not
+        know: its fields may mean something else, so it must not be acted on by shape alone."""
+        version = message["schema_version"]
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise UnsupportedSchemaVersionError(version)
         event_type = message["type"]
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
@@ -113,7 +125,7 @@ class Event:
         return cls(
             id=uuid.UUID(message["id"]),
             type=event_type,
-            schema_version=int(message["schema_version"]),
+            schema_version=version,
             occurred_at=datetime.fromisoformat(message["occurred_at"]),
             user_id=uuid.UUID(message["user_id"]),
             payload=payload,

@@ -56,7 +56,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Every request body (flask-limiter notation does not apply: bytes). 413 beyond it.
+        "MAX_REQUEST_BODY_BYTES": int(environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024))),
         "JWT_PRIVATE_KEY_PEM": _read_key(environ, "JWT_PRIVATE_KEY"),
         "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(

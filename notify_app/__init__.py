@@ -12,6 +12,7 @@ from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import load_config
 from notify_app.deliveries.views import blp as deliveries_blp
+from notify_app.edges import init_edges
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
@@ -41,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     configure_verification_key(app)
 
+    init_edges(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)

@@ -26,6 +26,7 @@ from event_contract import (
     USER_REGISTERED,
     USER_SESSIONS_REVOKED,
     Event,
+    UnsupportedSchemaVersionError,
 )
 from notify_app import messages
 from notify_app.auth import lock_user
@@ -66,6 +67,11 @@ def handle_event(message: Mapping[str, Any]) -> None:
             logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
             return
         HANDLERS[event.type](event)
+    except UnsupportedSchemaVersionError as error:
+        # Sent by a newer (or forged) producer: acting on its shape alone could do the wrong
+        # thing. Refused, logged and acknowledged, never retried: a retry would see the same.
+        db.session.rollback()
+        logger.error("refusing event %r: %s", message.get("id"), error)
     except (KeyError, ValueError, TypeError, InvalidOperation) as error:
         # A redelivery would fail the same way: log it loudly and let the message go.
         db.session.rollback()

@@ -11,6 +11,7 @@ import inspect
 import json
 import logging
 import multiprocessing
+import os
 import re
 import runpy
 import shutil
@@ -254,17 +255,27 @@ def compose_command() -> list[str] | None:
 # --------------------------------------------------------------------------------------------
 
 
+def compose_config(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "REDIS_PASSWORD"}
+    return subprocess.run(
+        [*command, "--file", str(COMPOSE_FILE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**environ, **env},
+    )
+
+
 def test_compose_file_is_valid(compose: dict[str, Any]) -> None:
     command = compose_command()
     if command is not None:
-        result = subprocess.run(
-            [*command, "--file", str(COMPOSE_FILE), "config", "--quiet"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=ROOT,
-        )
+        result = compose_config(command, REDIS_PASSWORD="0123abcd")
         assert result.returncode == 0, result.stderr
+        # Without the broker's password the stack does not start at all.
+        unset = compose_config(command)
+        assert unset.returncode != 0
+        assert "REDIS_PASSWORD" in unset.stderr
     # Runs with and without a Compose CLI. It also catches what `config` accepts but `up`
     # would then reject, such as waiting for a health check that does not exist.
     assert compose_structure_problems(compose) == []
@@ -343,10 +354,17 @@ def test_each_database_has_its_own_volume(services: dict[str, Any]) -> None:
     assert volume_sources[0].isdisjoint(volume_sources[1])
 
 
+REQUIRED_REDIS_PASSWORD = "${REDIS_PASSWORD:?set REDIS_PASSWORD (see the top of compose.yml)}"
+
+
 def test_redis(services: dict[str, Any]) -> None:
     redis = services["redis"]
     assert redis["image"] == "redis:7-alpine"
     assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    # A password from the environment, required; the healthcheck's redis-cli uses it too.
+    command = redis["command"]
+    assert command[command.index("--requirepass") + 1] == REQUIRED_REDIS_PASSWORD
+    assert environment(redis)["REDISCLI_AUTH"] == REQUIRED_REDIS_PASSWORD
 
 
 @pytest.mark.parametrize(
@@ -467,7 +485,7 @@ def test_notify_processes_see_only_the_notifications_database(
 def test_shared_python_environment(services: dict[str, Any], name: str) -> None:
     env = environment(services[name])
     assert env["APP_ENV"] == "production"
-    assert env["BROKER_URL"] == "redis://redis:6379/0"
+    assert env["BROKER_URL"] == f"redis://:{REQUIRED_REDIS_PASSWORD}@redis:6379/0"
     assert env["JWT_PUBLIC_KEY_FILE"]
 
 
@@ -687,6 +705,15 @@ def test_nginx_proxy_headers_and_limits(nginx: Directive) -> None:
     assert forwarded("3f2c8e0a-41d7-4d8e-9a55-0d9b3e0e7c11") == "$http_x_request_id"
     assert forwarded('evil"\n{"forged":1}') == "$request_id"
     assert forwarded("x" * 500) == "$request_id"
+
+
+def test_nginx_hides_the_metrics_endpoints(server: Directive) -> None:
+    """Prometheus scrapes the services directly; from outside /metrics does not exist."""
+    locations = {tuple(loc.args): loc for loc in server.children("location")}
+    for path in ("/metrics", "/api/notifications/metrics"):
+        assert locations[("=", path)].child("return").args == ["404"]
+    answered_404 = [e for e in server.children("error_page") if "404" in e.args[:-1]]
+    assert answered_404, "a 404 must get the JSON body too"
 
 
 def test_nginx_errors_are_json(server: Directive) -> None:
