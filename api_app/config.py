@@ -72,7 +72,11 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         # Limit strings in flask-limiter's notation; several may be joined with ";".
         "AUTH_RATE_LIMIT_PER_ADDRESS": environ.get("AUTH_RATE_LIMIT_PER_ADDRESS", "30 per minute"),
+        # Per account and client address (sign-up, sign-in); per account for the password checks
+        # of a signed-in user.
         "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
+        # Failed sign-ins of one account from all addresses together: high, against lockout.
+        "AUTH_RATE_LIMIT_PER_ACCOUNT": environ.get("AUTH_RATE_LIMIT_PER_ACCOUNT", "1000 per hour"),
         # Every write of one signed-in user (both services read it, each counts its own).
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.

@@ -29,6 +29,7 @@ from api_app.auth.schemas import normalize_email
 LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_PER_ADDRESS",
     "AUTH_RATE_LIMIT_PER_EMAIL",
+    "AUTH_RATE_LIMIT_PER_ACCOUNT",
     "WRITE_RATE_LIMIT_PER_USER",
 )
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -76,6 +77,14 @@ def _account_in_body() -> str:
     return _account_key(email) if isinstance(email, str) else "account:unreadable"
 
 
+def _account_from_address() -> str:
+    return f"{_account_in_body()}:from:{client_address()}"
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
 def _signed_in_account() -> str:
     return _account_key(current_user.email)
 
@@ -88,16 +97,32 @@ def _is_read() -> bool:
     return request.method in READ_METHODS
 
 
-# Shared scopes: signing up and signing in draw on one budget per address, and every password
-# check on an account (sign-in, password change, account deletion) on one budget per account.
+# Signing up and signing in draw on one budget per client address. Attempts on one account are
+# counted per account *and* client address (OWASP's advice against lockout): a third party
+# guessing a victim's password from their own addresses exhausts their budgets, not the
+# victim's, who still signs in from theirs. Above that, a high cap per account on failed
+# sign-ins from all addresses together stops a distributed guess; reaching it takes many
+# addresses at once, and only failures count, so the owner's own sign-ins never do.
 per_client_address = limiter.shared_limit(
     _config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
 )
 per_email_in_body = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_account_in_body
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    scope="account-address",
+    key_func=_account_from_address,
 )
+failed_sign_ins_per_account = limiter.shared_limit(
+    _config_value("AUTH_RATE_LIMIT_PER_ACCOUNT"),
+    scope="account",
+    key_func=_account_in_body,
+    deduct_when=_failed_sign_in,
+)
+# Password checks by a signed-in user (password change, account deletion): per account. Only
+# a holder of the user's access token can spend this budget, so it locks no one else out.
 per_signed_in_account = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_signed_in_account
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    scope="signed-in-account",
+    key_func=_signed_in_account,
 )
 # Every write of a signed-in user draws on one budget, whatever the resource: generous for a
 # person, a ceiling for a script. Apply it after the access token was verified.
