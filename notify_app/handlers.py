@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -30,7 +30,6 @@ from event_contract import (
 )
 from notify_app import messages
 from notify_app.auth import lock_user
-from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, deliver, open_delivery
 from notify_app.extensions import db
@@ -43,6 +42,7 @@ from notify_app.models import (
     TokenEpoch,
 )
 from notify_app.request_ids import request_id_context
+from notify_app.settings.service import settings_of
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def on_budget_limit_exceeded(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -152,7 +152,7 @@ def on_goal_reached(event: Event) -> None:
         current_amount=Decimal(payload["current_amount"]),
         target_amount=Decimal(payload["target_amount"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -177,7 +177,7 @@ def on_budget_threshold_reached(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     warn_at = settings.warn_at_percent
     _notify(
         event,
@@ -209,7 +209,7 @@ def on_budget_month_closed(event: Event) -> None:
             for category in payload["categories"]
         ],
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -242,23 +242,6 @@ def _serialise_per_user(user_id: uuid.UUID) -> None:
 
 def _forgotten(user_id: uuid.UUID) -> bool:
     return db.session.get(DeletedUser, user_id) is not None
-
-
-def _settings_of(user_id: uuid.UUID) -> NotificationSettings:
-    """The user's settings, or the defaults if user.registered has not been handled yet."""
-    settings = db.session.scalar(
-        select(NotificationSettings).where(NotificationSettings.user_id == user_id)
-    )
-    if settings is None:
-        return NotificationSettings(
-            user_id=user_id,
-            telegram_chat_id=None,
-            notify_limit_exceeded=True,
-            notify_goal_reached=True,
-            warn_at_percent=DEFAULT_WARN_AT_PERCENT,
-            notify_monthly_digest=False,
-        )
-    return settings
 
 
 def _month(value: object) -> int:

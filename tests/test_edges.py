@@ -150,3 +150,23 @@ def test_401_messages_are_our_own_words(
         assert body["message"] == "invalid access token", (name, body)
     missing = gateway.get(path)
     assert missing.get_json()["message"] == "missing access token"
+
+
+def test_both_services_document_their_401s_alike(gateway: Client) -> None:
+    """notify_app speaks like api_app: every operation that needs a token says so, and documents
+    the same 401 (our error shape, the challenge header)."""
+    documented: dict[str, set[str]] = {}
+    for spec_path in ("/api/openapi.json", "/api/notifications/openapi.json"):
+        spec = gateway.get(spec_path).get_json()
+        for path, operations in spec["paths"].items():
+            for method, operation in operations.items():
+                if method == "parameters" or not operation.get("security"):
+                    continue
+                unauthorized = operation["responses"]["401"]
+                assert "WWW-Authenticate" in unauthorized["headers"], (path, method)
+                schema = unauthorized["content"]["application/json"]["schema"]["$ref"]
+                documented.setdefault(spec_path, set()).add(
+                    f"{unauthorized['description']} -> {schema.rsplit('/', 1)[-1]}"
+                )
+    assert documented["/api/openapi.json"] == documented["/api/notifications/openapi.json"]
+    assert len(documented["/api/openapi.json"]) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 
 from notify_app import messages
 from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
@@ -27,26 +27,13 @@ class TestMessageNotQueuedError(Exception):
     """The broker did not take the test message; its delivery is logged as failed."""
 
 
-def history_page(user_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list[Delivery], int]:
-    """One page of the user's deliveries, newest first, and how many there are in all."""
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(Delivery).where(Delivery.user_id == user_id)
-        )
-        or 0
-    )
-    first = (page - 1) * page_size
-    if first >= total:
-        # Past the end: empty, without an OFFSET that could overflow PostgreSQL's bigint.
-        return [], total
-    deliveries = db.session.scalars(
+def history_of(user_id: uuid.UUID) -> Select[tuple[Delivery]]:
+    """The user's deliveries, newest first (paged by notify_app.pagination.SelectPage)."""
+    return (
         select(Delivery)
         .where(Delivery.user_id == user_id)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-        .offset(first)
-        .limit(page_size)
-    ).all()
-    return list(deliveries), total
+    )
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
-from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import Select
 
 from notify_app.access import current_user_id, protected
 from notify_app.blueprint import Blueprint, abort
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
+from notify_app.pagination import SelectPage
 from notify_app.rate_limits import test_messages
 
 blp = Blueprint(
@@ -25,17 +26,10 @@ blp = Blueprint(
 class History(MethodView):
     @protected(blp)
     @blp.response(200, DeliverySchema(many=True))
-    @blp.paginate()
-    def get(self, pagination_parameters: PaginationParameters) -> list[Delivery]:
+    @blp.paginate(SelectPage)
+    def get(self) -> Select[tuple[Delivery]]:
         """The user's deliveries, newest first (X-Pagination header for the pages)."""
-        # Counting and slicing happen in SQL; flask-smorest only builds the header.
-        deliveries, total = service.history_page(
-            current_user_id(),
-            page=pagination_parameters.page,
-            page_size=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = total
-        return deliveries
+        return service.history_of(current_user_id())
 
 
 @blp.route("/test")

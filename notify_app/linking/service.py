@@ -12,8 +12,9 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
+from notify_app.auth import lock_user
 from notify_app.extensions import db
-from notify_app.models import NotificationSettings, TelegramLinkCode
+from notify_app.models import DeletedUser, NotificationSettings, TelegramLinkCode
 from notify_app.settings.service import update_settings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,19 @@ def start_command(chat_id: str, code: str | None) -> str:
     if not code:
         return NO_CODE_REPLY
     now = datetime.now(UTC)
+    owner = db.session.scalar(
+        select(TelegramLinkCode.user_id).where(TelegramLinkCode.code_digest == code_digest(code))
+    )
+    if owner is not None:
+        # As for any request of the user's: a user.deleted being handled is waited for, and a
+        # deleted account gets nothing linked.
+        lock_user(owner, shared=True)
+        if db.session.get(DeletedUser, owner) is not None:
+            owner = None
+    if owner is None:
+        db.session.rollback()
+        logger.info("telegram /start with an unknown, used or expired code")
+        return UNKNOWN_CODE_REPLY
     # The UPDATE both checks and consumes the code, so two racing /starts cannot both use it.
     user_id = db.session.execute(
         update(TelegramLinkCode)
