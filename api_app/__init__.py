@@ -15,6 +15,7 @@ from api_app.budgets.cli import budgets_cli
 from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
+from api_app.connection_recovery import RecoveringFlask, install_statement_count
 from api_app.edges import init_edges
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
@@ -33,7 +34,7 @@ __all__ = ["create_app", "models"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = RecoveringFlask(__name__)
     app.config.update(load_config())
     if test_config is not None:
         app.config.update(test_config)
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_edges(app)
     db.init_app(app)
+    install_statement_count(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     events.init_app(app)

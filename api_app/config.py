@@ -34,7 +34,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ),
         "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
+            # No pre-ping (a round trip at every checkout): a connection that died with its
+            # server is noticed when used, and api_app.connection_recovery retries the request.
             # A stopped or unreachable database must answer health checks fast, never hang.
             "connect_args": {"connect_timeout": 2},
         },

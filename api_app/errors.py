@@ -1,11 +1,26 @@
-"""One JSON error shape for every error this service answers: {code, status, message, errors}."""
+"""One JSON error shape for every error this service answers: {code, status, message, errors}.
+
+The edge of the service: flask-smorest's HTTP errors, and the use cases' domain errors
+(api_app.domain_errors), which are given their status code and request location here and
+nowhere else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from flask import Flask, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Conflict, HTTPException, NotFound, UnprocessableEntity
+
+from api_app.domain_errors import ConflictError, DomainError, FieldPath, InvalidError, NotFoundError
+
+HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
+    NotFoundError: NotFound,
+    ConflictError: Conflict,
+    InvalidError: UnprocessableEntity,
+}
 
 
 class JsonErrorApi(Api):  # type: ignore[misc]
@@ -16,6 +31,10 @@ class JsonErrorApi(Api):  # type: ignore[misc]
     leaves out so clients can rely on one shape. A 500 carries werkzeug's generic description:
     the traceback goes to the log only.
     """
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        super().init_app(app, *args, **kwargs)
+        app.register_error_handler(DomainError, self.handle_domain_error)
 
     def handle_http_exception(
         self, error: HTTPException
@@ -30,3 +49,27 @@ class JsonErrorApi(Api):  # type: ignore[misc]
             if name.lower() != "content-type":
                 headers.setdefault(name, value)
         return payload, status_code, headers
+
+    def handle_domain_error(self, error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        http_error = next(
+            http for domain, http in HTTP_ERRORS.items() if isinstance(error, domain)
+        )()
+        # Where flask_smorest.abort keeps the message and errors for handle_http_exception.
+        http_error.data = {  # type: ignore[attr-defined]
+            "message": error.message,
+            "errors": located(error.fields),
+        }
+        return self.handle_http_exception(http_error)
+
+
+def located(fields: Mapping[FieldPath, str]) -> dict[str, Any]:
+    """`{location: {field: [problem]}}`, webargs' shape: a field the client sent in the query
+    string is reported under "query", any other under "json" (the body)."""
+    errors: dict[str, Any] = {}
+    for path, problem in fields.items():
+        location = "query" if str(path[0]) in request.args else "json"
+        node = errors.setdefault(location, {})
+        for part in path[:-1]:
+            node = node.setdefault(str(part), {})
+        node.setdefault(str(path[-1]), []).append(problem)
+    return errors

@@ -20,6 +20,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# A committed use case answers with what it wrote: objects keep their values after the commit,
+# so serialising the response never checks out a connection again to reload them.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()

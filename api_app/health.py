@@ -8,8 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from api_app.connection_recovery import is_retryable
 from api_app.extensions import db
 
 blp = Blueprint("health", __name__, description="Service health")
@@ -22,15 +23,25 @@ class HealthSchema(Schema):
 
 
 def database_answers() -> bool:
-    try:
-        # A bounded real query: a wedged database answers 503 instead of hanging the probe.
-        db.session.execute(text(f"SET LOCAL statement_timeout = {PROBE_TIMEOUT_SECONDS * 1000}"))
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return False
-    finally:
-        db.session.rollback()
-    return True
+    """A bounded real query: a wedged database answers 503 instead of hanging the probe. A
+    pooled connection that died with a restarted server is replaced once (as every request's
+    is, see api_app.connection_recovery) before the probe says the database is down."""
+    for attempt in (1, 2):
+        try:
+            db.session.execute(
+                text(f"SET LOCAL statement_timeout = {PROBE_TIMEOUT_SECONDS * 1000}")
+            )
+            db.session.execute(text("SELECT 1"))
+        except DBAPIError as error:
+            if attempt == 1 and is_retryable(error):
+                continue
+            return False
+        except SQLAlchemyError:
+            return False
+        finally:
+            db.session.rollback()
+        return True
+    return False
 
 
 def broker_answers() -> bool:

@@ -1,8 +1,8 @@
 """Crossing detection: what the transaction, budget and goal use cases emit.
 
-Each `*_use_case` helper below is what the corresponding endpoint's service function does
-with the detection functions of api_app.events (a watch before the change, an emit after it,
-one commit); the outbox shows which events a change emitted.
+Each `*_use_case` helper below runs the corresponding endpoint's service function (one unit of
+work, whose single spending path locks, writes and judges); the outbox shows which events a
+change emitted.
 """
 
 from __future__ import annotations
@@ -64,87 +64,49 @@ def add_transaction_use_case(
     day: date = NOVEMBER,
     kind: str = "EXPENSE",
 ) -> uuid.UUID:
-    from api_app.events import CategoryMonth, watch_limits
-    from api_app.extensions import db
-    from api_app.models import Transaction, TransactionType
+    from api_app.models import TransactionType
+    from api_app.transactions.service import NewTransaction, create_transaction
 
-    category = category_id or setup.food
     with api.app_context():
-        watch = watch_limits(setup.user_id, CategoryMonth.of(category, day))
-        transaction = Transaction(
-            user_id=setup.user_id,
-            category_id=category,
-            type=TransactionType(kind),
-            amount=Decimal(amount),
-            date=day,
+        transaction = create_transaction(
+            setup.user_id,
+            NewTransaction(
+                category_id=category_id or setup.food,
+                type=TransactionType(kind),
+                amount=Decimal(amount),
+                date=day,
+            ),
         )
-        db.session.add(transaction)
-        db.session.flush()
-        watch.emit_crossings(transaction_id=transaction.id)
-        db.session.commit()
         return transaction.id
 
 
 def change_transaction_use_case(
     api: Flask, setup: Setup, transaction_id: uuid.UUID, **changes: Any
 ) -> None:
-    from api_app.events import CategoryMonth, watch_limits
-    from api_app.extensions import db
-    from api_app.models import Transaction
+    from api_app.transactions.service import TransactionChanges, update_transaction
 
     with api.app_context():
-        transaction = db.session.get(Transaction, transaction_id)
-        assert transaction is not None
-        new_category = changes.get("category_id", transaction.category_id)
-        new_day = changes.get("date", transaction.date)
-        watch = watch_limits(
-            setup.user_id,
-            CategoryMonth.of(transaction.category_id, transaction.date),
-            CategoryMonth.of(new_category, new_day),
-        )
-        for name, value in changes.items():
-            setattr(transaction, name, value)
-        db.session.flush()
-        watch.emit_crossings(transaction_id=transaction.id)
-        db.session.commit()
+        update_transaction(setup.user_id, transaction_id, TransactionChanges(**changes))
 
 
 def delete_transaction_use_case(api: Flask, setup: Setup, transaction_id: uuid.UUID) -> None:
-    from api_app.events import CategoryMonth, watch_limits
-    from api_app.extensions import db
-    from api_app.models import Transaction
+    from api_app.transactions.service import delete_transaction
 
     with api.app_context():
-        transaction = db.session.get(Transaction, transaction_id)
-        assert transaction is not None
-        watch = watch_limits(
-            setup.user_id, CategoryMonth.of(transaction.category_id, transaction.date)
-        )
-        db.session.delete(transaction)
-        db.session.flush()
-        watch.emit_crossings(transaction_id=transaction_id)
-        db.session.commit()
+        delete_transaction(setup.user_id, transaction_id)
 
 
 def set_limit_use_case(api: Flask, setup: Setup, category_id: uuid.UUID, amount: str) -> None:
-    from api_app.events import CategoryMonth, watch_limits
+    from api_app.budgets.service import set_limit
     from api_app.extensions import db
-    from api_app.models import Budget, BudgetLimit
+    from api_app.models import Budget
 
     with api.app_context():
-        watch = watch_limits(setup.user_id, CategoryMonth(category_id, 2026, 11))
-        budget = db.session.scalar(
-            select(Budget).where(Budget.user_id == setup.user_id, Budget.year == 2026)
+        budget_id = db.session.scalar(
+            select(Budget.id).where(Budget.user_id == setup.user_id, Budget.year == 2026)
         )
-        assert budget is not None
-        limit = next((item for item in budget.limits if item.category_id == category_id), None)
-        if limit is None:
-            budget.limits.append(BudgetLimit(category_id=category_id, limit_amount=Decimal(amount)))
-        else:
-            limit.limit_amount = Decimal(amount)
-        db.session.flush()
-        watch.emit_crossings(transaction_id=None)
-        db.session.commit()
+        assert budget_id is not None
+        set_limit(setup.user_id, budget_id, category_id, Decimal(amount))
 
 
 def emitted(api: Flask, event_type: str = BUDGET_LIMIT_EXCEEDED) -> list[dict[str, Any]]:
@@ -244,18 +206,16 @@ def test_setting_or_lowering_a_limit_under_the_spent_amount_emits_once(
 def contribute_use_case(
     api: Flask, user_id: uuid.UUID, goal_id: uuid.UUID, amount: str = "0", target: str | None = None
 ) -> None:
-    from api_app.events import lock_goal, watch_goal
-    from api_app.extensions import db
+    from api_app.models import Goal
+    from api_app.unit_of_work import UnitOfWork
 
-    with api.app_context():
-        goal = lock_goal(user_id, goal_id)
-        assert goal is not None
-        watch = watch_goal(goal)
+    def change(goal: Goal) -> None:
         goal.current_amount += Decimal(amount)
         if target is not None:
             goal.target_amount = Decimal(target)
-        watch.emit_if_reached()
-        db.session.commit()
+
+    with api.app_context(), UnitOfWork(user_id) as uow:
+        uow.change_goal(goal_id, change)
 
 
 def test_reaching_a_goal_emits_once_by_contribution_or_by_lowering_the_target(
@@ -295,10 +255,11 @@ def test_reaching_a_goal_emits_once_by_contribution_or_by_lowering_the_target(
 
 
 def lock_goal_missing(api: Flask, stranger: uuid.UUID, goal_id: uuid.UUID) -> bool:
-    from api_app.events import lock_goal
+    from api_app.crossings.goals import lock_goal
+    from api_app.extensions import db
 
     with api.app_context():
-        return lock_goal(stranger, goal_id) is None
+        return lock_goal(db.session(), stranger, goal_id) is None
 
 
 def in_parallel(count: int, action: Callable[[], object]) -> None:

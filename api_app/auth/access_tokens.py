@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask_jwt_extended import JWTManager, create_access_token
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from api_app.extensions import db
 from api_app.models import User
@@ -25,6 +25,9 @@ from event_contract import TOKEN_EPOCH_CLAIM
 JwtPart = dict[str, Any]
 
 TOKEN_NO_LONGER_VALID = "access token no longer valid: sign in again"  # noqa: S105 - a message
+
+# Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
+TOKEN_USER = select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
 
 
 def mint_access_token(user: User) -> str:
@@ -87,9 +90,7 @@ def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
     epoch = token_epoch(data)
     if user_id is None or epoch is None:
         return None
-    user: User | None = db.session.scalar(
-        select(User).where(User.id == user_id).with_for_update(key_share=True)
-    )
+    user: User | None = db.session.scalar(TOKEN_USER, {"user_id": user_id})
     if user is None or epoch < user.token_epoch:
         return None
     return user

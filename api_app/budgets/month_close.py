@@ -17,15 +17,10 @@ from sqlalchemy import select
 
 from api_app.budgets.spending import month_bounds
 from api_app.budgets.summary import monthly_summary
-from api_app.events import (
-    ClosedCategory,
-    budget_month_closed,
-    month_closed_event_id,
-    record_event_once,
-    recorded_ids,
-)
+from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
 from api_app.extensions import db
 from api_app.models import Transaction, User
+from api_app.unit_of_work import UnitOfWork
 
 # Users whose already-recorded events are looked up in one query.
 BATCH_SIZE = 500
@@ -75,25 +70,23 @@ def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
 
 
 def _close_for(user_id: uuid.UUID, year: int, month: int) -> bool:
-    # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so the
-    # user.deleted event is recorded after the digest, not before it.
-    user = select(User.id).where(User.id == user_id).with_for_update(key_share=True)
-    if db.session.scalar(user) is None:
-        db.session.rollback()
-        return False
-    summary = monthly_summary(user_id, year, month)
-    added = record_event_once(
-        budget_month_closed(
-            user_id=user_id,
-            year=year,
-            month=month,
-            income=summary.income,
-            expense=summary.expense,
-            categories=[
-                ClosedCategory(category.name, category.limit, category.spent)
-                for category in summary.categories
-            ],
+    with UnitOfWork(user_id) as uow:
+        # The user row is held FOR KEY SHARE: deleting the account waits for this commit, so
+        # the user.deleted event is recorded after the digest, not before it.
+        user = select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        if uow.session.scalar(user) is None:
+            return False
+        summary = monthly_summary(user_id, year, month)
+        return uow.record_once(
+            budget_month_closed(
+                user_id=user_id,
+                year=year,
+                month=month,
+                income=summary.income,
+                expense=summary.expense,
+                categories=[
+                    ClosedCategory(category.name, category.limit, category.spent)
+                    for category in summary.categories
+                ],
+            )
         )
-    )
-    db.session.commit()
-    return added

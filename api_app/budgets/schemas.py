@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from api_app.budgets.service import NewBudget, NewLimit
 from api_app.schemas_common import Money, MoneyOut, Percent
 
 MONTH = validate.Range(min=1, max=12)
@@ -31,6 +32,10 @@ class LimitInputSchema(Schema):
     category_id = fields.UUID(required=True)
     limit_amount = Money(required=True)
 
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewLimit:
+        return NewLimit(**data)
+
 
 class BudgetCreateSchema(Schema):
     month = fields.Integer(strict=True, required=True, validate=MONTH)
@@ -50,9 +55,18 @@ class BudgetCreateSchema(Schema):
 
     @validates_schema
     def _one_limit_per_category(self, data: dict[str, Any], **kwargs: Any) -> None:
-        category_ids = [limit["category_id"] for limit in data.get("limits", [])]
+        category_ids = [limit.category_id for limit in data.get("limits", [])]
         if len(set(category_ids)) != len(category_ids):
             raise ValidationError("At most one limit per category.", "limits")
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewBudget:
+        return NewBudget(
+            year=data["year"],
+            month=data["month"],
+            limits=data["limits"],
+            copy_previous=data.get("copy_from") == "previous",
+        )
 
 
 class BudgetListArgsSchema(Schema):

@@ -1,21 +1,38 @@
-"""Use cases on monthly budgets and their limits; each write is one transaction, committed here."""
+"""Use cases on monthly budgets and their limits; each write is one unit of work."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from api_app.blueprint import abort
-from api_app.categories.service import lock_own_category
-from api_app.events import CategoryMonth, watch_limits
+from api_app.crossings.limits import CategoryMonth, LockedLimit
+from api_app.domain_errors import ConflictError, FieldPath, NotFoundError
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category
+from api_app.unit_of_work import UnitOfWork
 
 MONTH_TAKEN = "budgets_user_id_month_year_key"
+
+
+@dataclass(frozen=True)
+class NewLimit:
+    category_id: uuid.UUID
+    limit_amount: Decimal
+
+
+@dataclass(frozen=True)
+class NewBudget:
+    year: int
+    month: int
+    limits: list[NewLimit] = field(default_factory=list)
+    # Start from the limits of the user's latest earlier budget; given limits override them.
+    copy_previous: bool = False
 
 
 def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
@@ -31,62 +48,58 @@ def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
 
 def get_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
     budget = db.session.scalar(
-        select(Budget).where(Budget.id == budget_id, Budget.user_id == user_id)
+        select(Budget)
+        .where(Budget.id == budget_id, Budget.user_id == user_id)
+        .options(selectinload(Budget.limits))
     )
     if budget is None:
-        abort(404, message="budget not found")
+        raise NotFoundError("budget not found")
     return budget
 
 
-def create_budget(
-    user_id: uuid.UUID,
-    year: int,
-    month: int,
-    limits: dict[uuid.UUID, Decimal],
-    copy_previous: bool,
-) -> Budget:
+def create_budget(user_id: uuid.UUID, new: NewBudget) -> Budget:
     """The month's budget, one per user and month; given limits override copied ones."""
-    amounts = _latest_limits_before(user_id, year, month) if copy_previous else {}
-    amounts.update(limits)
-    owned = _lock_own_categories(user_id, list(amounts))
-    unknown = {
-        str(index): {"category_id": ["No such category."]}
-        for index, category_id in enumerate(limits)
-        if category_id not in owned
-    }
-    if unknown:
-        abort(404, message="category not found", errors={"json": {"limits": unknown}})
-    budget = Budget(
-        user_id=user_id,
-        year=year,
-        month=month,
-        limits=[
-            BudgetLimit(category_id=category_id, limit_amount=amount)
-            for category_id, amount in amounts.items()
-            # A copied limit's category may have been deleted since it was read.
-            if category_id in owned
-        ],
-    )
-    # Limits set below what was already spent that month cross at once.
-    limits_set = watch_limits(
-        user_id, *(CategoryMonth(limit.category_id, year, month) for limit in budget.limits)
-    )
-    db.session.add(budget)
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        if MONTH_TAKEN in str(error.orig):
-            abort(409, message=f"you already have a budget for {year}-{month:02d}")
-        raise
-    limits_set.emit_crossings(transaction_id=None)
-    db.session.commit()
+    with UnitOfWork(user_id) as uow:
+        amounts = _latest_limits_before(user_id, new.year, new.month) if new.copy_previous else {}
+        amounts.update({limit.category_id: limit.limit_amount for limit in new.limits})
+        owned = _lock_own_categories(user_id, list(amounts))
+        unknown: dict[FieldPath, str] = {
+            ("limits", index, "category_id"): "No such category."
+            for index, limit in enumerate(new.limits)
+            if limit.category_id not in owned
+        }
+        if unknown:
+            raise NotFoundError("category not found", fields=unknown)
+        # A copied limit's category may have been deleted since it was read.
+        kept = {category_id: amount for category_id, amount in amounts.items()
+                if category_id in owned}  # fmt: skip
+        budget = Budget(
+            user_id=user_id,
+            year=new.year,
+            month=new.month,
+            limits=[
+                # In the relationship's order (by category), as a reload would list them.
+                BudgetLimit(category_id=category_id, limit_amount=amount)
+                for category_id, amount in sorted(kept.items())
+            ],
+        )
+        uow.session.add(budget)
+        try:
+            uow.session.flush()
+        except IntegrityError as error:
+            if MONTH_TAKEN in str(error.orig):
+                raise ConflictError(
+                    f"you already have a budget for {new.year}-{new.month:02d}"
+                ) from None
+            raise
+        # Limits set below what was already spent that month cross at once.
+        uow.limits.limits_created(budget.id, new.year, new.month, kept, owned)
     return budget
 
 
 def delete_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> None:
-    db.session.delete(_lock_budget(user_id, budget_id))
-    db.session.commit()
+    with UnitOfWork(user_id) as uow:
+        uow.session.delete(_lock_budget(user_id, budget_id))
 
 
 def set_limit(
@@ -94,49 +107,54 @@ def set_limit(
 ) -> Budget:
     """Create or change the budget's limit for one category.
 
-    The budget row is locked first, then the limit row: concurrent changes to one budget queue up,
-    and a reader of the limit row (which a transaction's write may lock) never waits in a cycle.
+    The budget row is locked first, then the category and the limit row: concurrent changes to
+    one budget queue up, and a reader of the limit row (which a transaction's write may lock)
+    never waits in a cycle. Setting or lowering a limit under what was spent that month
+    crosses it.
     """
-    budget = _lock_budget(user_id, budget_id)
-    lock_own_category(user_id, category_id)
-    # Setting or lowering a limit under what was spent that month crosses it.
-    limits = watch_limits(user_id, CategoryMonth(category_id, budget.year, budget.month))
-    limit = db.session.scalar(
-        select(BudgetLimit)
-        .where(BudgetLimit.budget_id == budget.id, BudgetLimit.category_id == category_id)
-        .with_for_update()
-    )
-    if limit is None:
-        budget.limits.append(BudgetLimit(category_id=category_id, limit_amount=amount))
-    else:
-        limit.limit_amount = amount
-    budget.updated_at = func.now()
-    db.session.flush()
-    limits.emit_crossings(transaction_id=None)
-    db.session.commit()
+    with UnitOfWork(user_id) as uow:
+        budget = _lock_budget(user_id, budget_id)
+
+        def store(current: LockedLimit | None) -> None:
+            if current is None:
+                budget.limits.append(BudgetLimit(category_id=category_id, limit_amount=amount))
+                # The relationship's order (by category), as a reload would list them.
+                budget.limits.sort(key=lambda limit: limit.category_id)
+            else:
+                (limit,) = [row for row in budget.limits if row.category_id == category_id]
+                limit.limit_amount = amount
+            budget.updated_at = datetime.now(UTC)
+            uow.session.flush()
+
+        uow.limits.set_limit(
+            budget.id, CategoryMonth(category_id, budget.year, budget.month), amount, store
+        )
     return budget
 
 
 def remove_limit(user_id: uuid.UUID, budget_id: uuid.UUID, category_id: uuid.UUID) -> None:
-    budget = _lock_budget(user_id, budget_id)
-    limit = db.session.scalar(
-        select(BudgetLimit)
-        .where(BudgetLimit.budget_id == budget.id, BudgetLimit.category_id == category_id)
-        .with_for_update()
-    )
-    if limit is None:
-        abort(404, message="this budget has no limit for that category")
-    db.session.delete(limit)
-    budget.updated_at = func.now()
-    db.session.commit()
+    with UnitOfWork(user_id) as uow:
+        budget = _lock_budget(user_id, budget_id)
+        removed = uow.session.scalar(
+            delete(BudgetLimit)
+            .where(BudgetLimit.budget_id == budget.id, BudgetLimit.category_id == category_id)
+            .returning(BudgetLimit.id)
+            .execution_options(synchronize_session=False)
+        )
+        if removed is None:
+            raise NotFoundError("this budget has no limit for that category")
+        budget.updated_at = datetime.now(UTC)
 
 
 def _lock_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
     budget = db.session.scalar(
-        select(Budget).where(Budget.id == budget_id, Budget.user_id == user_id).with_for_update()
+        select(Budget)
+        .where(Budget.id == budget_id, Budget.user_id == user_id)
+        .options(selectinload(Budget.limits))
+        .with_for_update(of=Budget)
     )
     if budget is None:
-        abort(404, message="budget not found")
+        raise NotFoundError("budget not found")
     return budget
 
 
@@ -156,14 +174,13 @@ def _latest_limits_before(user_id: uuid.UUID, year: int, month: int) -> dict[uui
     return {limit.category_id: limit.limit_amount for limit in previous.limits}
 
 
-def _lock_own_categories(user_id: uuid.UUID, category_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of the categories that are the user's, held FOR KEY SHARE until commit."""
+def _lock_own_categories(user_id: uuid.UUID, category_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Those of the categories that are the user's (id -> name), FOR KEY SHARE until commit."""
     if not category_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Category.id)
-            .where(Category.id.in_(category_ids), Category.user_id == user_id)
-            .with_for_update(key_share=True)
-        )
-    )
+        return {}
+    rows = db.session.execute(
+        select(Category.id, Category.name)
+        .where(Category.id.in_(category_ids), Category.user_id == user_id)
+        .with_for_update(key_share=True)
+    ).tuples()
+    return dict(rows.all())

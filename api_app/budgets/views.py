@@ -46,15 +46,9 @@ class Budgets(MethodView):
     @blp.alt_response(
         409, schema=ErrorSchema, description="You already have a budget for that month"
     )
-    def post(self, data: dict[str, Any]) -> Budget:
+    def post(self, new: service.NewBudget) -> Budget:
         """Create the budget of a month, optionally copying your latest earlier budget's limits"""
-        return service.create_budget(
-            current_user_id(),
-            year=data["year"],
-            month=data["month"],
-            limits={limit["category_id"]: limit["limit_amount"] for limit in data["limits"]},
-            copy_previous=data.get("copy_from") == "previous",
-        )
+        return service.create_budget(current_user_id(), new)
 
 
 @blp.route("/summary")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from typing import Any
 
+from marshmallow import Schema, fields, post_load
+
+from api_app.categories.service import CategoryChanges, NewCategory
 from api_app.schemas_common import Text
 
 NAME_MAX_LENGTH = 64
@@ -22,10 +25,18 @@ class CategoryCreateSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH, required=True)
     icon = Text(max_length=ICON_MAX_LENGTH, allow_none=True, load_default=None)
 
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewCategory:
+        return NewCategory(**data)
+
 
 class CategoryUpdateSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH)
     icon = Text(max_length=ICON_MAX_LENGTH, allow_none=True)
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> CategoryChanges:
+        return CategoryChanges(**data)
 
 
 class CategoryDeleteArgsSchema(Schema):

@@ -1,19 +1,34 @@
-"""Use cases on categories; each write is one database transaction, committed here."""
+"""Use cases on categories; each write is one unit of work."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, Select, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from api_app.blueprint import abort
-from api_app.events import CategoryMonth, watch_limits
+from api_app.changes import UNSET, Unset
+from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import BudgetLimit, Category, Transaction
+from api_app.unit_of_work import UnitOfWork
 
 NAME_TAKEN = "categories_user_id_name_key"
+
+
+@dataclass(frozen=True)
+class NewCategory:
+    name: str
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryChanges:
+    """A PATCH: the fields given, UNSET for the others."""
+
+    name: str | Unset = UNSET
+    icon: str | Unset | None = UNSET
 
 
 def categories_of(user_id: uuid.UUID) -> Select[tuple[Category]]:
@@ -25,46 +40,28 @@ def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:
         select(Category).where(Category.id == category_id, Category.user_id == user_id)
     )
     if category is None:
-        abort(404, message="category not found")
+        raise NotFoundError("category not found")
     return category
 
 
-def lock_own_category(
-    user_id: uuid.UUID, category_id: uuid.UUID, field: str | None = None
-) -> Category:
-    """The user's category that a new or changed row is about to reference, or 404.
-
-    `field` names the request body field that gave the id, for the error's details.
-
-    FOR KEY SHARE: the category cannot be deleted until this transaction ends, so a deletion that
-    checks for dependent rows sees the row this transaction adds (and refuses), or came first and
-    this lookup finds nothing.
-    """
-    category = db.session.scalar(
-        select(Category)
-        .where(Category.id == category_id, Category.user_id == user_id)
-        .with_for_update(key_share=True)
-    )
-    if category is None:
-        errors = None if field is None else {"json": {field: ["No such category."]}}
-        abort(404, message="category not found", errors=errors)
-    return category
-
-
-def create_category(user_id: uuid.UUID, name: str, icon: str | None) -> Category:
-    category = Category(user_id=user_id, name=name, icon=icon)
-    db.session.add(category)
-    _commit_unless_name_taken(name)
+def create_category(user_id: uuid.UUID, new: NewCategory) -> Category:
+    with UnitOfWork(user_id) as uow:
+        category = Category(user_id=user_id, name=new.name, icon=new.icon)
+        uow.session.add(category)
+        _flush_unless_name_taken(uow, category.name)
     return category
 
 
 def update_category(
-    user_id: uuid.UUID, category_id: uuid.UUID, changes: dict[str, Any]
+    user_id: uuid.UUID, category_id: uuid.UUID, changes: CategoryChanges
 ) -> Category:
-    category = get_category(user_id, category_id)
-    for attribute, value in changes.items():
-        setattr(category, attribute, value)
-    _commit_unless_name_taken(category.name)
+    with UnitOfWork(user_id) as uow:
+        category = get_category(user_id, category_id)
+        if not isinstance(changes.name, Unset):
+            category.name = changes.name
+        if not isinstance(changes.icon, Unset):
+            category.icon = changes.icon
+        _flush_unless_name_taken(uow, category.name)
     return category
 
 
@@ -77,57 +74,46 @@ def delete_category(
     two deletions reassigning to each other queue up instead of deadlocking.
     """
     if reassign_to == category_id:
-        abort(
-            422,
-            message="reassign_to must be another category",
-            errors={"query": {"reassign_to": ["Must differ from the category being deleted."]}},
+        raise InvalidError.on(
+            "reassign_to",
+            "Must differ from the category being deleted.",
+            "reassign_to must be another category",
         )
-    wanted = [category_id] if reassign_to is None else [category_id, reassign_to]
-    locked = {
-        category.id: category
-        for category in db.session.scalars(
-            select(Category)
-            .where(Category.id.in_(wanted), Category.user_id == user_id)
-            .order_by(Category.id)
-            .with_for_update()
-        )
-    }
-    category = locked.get(category_id)
-    if category is None:
-        abort(404, message="category not found")
-    if reassign_to is not None:
-        if reassign_to not in locked:
-            abort(
-                404,
-                message="category to reassign to not found",
-                errors={"query": {"reassign_to": ["No such category."]}},
+    with UnitOfWork(user_id) as uow:
+        wanted = [category_id] if reassign_to is None else [category_id, reassign_to]
+        locked = {
+            category.id: category
+            for category in uow.session.scalars(
+                select(Category)
+                .where(Category.id.in_(wanted), Category.user_id == user_id)
+                .order_by(Category.id)
+                .with_for_update()
             )
-        # The moved expenses can push reassign_to over its limit in any month they fall in.
-        months = db.session.execute(
-            select(
-                func.extract("year", Transaction.date).cast(Integer),
-                func.extract("month", Transaction.date).cast(Integer),
+        }
+        category = locked.get(category_id)
+        if category is None:
+            raise NotFoundError("category not found")
+        if reassign_to is not None:
+            if reassign_to not in locked:
+                raise NotFoundError.on(
+                    "reassign_to", "No such category.", "category to reassign to not found"
+                )
+            uow.limits.move_expenses(
+                category_id,
+                reassign_to,
+                lambda: uow.session.execute(
+                    update(Transaction)
+                    .where(Transaction.category_id == category_id)
+                    .values(category_id=reassign_to)
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            .where(Transaction.category_id == category_id)
-            .distinct()
-        ).all()
-        limits = watch_limits(
-            user_id, *(CategoryMonth(reassign_to, year, month) for year, month in months)
-        )
-        db.session.execute(
-            update(Transaction)
-            .where(Transaction.category_id == category_id)
-            .values(category_id=reassign_to)
-        )
-        limits.emit_crossings(transaction_id=None)
-    elif db.session.scalar(select(_has_dependents(category_id))):
-        abort(
-            409,
-            message="the category has transactions or budget limits; delete it with "
-            "?reassign_to=<another category id> to move its transactions there",
-        )
-    db.session.delete(category)
-    db.session.commit()
+        elif uow.session.scalar(select(_has_dependents(category_id))):
+            raise ConflictError(
+                "the category has transactions or budget limits; delete it with "
+                "?reassign_to=<another category id> to move its transactions there"
+            )
+        uow.session.delete(category)
 
 
 def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
@@ -137,15 +123,14 @@ def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-def _commit_unless_name_taken(name: str) -> None:
+def _flush_unless_name_taken(uow: UnitOfWork, name: str) -> None:
     try:
-        db.session.commit()
+        uow.session.flush()
     except IntegrityError as error:
-        db.session.rollback()
         if NAME_TAKEN in str(error.orig):
-            abort(
-                409,
-                message=f"you already have a category named {name!r}",
-                errors={"json": {"name": ["Already used by another of your categories."]}},
-            )
+            raise ConflictError.on(
+                "name",
+                "Already used by another of your categories.",
+                f"you already have a category named {name!r}",
+            ) from None
         raise

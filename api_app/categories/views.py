@@ -39,9 +39,9 @@ class Categories(MethodView):
     @blp.alt_response(
         409, schema=ErrorSchema, description="You already have a category of that name"
     )
-    def post(self, data: dict[str, Any]) -> Category:
+    def post(self, new: service.NewCategory) -> Category:
         """Create a category"""
-        return service.create_category(current_user_id(), data["name"], data["icon"])
+        return service.create_category(current_user_id(), new)
 
 
 @blp.route("/<uuid:category_id>")
@@ -60,7 +60,7 @@ class CategoryById(MethodView):
     @blp.alt_response(
         409, schema=ErrorSchema, description="You already have a category of that name"
     )
-    def patch(self, changes: dict[str, Any], category_id: uuid.UUID) -> Category:
+    def patch(self, changes: service.CategoryChanges, category_id: uuid.UUID) -> Category:
         """Rename a category or change its icon"""
         return service.update_category(current_user_id(), category_id, changes)
 

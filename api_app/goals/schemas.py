@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, pre_dump
+from marshmallow import Schema, fields, post_load, pre_dump
 
 from api_app.goals.progress import progress_percent, reached, remaining
+from api_app.goals.service import GoalChanges, NewGoal
 from api_app.models import Goal
 from api_app.schemas_common import IsoDate, Money, MoneyOut, Percent, Text
 
@@ -48,11 +49,19 @@ class GoalCreateSchema(Schema):
     target_amount = Money(required=True)
     deadline = IsoDate(allow_none=True, load_default=None)
 
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewGoal:
+        return NewGoal(**data)
+
 
 class GoalUpdateSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH)
     target_amount = Money()
     deadline = IsoDate(allow_none=True)
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> GoalChanges:
+        return GoalChanges(**data)
 
 
 class ContributionSchema(Schema):

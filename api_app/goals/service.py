@@ -1,24 +1,42 @@
-"""Use cases on savings goals; each write is one transaction, committed here.
+"""Use cases on savings goals; each write is one unit of work.
 
-Every change to a goal's amounts locks its row (SELECT ... FOR UPDATE) first, so concurrent
-contributions queue up and none is lost, and a change sees the amounts it replaces.
+Every change to a goal's amounts goes through the unit of work's `change_goal`, which locks its
+row (SELECT ... FOR UPDATE) first, so concurrent contributions queue up and none is lost, a
+change sees the amounts it replaces, and reaching the target records goal.reached once.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from datetime import date
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Select, select
 
-from api_app.blueprint import abort
-from api_app.events import watch_goal
+from api_app.changes import UNSET, Unset
+from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import Goal
 from api_app.money import MAX_AMOUNT
+from api_app.unit_of_work import UnitOfWork
 from event_contract import money
+
+
+@dataclass(frozen=True)
+class NewGoal:
+    name: str
+    target_amount: Decimal
+    deadline: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class GoalChanges:
+    """A PATCH: the fields given, UNSET for the others."""
+
+    name: str | Unset = UNSET
+    target_amount: Decimal | Unset = UNSET
+    deadline: datetime.date | Unset | None = UNSET
 
 
 def goals_of(user_id: uuid.UUID) -> Select[tuple[Goal]]:
@@ -28,61 +46,67 @@ def goals_of(user_id: uuid.UUID) -> Select[tuple[Goal]]:
 
 
 def get_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:
-    return _find(user_id, goal_id, lock=False)
-
-
-def create_goal(
-    user_id: uuid.UUID, name: str, target_amount: Decimal, deadline: date | None
-) -> Goal:
-    goal = Goal(user_id=user_id, name=name, target_amount=target_amount, deadline=deadline)
-    db.session.add(goal)
-    db.session.commit()
+    goal = db.session.scalar(select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id))
+    if goal is None:
+        raise NotFoundError("goal not found")
     return goal
 
 
-def update_goal(user_id: uuid.UUID, goal_id: uuid.UUID, changes: dict[str, Any]) -> Goal:
-    goal = _find(user_id, goal_id, lock=True)
-    reaching = watch_goal(goal)  # lowering the target can reach it
-    for attribute, value in changes.items():
-        setattr(goal, attribute, value)
-    reaching.emit_if_reached()
-    db.session.commit()
+def create_goal(user_id: uuid.UUID, new: NewGoal) -> Goal:
+    with UnitOfWork(user_id) as uow:
+        goal = Goal(
+            user_id=user_id,
+            name=new.name,
+            target_amount=new.target_amount,
+            deadline=new.deadline,
+        )
+        uow.session.add(goal)
     return goal
+
+
+def update_goal(user_id: uuid.UUID, goal_id: uuid.UUID, changes: GoalChanges) -> Goal:
+    """Lowering the target can reach the goal."""
+
+    def apply(goal: Goal) -> None:
+        if not isinstance(changes.name, Unset):
+            goal.name = changes.name
+        if not isinstance(changes.target_amount, Unset):
+            goal.target_amount = changes.target_amount
+        if not isinstance(changes.deadline, Unset):
+            goal.deadline = changes.deadline
+
+    with UnitOfWork(user_id) as uow:
+        return uow.change_goal(goal_id, apply)
 
 
 def delete_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> None:
-    db.session.delete(_find(user_id, goal_id, lock=True))
-    db.session.commit()
+    with UnitOfWork(user_id) as uow:
+        goal = uow.session.scalar(
+            select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id).with_for_update()
+        )
+        if goal is None:
+            raise NotFoundError("goal not found")
+        uow.session.delete(goal)
 
 
 def contribute(user_id: uuid.UUID, goal_id: uuid.UUID, amount: Decimal) -> Goal:
     """Add amount (negative: withdraw) to what the goal has saved, never going below 0.00."""
-    goal = _find(user_id, goal_id, lock=True)
-    reaching = watch_goal(goal)
-    saved = goal.current_amount + amount
-    if saved < 0:
-        abort(
-            422,
-            message="a withdrawal cannot take the saved amount below 0.00",
-            errors={
-                "json": {"amount": [f"At most {money(goal.current_amount)} can be withdrawn."]}
-            },
-        )
-    if saved > MAX_AMOUNT:
-        abort(
-            422,
-            message="the saved amount cannot exceed 9999999999.99",
-            errors={"json": {"amount": ["Too large for what the goal has saved."]}},
-        )
-    goal.current_amount = saved
-    reaching.emit_if_reached()
-    db.session.commit()
-    return goal
 
+    def add(goal: Goal) -> None:
+        saved = goal.current_amount + amount
+        if saved < 0:
+            raise InvalidError.on(
+                "amount",
+                f"At most {money(goal.current_amount)} can be withdrawn.",
+                "a withdrawal cannot take the saved amount below 0.00",
+            )
+        if saved > MAX_AMOUNT:
+            raise InvalidError.on(
+                "amount",
+                "Too large for what the goal has saved.",
+                "the saved amount cannot exceed 9999999999.99",
+            )
+        goal.current_amount = saved
 
-def _find(user_id: uuid.UUID, goal_id: uuid.UUID, *, lock: bool) -> Goal:
-    query = select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id)
-    goal = db.session.scalar(query.with_for_update() if lock else query)
-    if goal is None:
-        abort(404, message="goal not found")
-    return goal
+    with UnitOfWork(user_id) as uow:
+        return uow.change_goal(goal_id, add)

@@ -38,9 +38,9 @@ class Goals(MethodView):
     @protected(blp)
     @blp.arguments(GoalCreateSchema)
     @blp.response(201, GoalSchema)
-    def post(self, data: dict[str, Any]) -> Goal:
+    def post(self, new: service.NewGoal) -> Goal:
         """Create a savings goal"""
-        return service.create_goal(current_user_id(), **data)
+        return service.create_goal(current_user_id(), new)
 
 
 @blp.route("/<uuid:goal_id>")
@@ -56,7 +56,7 @@ class GoalById(MethodView):
     @blp.arguments(GoalUpdateSchema)
     @blp.response(200, GoalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_GOAL)
-    def patch(self, changes: dict[str, Any], goal_id: uuid.UUID) -> Goal:
+    def patch(self, changes: service.GoalChanges, goal_id: uuid.UUID) -> Goal:
         """Rename a goal or change its target or deadline"""
         return service.update_goal(current_user_id(), goal_id, changes)
 

@@ -14,6 +14,8 @@ class Budget(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "budgets"
     __table_args__ = (UniqueConstraint("user_id", "month", "year"), Index(None, "user_id"))
+    # updated_at (onupdate) comes back with the UPDATE itself, not as a later SELECT.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declaration
 
     id: Mapped[UuidPrimaryKey]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -12,6 +12,8 @@ from api_app.models.base import CreatedAt, UpdatedAt, UuidPrimaryKey
 
 class User(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
+    # updated_at (onupdate) comes back with the UPDATE itself, not as a later SELECT.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declaration
 
     id: Mapped[UuidPrimaryKey]
     email: Mapped[str] = mapped_column(Text, unique=True)

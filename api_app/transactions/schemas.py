@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from api_app.models import TransactionType
 from api_app.schemas_common import IsoDate, Money, MoneyOut, Text
+from api_app.transactions.service import NewTransaction, TransactionChanges, TransactionFilter
 
 DESCRIPTION_MAX_LENGTH = 500
 TYPE_PATTERN: Final = "^([Ii][Nn][Cc][Oo][Mm][Ee]|[Ee][Xx][Pp][Ee][Nn][Ss][Ee])$"
@@ -50,6 +51,10 @@ class TransactionCreateSchema(Schema):
     date = IsoDate(required=True)
     description = Text(max_length=DESCRIPTION_MAX_LENGTH, allow_none=True, load_default=None)
 
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewTransaction:
+        return NewTransaction(**data)
+
 
 class TransactionUpdateSchema(Schema):
     category_id = fields.UUID(metadata={"description": "One of your categories"})
@@ -57,6 +62,10 @@ class TransactionUpdateSchema(Schema):
     amount = Money()
     date = IsoDate()
     description = Text(max_length=DESCRIPTION_MAX_LENGTH, allow_none=True)
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> TransactionChanges:
+        return TransactionChanges(**data)
 
 
 class TransactionFilterSchema(Schema):
@@ -69,3 +78,7 @@ class TransactionFilterSchema(Schema):
     def _from_before_to(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
             raise ValidationError("Must not be before `from`.", "to")
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> TransactionFilter:
+        return TransactionFilter(**data)

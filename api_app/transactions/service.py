@@ -1,33 +1,67 @@
-"""Use cases on income and expense transactions; each write is one transaction, committed here.
+"""Use cases on income and expense transactions; each write is one unit of work.
 
 transactions.user_id has no foreign key (as specified). The invariant that replaces it, kept
 here: a transaction's user owns its category. Deleting a user cascades to their categories and
 from there to their transactions.
+
+Every write goes through the unit of work's spending path (api_app.crossings.limits), which
+locks the limits it affects, reads the month's spending on the write's own statement and records
+any crossing: a write cannot skip the check.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, delete, insert, inspect, select, update
+from sqlalchemy.orm import Session
 
-from api_app.blueprint import abort
-from api_app.categories.service import lock_own_category
-from api_app.events import CategoryMonth, watch_limits
+from api_app.changes import UNSET, Unset, pick
+from api_app.crossings.limits import Expense
+from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
 from api_app.models import Transaction, TransactionType
+from api_app.unit_of_work import UnitOfWork
+
+# Every column, so that a written row comes back whole from its own statement's RETURNING.
+COLUMNS = tuple(inspect(Transaction).columns)
+# Built once: the hot path's statement keeps its SQLAlchemy cache key between requests.
+INSERT_TRANSACTION = insert(Transaction.__table__).returning(*COLUMNS)
 
 
 @dataclass(frozen=True)
 class TransactionFilter:
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
     type: TransactionType | None = None
     category_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    category_id: uuid.UUID
+    type: TransactionType
+    amount: Decimal
+    date: datetime.date
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class TransactionChanges:
+    """A PATCH: the fields given, UNSET for the others."""
+
+    category_id: uuid.UUID | Unset = UNSET
+    type: TransactionType | Unset = UNSET
+    amount: Decimal | Unset = UNSET
+    date: datetime.date | Unset = UNSET
+    description: str | Unset | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if not isinstance(value, Unset)}
 
 
 def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tuple[Transaction]]:
@@ -47,74 +81,92 @@ def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tup
 
 
 def get_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> Transaction:
-    return _find(user_id, transaction_id, lock=False)
+    return _find(db.session(), user_id, transaction_id, lock=False)
 
 
-def create_transaction(
-    user_id: uuid.UUID,
-    category_id: uuid.UUID,
-    type: TransactionType,
-    amount: Decimal,
-    date: date,
-    description: str | None,
-) -> Transaction:
-    lock_own_category(user_id, category_id, field="category_id")
-    limits = watch_limits(user_id, CategoryMonth.of(category_id, date))
-    transaction = Transaction(
-        user_id=user_id,
-        category_id=category_id,
-        type=type,
-        amount=amount,
-        date=date,
-        description=description,
-    )
-    db.session.add(transaction)
-    db.session.flush()
-    limits.emit_crossings(transaction_id=transaction.id)
-    db.session.commit()
-    return transaction
+def create_transaction(user_id: uuid.UUID, new: NewTransaction) -> Transaction:
+    with UnitOfWork(user_id) as uow:
+        row = uow.limits.write_expenses(
+            INSERT_TRANSACTION,
+            {
+                "user_id": user_id,
+                "category_id": new.category_id,
+                "type": new.type,
+                "amount": new.amount,
+                "date": new.date,
+                "description": new.description,
+            },
+            added=[Expense.of(new.category_id, new.type, new.amount, new.date)],
+            referenced_category=new.category_id,
+        )
+    return _from_row(row)
 
 
 def update_transaction(
-    user_id: uuid.UUID, transaction_id: uuid.UUID, changes: dict[str, Any]
+    user_id: uuid.UUID, transaction_id: uuid.UUID, changes: TransactionChanges
 ) -> Transaction:
-    """Apply changes to the row locked FOR UPDATE: its old values are what this request saw."""
-    transaction = _find(user_id, transaction_id, lock=True)
-    if "category_id" in changes:
-        lock_own_category(user_id, changes["category_id"], field="category_id")
-    # A move to another category or month can push the new one over its limit.
-    limits = watch_limits(
-        user_id,
-        CategoryMonth.of(transaction.category_id, transaction.date),
-        CategoryMonth.of(
-            changes.get("category_id", transaction.category_id),
-            changes.get("date", transaction.date),
-        ),
-    )
-    for attribute, value in changes.items():
-        setattr(transaction, attribute, value)
-    db.session.flush()
-    limits.emit_crossings(transaction_id=transaction.id)
-    db.session.commit()
-    return transaction
+    """Apply changes to the row locked FOR UPDATE: its old values are what this request saw.
+
+    A move to another category or month can push the new one over its limit."""
+    with UnitOfWork(user_id) as uow:
+        current = _find(uow.session, user_id, transaction_id, lock=True)
+        values = changes.given()
+        if not values:
+            return current
+        row = uow.limits.write_expenses(
+            update(Transaction)
+            .where(Transaction.id == current.id)
+            .values(**values)
+            .returning(*COLUMNS)
+            .execution_options(synchronize_session=False),
+            removed=[_expense(current)],
+            added=[
+                Expense.of(
+                    pick(changes.category_id, current.category_id),
+                    pick(changes.type, current.type),
+                    pick(changes.amount, current.amount),
+                    pick(changes.date, current.date),
+                )
+            ],
+            referenced_category=pick(changes.category_id, None),
+        )
+    return _from_row(row)
 
 
 def delete_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
-    transaction = _find(user_id, transaction_id, lock=True)
-    # A deletion never crosses a limit upwards, but it takes the limit's lock all the same: a
-    # concurrent write must see spending before or after it, not a mix, to judge its own crossing.
-    limits = watch_limits(user_id, CategoryMonth.of(transaction.category_id, transaction.date))
-    db.session.delete(transaction)
-    db.session.flush()
-    limits.emit_crossings(transaction_id=transaction.id)
-    db.session.commit()
+    """A deletion never crosses a limit upwards, but it takes the limit's lock all the same: a
+    concurrent write must see spending before or after it, not a mix, to judge its own
+    crossing."""
+    with UnitOfWork(user_id) as uow:
+        current = _find(uow.session, user_id, transaction_id, lock=True)
+        uow.limits.write_expenses(
+            delete(Transaction)
+            .where(Transaction.id == current.id)
+            .returning(Transaction.id)
+            .execution_options(synchronize_session=False),
+            removed=[_expense(current)],
+        )
 
 
-def _find(user_id: uuid.UUID, transaction_id: uuid.UUID, *, lock: bool) -> Transaction:
+def _expense(transaction: Transaction) -> Expense:
+    return Expense.of(
+        transaction.category_id, transaction.type, transaction.amount, transaction.date
+    )
+
+
+def _from_row(row: Row[Any]) -> Transaction:
+    """The written transaction as its statement returned it (not attached to the session, so
+    nothing about it is ever loaded again)."""
+    return Transaction(**{column.key: row._mapping[column.key] for column in COLUMNS})
+
+
+def _find(
+    session: Session, user_id: uuid.UUID, transaction_id: uuid.UUID, *, lock: bool
+) -> Transaction:
     query = select(Transaction).where(
         Transaction.id == transaction_id, Transaction.user_id == user_id
     )
-    transaction = db.session.scalar(query.with_for_update() if lock else query)
+    transaction = session.scalar(query.with_for_update() if lock else query)
     if transaction is None:
-        abort(404, message="transaction not found")
+        raise NotFoundError("transaction not found")
     return transaction

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
@@ -36,17 +35,17 @@ class Transactions(MethodView):
     @blp.arguments(TransactionFilterSchema, location="query")
     @blp.response(200, TransactionSchema(many=True))
     @blp.paginate(SelectPage)
-    def get(self, args: dict[str, Any]) -> Select[tuple[Transaction]]:
+    def get(self, wanted: service.TransactionFilter) -> Select[tuple[Transaction]]:
         """Your transactions, newest date first (ties: newest created first)"""
-        return service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        return service.transactions_of(current_user_id(), wanted)
 
     @protected(blp)
     @blp.arguments(TransactionCreateSchema)
     @blp.response(201, TransactionSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="category_id is no category of yours")
-    def post(self, data: dict[str, Any]) -> Transaction:
+    def post(self, new: service.NewTransaction) -> Transaction:
         """Record an income or an expense"""
-        return service.create_transaction(current_user_id(), **data)
+        return service.create_transaction(current_user_id(), new)
 
 
 @blp.route("/export.csv")
@@ -59,9 +58,9 @@ class TransactionsCsv(MethodView):
         content_type="text/csv",
         description="A header row, then one row per transaction: ISO dates, amounts like 12.50",
     )
-    def get(self, args: dict[str, Any]) -> Response:
+    def get(self, wanted: service.TransactionFilter) -> Response:
         """Your transactions matching the filters, as CSV, in the order of the list"""
-        transactions = service.transactions_of(current_user_id(), service.TransactionFilter(**args))
+        transactions = service.transactions_of(current_user_id(), wanted)
         return Response(
             stream_with_context(csv_lines(transactions)),
             mimetype="text/csv",
@@ -84,7 +83,7 @@ class TransactionById(MethodView):
     @blp.alt_response(
         404, schema=ErrorSchema, description="No such transaction or category of yours"
     )
-    def patch(self, changes: dict[str, Any], transaction_id: uuid.UUID) -> Transaction:
+    def patch(self, changes: service.TransactionChanges, transaction_id: uuid.UUID) -> Transaction:
         """Change any of a transaction's fields"""
         return service.update_transaction(current_user_id(), transaction_id, changes)
 

@@ -4,7 +4,6 @@ processes, and a contribution racing a change made while it waits for the goal's
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,6 +13,7 @@ import requests
 
 from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
+from tests.pipeline import wait_until
 
 PARALLEL = 20
 
@@ -97,14 +97,16 @@ def test_parallel_budgets_for_one_month_make_one(gunicorn_gateway: str, alice: U
 
 def wait_until_a_request_waits_for_a_lock(cursor: Any) -> None:
     """Every implementation must write the goal row, so the request ends up waiting for it."""
-    while True:
+
+    def lock_waiters() -> int:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
-        if cursor.fetchone() != (0,):
-            return
-        time.sleep(0.05)
+        count: int = cursor.fetchone()[0]
+        return count
+
+    wait_until(lock_waiters, "a request waiting for the goal's row lock")
 
 
 def test_a_contribution_sees_the_amount_it_waited_for(

@@ -1,0 +1,21 @@
+"""Typed partial updates: a field a client left out of a PATCH is UNSET, not None (which may be
+a value, such as a cleared description)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, TypeVar
+
+T = TypeVar("T")
+
+
+class Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+
+def pick(value: T | Unset, current: T) -> T:
+    """The new value if one was given, else the current one."""
+    return current if isinstance(value, Unset) else value

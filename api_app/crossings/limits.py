@@ -1,0 +1,437 @@
+"""Limit crossings: every change to a category-month's spending or limit goes through here.
+
+A category's expenses of a month are over a level p of its limit when spent * 100 > limit * p
+(see api_app.events.levels); one change emits at most one event per category-month:
+budget.limit_exceeded if it crossed the limit, else budget.threshold_reached for the highest
+warning threshold it crossed.
+
+Every path has the same three steps, inside the unit of work's transaction:
+
+1. **lock** the budget limit rows of the category-months the change touches (in sorted order,
+   so concurrent changes never deadlock), together with the category a new row references
+   (FOR KEY SHARE: it cannot be deleted under us, and it must be the user's);
+2. **read the before-state and apply the change**: the month's spending is summed once, by a
+   statement that starts after the locks are held, so it sees every committed change. For a
+   transaction written with INSERT/UPDATE/DELETE, the sum rides on the write's own RETURNING
+   clause, which sees the table as it was before the write: one round trip for both;
+3. **derive the after-state** from the before-state and the change itself (spent + what was
+   added - what was removed, or the new limit), compare, and record the event.
+
+No second lock and no second sum: the locks make the before-state final until commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Delete,
+    Insert,
+    Integer,
+    Label,
+    Row,
+    Update,
+    bindparam,
+    func,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from api_app.domain_errors import NotFoundError
+from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached
+from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
+from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
+from event_contract import Event
+
+CENT = Decimal("0.01")
+
+Write = Insert | Update | Delete
+
+
+@dataclass(frozen=True, order=True)
+class CategoryMonth:
+    category_id: uuid.UUID
+    year: int
+    month: int
+
+    @classmethod
+    def of(cls, category_id: uuid.UUID, day: date) -> CategoryMonth:
+        return cls(category_id, day.year, day.month)
+
+    def bounds(self) -> tuple[date, date]:
+        """The first day of the month and the first day of the next one."""
+        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return date(self.year, self.month, 1), following
+
+
+# The statements of the hot paths are built once, with bind parameters: SQLAlchemy then derives
+# each one's cache key once, not on every request.
+
+
+def _spent_before(index: int) -> Label[Any]:
+    """A category-month's expenses as the statement that carries it sees them (before its own
+    write): an index range on transactions(user_id, date). Parameters suffixed with `index`."""
+    return (
+        select(func.coalesce(func.sum(Transaction.amount), 0))
+        .where(
+            Transaction.user_id == bindparam(f"spent_user_{index}"),
+            Transaction.date >= bindparam(f"spent_first_{index}"),
+            Transaction.date < bindparam(f"spent_following_{index}"),
+            Transaction.type == TransactionType.EXPENSE,
+            Transaction.category_id == bindparam(f"spent_category_{index}"),
+        )
+        .scalar_subquery()
+        .label(f"spent_before_{index}")
+    )
+
+
+# A transaction's write touches at most two category-months: the one it leaves, the one it joins.
+SPENT_BEFORE = (_spent_before(0), _spent_before(1))
+
+
+@cache
+def _returning_spent(write: Write, count: int) -> Write:
+    """`write` that also returns the first `count` SPENT_BEFORE sums (built once per pair)."""
+    return write.returning(*SPENT_BEFORE[:count]) if count else write
+
+
+def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
+    first, following = key.bounds()
+    return {
+        f"spent_user_{index}": user_id,
+        f"spent_first_{index}": first,
+        f"spent_following_{index}": following,
+        f"spent_category_{index}": key.category_id,
+    }
+
+
+# Step 1 for a key whose category the change references: a materialised CTE takes the category
+# FOR KEY SHARE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
+# the category is not the user's.
+_OWN_CATEGORY = (
+    select(Category.id, Category.name)
+    .where(Category.id == bindparam("category_id"), Category.user_id == bindparam("user_id"))
+    .with_for_update(key_share=True)
+    .cte("category")
+    .prefix_with("MATERIALIZED")
+)
+_ITS_LIMIT = (
+    select(Budget.id.label("budget_id"), BudgetLimit.limit_amount)
+    .join(Budget, Budget.id == BudgetLimit.budget_id)
+    .where(
+        BudgetLimit.category_id == _OWN_CATEGORY.c.id,
+        Budget.user_id == bindparam("user_id"),
+        Budget.year == bindparam("year"),
+        Budget.month == bindparam("month"),
+    )
+    .with_for_update(of=BudgetLimit)
+    .lateral("month_limit")
+)
+LOCK_CATEGORY_AND_LIMIT = (
+    select(_OWN_CATEGORY.c.name, _ITS_LIMIT.c.budget_id, _ITS_LIMIT.c.limit_amount)
+    .select_from(_OWN_CATEGORY)
+    .outerjoin(_ITS_LIMIT, true())
+)
+# Step 1 for any other key: its limit FOR UPDATE, if it has one.
+LOCK_LIMIT = (
+    select(Category.name, Budget.id, BudgetLimit.limit_amount)
+    .select_from(BudgetLimit)
+    .join(Budget, Budget.id == BudgetLimit.budget_id)
+    .join(Category, Category.id == BudgetLimit.category_id)
+    .where(
+        Budget.user_id == bindparam("user_id"),
+        Budget.year == bindparam("year"),
+        Budget.month == bindparam("month"),
+        BudgetLimit.category_id == bindparam("category_id"),
+    )
+    .with_for_update(of=BudgetLimit)
+)
+
+
+@dataclass(frozen=True)
+class Expense:
+    """What one transaction weighs on its category-month's spending: its amount if it is an
+    expense, nothing if it is an income."""
+
+    where: CategoryMonth
+    amount: Decimal
+
+    @classmethod
+    def of(
+        cls, category_id: uuid.UUID, kind: TransactionType, amount: Decimal, day: date
+    ) -> Expense:
+        weight = amount if kind == TransactionType.EXPENSE else Decimal(0)
+        return cls(CategoryMonth.of(category_id, day), weight)
+
+
+@dataclass(frozen=True)
+class LockedLimit:
+    budget_id: uuid.UUID
+    category_name: str
+    limit: Decimal
+
+
+@dataclass(frozen=True)
+class _Locked:
+    category_name: str
+    limit: LockedLimit | None
+
+
+class LimitCrossings:
+    """The crossing detection of one unit of work: the paths above, for one user."""
+
+    def __init__(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        *,
+        thresholds: Sequence[int],
+        record: Callable[[Event], None],
+    ) -> None:
+        self._session = session
+        self._user_id = user_id
+        self._thresholds = tuple(thresholds)
+        self._record = record
+
+    # -- transactions --------------------------------------------------------------------
+
+    def write_expenses(
+        self,
+        write: Write,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        removed: Sequence[Expense] = (),
+        added: Sequence[Expense] = (),
+        referenced_category: uuid.UUID | None = None,
+    ) -> Row[Any]:
+        """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
+        RETURNING (at least the transaction's id), which removes `removed` from spending and adds
+        `added`; answer its row. `referenced_category` is the category the written row now points
+        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
+        costs SQLAlchemy least.
+        """
+        keys = sorted({expense.where for expense in (*removed, *added)})
+        limits = {
+            key: locked.limit
+            for key, locked in self._lock(keys, referenced_category).items()
+            if locked.limit is not None
+        }
+        arguments = dict(parameters or {})
+        for index, key in enumerate(limits):
+            arguments.update(_spent_parameters(index, self._user_id, key))
+        row = self._session.execute(_returning_spent(write, len(limits)), arguments).one()
+        for index, (key, locked) in enumerate(limits.items()):
+            before = Decimal(row._mapping[SPENT_BEFORE[index].name]).quantize(CENT)
+            change = _total(added, key) - _total(removed, key)
+            self._judge(
+                key,
+                locked,
+                Spending(locked.limit, before),
+                Spending(locked.limit, before + change),
+                transaction_id=row._mapping["id"],
+            )
+        return row
+
+    def move_expenses(
+        self, from_category: uuid.UUID, to_category: uuid.UUID, write: Callable[[], object]
+    ) -> None:
+        """`write` moves every transaction of `from_category` to `to_category` (both locked by
+        the caller): the moved expenses can push `to_category` over its limit in any month."""
+        months = self._session.execute(
+            select(
+                func.extract("year", Transaction.date).cast(Integer),
+                func.extract("month", Transaction.date).cast(Integer),
+            )
+            .where(Transaction.category_id == from_category)
+            .distinct()
+        ).all()
+        keys = sorted(CategoryMonth(to_category, year, month) for year, month in months)
+        limits = self._lock_months(to_category, keys)
+        totals = self._spent_by_month([from_category, to_category], list(limits))
+        write()
+        for key, locked in limits.items():
+            before = totals.get((to_category, key.year, key.month), Decimal(0))
+            moved = totals.get((from_category, key.year, key.month), Decimal(0))
+            self._judge(
+                key,
+                locked,
+                Spending(locked.limit, before),
+                Spending(locked.limit, before + moved),
+                transaction_id=None,
+            )
+
+    # -- limits --------------------------------------------------------------------------
+
+    def set_limit(
+        self,
+        budget_id: uuid.UUID,
+        key: CategoryMonth,
+        amount: Decimal,
+        write: Callable[[LockedLimit | None], object],
+    ) -> None:
+        """Set the limit of `key` in the budget `budget_id` (locked by the caller) to `amount`;
+        `write(current)` stores it, `current` being the limit row's values before, None when
+        there is none yet. NotFound unless the category is the user's."""
+        locked = self._lock([key], key.category_id)[key]
+        spent = self._spent_by_month([key.category_id], [key]).get(
+            (key.category_id, key.year, key.month), Decimal(0)
+        )
+        write(locked.limit)
+        before = None if locked.limit is None else Spending(locked.limit.limit, spent)
+        self._judge(
+            key,
+            LockedLimit(budget_id, locked.category_name, amount),
+            before,
+            Spending(amount, spent),
+            transaction_id=None,
+        )
+
+    def limits_created(
+        self,
+        budget_id: uuid.UUID,
+        year: int,
+        month: int,
+        amounts: Mapping[uuid.UUID, Decimal],
+        names: Mapping[uuid.UUID, str],
+    ) -> None:
+        """A new budget's limits (category id -> amount; `names` of the categories), set below
+        what was already spent in its month, cross at once. The budget is new: nothing to lock
+        but the categories, which the caller holds."""
+        keys = sorted(CategoryMonth(category_id, year, month) for category_id in amounts)
+        totals = self._spent_by_month(list(amounts), keys)
+        for key in keys:
+            spent = totals.get((key.category_id, year, month), Decimal(0))
+            amount = amounts[key.category_id]
+            self._judge(
+                key,
+                LockedLimit(budget_id, names[key.category_id], amount),
+                None,
+                Spending(amount, spent),
+                transaction_id=None,
+            )
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _lock(
+        self, keys: Iterable[CategoryMonth], referenced_category: uuid.UUID | None
+    ) -> dict[CategoryMonth, _Locked]:
+        """Step 1, one statement per key in sorted order: its budget limit FOR UPDATE, and for
+        the key of `referenced_category` first that category FOR KEY SHARE (category before
+        limit, the order in which deleting a category takes them). Keys whose category is not
+        the user's are left out; NotFoundError if `referenced_category` is one of them."""
+        locked: dict[CategoryMonth, _Locked] = {}
+        for key in keys:
+            arguments = {
+                "user_id": self._user_id,
+                "category_id": key.category_id,
+                "year": key.year,
+                "month": key.month,
+            }
+            if key.category_id == referenced_category:
+                row = self._session.execute(LOCK_CATEGORY_AND_LIMIT, arguments).one_or_none()
+                if row is None:
+                    raise NotFoundError.on("category_id", "No such category.", "category not found")
+            else:
+                row = self._session.execute(LOCK_LIMIT, arguments).one_or_none()
+                if row is None:
+                    continue
+            name, budget_id, limit_amount = row
+            limit = None if budget_id is None else LockedLimit(budget_id, name, limit_amount)
+            locked[key] = _Locked(name, limit)
+        return locked
+
+    def _lock_months(
+        self, category_id: uuid.UUID, keys: Sequence[CategoryMonth]
+    ) -> dict[CategoryMonth, LockedLimit]:
+        """Step 1 for many months of one category the caller has locked already."""
+        if not keys:
+            return {}
+        rows = self._session.execute(
+            select(Budget.year, Budget.month, Budget.id, Category.name, BudgetLimit.limit_amount)
+            .select_from(BudgetLimit)
+            .join(Budget, Budget.id == BudgetLimit.budget_id)
+            .join(Category, Category.id == BudgetLimit.category_id)
+            .where(
+                Budget.user_id == self._user_id,
+                BudgetLimit.category_id == category_id,
+                tuple_(Budget.year, Budget.month).in_([(key.year, key.month) for key in keys]),
+            )
+            .order_by(Budget.year, Budget.month)
+            .with_for_update(of=BudgetLimit)
+        ).all()
+        return {
+            CategoryMonth(category_id, year, month): LockedLimit(budget_id, name, limit)
+            for year, month, budget_id, name, limit in rows
+        }
+
+    def _spent_by_month(
+        self, category_ids: Sequence[uuid.UUID], keys: Sequence[CategoryMonth]
+    ) -> dict[tuple[uuid.UUID, int, int], Decimal]:
+        """Step 2 where no write can carry it: (category, year, month) -> expenses, for these
+        categories in the months of `keys`, in one statement."""
+        if not keys:
+            return {}
+        year = func.extract("year", Transaction.date).cast(Integer)
+        month = func.extract("month", Transaction.date).cast(Integer)
+        months = sorted({(key.year, key.month) for key in keys})
+        first = date(months[0][0], months[0][1], 1)
+        last_year, last_month = months[-1]
+        following = date(last_year + last_month // 12, last_month % 12 + 1, 1)
+        rows = self._session.execute(
+            select(Transaction.category_id, year, month, func.sum(Transaction.amount))
+            .where(
+                Transaction.user_id == self._user_id,
+                Transaction.type == TransactionType.EXPENSE,
+                Transaction.category_id.in_(set(category_ids)),
+                Transaction.date >= first,
+                Transaction.date < following,
+                tuple_(year, month).in_(months),
+            )
+            .group_by(Transaction.category_id, year, month)
+        ).all()
+        return {(row[0], row[1], row[2]): Decimal(row[3]).quantize(CENT) for row in rows}
+
+    def _judge(
+        self,
+        key: CategoryMonth,
+        locked: LockedLimit,
+        before: Spending | None,
+        after: Spending,
+        *,
+        transaction_id: uuid.UUID | None,
+    ) -> None:
+        """Step 3: record the one event of this category-month, if the change crossed a level."""
+        crossed = crossed_levels(before, after, self._thresholds)
+        if not crossed:
+            return  # staying over (or under) every level emits nothing
+        about: dict[str, Any] = {
+            "user_id": self._user_id,
+            "budget_id": locked.budget_id,
+            "category_id": key.category_id,
+            "category_name": locked.category_name,
+            "year": key.year,
+            "month": key.month,
+            "limit": after.limit,
+            "spent": after.spent,
+            "transaction_id": transaction_id,
+        }
+        if crossed[-1] == LIMIT_LEVEL:
+            self._record(budget_limit_exceeded(**about))
+        else:
+            self._record(
+                budget_threshold_reached(
+                    **about, percent=after.whole_percent, crossed_thresholds=crossed
+                )
+            )
+
+
+def _total(expenses: Iterable[Expense], key: CategoryMonth) -> Decimal:
+    return sum((expense.amount for expense in expenses if expense.where == key), Decimal(0))

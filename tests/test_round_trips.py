@@ -1,0 +1,230 @@
+"""Database round trips per request on the main endpoints, counted with SQLAlchemy's events.
+
+A round trip is a statement sent on a cursor, or a BEGIN, COMMIT or ROLLBACK of a transaction
+(psycopg2 sends BEGIN right before a transaction's first statement). The counts below are the
+README's ("Performance"); a change that makes one grow fails here and must say why in both.
+Every request checks out one connection, once: nothing is loaded again after the commit, and no
+pre-ping runs at the checkout.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from tests.conftest import AuthenticatedUser, ServiceDatabases
+
+PASSWORD = "correct-horse-battery"
+
+# Endpoint -> round trips, BEGIN and COMMIT (or ROLLBACK) included.
+EXPECTED = {
+    "POST /api/transactions": 5,
+    "PATCH /api/transactions/{id}": 6,
+    "DELETE /api/transactions/{id}": 6,
+    "PUT /api/budgets/{id}/limits/{category_id}": 9,
+    "POST /api/goals/{id}/contributions": 5,
+    "GET /api/budgets/summary": 5,
+    "POST /api/auth/login": 4,
+}
+
+
+@dataclass
+class RoundTrips:
+    statements: list[str] = field(default_factory=list)
+    transaction_ends: list[str] = field(default_factory=list)
+    begins: int = 0
+    checkouts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.begins + len(self.statements) + len(self.transaction_ends)
+
+    def describe(self) -> str:
+        return "\n".join([f"{self.begins} BEGIN", *self.statements, *self.transaction_ends])
+
+
+@contextmanager
+def counting(api: Flask) -> Iterator[RoundTrips]:
+    from api_app.extensions import db
+
+    with api.app_context():
+        engine = db.engine
+    trips = RoundTrips()
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        trips.statements.append(" ".join(sql.split())[:120])
+
+    def begin(_conn: Any) -> None:
+        trips.begins += 1
+
+    def commit(_conn: Any) -> None:
+        trips.transaction_ends.append("COMMIT")
+
+    def rollback(_conn: Any) -> None:
+        trips.transaction_ends.append("ROLLBACK")
+
+    def checkout(*_args: Any) -> None:
+        trips.checkouts += 1
+
+    listeners: list[tuple[Any, str, Callable[..., None]]] = [
+        (engine, "before_cursor_execute", statement),
+        (engine, "begin", begin),
+        (engine, "commit", commit),
+        (engine, "rollback", rollback),
+        (engine.pool, "checkout", checkout),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield trips
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+
+
+@dataclass
+class Scene:
+    """A user with a budgeted category far from its limit, a transaction and a goal."""
+
+    client: FlaskClient
+    user: AuthenticatedUser
+    category_id: str
+    budget_id: str
+    transaction_id: str
+    goal_id: str
+
+    def send(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
+        response = self.client.open(path, method=method, headers=self.user.headers, **kwargs)
+        assert response.status_code == status, response.get_json(silent=True)
+        return response.get_json(silent=True)
+
+
+@pytest.fixture
+def scene(api: Flask, make_user: Callable[[], AuthenticatedUser]) -> Scene:
+    client = api.test_client()
+    user = make_user()
+    blank = Scene(client, user, "", "", "", "")
+    category_id = blank.send("POST", "/api/categories", 201, json={"name": "Food"})["id"]
+    budget_id = blank.send(
+        "POST",
+        "/api/budgets",
+        201,
+        json={
+            "year": 2026,
+            "month": 11,
+            "limits": [{"category_id": category_id, "limit_amount": "100000.00"}],
+        },
+    )["id"]
+    transaction_id = blank.send(
+        "POST", "/api/transactions", 201, json=expense(category_id, "12.50")
+    )["id"]
+    goal_id = blank.send(
+        "POST", "/api/goals", 201, json={"name": "Bike", "target_amount": "1000.00"}
+    )["id"]
+    return Scene(client, user, category_id, budget_id, transaction_id, goal_id)
+
+
+def expense(category_id: str, amount: str) -> dict[str, str]:
+    return {"category_id": category_id, "type": "EXPENSE", "amount": amount, "date": "2026-11-10"}
+
+
+def test_no_pre_ping_at_checkout(api: Flask) -> None:
+    from api_app.extensions import db
+
+    with api.app_context():
+        assert db.engine.pool._pre_ping is False
+
+
+def measured(api: Flask, request: Callable[[], object]) -> RoundTrips:
+    with counting(api) as trips:
+        request()
+    assert trips.checkouts == 1, f"{trips.checkouts} connection checkouts:\n{trips.describe()}"
+    return trips
+
+
+def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
+    s = scene
+    counted = {
+        "POST /api/transactions": measured(
+            api, lambda: s.send("POST", "/api/transactions", 201, json=expense(s.category_id, "3"))
+        ),
+        "PATCH /api/transactions/{id}": measured(
+            api,
+            lambda: s.send(
+                "PATCH", f"/api/transactions/{s.transaction_id}", 200, json={"amount": "13.00"}
+            ),
+        ),
+        "DELETE /api/transactions/{id}": measured(
+            api, lambda: s.send("DELETE", f"/api/transactions/{s.transaction_id}", 204)
+        ),
+        "PUT /api/budgets/{id}/limits/{category_id}": measured(
+            api,
+            lambda: s.send(
+                "PUT",
+                f"/api/budgets/{s.budget_id}/limits/{s.category_id}",
+                200,
+                json={"limit_amount": "90000.00"},
+            ),
+        ),
+        "POST /api/goals/{id}/contributions": measured(
+            api,
+            lambda: s.send(
+                "POST", f"/api/goals/{s.goal_id}/contributions", 200, json={"amount": "10.00"}
+            ),
+        ),
+        "GET /api/budgets/summary": measured(
+            api, lambda: s.send("GET", "/api/budgets/summary?year=2026&month=11", 200)
+        ),
+    }
+    assert {endpoint: trips.total for endpoint, trips in counted.items()} == {
+        endpoint: count for endpoint, count in EXPECTED.items() if endpoint in counted
+    }, "\n\n".join(f"{endpoint}:\n{trips.describe()}" for endpoint, trips in counted.items())
+
+
+def test_round_trips_of_a_login(api: Flask) -> None:
+    client = api.test_client()
+    email = f"{uuid.uuid4().hex}@example.com"
+    registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 201, registered.json
+    with counting(api) as trips:
+        response = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.json
+    assert trips.checkouts == 1, trips.describe()
+    assert trips.total == EXPECTED["POST /api/auth/login"], trips.describe()
+
+
+def test_a_dropped_connection_costs_no_request(
+    api: Flask, scene: Scene, test_databases: ServiceDatabases
+) -> None:
+    """Without a pre-ping, the pooled connection that a restarted (here: terminated) server
+    dropped is noticed by the request's first statement: the request runs again on a fresh
+    connection instead of failing."""
+    for method, path, status, body in [
+        ("GET", "/health", 200, None),
+        ("GET", f"/api/transactions/{scene.transaction_id}", 200, None),
+        ("POST", "/api/transactions", 201, expense(scene.category_id, "1.00")),
+    ]:
+        drop_every_connection_of(test_databases.api_url)
+        scene.send(method, path, status, json=body)
+    transactions = scene.send("GET", "/api/transactions?page_size=100", 200)
+    assert sorted(transaction["amount"] for transaction in transactions) == ["1.00", "12.50"]
+
+
+def drop_every_connection_of(database_url: str) -> None:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (terminated,) = cursor.fetchone()
+    connection.close()
+    assert terminated >= 1
