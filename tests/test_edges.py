@@ -76,10 +76,14 @@ def test_a_route_may_allow_a_larger_body(api: Flask) -> None:
         return {"bytes": len(request.get_data())}
 
     client = app.test_client()
-    assert client.post("/upload-for-test", data=b"x" * 4000).json == {"bytes": 4000}
-    assert client.post("/upload-for-test", data=b"x" * 6000).status_code == 413
-    too_big = client.post("/api/auth/login", data=b"x" * 2000, content_type="application/json")
-    assert too_big.status_code == 413
+    try:
+        assert client.post("/upload-for-test", data=b"x" * 4000).json == {"bytes": 4000}
+        assert client.post("/upload-for-test", data=b"x" * 6000).status_code == 413
+        too_big = client.post("/api/auth/login", data=b"x" * 2000, content_type="application/json")
+        assert too_big.status_code == 413
+    finally:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@ Telegram links and every write, on both services, counted in Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from flask import Flask
 
 import api_app
@@ -25,12 +26,31 @@ def assert_too_many(response: Any, window_seconds: int) -> None:
     assert 1 <= int(response.headers["Retry-After"]) <= window_seconds
 
 
-def limited_notify(**config: str) -> Flask:
-    return notify_app.create_app({"TESTING": True, **config})
+@pytest.fixture
+def limited_apps() -> Iterator[list[Flask]]:
+    """Apps made by a test with limits of its own; their connections close after it (the
+    PostgreSQL server is shared)."""
+    apps: list[Flask] = []
+    yield apps
+    for app in apps:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
+@pytest.fixture
+def limited_notify(limited_apps: list[Flask]) -> Callable[..., Flask]:
+    def make(**config: str) -> Flask:
+        app = notify_app.create_app({"TESTING": True, **config})
+        limited_apps.append(app)
+        return app
+
+    return make
 
 
 def test_test_messages_are_limited_per_user(
-    notify: Flask, make_user: Callable[[], AuthenticatedUser]
+    notify: Flask,
+    make_user: Callable[[], AuthenticatedUser],
+    limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(TEST_MESSAGE_RATE_LIMIT="2 per hour").test_client()
     ann, bob = make_user(), make_user()
@@ -41,7 +61,9 @@ def test_test_messages_are_limited_per_user(
 
 
 def test_telegram_links_are_limited_per_user(
-    notify: Flask, make_user: Callable[[], AuthenticatedUser]
+    notify: Flask,
+    make_user: Callable[[], AuthenticatedUser],
+    limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(TELEGRAM_LINK_RATE_LIMIT="2 per hour").test_client()
     ann, bob = make_user(), make_user()
@@ -51,7 +73,9 @@ def test_telegram_links_are_limited_per_user(
 
 
 def test_every_notify_write_draws_on_one_budget_per_user(
-    notify: Flask, make_user: Callable[[], AuthenticatedUser]
+    notify: Flask,
+    make_user: Callable[[], AuthenticatedUser],
+    limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(WRITE_RATE_LIMIT_PER_USER="3 per minute").test_client()
     ann, bob = make_user(), make_user()
@@ -67,11 +91,11 @@ def test_every_notify_write_draws_on_one_budget_per_user(
 
 
 def test_every_api_write_draws_on_one_budget_per_user(
-    api: Flask, make_user: Callable[[], AuthenticatedUser]
+    api: Flask, make_user: Callable[[], AuthenticatedUser], limited_apps: list[Flask]
 ) -> None:
-    client = api_app.create_app(
-        {"TESTING": True, "WRITE_RATE_LIMIT_PER_USER": "3 per minute"}
-    ).test_client()
+    app = api_app.create_app({"TESTING": True, "WRITE_RATE_LIMIT_PER_USER": "3 per minute"})
+    limited_apps.append(app)
+    client = app.test_client()
     ann, bob = make_user(), make_user()
     created = client.post("/api/categories", json={"name": "Books"}, headers=ann.headers)
     assert created.status_code == 201
