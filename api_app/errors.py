@@ -63,11 +63,18 @@ class JsonErrorApi(Api):  # type: ignore[misc]
 
 
 def located(fields: Mapping[FieldPath, str]) -> dict[str, Any]:
-    """`{location: {field: [problem]}}`, webargs' shape: a field the client sent in the query
-    string is reported under "query", any other under "json" (the body)."""
+    """`{location: {field: [problem]}}`, webargs' shape: a field the client gave in the URL's
+    path is reported under "path", one in its query string under "query", any other under
+    "json" (the body)."""
     errors: dict[str, Any] = {}
     for path, problem in fields.items():
-        location = "query" if str(path[0]) in request.args else "json"
+        field = str(path[0])
+        if field in (request.view_args or {}):
+            location = "path"
+        elif field in request.args:
+            location = "query"
+        else:
+            location = "json"
         node = errors.setdefault(location, {})
         for part in path[:-1]:
             node = node.setdefault(str(part), {})

@@ -25,6 +25,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from werkzeug.test import Client
 
 from devstack.servers import (
     drop_database,
@@ -308,36 +309,84 @@ def celery_worker(
         stop_worker(worker)
 
 
+# The password of every user signed up through the API in the tests.
+PASSWORD = "password123"
+
+
 @dataclass(frozen=True)
-class AuthenticatedUser:
+class SignedInUser:
+    """A user as a client knows them once signed in; the one shape every test's users have.
+
+    `make_user` makes one directly in the database (for tests about what users do: no password
+    that could match, no refresh token); `sign_up` goes through POST /api/auth/register (for
+    tests about accounts). People acting through a client (tests/people.py, the e2e Person,
+    the budgeting UserClient) are built on one of the two.
+    """
+
     id: uuid.UUID
     email: str
     access_token: str
+    refresh_token: str | None = None
+    password: str | None = None
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
+# The name the older tests use.
+AuthenticatedUser = SignedInUser
+
+
+def unique_email() -> str:
+    return f"user-{secrets.token_hex(6)}@example.com"
+
+
+def register_through(
+    client: FlaskClient | Client, email: str | None = None, password: str = PASSWORD
+) -> SignedInUser:
+    """Sign a new user up with POST /api/auth/register through `client` (the api's test client
+    or the gateway's); asserts the 201."""
+    email = email or unique_email()
+    response = client.post("/api/auth/register", json={"email": email, "password": password})
+    assert response.status_code == 201, response.get_json(silent=True)
+    body = response.get_json()
+    return SignedInUser(
+        id=uuid.UUID(body["user"]["id"]),
+        email=body["user"]["email"],
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        password=password,
+    )
+
+
 @pytest.fixture
-def make_user(api: Flask) -> Callable[[], AuthenticatedUser]:
+def make_user(api: Flask) -> Callable[[], SignedInUser]:
     """A user row made directly, with an access token: for tests about what users do, not about
-    how they sign up (those go through POST /api/auth/register)."""
+    how they sign up (those use `sign_up`)."""
     from flask_jwt_extended import create_access_token
 
     from api_app.extensions import db
     from api_app.models import User
 
-    def make() -> AuthenticatedUser:
+    def make() -> SignedInUser:
         with api.app_context():
-            user = User(email=f"user-{secrets.token_hex(6)}@example.com", password_hash="unusable")
+            user = User(email=unique_email(), password_hash="unusable")
             db.session.add(user)
             db.session.commit()
-            return AuthenticatedUser(
-                user.id, user.email, create_access_token(identity=str(user.id))
-            )
+            return SignedInUser(user.id, user.email, create_access_token(identity=str(user.id)))
 
     return make
+
+
+@pytest.fixture
+def sign_up(api_client: FlaskClient) -> Callable[..., SignedInUser]:
+    """`sign_up(email=None, password=PASSWORD)`: a new account through the API."""
+
+    def register(email: str | None = None, password: str = PASSWORD) -> SignedInUser:
+        return register_through(api_client, email, password)
+
+    return register
 
 
 @pytest.fixture(scope="session")

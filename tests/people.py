@@ -3,7 +3,6 @@ spend, all through the public endpoints of both services."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.conftest import register_through
 from tests.linking import apply_settings
 from tests.pipeline import wait_until
 
@@ -28,17 +28,8 @@ class Person:
     @classmethod
     def sign_up(cls, api: Flask, notify: Flask) -> Person:
         api_client = api.test_client()
-        response = api_client.post(
-            "/api/auth/register",
-            json={"email": f"{secrets.token_hex(6)}@example.com", "password": "long enough secret"},
-        )
-        assert response.status_code == 201, response.json
-        person = cls(
-            api=api_client,
-            notify=notify.test_client(),
-            id=uuid.UUID(response.json["user"]["id"]),
-            headers={"Authorization": f"Bearer {response.json['access_token']}"},
-        )
+        user = register_through(api_client)
+        person = cls(api=api_client, notify=notify.test_client(), id=user.id, headers=user.headers)
         listed = api_client.get("/api/categories?page_size=100", headers=person.headers)
         assert listed.status_code == 200, listed.json
         person.categories = {category["name"]: category["id"] for category in listed.json}

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from api_app.auth import refresh_tokens
-from api_app.extensions import db
+from api_app.unit_of_work import UnitOfWork
 
 auth_cli = AppGroup("auth", help="Account and token maintenance.")
 
@@ -14,6 +14,6 @@ auth_cli = AppGroup("auth", help="Account and token maintenance.")
 @auth_cli.command("purge-tokens")
 def purge_tokens() -> None:
     """Delete refresh tokens past their expiry, used or not."""
-    purged = refresh_tokens.purge_expired()
-    db.session.commit()
+    with UnitOfWork():
+        purged = refresh_tokens.purge_expired()
     click.echo(f"purged {purged} expired refresh tokens")

@@ -1,4 +1,4 @@
-"""Sign-up, sign-in and the refresh-token life cycle: one transaction per use case."""
+"""Sign-up, sign-in and the refresh-token life cycle: one unit of work per use case."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from api_app.auth.passwords import check_password, hash_password
 from api_app.events import record_event, user_registered, user_sessions_revoked
 from api_app.extensions import db
 from api_app.models import User
+from api_app.unit_of_work import UnitOfWork
 
 
 class EmailTakenError(Exception):
@@ -37,69 +38,62 @@ class IssuedSession:
 
 
 def register(email: str, password: str) -> IssuedSession:
-    if _user_by_email(email) is not None:
-        raise EmailTakenError
-    user = User(email=email, password_hash=hash_password(password))
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another request registered the same email between the check and the insert.
-        db.session.rollback()
-        raise EmailTakenError from None
-    db.session.add_all(default_categories(user.id))
-    session = _issue_session(user)
-    record_event(user_registered(user.id, user.email))
-    db.session.commit()
+    with UnitOfWork() as uow:
+        if _user_by_email(email) is not None:
+            raise EmailTakenError
+        user = User(email=email, password_hash=hash_password(password))
+        uow.session.add(user)
+        try:
+            uow.session.flush()
+        except IntegrityError:
+            # Another request registered the same email between the check and the insert.
+            raise EmailTakenError from None
+        uow.session.add_all(default_categories(user.id))
+        session = _issue_session(user)
+        uow.record(user_registered(user.id, user.email))
     return session
 
 
 def login(email: str, password: str) -> IssuedSession:
-    user = _user_by_email(email)
-    check = check_password(None if user is None else user.password_hash, password)
-    if user is None or not check.matches:
-        db.session.rollback()
-        raise InvalidCredentialsError
-    if check.needs_rehash:
-        user.password_hash = hash_password(password)
-    session = _issue_session(user)
-    db.session.commit()
-    return session
+    with UnitOfWork():
+        user = _user_by_email(email)
+        check = check_password(None if user is None else user.password_hash, password)
+        if user is None or not check.matches:
+            raise InvalidCredentialsError
+        if check.needs_rehash:
+            user.password_hash = hash_password(password)
+        return _issue_session(user)
 
 
 def refresh(token: str) -> IssuedSession:
     """Trade a refresh token for a new pair; the presented token is used up."""
-    try:
-        user_id = refresh_tokens.consume(token)
-    except refresh_tokens.RefreshTokenReuseError as reuse:
-        # Theft: whoever holds a copy loses every session, access tokens included. The
-        # revocation must stand although this request fails.
-        sign_out_everywhere(reuse.user_id)
-        db.session.commit()
-        raise
-    except refresh_tokens.InvalidRefreshTokenError:
-        db.session.rollback()
-        raise
-    user = db.session.get_one(User, user_id)
-    session = _issue_session(user)
-    db.session.commit()
-    return session
+    with UnitOfWork() as uow:
+        try:
+            user_id = refresh_tokens.consume(token)
+        except refresh_tokens.RefreshTokenReuseError as reuse:
+            # Theft: whoever holds a copy loses every session, access tokens included. The
+            # revocation must stand although this request fails.
+            sign_out_everywhere(reuse.user_id)
+            uow.commit()
+            raise
+        user = uow.session.get_one(User, user_id)
+        return _issue_session(user)
 
 
 def logout(token: str) -> None:
-    refresh_tokens.revoke(token)
-    db.session.commit()
+    with UnitOfWork():
+        refresh_tokens.revoke(token)
 
 
 def logout_everywhere(user: User) -> None:
-    sign_out_everywhere(user.id)
-    db.session.commit()
+    with UnitOfWork():
+        sign_out_everywhere(user.id)
 
 
 def sign_out_everywhere(user_id: uuid.UUID) -> None:
     """Revoke every refresh token and raise the token epoch, which refuses every access token
     minted before, here and (told by user.sessions_revoked) in notify_app. Joins the caller's
-    transaction."""
+    unit of work."""
     epoch = db.session.execute(
         update(User)
         .where(User.id == user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from api_app.changes import UNSET, Unset
@@ -98,16 +98,7 @@ def delete_category(
                 raise NotFoundError.on(
                     "reassign_to", "No such category.", "category to reassign to not found"
                 )
-            uow.limits.move_expenses(
-                category_id,
-                reassign_to,
-                lambda: uow.session.execute(
-                    update(Transaction)
-                    .where(Transaction.category_id == category_id)
-                    .values(category_id=reassign_to)
-                    .execution_options(synchronize_session=False)
-                ),
-            )
+            uow.limits.move_expenses(category_id, reassign_to)
         elif uow.session.scalar(select(_has_dependents(category_id))):
             raise ConflictError(
                 "the category has transactions or budget limits; delete it with "

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -97,9 +98,10 @@ def _spent_before(index: int) -> Label[Any]:
 SPENT_BEFORE = (_spent_before(0), _spent_before(1))
 
 
-@cache
+@lru_cache(maxsize=32)
 def _returning_spent(write: Write, count: int) -> Write:
-    """`write` that also returns the first `count` SPENT_BEFORE sums (built once per pair)."""
+    """`write` that also returns the first `count` SPENT_BEFORE sums, built once per pair (the
+    writes are built once too: a handful of statements)."""
     return write.returning(*SPENT_BEFORE[:count]) if count else write
 
 
@@ -215,8 +217,8 @@ class LimitCrossings:
         """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
         RETURNING (at least the transaction's id), which removes `removed` from spending and adds
         `added`; answer its row. `referenced_category` is the category the written row now points
-        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
-        costs SQLAlchemy least.
+        to: NotFoundError unless it is the user's. Build `write` once, with bind parameters:
+        SQLAlchemy then derives its cache key once.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
         limits = {
@@ -240,31 +242,43 @@ class LimitCrossings:
             )
         return row
 
-    def move_expenses(
-        self, from_category: uuid.UUID, to_category: uuid.UUID, write: Callable[[], object]
-    ) -> None:
-        """`write` moves every transaction of `from_category` to `to_category` (both locked by
-        the caller): the moved expenses can push `to_category` over its limit in any month."""
-        months = self._session.execute(
-            select(
-                func.extract("year", Transaction.date).cast(Integer),
-                func.extract("month", Transaction.date).cast(Integer),
-            )
+    def move_expenses(self, from_category: uuid.UUID, to_category: uuid.UUID) -> None:
+        """Move every transaction of `from_category` to `to_category` (both locked by the
+        caller): the moved expenses can push `to_category` over its limit in any month.
+
+        The moving rows are locked and their expenses summed by month first (one statement),
+        then the limits of those months and `to_category`'s spending in them (one each): the
+        after-state is that spending plus what moved."""
+        moving = (
+            select(Transaction.date, Transaction.type, Transaction.amount)
             .where(Transaction.category_id == from_category)
-            .distinct()
-        ).all()
-        keys = sorted(CategoryMonth(to_category, year, month) for year, month in months)
-        limits = self._lock_months(to_category, keys)
-        totals = self._spent_by_month([from_category, to_category], list(limits))
-        write()
+            .with_for_update()
+            .cte("moving")
+        )
+        year = func.extract("year", moving.c.date).cast(Integer)
+        month = func.extract("month", moving.c.date).cast(Integer)
+        expense = func.coalesce(
+            func.sum(moving.c.amount).filter(moving.c.type == TransactionType.EXPENSE), 0
+        )
+        moved = {
+            CategoryMonth(to_category, row[0], row[1]): Decimal(row[2])
+            for row in self._session.execute(select(year, month, expense).group_by(year, month))
+        }
+        limits = self._lock_months(to_category, sorted(moved))
+        totals = self._spent_by_month([to_category], list(limits))
+        self._session.execute(
+            update(Transaction)
+            .where(Transaction.category_id == from_category)
+            .values(category_id=to_category)
+            .execution_options(synchronize_session=False)
+        )
         for key, locked in limits.items():
             before = totals.get((to_category, key.year, key.month), Decimal(0))
-            moved = totals.get((from_category, key.year, key.month), Decimal(0))
             self._judge(
                 key,
                 locked,
                 Spending(locked.limit, before),
-                Spending(locked.limit, before + moved),
+                Spending(locked.limit, before + moved[key]),
                 transaction_id=None,
             )
 

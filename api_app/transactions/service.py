@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, insert, inspect, select, update
+from sqlalchemy import Row, Select, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from api_app.changes import UNSET, Unset, pick
@@ -29,8 +29,18 @@ from api_app.unit_of_work import UnitOfWork
 
 # Every column, so that a written row comes back whole from its own statement's RETURNING.
 COLUMNS = tuple(inspect(Transaction).columns)
-# Built once: the hot path's statement keeps its SQLAlchemy cache key between requests.
-INSERT_TRANSACTION = insert(Transaction.__table__).returning(*COLUMNS)
+# The writes, built once: each keeps its SQLAlchemy cache key between requests. An UPDATE sets
+# the columns given as parameters.
+TRANSACTIONS = Transaction.__table__
+INSERT_TRANSACTION = insert(TRANSACTIONS).returning(*COLUMNS)
+UPDATE_TRANSACTION = (
+    update(TRANSACTIONS).where(TRANSACTIONS.c.id == bindparam("transaction_id")).returning(*COLUMNS)
+)
+DELETE_TRANSACTION = (
+    delete(TRANSACTIONS)
+    .where(TRANSACTIONS.c.id == bindparam("transaction_id"))
+    .returning(TRANSACTIONS.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -114,11 +124,8 @@ def update_transaction(
         if not values:
             return current
         row = uow.limits.write_expenses(
-            update(Transaction)
-            .where(Transaction.id == current.id)
-            .values(**values)
-            .returning(*COLUMNS)
-            .execution_options(synchronize_session=False),
+            UPDATE_TRANSACTION,
+            {**values, "transaction_id": current.id},
             removed=[_expense(current)],
             added=[
                 Expense.of(
@@ -140,10 +147,8 @@ def delete_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
     with UnitOfWork(user_id) as uow:
         current = _find(uow.session, user_id, transaction_id, lock=True)
         uow.limits.write_expenses(
-            delete(Transaction)
-            .where(Transaction.id == current.id)
-            .returning(Transaction.id)
-            .execution_options(synchronize_session=False),
+            DELETE_TRANSACTION,
+            {"transaction_id": current.id},
             removed=[_expense(current)],
         )
 

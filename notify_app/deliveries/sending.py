@@ -82,7 +82,7 @@ def open_delivery(
         status, reason = "skipped", NOT_CONFIGURED_REASON
     else:
         status, reason = "pending", None
-    db.session.execute(
+    row = db.session.execute(
         insert(Delivery)
         .values(
             event_id=notification.event_id,
@@ -95,13 +95,15 @@ def open_delivery(
             text=notification.text,
         )
         .on_conflict_do_nothing(index_elements=[Delivery.event_id, Delivery.channel])
-    )
-    # Whether this call or an earlier copy of the event made the row, its status decides.
-    row = db.session.execute(
-        select(Delivery.id, Delivery.status).where(
-            Delivery.event_id == notification.event_id, Delivery.channel == TELEGRAM_CHANNEL
-        )
-    ).one()
+        .returning(Delivery.id, Delivery.status)
+    ).one_or_none()
+    if row is None:
+        # An earlier copy of the event made the row: its status decides.
+        row = db.session.execute(
+            select(Delivery.id, Delivery.status).where(
+                Delivery.event_id == notification.event_id, Delivery.channel == TELEGRAM_CHANNEL
+            )
+        ).one()
     db.session.commit()
     return row.id if row.status == "pending" else None
 
@@ -112,7 +114,11 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     Returns the delivery's new status, or None when there was nothing to send.
     """
     delivery = db.session.scalar(
-        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+        select(Delivery)
+        .where(Delivery.id == delivery_id)
+        .with_for_update()
+        # The row as the lock found it, even if this session had loaded it before.
+        .execution_options(populate_existing=True)
     )
     if delivery is None or delivery.status != "pending" or delivery.chat_id is None:
         db.session.rollback()

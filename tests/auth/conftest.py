@@ -2,58 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import ServiceDatabases
+from tests.conftest import PASSWORD, ServiceDatabases, SignedInUser, unique_email
 
-PASSWORD = "password123"
-
-
-@dataclass(frozen=True)
-class SignedUp:
-    """A user as a client knows them after POST /api/auth/register."""
-
-    id: uuid.UUID
-    email: str
-    password: str
-    access_token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-
-def unique_email() -> str:
-    return f"user-{secrets.token_hex(6)}@example.com"
-
-
-@pytest.fixture
-def sign_up(api_client: FlaskClient) -> Callable[..., SignedUp]:
-    def register(email: str | None = None, password: str = PASSWORD) -> SignedUp:
-        email = email or unique_email()
-        response = api_client.post(
-            "/api/auth/register", json={"email": email, "password": password}
-        )
-        assert response.status_code == 201, response.json
-        body = response.json
-        return SignedUp(
-            uuid.UUID(body["user"]["id"]),
-            body["user"]["email"],
-            password,
-            body["access_token"],
-            body["refresh_token"],
-        )
-
-    return register
+# One family of signed-in users for every test (tests/conftest.py): `sign_up` registers through
+# the API and answers a SignedInUser, with its password and refresh token.
+SignedUp = SignedInUser
+__all__ = ["PASSWORD", "SignedUp", "unique_email"]
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 import api_app
 from devstack.servers import free_port
 from tests.auth.conftest import PASSWORD, unique_email
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, register_through
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 LIMIT = 3
@@ -115,8 +115,7 @@ def test_password_checks_of_a_signed_in_user_share_a_limit_that_locks_only_them(
     app = limited_app(AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute")
     client = client_at(app)
     email = unique_email()
-    registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    headers = register_through(client, email).headers
     wrong = {"current_password": "guess", "new_password": "whatever123"}
     assert client.post("/api/users/me/password", json=wrong, headers=headers).status_code == 403
     assert (

@@ -224,3 +224,16 @@ def test_delete_a_limit(alice: UserClient) -> None:
     again = alice.delete(path)
     assert again.status_code == 404
     assert again.json["message"] == "this budget has no limit for that category"
+
+
+def test_a_limit_for_someone_elses_category_is_404_naming_the_path(
+    alice: UserClient, bob: UserClient
+) -> None:
+    budget = alice.budget()
+    theirs = bob.category("Food")
+    response = alice.put(
+        f"/api/budgets/{budget['id']}/limits/{theirs['id']}", json={"limit_amount": "10.00"}
+    )
+    assert response.status_code == 404
+    assert response.json["errors"] == {"path": {"category_id": ["No such category."]}}
+    assert alice.get(f"/api/budgets/{budget['id']}").json["limits"] == []

@@ -8,7 +8,6 @@ outbox row is committed with the request, so it says what the worker will be ask
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -29,12 +28,11 @@ from event_contract import (
     GOAL_REACHED,
     NOTIFICATIONS_QUEUE,
 )
-from tests.conftest import ServiceDatabases
+from tests.conftest import ServiceDatabases, register_through
 from tests.linking import apply_settings
 from tests.pipeline import OUTCOME_WAIT_SECONDS, wait_until
 from wsgi import Gateway
 
-PASSWORD = "correct-horse-battery"
 HISTORY = "/api/notifications/history?page_size=100"
 SETTINGS = "/api/notifications/settings"
 # The events that end up as a delivery in the user's history.
@@ -126,11 +124,8 @@ def register(gateway: Client) -> Callable[[], Person]:
     """Sign a new user up through POST /api/auth/register."""
 
     def sign_up() -> Person:
-        email = f"e2e-{secrets.token_hex(6)}@example.com"
-        response = gateway.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json(silent=True)
-        body = response.get_json()
-        return Person(gateway, uuid.UUID(body["user"]["id"]), email, body["access_token"])
+        user = register_through(gateway)
+        return Person(gateway, user.id, user.email, user.access_token)
 
     return sign_up
 

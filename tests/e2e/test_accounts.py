@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.test import Client
 
-from tests.conftest import TELEGRAM_WEBHOOK_SECRET, WorkerProcess
-from tests.e2e.conftest import PASSWORD, SETTINGS, Person, Rows, settled_history
+from tests.conftest import PASSWORD, TELEGRAM_WEBHOOK_SECRET, WorkerProcess
+from tests.e2e.conftest import SETTINGS, Person, Rows, settled_history
 from tests.pipeline import wait_until
 from tests.telegram_standin import TelegramStandIn
 

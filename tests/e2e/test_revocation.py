@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import PASSWORD, SETTINGS, Rows
+from tests.conftest import PASSWORD, WorkerProcess
+from tests.e2e.conftest import SETTINGS, Rows
 from tests.pipeline import wait_until
 
 ME = "/api/users/me"
