@@ -9,8 +9,9 @@ from typing import Any, NoReturn
 
 import flask
 import flask_smorest
-from flask_smorest.pagination import PaginationMetadataSchema
 from webargs.flaskparser import FlaskParser, is_json_request
+
+from api_app.pagination import KeysetPagination
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -42,7 +43,7 @@ class ExactJsonParser(FlaskParser):
             ) from error
 
 
-class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+class Blueprint(KeysetPagination, flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = ExactJsonParser()
 
     def _store_endpoint_docs(self, endpoint: str, obj: Any, *args: Any, **options: Any) -> None:
@@ -52,14 +53,6 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         for method, doc in self._docs[endpoint].items():
             if method != "parameters":
                 doc.setdefault("manual_doc", {}).setdefault("operationId", f"{method}{endpoint}")
-
-    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
-        # The header carries JSON; flask-smorest documents it as a bare object schema, which
-        # OpenAPI reads as the "simple" style (k1,v1,k2,v2), so clients would misparse it.
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
-            "description": "Pagination metadata, as JSON",
-            "content": {"application/json": {"schema": PaginationMetadataSchema}},
-        }
 
 
 def abort(

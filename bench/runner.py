@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.results import ScenarioReport, Status
-from bench.scenarios import auth, notifications, read_path, write_path
+from bench.scenarios import auth, lists, notifications, read_path, write_path
 from bench.scenarios.context import BenchContext, ScenarioFailedError, ScenarioUnavailableError
 
 
@@ -25,6 +25,7 @@ SCENARIOS: Final = {
     for scenario in (
         Scenario(write_path.NAME, write_path.TITLE, write_path.run),
         Scenario(read_path.NAME, read_path.TITLE, read_path.run),
+        Scenario(lists.NAME, lists.TITLE, lists.run),
         Scenario(auth.NAME, auth.TITLE, auth.run),
         Scenario(notifications.NAME, notifications.TITLE, notifications.run),
     )

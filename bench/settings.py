@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-SCENARIO_NAMES: Final = ("write_path", "read_path", "auth", "notifications")
+SCENARIO_NAMES: Final = ("write_path", "read_path", "lists", "auth", "notifications")
 
 
 @dataclass(frozen=True)

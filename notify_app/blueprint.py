@@ -1,5 +1,5 @@
 """flask-smorest as notify_app resources use it: JSON bodies required where a body is read, and
-the pagination header documented as the JSON it is."""
+lists paginated by page or keyset cursor (notify_app.pagination)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any, NoReturn
 
 import flask
 import flask_smorest
-from flask_smorest.pagination import PaginationMetadataSchema
 from webargs.flaskparser import FlaskParser, is_json_request
+
+from notify_app.pagination import KeysetPagination
 
 
 class JsonBodyParser(FlaskParser):
@@ -19,16 +20,8 @@ class JsonBodyParser(FlaskParser):
         return super()._raw_load_json(req)
 
 
-class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+class Blueprint(KeysetPagination, flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = JsonBodyParser()
-
-    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
-        # The header carries JSON; flask-smorest documents it as a bare object schema, which
-        # OpenAPI reads as the "simple" style (k1,v1,k2,v2), so clients would misparse it.
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
-            "description": "Pagination metadata, as JSON",
-            "content": {"application/json": {"schema": PaginationMetadataSchema}},
-        }
 
 
 def abort(

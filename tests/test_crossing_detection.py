@@ -318,3 +318,25 @@ def test_twenty_parallel_transactions_that_cross_together_send_one_message(
         "skipped",
     ]
     assert len(telegram.messages) == 2
+
+
+def test_moving_an_expense_between_two_limited_categories_judges_both(
+    api: Flask, setup: Setup
+) -> None:
+    set_limit_use_case(api, setup, setup.rent, "100.00")
+    add_transaction_use_case(api, setup, "450.00")
+    moving = add_transaction_use_case(api, setup, "60.00")  # Food 510: over its limit
+    change_transaction_use_case(api, setup, moving, category_id=setup.rent)  # Food 450, Rent 60
+    change_transaction_use_case(api, setup, moving, amount=Decimal("101.00"))  # Rent 101
+    change_transaction_use_case(api, setup, moving, category_id=setup.food)  # Food 551, Rent 0
+
+    assert [(p["category_name"], p["spent"]) for p in emitted(api)] == [
+        ("Food", "510.00"),
+        ("Rent", "101.00"),
+        ("Food", "551.00"),
+    ]
+    warnings = emitted(api, BUDGET_THRESHOLD_REACHED)
+    assert [(p["category_name"], p["spent"], p["threshold"]) for p in warnings] == [
+        ("Food", "450.00", 80),
+        ("Rent", "60.00", 50),
+    ]

@@ -6,10 +6,11 @@ import json
 import uuid
 from collections.abc import Callable
 
+import psycopg2
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthenticatedUser, WorkerProcess
+from tests.conftest import AuthenticatedUser, ServiceDatabases, WorkerProcess
 from tests.pipeline import finished_delivery, limit_exceeded, record, set_settings, wait_until
 from tests.telegram_standin import TelegramStandIn
 
@@ -135,3 +136,50 @@ def test_a_test_message_with_the_broker_down_is_unavailable_and_logged_failed(
     # Without the broker's address: that is for the log, not for users.
     assert logged["last_error"] == "the worker queue is unavailable"
     assert telegram.calls == []
+
+
+def insert_deliveries(notify_url: str, user_id: uuid.UUID, count: int) -> None:
+    """`count` skipped deliveries in one statement: one created_at, so the id orders them."""
+    with psycopg2.connect(notify_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO deliveries (event_id, event_type, channel, user_id, status, text)"
+            " SELECT gen_random_uuid(), 'budget.limit_exceeded', 'telegram', %s, 'skipped',"
+            " 'text ' || n FROM generate_series(1, %s) AS n",
+            (str(user_id), count),
+        )
+    connection.close()
+
+
+def test_history_walks_by_cursor_and_refuses_other_cursors(
+    notify_client: FlaskClient,
+    make_user: Callable[[], AuthenticatedUser],
+    test_databases: ServiceDatabases,
+) -> None:
+    user, other = make_user(), make_user()
+    insert_deliveries(test_databases.notify_url, user.id, 5)
+    insert_deliveries(test_databases.notify_url, user.id, 2)
+    insert_deliveries(test_databases.notify_url, other.id, 3)
+    everything = notify_client.get("/api/notifications/history?page_size=100", headers=user.headers)
+    assert len(everything.json) == 7
+
+    walked, path = [], "/api/notifications/history?page_size=2"
+    response = notify_client.get(path, headers=user.headers)
+    first_cursor = json.loads(response.headers["X-Pagination"])["next_cursor"]
+    while True:
+        assert response.status_code == 200, response.json
+        walked.extend(response.json)
+        metadata = json.loads(response.headers["X-Pagination"])
+        assert metadata["total"] == 7
+        if metadata["next_cursor"] is None:
+            break
+        response = notify_client.get(
+            f"{path}&cursor={metadata['next_cursor']}", headers=user.headers
+        )
+    assert walked == everything.json
+
+    for forged in [first_cursor[:-2], first_cursor + "A", "nonsense"]:
+        refused = notify_client.get(f"{path}&cursor={forged}", headers=user.headers)
+        assert refused.status_code == 422
+        assert set(refused.json) == {"code", "status", "message", "errors"}
+    foreign = notify_client.get(f"{path}&cursor={first_cursor}", headers=other.headers)
+    assert foreign.status_code == 422

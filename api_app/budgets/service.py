@@ -15,9 +15,12 @@ from api_app.crossings.limits import CategoryMonth, LockedLimit
 from api_app.domain_errors import ConflictError, FieldPath, NotFoundError
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category
+from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 
 MONTH_TAKEN = "budgets_user_id_month_year_key"
+# A user has one budget per month, so (year, month) is unique in their list.
+BUDGET_ORDER = ListOrder((Budget.year, Budget.month), descending=True)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
     query = (
         select(Budget)
         .where(Budget.user_id == user_id)
-        .order_by(Budget.year.desc(), Budget.month.desc())
+        .order_by(*BUDGET_ORDER.clauses())
         .options(selectinload(Budget.limits))
     )
     return query if year is None else query.where(Budget.year == year)

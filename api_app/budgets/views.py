@@ -22,7 +22,6 @@ from api_app.budgets.schemas import (
 )
 from api_app.budgets.summary import MonthlySummary, monthly_summary
 from api_app.models import Budget
-from api_app.pagination import SelectPage
 
 blp = Blueprint("budgets", __name__, url_prefix="/api/budgets", description="Monthly budgets")
 
@@ -34,7 +33,7 @@ class Budgets(MethodView):
     @protected(blp)
     @blp.arguments(BudgetListArgsSchema, location="query")
     @blp.response(200, BudgetSchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.BUDGET_ORDER)
     def get(self, args: dict[str, Any]) -> Select[tuple[Budget]]:
         """Your budgets, newest month first"""
         return service.budgets_of(current_user_id(), args.get("year"))

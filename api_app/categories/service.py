@@ -12,9 +12,11 @@ from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import BudgetLimit, Category, Transaction
+from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 
 NAME_TAKEN = "categories_user_id_name_key"
+CATEGORY_ORDER = ListOrder((Category.name, Category.id), descending=False)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class CategoryChanges:
 
 
 def categories_of(user_id: uuid.UUID) -> Select[tuple[Category]]:
-    return select(Category).where(Category.user_id == user_id).order_by(Category.name, Category.id)
+    return select(Category).where(Category.user_id == user_id).order_by(*CATEGORY_ORDER.clauses())
 
 
 def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:

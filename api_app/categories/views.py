@@ -19,7 +19,6 @@ from api_app.categories.schemas import (
     CategoryUpdateSchema,
 )
 from api_app.models import Category
-from api_app.pagination import SelectPage
 
 blp = Blueprint("categories", __name__, url_prefix="/api/categories", description="Your categories")
 
@@ -28,7 +27,7 @@ blp = Blueprint("categories", __name__, url_prefix="/api/categories", descriptio
 class Categories(MethodView):
     @protected(blp)
     @blp.response(200, CategorySchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.CATEGORY_ORDER)
     def get(self) -> Select[tuple[Category]]:
         """Your categories, by name"""
         return service.categories_of(current_user_id())

@@ -19,8 +19,11 @@ from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import Goal
 from api_app.money import MAX_AMOUNT
+from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 from event_contract import money
+
+GOAL_ORDER = ListOrder((Goal.created_at, Goal.id), descending=True)
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,7 @@ class GoalChanges:
 
 
 def goals_of(user_id: uuid.UUID) -> Select[tuple[Goal]]:
-    return (
-        select(Goal).where(Goal.user_id == user_id).order_by(Goal.created_at.desc(), Goal.id.desc())
-    )
+    return select(Goal).where(Goal.user_id == user_id).order_by(*GOAL_ORDER.clauses())
 
 
 def get_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:

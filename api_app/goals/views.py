@@ -19,7 +19,6 @@ from api_app.goals.schemas import (
     GoalUpdateSchema,
 )
 from api_app.models import Goal
-from api_app.pagination import SelectPage
 
 blp = Blueprint("goals", __name__, url_prefix="/api/goals", description="Savings goals")
 
@@ -30,7 +29,7 @@ NO_GOAL = "No such goal of yours"
 class Goals(MethodView):
     @protected(blp)
     @blp.response(200, GoalSchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.GOAL_ORDER)
     def get(self) -> Select[tuple[Goal]]:
         """Your goals, newest first"""
         return service.goals_of(current_user_id())

@@ -25,6 +25,7 @@ from api_app.crossings.limits import Expense
 from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
 from api_app.models import Transaction, TransactionType
+from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 
 # Every column, so that a written row comes back whole from its own statement's RETURNING.
@@ -40,6 +41,10 @@ DELETE_TRANSACTION = (
     delete(TRANSACTIONS)
     .where(TRANSACTIONS.c.id == bindparam("transaction_id"))
     .returning(TRANSACTIONS.c.id)
+)
+# Newest date first, then newest created; the id makes the order total (keyset cursors).
+TRANSACTION_ORDER = ListOrder(
+    (Transaction.date, Transaction.created_at, Transaction.id), descending=True
 )
 
 
@@ -85,9 +90,7 @@ def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tup
         query = query.where(Transaction.type == wanted.type)
     if wanted.category_id is not None:
         query = query.where(Transaction.category_id == wanted.category_id)
-    return query.order_by(
-        Transaction.date.desc(), Transaction.created_at.desc(), Transaction.id.desc()
-    )
+    return query.order_by(*TRANSACTION_ORDER.clauses())
 
 
 def get_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> Transaction:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, stream_with_context
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint
+from api_app.extensions import db
 from api_app.models import Transaction
-from api_app.pagination import SelectPage
 from api_app.transactions import service
-from api_app.transactions.export import csv_lines
+from api_app.transactions.export import csv_rows, csv_stream
 from api_app.transactions.schemas import (
     TransactionCreateSchema,
     TransactionFilterSchema,
@@ -34,7 +34,7 @@ class Transactions(MethodView):
     @protected(blp)
     @blp.arguments(TransactionFilterSchema, location="query")
     @blp.response(200, TransactionSchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.TRANSACTION_ORDER)
     def get(self, wanted: service.TransactionFilter) -> Select[tuple[Transaction]]:
         """Your transactions, newest date first (ties: newest created first)"""
         return service.transactions_of(current_user_id(), wanted)
@@ -61,8 +61,9 @@ class TransactionsCsv(MethodView):
     def get(self, wanted: service.TransactionFilter) -> Response:
         """Your transactions matching the filters, as CSV, in the order of the list"""
         transactions = service.transactions_of(current_user_id(), wanted)
+        # Streamed on a connection of its own, after this request's session has ended.
         return Response(
-            stream_with_context(csv_lines(transactions)),
+            csv_stream(db.engine, csv_rows(transactions)),
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )

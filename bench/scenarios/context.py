@@ -7,7 +7,7 @@ import http.client
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -57,6 +57,7 @@ def json_request(
 class ProbeAnswer:
     status: int
     body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -77,7 +78,8 @@ class BenchContext:
                 request.method, request.path, body=request.body, headers=dict(request.headers)
             )
             response = connection.getresponse()
-            return ProbeAnswer(response.status, response.read().decode("utf-8", "replace"))
+            body = response.read().decode("utf-8", "replace")
+            return ProbeAnswer(response.status, body, dict(response.getheaders()))
         finally:
             connection.close()
 

@@ -12,9 +12,11 @@ from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
+from notify_app.pagination import ListOrder
 
 TEST_MESSAGE_TYPE = "notification.test"
 QUEUE_UNAVAILABLE = "the worker queue is unavailable"
+HISTORY_ORDER = ListOrder((Delivery.created_at, Delivery.id), descending=True)
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +30,8 @@ class TestMessageNotQueuedError(Exception):
 
 
 def history_of(user_id: uuid.UUID) -> Select[tuple[Delivery]]:
-    """The user's deliveries, newest first (paged by notify_app.pagination.SelectPage)."""
-    return (
-        select(Delivery)
-        .where(Delivery.user_id == user_id)
-        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-    )
+    """The user's deliveries, newest first."""
+    return select(Delivery).where(Delivery.user_id == user_id).order_by(*HISTORY_ORDER.clauses())
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:

@@ -11,7 +11,6 @@ from notify_app.blueprint import Blueprint, abort
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
-from notify_app.pagination import SelectPage
 from notify_app.rate_limits import test_messages
 
 blp = Blueprint(
@@ -26,7 +25,7 @@ blp = Blueprint(
 class History(MethodView):
     @protected(blp)
     @blp.response(200, DeliverySchema(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(service.HISTORY_ORDER)
     def get(self) -> Select[tuple[Delivery]]:
         """The user's deliveries, newest first (X-Pagination header for the pages)."""
         return service.history_of(current_user_id())

@@ -67,9 +67,14 @@ def test_list_is_sorted_by_name_and_paginated(alice: UserClient) -> None:
         alice.category(name)
     first = alice.get("/api/categories?page=1&page_size=3")
     assert [category["name"] for category in first.json] == ["Food", "Gifts", "Rent"]
-    assert json.loads(first.headers["X-Pagination"]) == {
+    metadata = json.loads(first.headers["X-Pagination"])
+    assert metadata == {
         "total": 4, "total_pages": 2, "first_page": 1, "last_page": 2, "page": 1, "next_page": 2,
+        "next_cursor": metadata["next_cursor"],
     }  # fmt: skip
+    after = alice.get(f"/api/categories?cursor={metadata['next_cursor']}&page_size=3")
+    assert [category["name"] for category in after.json] == ["Travel"]
+    assert json.loads(after.headers["X-Pagination"]) == {"total": 4, "next_cursor": None}
     second = alice.get("/api/categories?page=2&page_size=3")
     assert [category["name"] for category in second.json] == ["Travel"]
     assert alice.get("/api/categories?page=99").json == []
