@@ -23,6 +23,9 @@ from api_app.goals.views import blp as goals_blp
 from api_app.health import blp as health_blp
 from api_app.logs import configure_logging
 from api_app.metrics import init_metrics
+from api_app.recurring.cli import recurring_cli
+from api_app.recurring.views import blp as recurring_blp
+from api_app.reports.views import blp as reports_blp
 from api_app.request_ids import init_request_ids
 from api_app.signing_keys import configure_signing_keys
 from api_app.transactions.views import blp as transactions_blp
@@ -65,7 +68,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(budgets_blp)
     api.register_blueprint(transactions_blp)
     api.register_blueprint(goals_blp)
+    api.register_blueprint(recurring_blp)
+    api.register_blueprint(reports_blp)
     app.cli.add_command(budgets_cli)
+    app.cli.add_command(recurring_cli)
     init_request_ids(app)
     init_metrics(app)
     return app

@@ -9,7 +9,9 @@ from typing import Any, NoReturn
 
 import flask
 import flask_smorest
+from marshmallow import Schema
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.datastructures import CombinedMultiDict
 
 from api_app.pagination import KeysetPagination
 
@@ -20,13 +22,19 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 class ExactJsonParser(FlaskParser):
-    """webargs' parser, with JSON numbers that have a fraction or exponent read as Decimal.
+    """webargs' parser, with JSON numbers that have a fraction or exponent read as Decimal, and
+    a `multipart` location: a multipart/form-data body's fields and files in one schema.
 
     The stock parser hands marshmallow floats, and 0.1 as a float is not 0.1: money must never
     pass through one. A body that is not JSON at all answers 415. Input that Python's json module
     chokes on in other ways (too deep, integers too long to convert) is an invalid body (400),
     never an unexpected error.
     """
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}  # noqa: RUF012
+
+    def load_multipart(self, req: flask.Request, schema: Schema) -> Any:
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
@@ -45,6 +53,10 @@ class ExactJsonParser(FlaskParser):
 
 class Blueprint(KeysetPagination, flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = ExactJsonParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {  # noqa: RUF012 - flask-smorest's own declaration
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
     def _store_endpoint_docs(self, endpoint: str, obj: Any, *args: Any, **options: Any) -> None:
         """Name every operation, e.g. `patchCategoryById`, so generated clients get method names
@@ -59,7 +71,7 @@ def abort(
     status: int,
     *,
     message: str,
-    errors: dict[str, Any] | None = None,
+    errors: dict[str, Any] | list[Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> NoReturn:
     """flask_smorest.abort, typed so that checkers know it never returns."""

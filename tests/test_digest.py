@@ -176,6 +176,32 @@ def test_by_default_the_previous_calendar_month_is_closed(api: Flask, notify: Fl
     assert (payload["year"], payload["month"], payload["expense"]) == (year, month, "1.00")
 
 
+def test_a_month_closes_for_each_user_when_it_has_ended_in_their_time_zone(
+    api: Flask, notify: Flask
+) -> None:
+    from api_app.budgets.month_close import close_month as close
+
+    berlin, los_angeles = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    for person, zone in ((berlin, "Europe/Berlin"), (los_angeles, "America/Los_Angeles")):
+        response = person.api.patch(
+            "/api/users/me", json={"timezone": zone}, headers=person.headers
+        )
+        assert response.status_code == 200, response.json
+        person.spend("Food", "1.00", "2025-10-31")
+
+    with api.app_context():
+        # 05:00 UTC on November 1st: 06:00 in Berlin, still 22:00 on October 31st in Los Angeles.
+        early = close(2025, 10, now=datetime(2025, 11, 1, 5, tzinfo=UTC))
+        assert (early.users, early.emitted, early.waiting) == (2, 1, 1)
+        assert len(outbox_payloads(api, berlin.id, BUDGET_MONTH_CLOSED)) == 1
+        assert outbox_payloads(api, los_angeles.id, BUDGET_MONTH_CLOSED) == []
+        # 08:00 UTC: midnight has passed in Los Angeles too.
+        later = close(2025, 10, now=datetime(2025, 11, 1, 8, tzinfo=UTC))
+        assert (later.users, later.emitted, later.waiting) == (2, 1, 0)
+    assert len(outbox_payloads(api, berlin.id, BUDGET_MONTH_CLOSED)) == 1
+    assert len(outbox_payloads(api, los_angeles.id, BUDGET_MONTH_CLOSED)) == 1
+
+
 def test_previous_month_wraps_the_year() -> None:
     assert previous_month(date(2027, 1, 1)) == (2026, 12)
     assert previous_month(date(2026, 12, 31)) == (2026, 11)

@@ -174,3 +174,27 @@ def test_both_services_document_their_401s_alike(gateway: Client) -> None:
                 )
     assert documented["/api/openapi.json"] == documented["/api/notifications/openapi.json"]
     assert len(documented["/api/openapi.json"]) == 1
+
+
+def test_the_statement_import_allows_more_than_the_default_body_limit(
+    gateway: Client, make_user: Callable[[], AuthenticatedUser]
+) -> None:
+    """Over 1 MiB and within the import's own 5 MiB: taken (as a dry run here)."""
+    import io
+
+    user = make_user()
+    category = gateway.post("/api/categories", json={"name": "Coffee"}, headers=user.headers)
+    row = "2024-03-16,-1.00," + "x" * 200 + "\n"
+    content = ("date,amount,description\n" + row * 7000).encode()
+    assert MIB < len(content) < 5 * MIB
+    response = gateway.post(
+        "/api/transactions/import",
+        data={
+            "file": (io.BytesIO(content), "statement.csv"),
+            "default_category_id": category.get_json()["id"],
+            "dry_run": "true",
+        },
+        headers=user.headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["created"] == 7000

@@ -20,6 +20,7 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "id": UUID_KEY,
         "email": Column("text", False, None),
         "password_hash": Column("text", False, None),
+        "timezone": Column("text", False, "'UTC'::text"),
         # Issue 14: raised by logout-all and a password change; access tokens carry it.
         "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
@@ -65,6 +66,25 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "description": Column("text", True, None),
         "date": Column("date", False, None),
         "created_at": NOW,
+        "recurring_id": Column("uuid", True, None),
+    },
+    "recurring_transactions": {
+        "id": UUID_KEY,
+        "user_id": USER_ID,
+        "category_id": Column("uuid", False, None),
+        "type": Column("transaction_type", False, None),
+        "amount": MONEY,
+        "description": Column("text", True, None),
+        "frequency": Column("recurring_frequency", False, None),
+        "start_date": Column("date", False, None),
+        "end_date": Column("date", True, None),
+        "next_date": Column("date", True, None),
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+    "recurring_occurrences": {
+        "recurring_id": Column("uuid", False, None),
+        "date": Column("date", False, None),
     },
     "goals": {
         "id": UUID_KEY,
@@ -97,6 +117,8 @@ API_UNIQUE = {
     "transactions": set(),
     "goals": set(),
     "outbox_events": set(),
+    "recurring_transactions": set(),
+    "recurring_occurrences": set(),
 }
 
 API_INDEXES = {
@@ -108,7 +130,14 @@ API_INDEXES = {
     "transactions": {
         "transactions_user_id_date_idx": ("user_id", "date"),
         "transactions_category_id_idx": ("category_id",),
+        "transactions_recurring_id_idx": ("recurring_id",),
     },
+    "recurring_transactions": {
+        "recurring_transactions_user_id_idx": ("user_id",),
+        "recurring_transactions_category_id_idx": ("category_id",),
+        "recurring_transactions_next_date_idx": ("next_date",),
+    },
+    "recurring_occurrences": {},
     "goals": {"goals_user_id_idx": ("user_id",)},
     # Partial: only the rows the relay still has to publish.
     "outbox_events": {"outbox_events_unpublished_idx": ("created_at",)},
@@ -124,9 +153,17 @@ API_FOREIGN_KEYS = {
         ("budget_id", "budgets", "CASCADE"),
         ("category_id", "categories", "CASCADE"),
     },
-    "transactions": {("category_id", "categories", "CASCADE")},
+    "transactions": {
+        ("category_id", "categories", "CASCADE"),
+        ("recurring_id", "recurring_transactions", "SET NULL"),
+    },
     "goals": {("user_id", "users", "CASCADE")},
     "outbox_events": set(),
+    "recurring_transactions": {
+        ("user_id", "users", "CASCADE"),
+        ("category_id", "categories", "CASCADE"),
+    },
+    "recurring_occurrences": {("recurring_id", "recurring_transactions", "CASCADE")},
 }
 
 NOTIFY_COLUMNS = {

@@ -17,7 +17,8 @@ budgets_cli = AppGroup("budgets", help="Scheduled jobs on budgets.")
 @click.option("--month", type=click.IntRange(1, 12), help="With --year: the month to close.")
 def close_month_command(year: int | None, month: int | None) -> None:
     """Record budget.month_closed (the monthly digest) for every user with transactions in the
-    month: by default the previous calendar month in UTC. Running it again records nothing new."""
+    month whose month has ended in their time zone: by default the previous calendar month in UTC.
+    Running it again records nothing new; users still in the month are closed by a later run."""
     today = datetime.now(UTC).date()
     if year is None and month is None:
         year, month = previous_month(today)
@@ -27,7 +28,12 @@ def close_month_command(year: int | None, month: int | None) -> None:
         # A digest of a month still running would be final: its id is taken for good.
         raise click.UsageError(f"{year}-{month:02d} has not ended yet (UTC)")
     report = close_month(year, month)
+    waiting = (
+        f", {report.waiting} waiting for the month to end in their time zone"
+        if report.waiting
+        else ""
+    )
     click.echo(
         f"closed {year}-{month:02d}: {report.users} users with transactions,"
-        f" {report.emitted} new digest events"
+        f" {report.emitted} new digest events{waiting}"
     )

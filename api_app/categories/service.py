@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
-from api_app.models import BudgetLimit, Category, Transaction
+from api_app.models import BudgetLimit, Category, RecurringTransaction, Transaction
 from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 
@@ -70,7 +70,8 @@ def update_category(
 def delete_category(
     user_id: uuid.UUID, category_id: uuid.UUID, reassign_to: uuid.UUID | None
 ) -> None:
-    """Delete a category that nothing depends on, or move its transactions to reassign_to first.
+    """Delete a category that nothing depends on, or move its transactions and recurring
+    transactions to reassign_to first.
 
     Its budget limits go with it (ON DELETE CASCADE). Both categories are locked in id order, so
     two deletions reassigning to each other queue up instead of deadlocking.
@@ -101,10 +102,16 @@ def delete_category(
                     "reassign_to", "No such category.", "category to reassign to not found"
                 )
             uow.limits.move_expenses(category_id, reassign_to)
+            uow.session.execute(
+                update(RecurringTransaction)
+                .where(RecurringTransaction.category_id == category_id)
+                .values(category_id=reassign_to)
+                .execution_options(synchronize_session=False)
+            )
         elif uow.session.scalar(select(_has_dependents(category_id))):
             raise ConflictError(
-                "the category has transactions or budget limits; delete it with "
-                "?reassign_to=<another category id> to move its transactions there"
+                "the category has transactions, recurring transactions or budget limits; delete"
+                " it with ?reassign_to=<another category id> to move its transactions there"
             )
         uow.session.delete(category)
 
@@ -113,6 +120,7 @@ def _has_dependents(category_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(
         exists().where(Transaction.category_id == category_id),
         exists().where(BudgetLimit.category_id == category_id),
+        exists().where(RecurringTransaction.category_id == category_id),
     )
 
 

@@ -72,7 +72,8 @@ class CategoryById(MethodView):
     @blp.alt_response(
         409,
         schema=ErrorSchema,
-        description="The category has transactions or budget limits and no reassign_to was given",
+        description="The category has transactions, recurring transactions or budget limits and no"
+        " reassign_to was given",
     )
     def delete(self, args: dict[str, Any], category_id: uuid.UUID) -> None:
         """Delete a category, optionally moving its transactions to another one"""

@@ -39,6 +39,8 @@ from sqlalchemy import (
     Update,
     bindparam,
     func,
+    insert,
+    inspect,
     select,
     true,
     tuple_,
@@ -158,6 +160,12 @@ LOCK_LIMIT = (
 )
 
 
+# Many transactions in one statement, each returned whole, in the order of the parameters.
+INSERT_MANY = insert(Transaction.__table__).returning(
+    *inspect(Transaction).columns, sort_by_parameter_order=True
+)
+
+
 @dataclass(frozen=True)
 class Expense:
     """What one transaction weighs on its category-month's spending: its amount if it is an
@@ -241,6 +249,45 @@ class LimitCrossings:
                 transaction_id=row._mapping["id"],
             )
         return row
+
+    def insert_transactions(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
+        """Insert many transactions of the user in one statement (`rows`: the column values of
+        each, all with the same keys); answer their rows, in the same order. The categories they
+        reference must be the user's, locked by the caller (FOR KEY SHARE).
+
+        Every category-month they add expenses to is locked and summed once before the insert
+        and judged once after it: however many rows fall in one category-month, it emits at most
+        one event, naming the last of them (an import or a catch-up alerts once per month).
+        """
+        if not rows:
+            return []
+        added = [
+            Expense.of(row["category_id"], row["type"], row["amount"], row["date"]) for row in rows
+        ]
+        keys = sorted({expense.where for expense in added if expense.amount})
+        limits: dict[CategoryMonth, LockedLimit] = {}
+        for category_id in sorted({key.category_id for key in keys}):
+            limits.update(
+                self._lock_months(
+                    category_id, [key for key in keys if key.category_id == category_id]
+                )
+            )
+        totals = self._spent_by_month(sorted({key.category_id for key in limits}), list(limits))
+        written = self._session.execute(INSERT_MANY, list(rows)).all()
+        last: dict[CategoryMonth, uuid.UUID] = {}
+        for expense, row in zip(added, written, strict=True):
+            if expense.amount:
+                last[expense.where] = row._mapping["id"]
+        for key, locked in limits.items():
+            before = totals.get((key.category_id, key.year, key.month), Decimal(0))
+            self._judge(
+                key,
+                locked,
+                Spending(locked.limit, before),
+                Spending(locked.limit, before + _total(added, key)),
+                transaction_id=last[key],
+            )
+        return written
 
     def move_expenses(self, from_category: uuid.UUID, to_category: uuid.UUID) -> None:
         """Move every transaction of `from_category` to `to_category` (both locked by the

@@ -21,7 +21,11 @@ class Transaction(db.Model):  # type: ignore[name-defined,misc]
     transaction's user equal to its category's user, and the category cascade removes it."""
 
     __tablename__ = "transactions"
-    __table_args__ = (Index(None, "user_id", "date"), Index(None, "category_id"))
+    __table_args__ = (
+        Index(None, "user_id", "date"),
+        Index(None, "category_id"),
+        Index(None, "recurring_id"),
+    )
 
     id: Mapped[UuidPrimaryKey]
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -30,4 +34,8 @@ class Transaction(db.Model):  # type: ignore[name-defined,misc]
     amount: Mapped[Money]
     description: Mapped[str | None] = mapped_column(Text)
     date: Mapped[date] = mapped_column(Date)
+    # The rule that recorded it; the transaction stays (unlinked) when the rule is deleted.
+    recurring_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("recurring_transactions.id", ondelete="SET NULL")
+    )
     created_at: Mapped[CreatedAt]

@@ -18,6 +18,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[UuidPrimaryKey]
     email: Mapped[str] = mapped_column(Text, unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
+    # An IANA zone name: the user's "today" (recurring transactions, month close) is taken there.
+    timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
     # Carried by every access token as its `epoch` claim; raised by logout-all and a password
     # change, which refuses every access token minted before (api_app and notify_app alike).
     token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

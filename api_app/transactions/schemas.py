@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from api_app.models import TransactionType
@@ -41,6 +42,11 @@ class TransactionSchema(Schema):
     amount = MoneyOut()
     date = fields.Date(required=True)
     description = fields.String(required=True, allow_none=True)
+    recurring_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The recurring transaction that recorded it, if any"},
+    )
     created_at = fields.DateTime(required=True)
 
 
@@ -73,6 +79,9 @@ class TransactionFilterSchema(Schema):
     date_to = IsoDate(data_key="to", metadata={"description": "Latest date, inclusive"})
     type = TransactionTypeIn()
     category_id = fields.UUID()
+    recurring_id = fields.UUID(
+        metadata={"description": "Only those recorded by this recurring transaction"}
+    )
 
     @validates_schema
     def _from_before_to(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -82,3 +91,59 @@ class TransactionFilterSchema(Schema):
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> TransactionFilter:
         return TransactionFilter(**data)
+
+
+class ImportArgsSchema(Schema):
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "CSV, UTF-8 (a BOM is fine), `,` or `;` between cells, at most 5 MiB"
+            " and 10,000 rows: the export's format, or a bank's with the columns date, amount,"
+            " description and optionally category"
+        },
+    )
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Only say what would be imported"}
+    )
+    default_category_id = fields.UUID(
+        metadata={"description": "One of your categories, for rows that name none"}
+    )
+
+
+class RowErrorSchema(Schema):
+    line = fields.Integer(required=True, metadata={"description": "Line in the file; header: 1"})
+    message = fields.String(required=True)
+
+
+class ImportedTransactionSchema(Schema):
+    category_id = fields.UUID(required=True)
+    type = fields.Enum(TransactionType, required=True)
+    amount = MoneyOut()
+    date = fields.Date(required=True)
+    description = fields.String(required=True, allow_none=True)
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer(
+        required=True, metadata={"description": "Transactions created (dry run: to be created)"}
+    )
+    duplicates = fields.Integer(
+        required=True, metadata={"description": "Rows equal to a transaction you already have"}
+    )
+    errors = fields.List(fields.Nested(RowErrorSchema), required=True)
+    transactions = fields.List(
+        fields.Nested(ImportedTransactionSchema),
+        metadata={"description": "Dry run only: the transactions that would be created"},
+    )
+
+
+class ImportRejectedSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Raw(
+        metadata={
+            "description": "Every row's error as [{line, message}]; or, for a malformed request,"
+            " the usual {location: {field: [messages]}}"
+        }
+    )

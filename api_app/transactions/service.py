@@ -54,6 +54,7 @@ class TransactionFilter:
     date_to: datetime.date | None = None
     type: TransactionType | None = None
     category_id: uuid.UUID | None = None
+    recurring_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tup
         query = query.where(Transaction.type == wanted.type)
     if wanted.category_id is not None:
         query = query.where(Transaction.category_id == wanted.category_id)
+    if wanted.recurring_id is not None:
+        query = query.where(Transaction.recurring_id == wanted.recurring_id)
     return query.order_by(*TRANSACTION_ORDER.clauses())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Response
 from flask.views import MethodView
@@ -10,12 +11,21 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
+from api_app.blueprint import Blueprint, abort
+from api_app.edges import body_limit
 from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.transactions import service
 from api_app.transactions.export import csv_rows, csv_stream
+from api_app.transactions.importing import (
+    MAX_FILE_BYTES,
+    StatementRejectedError,
+    import_statement,
+)
 from api_app.transactions.schemas import (
+    ImportArgsSchema,
+    ImportRejectedSchema,
+    ImportResultSchema,
     TransactionCreateSchema,
     TransactionFilterSchema,
     TransactionSchema,
@@ -27,6 +37,8 @@ blp = Blueprint(
 )
 
 NO_TRANSACTION = "No such transaction of yours"
+# Room for the multipart boundaries and the form's small fields around the file.
+IMPORT_FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 @blp.route("")
@@ -67,6 +79,52 @@ class TransactionsCsv(MethodView):
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )
+
+
+@blp.route("/import")
+class TransactionsImport(MethodView):
+    # The upload may be larger than MAX_REQUEST_BODY_BYTES: the file, and the multipart framing.
+    @body_limit(MAX_FILE_BYTES + IMPORT_FORM_OVERHEAD_BYTES)
+    @protected(blp)
+    @blp.arguments(ImportArgsSchema, location="multipart")
+    @blp.response(200, ImportResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="default_category_id is not yours")
+    @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than 5 MiB")
+    @blp.alt_response(
+        422,
+        schema=ImportRejectedSchema,
+        description="Nothing was imported: every row's error, or a malformed request",
+    )
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Import a CSV statement: all its rows or, if any row has an error, none
+
+        Rows equal to a transaction you have (date, type, amount, category, description) are
+        counted as duplicates, per occurrence, and not created again.
+        """
+        content = args["file"].read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:
+            abort(413, message=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        try:
+            outcome = import_statement(
+                current_user_id(),
+                content,
+                default_category_id=args.get("default_category_id"),
+                dry_run=args["dry_run"],
+            )
+        except StatementRejectedError as rejected:
+            abort(
+                422,
+                message=rejected.message,
+                errors=[{"line": row.line, "message": row.message} for row in rejected.rows],
+            )
+        answer: dict[str, Any] = {
+            "created": outcome.created,
+            "duplicates": outcome.duplicates,
+            "errors": [],  # any row error answers 422 instead
+        }
+        if outcome.dry_run:
+            answer["transactions"] = outcome.transactions
+        return answer
 
 
 @blp.route("/<uuid:transaction_id>")

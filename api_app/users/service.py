@@ -24,6 +24,13 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         sign_out_everywhere(user.id)
 
 
+def change_timezone(user: User, timezone: str) -> User:
+    """The IANA zone in which the user's days begin and end."""
+    with UnitOfWork():
+        user.timezone = timezone
+    return user
+
+
 def delete_account(user: User, password: str) -> None:
     """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own, and
     the user.deleted event tells notify_app to forget its side."""

@@ -1,8 +1,9 @@
-"""Read path: GET /api/budgets/summary for one month as the user's history grows.
+"""Read path: GET /api/budgets/summary for one month, and GET /api/reports/monthly for the twelve
+months from it, as the user's history grows.
 
 One user per history size, each with the same summary month (five categories with limits and ten
-expenses each) and `size` transactions spread over the months before it. If the summary only
-reads its month, the largest history costs what the smallest does.
+expenses each) and `size` transactions spread over the months before it. If the summary and the
+report only read their months, the largest history costs what the smallest does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ GROWTH_GOAL: Final = Goal(ratio_at_least=round(1 / 1.5, 3))
 
 def summary_request(token: str) -> HttpRequest:
     path = f"/api/budgets/summary?year={SUMMARY_MONTH.year}&month={SUMMARY_MONTH.month}"
+    return json_request("GET", path, token=token)
+
+
+def report_request(token: str) -> HttpRequest:
+    eleven_later = SUMMARY_MONTH.year * 12 + SUMMARY_MONTH.month - 1 + 11
+    last = date(eleven_later // 12, eleven_later % 12 + 1, 1)
+    path = f"/api/reports/monthly?from={SUMMARY_MONTH:%Y-%m}&to={last:%Y-%m}"
     return json_request("GET", path, token=token)
 
 
@@ -76,12 +84,15 @@ def run(context: BenchContext) -> ScenarioReport:
     setup_seconds = time.monotonic() - started
 
     requests = {size: summary_request(tokens[size]) for size in sizes}
-    for request in requests.values():
+    reports = {size: report_request(tokens[size]) for size in sizes}
+    for request in (*requests.values(), *reports.values()):
         context.require(system.gateway, request)
-    # Half the duration per size, in rounds that visit every size in turn.
+    # Half the duration per size, in rounds that visit every size in turn; the report gets a
+    # quarter of the summary's time on top.
     rounds = settings.rounds
     per_round = max(0.5, settings.duration_seconds / 2 / rounds)
     results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
+    report_results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
     profiles: dict[str, Any] = {}
     with context.profiling([GATEWAY_PROCESS], NAME, profiles):
         for number in range(rounds):
@@ -95,22 +106,44 @@ def run(context: BenchContext) -> ScenarioReport:
                 )
                 label = f"read path, {size:,} transactions (round {number + 1} of {rounds})"
                 results[size].append(context.load(plan, label))
+                plan = context.plan(
+                    system.gateway,
+                    [reports[size]],
+                    connections=settings.workers,
+                    warmup_seconds=0.0,
+                    duration_seconds=max(0.5, per_round / 4),
+                )
+                label = f"monthly report, {size:,} transactions (round {number + 1} of {rounds})"
+                report_results[size].append(context.load(plan, label))
     combined = {size: LoadResult.combined(results[size]) for size in sizes}
     p50_ms = {size: combined[size].latency_summary().p50_ms for size in sizes}
     per_size = {str(size): combined[size].as_json() for size in sizes}
+    report_combined = {size: LoadResult.combined(report_results[size]) for size in sizes}
+    report_p50_ms = {size: report_combined[size].latency_summary().p50_ms for size in sizes}
 
     report = ScenarioReport(
         name=NAME,
         title=TITLE,
         figures=[
-            Figure(f"GET /api/budgets/summary p50, {size:,} transactions", p50_ms[size], "ms")
-            for size in sizes
+            *(
+                Figure(f"GET /api/budgets/summary p50, {size:,} transactions", p50_ms[size], "ms")
+                for size in sizes
+            ),
+            *(
+                Figure(
+                    f"GET /api/reports/monthly (12 months) p50, {size:,} transactions",
+                    report_p50_ms[size],
+                    "ms",
+                )
+                for size in sizes
+            ),
         ],
         details={
             "setup_seconds": round(setup_seconds, 1),
             "connections": settings.workers,
             "rounds": rounds,
             "sizes": per_size,
+            "report_sizes": {str(size): report_combined[size].as_json() for size in sizes},
             "profiles": profiles,
         },
     )
@@ -121,6 +154,15 @@ def run(context: BenchContext) -> ScenarioReport:
             "ms",
             p50_ms[largest],
             p50_ms[smallest],
+            Better.LOWER,
+            f"same request, {smallest:,} transactions",
+            GROWTH_GOAL,
+        )
+        report.comparisons["report_growth"] = Comparison(
+            f"monthly report p50 at {largest:,} vs {smallest:,} transactions",
+            "ms",
+            report_p50_ms[largest],
+            report_p50_ms[smallest],
             Better.LOWER,
             f"same request, {smallest:,} transactions",
             GROWTH_GOAL,

@@ -13,7 +13,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api_app.extensions import db
-from api_app.models import Budget, BudgetLimit, Category, Goal, Transaction, TransactionType
+from api_app.models import (
+    Budget,
+    BudgetLimit,
+    Category,
+    Frequency,
+    Goal,
+    RecurringOccurrence,
+    RecurringTransaction,
+    Transaction,
+    TransactionType,
+)
 from tests.auth.conftest import PASSWORD, SignedUp, api_tables, login, refresh
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
@@ -27,7 +37,8 @@ def test_me_answers_the_signed_in_user(
     user = sign_up()
     response = api_client.get("/api/users/me", headers=user.headers)
     assert response.status_code == 200
-    assert set(response.json) == {"id", "email", "created_at"}
+    assert set(response.json) == {"id", "email", "timezone", "created_at"}
+    assert response.json["timezone"] == "UTC"
     assert (response.json["id"], response.json["email"]) == (str(user.id), user.email)
 
 
@@ -105,8 +116,8 @@ def test_password_endpoints_need_an_access_token(api_client: FlaskClient) -> Non
 
 
 def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
-    """A budget with a limit, a transaction and a goal, as the other areas would make them;
-    answers every id that belongs to the user."""
+    """A budget with a limit, a transaction, a goal and a recurring transaction with a recorded
+    occurrence, as the other areas would make them; answers every id that belongs to the user."""
     with api.app_context():
         category = db.session.query(Category).filter_by(user_id=user_id).first()
         assert category is not None
@@ -124,9 +135,21 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
             )
         )
         db.session.add(Goal(user_id=user_id, name="bike", target_amount=Decimal("900.00")))
+        rule = RecurringTransaction(
+            user_id=user_id,
+            category_id=category.id,
+            type=TransactionType.EXPENSE,
+            amount=Decimal("700.00"),
+            frequency=Frequency.MONTHLY,
+            start_date=date(2026, 5, 1),
+            next_date=date(2026, 6, 1),
+        )
+        db.session.add(rule)
+        db.session.flush()
+        db.session.add(RecurringOccurrence(recurring_id=rule.id, date=date(2026, 5, 1)))
         db.session.commit()
         ids = {str(user_id)}
-        for model in (Category, Budget, Goal, Transaction):
+        for model in (Category, Budget, Goal, Transaction, RecurringTransaction):
             ids |= {str(row.id) for row in db.session.query(model).filter_by(user_id=user_id)}
         ids |= {str(budget_limit.id) for budget_limit in budget.limits}
         db.session.remove()

@@ -14,7 +14,9 @@ import pytest
 from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
 
-TRANSACTION_KEYS = {"id", "category_id", "type", "amount", "date", "description", "created_at"}
+TRANSACTION_KEYS = {
+    "id", "category_id", "type", "amount", "date", "description", "recurring_id", "created_at",
+}  # fmt: skip
 
 
 def test_record_an_expense(alice: UserClient) -> None:

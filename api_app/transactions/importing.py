@@ -1,0 +1,191 @@
+"""Importing a CSV statement: all rows or none, duplicates counted per occurrence, one limit
+check per category-month for the whole file.
+
+A row equal to a transaction the account already has (same date, type, amount, category and
+description) is a duplicate, counted per occurrence: with two equal transactions in the account,
+the first two equal rows of the file are duplicates and a third is created. So importing a file
+a second time creates nothing, while two identical coffees on one day in one file are two rows.
+Imports of one user are serialised (the user row FOR NO KEY UPDATE, which the FOR KEY SHARE
+of their other requests does not wait for), so two uploads of the same file at once cannot both
+create its rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from api_app.domain_errors import InvalidError, NotFoundError
+from api_app.models import Category, Transaction, TransactionType, User
+from api_app.transactions.csv_import import RowError, UnreadableFileError, parse_statement
+from api_app.unit_of_work import UnitOfWork
+
+MAX_FILE_BYTES: Final = 5 * 1024 * 1024  # checked at the edge, which reads the upload
+
+# What makes two transactions the same for duplicate counting; no description equals "".
+Key = tuple[date, TransactionType, Decimal, uuid.UUID, str]
+
+
+@dataclass(frozen=True)
+class ImportedTransaction:
+    """A transaction the import creates (or, on a dry run, would create)."""
+
+    date: date
+    type: TransactionType
+    amount: Decimal
+    category_id: uuid.UUID
+    description: str | None
+    id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.date, self.type, self.amount, self.category_id, self.description or "")
+
+
+@dataclass
+class ImportOutcome:
+    created: int
+    duplicates: int
+    dry_run: bool
+    # On a dry run: what would be created.
+    transactions: list[ImportedTransaction] = field(default_factory=list)
+
+
+class StatementRejectedError(InvalidError):
+    """Rows of the file (or the file itself) cannot be imported: nothing was."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.rows = sorted(errors, key=lambda error: error.line)
+        super().__init__(f"nothing was imported: {len(self.rows)} row(s) with errors")
+
+
+def import_statement(
+    user_id: uuid.UUID, content: bytes, *, default_category_id: uuid.UUID | None, dry_run: bool
+) -> ImportOutcome:
+    """Create the file's transactions that the account does not have yet, all or none."""
+    try:
+        parsed, errors = parse_statement(content)
+    except UnreadableFileError as unreadable:
+        raise StatementRejectedError([unreadable.error]) from unreadable
+    with UnitOfWork(user_id) as uow:
+        # Serialise this user's imports: duplicates are counted against what the last one
+        # created. FOR NO KEY UPDATE: the FOR KEY SHARE of other requests does not wait for it.
+        uow.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        )
+        categories = _categories_by_name(uow.session, user_id)
+        if default_category_id is not None and default_category_id not in {
+            category_id for spellings in categories.values() for _, category_id in spellings
+        }:
+            raise NotFoundError.on("default_category_id", "No such category.", "category not found")
+        wanted: list[ImportedTransaction] = []
+        for row in parsed:
+            if row.category_name is None:
+                if default_category_id is None:
+                    errors.append(RowError(row.line, "no category: give default_category_id"))
+                    continue
+                category_id = default_category_id
+            else:
+                found = _match(categories, row.category_name)
+                if isinstance(found, str):
+                    errors.append(RowError(row.line, found))
+                    continue
+                category_id = found
+            wanted.append(
+                ImportedTransaction(row.date, row.type, row.amount, category_id, row.description)
+            )
+        if errors:
+            raise StatementRejectedError(errors)
+        existing = _existing_counts(uow.session, user_id, wanted)
+        to_create: list[ImportedTransaction] = []
+        duplicates = 0
+        for transaction in wanted:
+            if existing[transaction.key] > 0:
+                existing[transaction.key] -= 1
+                duplicates += 1
+            else:
+                to_create.append(transaction)
+        if dry_run:
+            return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
+        uow.limits.insert_transactions(
+            [
+                {
+                    "user_id": user_id,
+                    "category_id": transaction.category_id,
+                    "type": transaction.type,
+                    "amount": transaction.amount,
+                    "date": transaction.date,
+                    "description": transaction.description,
+                    "recurring_id": None,
+                }
+                for transaction in to_create
+            ]
+        )
+    return ImportOutcome(len(to_create), duplicates, dry_run=False)
+
+
+def _categories_by_name(
+    session: Session, user_id: uuid.UUID
+) -> dict[str, list[tuple[str, uuid.UUID]]]:
+    """The user's categories by name in any letter case, locked FOR KEY SHARE in id order (as
+    deleting a category locks them): none can be deleted before the import is committed."""
+    by_name: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
+    for name, category_id in session.execute(
+        select(Category.name, Category.id)
+        .where(Category.user_id == user_id)
+        .order_by(Category.id)
+        .with_for_update(read=True, key_share=True)
+    ).tuples():
+        by_name[name.casefold()].append((name, category_id))
+    return by_name
+
+
+def _match(categories: dict[str, list[tuple[str, uuid.UUID]]], name: str) -> uuid.UUID | str:
+    """The category named `name` in any letter case (the exact spelling wins when two differ
+    only in case), or the error's message."""
+    candidates = categories.get(name.casefold(), [])
+    exact = [category_id for spelled, category_id in candidates if spelled == name]
+    if len(candidates) == 1 or exact:
+        return exact[0] if exact else candidates[0][1]
+    if candidates:
+        return f"category {name!r} matches several of your categories in letter case"
+    return f"no category named {name!r}"
+
+
+def _existing_counts(
+    session: Session, user_id: uuid.UUID, wanted: list[ImportedTransaction]
+) -> Counter[Key]:
+    if not wanted:
+        return Counter()
+    keys = {transaction.key for transaction in wanted}
+    description = func.coalesce(Transaction.description, "")
+    columns = (
+        Transaction.date,
+        Transaction.type,
+        Transaction.amount,
+        Transaction.category_id,
+        description,
+    )
+    rows = session.execute(
+        select(*columns, func.count())
+        .where(
+            Transaction.user_id == user_id,
+            Transaction.date >= min(key[0] for key in keys),
+            Transaction.date <= max(key[0] for key in keys),
+            tuple_(*columns).in_(list(keys)),
+        )
+        .group_by(*columns)
+    ).tuples()
+    return Counter(
+        {
+            (day, kind, Decimal(amount), category_id, text): count
+            for day, kind, amount, category_id, text, count in rows
+        }
+    )
