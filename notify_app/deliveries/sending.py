@@ -24,12 +24,19 @@ from sqlalchemy.dialects.postgresql import insert
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
-from notify_app.telegram import NOT_CONFIGURED_REASON, RateLimiter, TelegramClient
+from notify_app.telegram import NOT_CONFIGURED_REASON, RateLimiter, SendResult, TelegramClient
 
 TELEGRAM_CHANNEL = "telegram"
 TELEGRAM_CLIENT_EXTENSION = "telegram_client"
 
 NO_CHAT_ID_REASON = "no Telegram chat id is set"
+
+# What the history says about a failed delivery: our own words, never Telegram's text or a host
+# name (which would tell a user about other chats, or about our network). The log keeps the
+# details.
+BLOCKED_BY_USER = "blocked by the user"
+CHAT_UNREACHABLE = "chat unreachable"
+TELEGRAM_UNAVAILABLE = "Telegram unavailable"
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +134,7 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
         delivery.reason = result.error
     else:
         delivery.status = "failed"
-        delivery.last_error = result.error
+        delivery.last_error = failure_words(result)
         if result.blocked_by_user:
             forget_blocked_chat(delivery.user_id, delivery.chat_id)
     db.session.commit()
@@ -142,6 +149,15 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     )
     deliveries_finished.labels(event_type=delivery.event_type, status=delivery.status).inc()
     return delivery.status
+
+
+def failure_words(result: SendResult) -> str:
+    """Why a message was not sent, as the user's history shows it."""
+    if result.blocked_by_user:
+        return BLOCKED_BY_USER
+    if result.http_status == 400:  # chat not found, and the like: about the chat id
+        return CHAT_UNREACHABLE
+    return TELEGRAM_UNAVAILABLE
 
 
 def forget_blocked_chat(user_id: uuid.UUID, chat_id: str) -> None:
