@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 SCHEMA_VERSION: Final = 1
+# The access-token claim that carries the user's token epoch (see USER_SESSIONS_REVOKED).
+TOKEN_EPOCH_CLAIM: Final = "epoch"  # noqa: S105 - a claim name
 
 # Celery routing, named here so the publisher can send by name without importing the worker.
 NOTIFICATIONS_QUEUE: Final = "notifications"
@@ -25,6 +27,9 @@ BOT_COMMAND_TASK: Final = "api.bot_command"
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
+# Logout-all or a password change: access tokens with an `epoch` claim below the payload's
+# `epoch` are no longer valid.
+USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
 BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
 GOAL_REACHED: Final = "goal.reached"
 BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
@@ -36,6 +41,7 @@ EVENT_TYPES: Final = frozenset(
     {
         USER_REGISTERED,
         USER_DELETED,
+        USER_SESSIONS_REVOKED,
         BUDGET_LIMIT_EXCEEDED,
         GOAL_REACHED,
         BUDGET_THRESHOLD_REACHED,
@@ -75,6 +81,13 @@ def money(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01')):f}"
 
 
+class UnsupportedSchemaVersionError(ValueError):
+    def __init__(self, version: object) -> None:
+        super().__init__(
+            f"unsupported schema_version {version!r} (this side knows {SCHEMA_VERSION})"
+        )
+
+
 @dataclass(frozen=True)
 class Event:
     type: str
@@ -104,7 +117,12 @@ class Event:
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> Event:
-        """Parse a message from the broker; raises ValueError/KeyError on a malformed one."""
+        """Parse a message from the broker; raises ValueError/KeyError on a malformed one, and
+        UnsupportedSchemaVersionError (a ValueError) on a schema version this code does not
+        know: its fields may mean something else, so it must not be acted on by shape alone."""
+        version = message["schema_version"]
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise UnsupportedSchemaVersionError(version)
         event_type = message["type"]
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
@@ -114,7 +132,7 @@ class Event:
         return cls(
             id=uuid.UUID(message["id"]),
             type=event_type,
-            schema_version=int(message["schema_version"]),
+            schema_version=version,
             occurred_at=datetime.fromisoformat(message["occurred_at"]),
             user_id=uuid.UUID(message["user_id"]),
             payload=payload,

@@ -16,6 +16,7 @@ from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
 from api_app.connection_recovery import RecoveringFlask, install_statement_count
+from api_app.edges import init_edges
 from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
 from api_app.goals.views import blp as goals_blp
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Client addresses (rate limits) come from X-Forwarded-For, trusting only our proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
+    init_edges(app)
     db.init_app(app)
     install_statement_count(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -57,7 +57,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Every request body (flask-limiter notation does not apply: bytes). 413 beyond it.
+        "MAX_REQUEST_BODY_BYTES": int(environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024))),
         "JWT_PRIVATE_KEY_PEM": _read_key(environ, "JWT_PRIVATE_KEY"),
         "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
@@ -66,11 +67,19 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "REFRESH_TOKEN_TTL": timedelta(
             seconds=int(environ.get("REFRESH_TOKEN_TTL_SECONDS", str(30 * 24 * 3600)))
         ),
+        # A used refresh token presented again this soon is two tabs racing, not theft.
+        "REFRESH_REUSE_GRACE_SECONDS": float(environ.get("REFRESH_REUSE_GRACE_SECONDS", "10")),
         "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         # Limit strings in flask-limiter's notation; several may be joined with ";".
         "AUTH_RATE_LIMIT_PER_ADDRESS": environ.get("AUTH_RATE_LIMIT_PER_ADDRESS", "30 per minute"),
+        # Per account and client address (sign-up, sign-in); per account for the password checks
+        # of a signed-in user.
         "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
+        # Failed sign-ins of one account from all addresses together: high, against lockout.
+        "AUTH_RATE_LIMIT_PER_ACCOUNT": environ.get("AUTH_RATE_LIMIT_PER_ACCOUNT", "1000 per hour"),
+        # Every write of one signed-in user (both services read it, each counts its own).
+        "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.
         "RATELIMIT_STORAGE_URI": broker_url,
         "RATELIMIT_KEY_PREFIX": "budget-api",

@@ -1,4 +1,5 @@
-"""Rate limits on everything that checks a password: per client address and per account.
+"""Rate limits: on everything that checks a password (per client address and per account), and
+on every write of a signed-in user (so that one account cannot flood the database or the queue).
 
 Counters live in Redis (the broker's server, under RATELIMIT_KEY_PREFIX), so every worker process
 counts against the same budget. If Redis cannot be reached the limiter falls back to counting in
@@ -25,7 +26,13 @@ from limits import parse_many
 
 from api_app.auth.schemas import normalize_email
 
-LIMIT_SETTINGS = ("AUTH_RATE_LIMIT_PER_ADDRESS", "AUTH_RATE_LIMIT_PER_EMAIL")
+LIMIT_SETTINGS = (
+    "AUTH_RATE_LIMIT_PER_ADDRESS",
+    "AUTH_RATE_LIMIT_PER_EMAIL",
+    "AUTH_RATE_LIMIT_PER_ACCOUNT",
+    "WRITE_RATE_LIMIT_PER_USER",
+)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address() -> str:
@@ -70,20 +77,60 @@ def _account_in_body() -> str:
     return _account_key(email) if isinstance(email, str) else "account:unreadable"
 
 
+def _account_from_address() -> str:
+    return f"{_account_in_body()}:from:{client_address()}"
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
 def _signed_in_account() -> str:
     return _account_key(current_user.email)
 
 
-# Shared scopes: signing up and signing in draw on one budget per address, and every password
-# check on an account (sign-in, password change, account deletion) on one budget per account.
+def _signed_in_user() -> str:
+    return f"user:{current_user.id}"
+
+
+def _is_read() -> bool:
+    return request.method in READ_METHODS
+
+
+# Signing up and signing in draw on one budget per client address. Attempts on one account are
+# counted per account *and* client address (OWASP's advice against lockout): a third party
+# guessing a victim's password from their own addresses exhausts their budgets, not the
+# victim's, who still signs in from theirs. Above that, a high cap per account on failed
+# sign-ins from all addresses together stops a distributed guess; reaching it takes many
+# addresses at once, and only failures count, so the owner's own sign-ins never do.
 per_client_address = limiter.shared_limit(
     _config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
 )
 per_email_in_body = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_account_in_body
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    scope="account-address",
+    key_func=_account_from_address,
 )
+failed_sign_ins_per_account = limiter.shared_limit(
+    _config_value("AUTH_RATE_LIMIT_PER_ACCOUNT"),
+    scope="account",
+    key_func=_account_in_body,
+    deduct_when=_failed_sign_in,
+)
+# Password checks by a signed-in user (password change, account deletion): per account. Only
+# a holder of the user's access token can spend this budget, so it locks no one else out.
 per_signed_in_account = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"), scope="account", key_func=_signed_in_account
+    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    scope="signed-in-account",
+    key_func=_signed_in_account,
+)
+# Every write of a signed-in user draws on one budget, whatever the resource: generous for a
+# person, a ceiling for a script. Apply it after the access token was verified.
+per_user_writes = limiter.shared_limit(
+    _config_value("WRITE_RATE_LIMIT_PER_USER"),
+    scope="writes",
+    key_func=_signed_in_user,
+    exempt_when=_is_read,
 )
 
 
@@ -95,7 +142,7 @@ def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[st
     body = {
         "code": 429,
         "status": "Too Many Requests",
-        "message": f"too many attempts, retry in {seconds} seconds",
+        "message": f"too many requests, retry in {seconds} seconds",
         "errors": {},
     }
     return jsonify(body), 429, {"Retry-After": str(seconds)}

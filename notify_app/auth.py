@@ -1,25 +1,45 @@
 """Access tokens as notify_app sees them: verified with the api's public key, refused as JSON 401.
 
 notify_app cannot mint tokens (it has no private key) and has no users table: a token is trusted
-when its EdDSA signature, expiry, issuer, audience and type check out and it carries every claim
-the api mints, with a user id in `sub`. The same policy as api_app's, written twice because the
-two services share no code.
+when its EdDSA signature, expiry, issuer, audience and type check out, it carries every claim
+the api mints, with a user id in `sub`, its account was not deleted (`deleted_users`, from
+user.deleted) and its `epoch` claim is not below the user's latest epoch (`token_epochs`, from
+user.sessions_revoked). The same policy as api_app's, written twice because the two services
+share no code.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, jsonify
-from flask_jwt_extended import JWTManager, get_jwt_identity
+from flask_jwt_extended import JWTManager, current_user
 from flask_smorest import Api
 from flask_smorest.error_handler import ErrorSchema
+from sqlalchemy import func, select
+
+from event_contract import TOKEN_EPOCH_CLAIM
+from notify_app.extensions import db
+from notify_app.models import DeletedUser, TokenEpoch
 
 JwtPart = dict[str, Any]
 
+TOKEN_NO_LONGER_VALID = "access token no longer valid: sign in again"  # noqa: S105 - a message
+
 BEARER_SCHEME = "bearerAuth"
 BEARER_AUTH: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+RATE_LIMITED: dict[str, Any] = {
+    "schema": ErrorSchema,
+    "description": "Too many requests",
+    "headers": {
+        "Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 UNAUTHORIZED: dict[str, Any] = {
     "schema": ErrorSchema,
     "description": "Missing, expired or invalid access token",
@@ -35,14 +55,62 @@ def install_token_policy(jwt: JWTManager, api: Api) -> None:
     jwt.token_verification_failed_loader(_invalid_claims)
     jwt.revoked_token_loader(_invalid_claims)
     jwt.needs_fresh_token_loader(_invalid_claims)
+    jwt.user_lookup_loader(_token_user)
+    jwt.user_lookup_error_loader(lambda _header, _data: unauthorized(TOKEN_NO_LONGER_VALID))
     api.spec.components.security_scheme(
         BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
 
 
+@dataclass(frozen=True)
+class TokenUser:
+    """The user an accepted access token names; notify_app knows no more about them."""
+
+    id: uuid.UUID
+
+
 def current_user_id() -> uuid.UUID:
-    """The signed-in user's id; only valid inside a @jwt_required view."""
-    return uuid.UUID(get_jwt_identity())
+    """The signed-in user's id; only valid inside a protected view."""
+    user: TokenUser = current_user
+    return user.id
+
+
+def lock_user(user_id: uuid.UUID, *, shared: bool) -> None:
+    """A transaction advisory lock on the user. Event handlers take it exclusively up to their
+    first write; requests take it shared before they look at the user's tombstone and epoch, so
+    a request either writes before a user.deleted is handled (and its rows are deleted with the
+    rest) or sees the tombstone and writes nothing."""
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    db.session.execute(select(lock(func.hashtext(str(user_id)))))
+
+
+def _token_user(_header: JwtPart, data: JwtPart) -> TokenUser | None:
+    user_id = _user_id(data)
+    epoch = _token_epoch(data)
+    if user_id is None or epoch is None:
+        return None
+    lock_user(user_id, shared=True)
+    if db.session.get(DeletedUser, user_id) is not None:
+        return None
+    latest = db.session.scalar(select(TokenEpoch.epoch).where(TokenEpoch.user_id == user_id))
+    if latest is not None and epoch < latest:
+        return None
+    return TokenUser(user_id)
+
+
+def _user_id(data: JwtPart) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(data["sub"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _token_epoch(data: JwtPart) -> int | None:
+    """The epoch claim (0 when absent, as api_app reads it), None when not a whole number."""
+    epoch = data.get(TOKEN_EPOCH_CLAIM, 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    return epoch
 
 
 def unauthorized(message: str, error: str | None = "invalid_token") -> Response:
@@ -56,13 +124,9 @@ def unauthorized(message: str, error: str | None = "invalid_token") -> Response:
 def _carries_every_claim(_header: JwtPart, data: JwtPart) -> bool:
     if not all(isinstance(data.get(claim), int) for claim in ("iat", "exp")):
         return False
-    if not isinstance(data.get("jti"), str):
+    if not isinstance(data.get("jti"), str) or _token_epoch(data) is None:
         return False
-    try:
-        uuid.UUID(data["sub"])
-    except (KeyError, TypeError, ValueError):
-        return False
-    return True
+    return _user_id(data) is not None
 
 
 def _invalid_claims(_header: JwtPart, _data: JwtPart) -> Response:

@@ -56,7 +56,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api/notifications",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Every request body (flask-limiter notation does not apply: bytes). 413 beyond it.
+        "MAX_REQUEST_BODY_BYTES": int(environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024))),
         "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
         "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
@@ -85,6 +86,12 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "DELIVERY_MAX_COUNTDOWN_SECONDS": max(
             1, int(environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30")) // 3
         ),
+        # Per user (flask-limiter notation). Counters on the broker's Redis, under their prefix.
+        "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
+        "TEST_MESSAGE_RATE_LIMIT": environ.get("TEST_MESSAGE_RATE_LIMIT", "5 per hour"),
+        "TELEGRAM_LINK_RATE_LIMIT": environ.get("TELEGRAM_LINK_RATE_LIMIT", "10 per hour"),
+        "RATELIMIT_STORAGE_URI": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        "RATELIMIT_KEY_PREFIX": "budget-notify",
         # POST /api/notifications/test hands its message to the worker; fail fast if Redis is down.
         "BROKER_PUBLISH_TIMEOUT_SECONDS": float(
             environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", "1.0")

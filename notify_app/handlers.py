@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -25,15 +25,25 @@ from event_contract import (
     GOAL_REACHED,
     USER_DELETED,
     USER_REGISTERED,
+    USER_SESSIONS_REVOKED,
     Event,
+    UnsupportedSchemaVersionError,
 )
 from notify_app import messages
-from notify_app.config import DEFAULT_WARN_AT_PERCENT
+from notify_app.auth import lock_user
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, notify
 from notify_app.extensions import db
-from notify_app.models import DeletedUser, Delivery, NotificationSettings, TelegramLinkCode
+from notify_app.linking.service import email_hint
+from notify_app.models import (
+    DeletedUser,
+    Delivery,
+    NotificationSettings,
+    TelegramLinkCode,
+    TokenEpoch,
+)
 from notify_app.request_ids import request_id_context
+from notify_app.settings.service import settings_of
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +68,11 @@ def handle_event(message: Mapping[str, Any]) -> None:
             logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
             return
         HANDLERS[event.type](event)
+    except UnsupportedSchemaVersionError as error:
+        # Sent by a newer (or forged) producer: acting on its shape alone could do the wrong
+        # thing. Refused, logged and acknowledged, never retried: a retry would see the same.
+        db.session.rollback()
+        logger.error("refusing event %r: %s", message.get("id"), error)
     except (KeyError, ValueError, TypeError, InvalidOperation) as error:
         # A redelivery would fail the same way: log it loudly and let the message go.
         db.session.rollback()
@@ -67,11 +82,16 @@ def handle_event(message: Mapping[str, Any]) -> None:
 
 
 def on_user_registered(event: Event) -> None:
-    """Settings with the defaults (see the settings endpoint), no chat id yet."""
+    """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
+    email the bot names when a chat is linked."""
+    email = event.payload.get("email")
+    hint = email_hint(email) if isinstance(email, str) else None
     db.session.execute(
         insert(NotificationSettings)
-        .values(user_id=event.user_id)
-        .on_conflict_do_nothing(index_elements=[NotificationSettings.user_id])
+        .values(user_id=event.user_id, email_hint=hint)
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id], set_={"email_hint": hint}
+        )
     )
     db.session.commit()
 
@@ -92,6 +112,21 @@ def on_user_deleted(event: Event) -> None:
     db.session.commit()
 
 
+def on_user_sessions_revoked(event: Event) -> None:
+    """Remember the user's new token epoch: access tokens minted before are refused from now on.
+    Epochs only rise, so an older event arriving late changes nothing."""
+    epoch = int(event.payload["epoch"])
+    db.session.execute(
+        insert(TokenEpoch)
+        .values(user_id=event.user_id, epoch=epoch)
+        .on_conflict_do_update(
+            index_elements=[TokenEpoch.user_id],
+            set_={"epoch": func.greatest(TokenEpoch.epoch, epoch), "updated_at": func.now()},
+        )
+    )
+    db.session.commit()
+
+
 def on_budget_limit_exceeded(event: Event) -> None:
     payload = event.payload
     text = messages.budget_limit_exceeded(
@@ -101,7 +136,7 @@ def on_budget_limit_exceeded(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -118,7 +153,7 @@ def on_goal_reached(event: Event) -> None:
         current_amount=Decimal(payload["current_amount"]),
         target_amount=Decimal(payload["target_amount"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -143,7 +178,7 @@ def on_budget_threshold_reached(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     warn_at = settings.warn_at_percent
     _notify(
         event,
@@ -175,7 +210,7 @@ def on_budget_month_closed(event: Event) -> None:
             for category in payload["categories"]
         ],
     )
-    settings = _settings_of(event.user_id)
+    settings = settings_of(event.user_id)
     # The chart of /summary for the closed month, when it had limits: sent as a photo with the
     # digest as its caption.
     bars = [
@@ -237,29 +272,13 @@ def _notify(
 
 def _serialise_per_user(user_id: uuid.UUID) -> None:
     """One user's events are handled one at a time up to their first commit (a transaction
-    advisory lock): a late event cannot slip its first write past a concurrent user.deleted."""
-    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(user_id)))))
+    advisory lock): a late event cannot slip its first write past a concurrent user.deleted,
+    nor can a request of the user's (which takes the lock shared)."""
+    lock_user(user_id, shared=False)
 
 
 def _forgotten(user_id: uuid.UUID) -> bool:
     return db.session.get(DeletedUser, user_id) is not None
-
-
-def _settings_of(user_id: uuid.UUID) -> NotificationSettings:
-    """The user's settings, or the defaults if user.registered has not been handled yet."""
-    settings = db.session.scalar(
-        select(NotificationSettings).where(NotificationSettings.user_id == user_id)
-    )
-    if settings is None:
-        return NotificationSettings(
-            user_id=user_id,
-            telegram_chat_id=None,
-            notify_limit_exceeded=True,
-            notify_goal_reached=True,
-            warn_at_percent=DEFAULT_WARN_AT_PERCENT,
-            notify_monthly_digest=False,
-        )
-    return settings
 
 
 def _month(value: object) -> int:
@@ -272,6 +291,7 @@ def _month(value: object) -> int:
 HANDLERS: Mapping[str, Callable[[Event], None]] = {
     USER_REGISTERED: on_user_registered,
     USER_DELETED: on_user_deleted,
+    USER_SESSIONS_REVOKED: on_user_sessions_revoked,
     BUDGET_LIMIT_EXCEEDED: on_budget_limit_exceeded,
     GOAL_REACHED: on_goal_reached,
     BUDGET_THRESHOLD_REACHED: on_budget_threshold_reached,

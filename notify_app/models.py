@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.extensions import db
+from notify_app.settings.defaults import DEFAULTS
 
 
 class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
@@ -37,17 +37,23 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     # The api's user id; no foreign key can cross databases, the user.* events keep it in step.
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     telegram_chat_id: Mapped[str | None] = mapped_column(Text)
+    # The server defaults repeat settings.defaults for rows written with SQL alone.
     notify_limit_exceeded: Mapped[bool] = mapped_column(
-        Boolean, default=True, server_default=true()
+        Boolean, default=DEFAULTS.notify_limit_exceeded, server_default=true()
     )
-    notify_goal_reached: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_goal_reached: Mapped[bool] = mapped_column(
+        Boolean, default=DEFAULTS.notify_goal_reached, server_default=true()
+    )
     # The warning threshold (percent of a limit) to be told about; None: no warnings.
     warn_at_percent: Mapped[int | None] = mapped_column(
-        Integer, default=DEFAULT_WARN_AT_PERCENT, server_default=str(DEFAULT_WARN_AT_PERCENT)
+        Integer, default=DEFAULTS.warn_at_percent, server_default=str(DEFAULTS.warn_at_percent)
     )
     notify_monthly_digest: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
+        Boolean, default=DEFAULTS.notify_monthly_digest, server_default=false()
     )
+    # The account's email, partly masked (user.registered): the bot's "linked" reply names the
+    # account a chat was linked to, so a link opened by the wrong person is noticed.
+    email_hint: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -134,3 +140,16 @@ class DeletedUser(db.Model):  # type: ignore[name-defined,misc]
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TokenEpoch(db.Model):  # type: ignore[name-defined,misc]
+    """The api's token epoch of a user (user.sessions_revoked): access tokens minted with an
+    older epoch were issued before a logout-all or a password change and are refused."""
+
+    __tablename__ = "token_epochs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

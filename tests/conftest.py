@@ -155,6 +155,10 @@ def service_environment(
         # The suite signs up many users from 127.0.0.1; the rate-limit tests set their own limits.
         "AUTH_RATE_LIMIT_PER_ADDRESS": "10000 per minute",
         "AUTH_RATE_LIMIT_PER_EMAIL": "10000 per minute",
+        "AUTH_RATE_LIMIT_PER_ACCOUNT": "10000 per minute",
+        "WRITE_RATE_LIMIT_PER_USER": "100000 per minute",
+        "TEST_MESSAGE_RATE_LIMIT": "100000 per minute",
+        "TELEGRAM_LINK_RATE_LIMIT": "100000 per minute",
         "TELEGRAM_API_URL": telegram_session.url,
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_BOT_TOKEN,
     }

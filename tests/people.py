@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import register_through
+from tests.linking import apply_settings
 from tests.pipeline import wait_until
 
 
@@ -40,9 +41,10 @@ class Person:
         return response.json
 
     def settings(self, **changes: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = self._send(
-            self.notify, "PATCH", "/api/notifications/settings", 200, json=changes
-        )
+        """PATCH the settings; a chat id is linked through the bot's deep link."""
+        response = apply_settings(self.notify, self.headers, changes)
+        assert response.status_code == 200, response.json
+        settings: dict[str, Any] = response.json
         return settings
 
     def budget(self, year: int, month: int, **limits: str) -> str:

@@ -9,6 +9,7 @@ No Docker is needed; a Compose CLI, when installed, validates the file as well.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -83,11 +84,36 @@ def test_compose_cli_accepts_the_file_when_one_is_installed() -> None:
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True,
                                         timeout=60).returncode != 0:  # fmt: skip
         return  # the structural tests below hold either way
-    result = subprocess.run(
-        [docker, "compose", "--file", str(COMPOSE_FILE), "config", "--quiet"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )  # fmt: skip
+    environ = {key: value for key, value in os.environ.items() if key != "REDIS_PASSWORD"}
+
+    def config(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [docker, "compose", "--file", str(COMPOSE_FILE), "config", "--quiet"],
+            capture_output=True, text=True, timeout=120, cwd=ROOT, env={**environ, **env},
+        )  # fmt: skip
+
+    result = config(REDIS_PASSWORD="0123abcd")
     assert result.returncode == 0, result.stderr
+    # Without the broker's password the stack does not start at all.
+    unset = config()
+    assert unset.returncode != 0
+    assert "REDIS_PASSWORD" in unset.stderr
+
+
+REQUIRED_REDIS_PASSWORD = "${REDIS_PASSWORD:?set REDIS_PASSWORD (see the top of compose.yml)}"
+
+
+def test_the_broker_requires_a_password_from_the_environment(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    redis = services["redis"]
+    command = redis["command"]
+    assert command[command.index("--requirepass") + 1] == REQUIRED_REDIS_PASSWORD
+    # The healthcheck's redis-cli reads it from REDISCLI_AUTH.
+    assert environment(redis)["REDISCLI_AUTH"] == REQUIRED_REDIS_PASSWORD
+    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    for name, env in python_services(services).items():
+        assert env["BROKER_URL"] == f"redis://:{REQUIRED_REDIS_PASSWORD}@redis:6379/0", name
 
 
 def test_everything_starts_in_order(services: dict[str, dict[str, Any]]) -> None:
@@ -110,7 +136,9 @@ def test_start_order_check_can_fail() -> None:
 
 def test_each_process_sees_only_its_own_database(services: dict[str, dict[str, Any]]) -> None:
     processes = python_services(services)
-    assert environment(services[SCHEDULER]) == {"BROKER_URL": "redis://redis:6379/0"}
+    assert environment(services[SCHEDULER]) == {
+        "BROKER_URL": f"redis://:{REQUIRED_REDIS_PASSWORD}@redis:6379/0"
+    }
     for name, env in processes.items():
         if name == SCHEDULER:
             continue
@@ -206,3 +234,12 @@ def test_the_gateways_own_errors_are_json() -> None:
         assert "default_type application/json" in blocks[(True, target)]
         answered.update(int(code) for code in codes if not code.startswith("="))
     assert {400, 413, 500, 502, 503, 504} <= answered
+
+
+def test_the_metrics_do_not_exist_from_outside() -> None:
+    """Prometheus scrapes the services directly on the compose network."""
+    blocks = locations()
+    for path in ("/metrics", "/api/notifications/metrics"):
+        assert re.fullmatch(r"\s*return\s+404;\s*", blocks[(True, path)]), path
+    pages = re.findall(r"error_page\s+([^;]+);", nginx_directives())
+    assert any("404" in page.split()[:-1] for page in pages), "a 404 gets the JSON body too"

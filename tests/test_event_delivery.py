@@ -237,10 +237,9 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
     record(api, event)
 
     delivery = finished_delivery(notify, event.id)
+    # Our own words: Telegram's text would tell which chat ids use the bot.
     assert (delivery.status, delivery.attempts) == ("failed", 1)
-    assert delivery.last_error is not None
-    assert "403" in delivery.last_error
-    assert "blocked" in delivery.last_error
+    assert delivery.last_error == "blocked by the user"
     assert len(telegram.calls) == 1
     with notify.app_context():
         settings = db.session.scalar(
@@ -267,6 +266,5 @@ def test_chat_not_found_fails_without_retrying(
 
     delivery = finished_delivery(notify, event.id)
     assert (delivery.status, delivery.attempts) == ("failed", 1)
-    assert delivery.last_error is not None
-    assert "chat not found" in delivery.last_error
+    assert delivery.last_error == "chat unreachable"
     assert len(telegram.calls) == 1

@@ -170,7 +170,7 @@ def test_the_link_code_purge_job_deletes_expired_codes(notify: Flask) -> None:
     import uuid
 
     from notify_app.extensions import db
-    from notify_app.linking.service import purge_expired_link_codes
+    from notify_app.linking.service import purge_link_codes
     from notify_app.models import TelegramLinkCode
 
     with notify.app_context():
@@ -184,8 +184,8 @@ def test_the_link_code_purge_job_deletes_expired_codes(notify: Flask) -> None:
                 TelegramLinkCode(user_id=user_id, code_digest=digest, expires_at=expires_at)
             )
         db.session.commit()
-        assert purge_expired_link_codes() == 1
-        assert purge_expired_link_codes() == 0
+        assert purge_link_codes() == 1
+        assert purge_link_codes() == 0
         assert db.session.scalars(select(TelegramLinkCode.code_digest)).all() == ["live"]
 
 

@@ -21,6 +21,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "email": Column("text", False, None),
         "password_hash": Column("text", False, None),
         "timezone": Column("text", False, "'UTC'::text"),
+        # Issue 14: raised by logout-all and a password change; access tokens carry it.
+        "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
         "updated_at": NOW,
     },
@@ -29,6 +31,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "token": Column("text", False, None),
         "user_id": USER_ID,
         "expires_at": Column("timestamp with time zone", False, None),
+        # Issue 14: when rotation used it up (the refresh grace period starts there).
+        "consumed_at": Column("timestamp with time zone", True, None),
         "created_at": NOW,
     },
     "categories": {
@@ -200,6 +204,8 @@ NOTIFY_COLUMNS = {
         # Beyond the specification (issue 9): the warning threshold and the monthly digest.
         "warn_at_percent": Column("integer", True, "80"),
         "notify_monthly_digest": Column("boolean", False, "false"),
+        # Issue 14: the masked email the bot names when it links a chat.
+        "email_hint": Column("text", True, None),
         "created_at": NOW,
         "updated_at": NOW,
     },
@@ -214,6 +220,11 @@ NOTIFY_COLUMNS = {
     "deleted_users": {
         "user_id": USER_ID,
         "deleted_at": NOW,
+    },
+    "token_epochs": {
+        "user_id": USER_ID,
+        "epoch": Column("integer", False, None),
+        "updated_at": NOW,
     },
     "deliveries": {
         "id": UUID_KEY,

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from notify_app.extensions import db
+from notify_app.linking.service import code_digest
 from notify_app.models import NotificationSettings, TelegramLinkCode
 from tests.conftest import REPO_ROOT, TELEGRAM_WEBHOOK_SECRET, AuthenticatedUser
 from tests.telegram_standin import TelegramStandIn
@@ -174,3 +175,25 @@ def test_set_webhook_registers_the_url_with_the_secret(
     assert call.token == "123:operator"
     assert call.payload["url"] == "https://budget.example.com/api/notifications/telegram/webhook"
     assert call.payload["secret_token"] == TELEGRAM_WEBHOOK_SECRET
+
+
+def test_purge_codes_deletes_expired_and_used_codes_only(
+    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+) -> None:
+    used = request_link(notify_client, user)
+    send_update(notify_client, f"/start {used}")
+    request_link(notify_client, user)  # still valid: kept
+    expired = request_link(notify_client, user)
+    with notify.app_context():
+        db.session.execute(
+            db.update(TelegramLinkCode)
+            .where(TelegramLinkCode.code_digest == code_digest(expired))
+            .values(expires_at=db.func.now() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+    result = notify.test_cli_runner().invoke(args=["telegram", "purge-codes"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "purged 2 link codes"
+    with notify.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(TelegramLinkCode)) == 1

@@ -21,7 +21,7 @@ from event_contract import HANDLE_EVENT_TASK
 from notify_app import handlers
 from notify_app.deliveries.queue import SEND_DELIVERY_TASK
 from notify_app.deliveries.sending import deliver, sweep_overdue
-from notify_app.linking.service import purge_expired_link_codes
+from notify_app.linking.service import purge_link_codes as purge_unusable_link_codes
 from scheduler import PURGE_LINK_CODES_TASK, SWEEP_DELIVERIES_TASK
 from worker.app import MAX_COUNTDOWN_SECONDS, celery_app
 
@@ -81,6 +81,6 @@ def sweep_deliveries() -> int:
 
 @celery_app.task(name=PURGE_LINK_CODES_TASK)
 def purge_link_codes() -> int:
-    """Delete expired Telegram link codes."""
+    """Delete Telegram link codes that can link nothing any more (expired or used)."""
     with notify_application().app_context():
-        return purge_expired_link_codes()
+        return purge_unusable_link_codes()

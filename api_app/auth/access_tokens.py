@@ -3,7 +3,10 @@
 flask-jwt-extended already checks the signature (EdDSA only: `alg: none` and HMAC tokens are
 refused), expiry, issuer, audience and that the token is an access token. On top of that a token
 must carry every claim we mint and name a user that still exists, so an account deleted a minute
-ago cannot keep writing with a token that has not expired yet.
+ago cannot keep writing with a token that has not expired yet, and carry the user's current
+token epoch (`epoch` claim): logout-all, a password change and a detected refresh-token theft
+raise the epoch, so every access token minted before is refused at once. A token without the
+claim counts as epoch 0.
 """
 
 from __future__ import annotations
@@ -17,16 +20,31 @@ from sqlalchemy import bindparam, select
 
 from api_app.extensions import db
 from api_app.models import User
+from event_contract import TOKEN_EPOCH_CLAIM
 
 JwtPart = dict[str, Any]
 
+TOKEN_NO_LONGER_VALID = "access token no longer valid: sign in again"  # noqa: S105 - a message
+
 # Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
-TOKEN_USER = select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+TOKEN_USER = (
+    select(User).where(User.id == bindparam("user_id")).with_for_update(read=True, key_share=True)
+)
 
 
 def mint_access_token(user: User) -> str:
-    token: str = create_access_token(identity=str(user.id))
+    token: str = create_access_token(
+        identity=str(user.id), additional_claims={TOKEN_EPOCH_CLAIM: user.token_epoch}
+    )
     return token
+
+
+def token_epoch(data: JwtPart) -> int | None:
+    """The token's epoch claim (0 when absent), or None when it is not a whole number."""
+    epoch = data.get(TOKEN_EPOCH_CLAIM, 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    return epoch
 
 
 def access_token_lifetime_seconds() -> int:
@@ -40,7 +58,7 @@ def install_token_policy(jwt: JWTManager) -> None:
     jwt.token_verification_loader(_carries_every_claim)
     jwt.token_verification_failed_loader(_invalid_claims)
     jwt.user_lookup_loader(_token_user)
-    jwt.user_lookup_error_loader(lambda _header, _data: unauthorized("unknown user"))
+    jwt.user_lookup_error_loader(lambda _header, _data: unauthorized(TOKEN_NO_LONGER_VALID))
     jwt.revoked_token_loader(_invalid_claims)
     jwt.needs_fresh_token_loader(_invalid_claims)
 
@@ -56,6 +74,8 @@ def unauthorized(message: str, error: str | None = "invalid_token") -> Response:
 def _carries_every_claim(_header: JwtPart, data: JwtPart) -> bool:
     if not all(isinstance(data.get(claim), int) for claim in ("iat", "exp")):
         return False
+    if token_epoch(data) is None:
+        return False
     return isinstance(data.get("jti"), str) and _user_id(data) is not None
 
 
@@ -66,11 +86,15 @@ def _invalid_claims(_header: JwtPart, _data: JwtPart) -> Response:
 def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
     """The token's user, locked FOR KEY SHARE until the request's transaction ends: the account
     cannot be deleted while this request writes rows that belong to it (and plain reads are not
-    slowed, as KEY SHARE conflicts only with deleting the row or changing its key)."""
+    slowed, as KEY SHARE conflicts only with deleting the row or changing its key). None, so
+    refused, when the account is gone or the token predates its latest revocation."""
     user_id = _user_id(data)
-    if user_id is None:
+    epoch = token_epoch(data)
+    if user_id is None or epoch is None:
         return None
     user: User | None = db.session.scalar(TOKEN_USER, {"user_id": user_id})
+    if user is None or epoch < user.token_epoch:
+        return None
     return user
 
 

@@ -1,9 +1,11 @@
 """Opaque refresh tokens: 256 random bits for the client, only their SHA-256 digest in the database.
 
 Each token is good for one refresh. Rotation keeps the consumed token's row, its digest marked
-with CONSUMED_MARK, until the token would have expired: a consumed token presented again is
-recognised as reuse (someone else holds a copy) and every refresh token of its user is revoked.
-Revoking deletes rows. These functions join the caller's transaction; the caller commits.
+with CONSUMED_MARK and the time in consumed_at, until the token would have expired. A consumed
+token presented again within REFRESH_REUSE_GRACE_SECONDS is a race (two tabs refreshing at
+once) and is honoured; later it is recognised as reuse (someone else holds a copy), and the
+caller signs the user out everywhere. Revoking deletes rows. These functions join the caller's
+transaction; the caller commits.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -31,7 +33,11 @@ class InvalidRefreshTokenError(Exception):
 
 
 class RefreshTokenReuseError(InvalidRefreshTokenError):
-    """An already consumed token came back: the user's tokens have just been revoked."""
+    """An already consumed token came back after the grace period: someone holds a copy."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id
 
 
 def issue(user_id: uuid.UUID) -> str:
@@ -44,25 +50,32 @@ def issue(user_id: uuid.UUID) -> str:
 def consume(token: str) -> uuid.UUID:
     """Use up a live token and return its user's id.
 
-    A single UPDATE marks the row, so two requests racing with the same token cannot both win:
-    the loser sees a consumed token, which is reuse.
+    A single UPDATE marks the row, so two requests racing with the same token cannot both
+    consume it: the loser waits for the winner's row lock, then finds the token consumed a
+    moment ago, within the grace period, and is let through too.
     """
     digest = _digest(token)
     user_id: uuid.UUID | None = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.token == digest, RefreshToken.expires_at > func.now())
-        .values(token=CONSUMED_MARK + digest)
+        .values(token=CONSUMED_MARK + digest, consumed_at=func.now())
         .returning(RefreshToken.user_id)
     ).scalar_one_or_none()
     if user_id is not None:
         return user_id
-    reused_by: uuid.UUID | None = db.session.execute(
-        select(RefreshToken.user_id).where(RefreshToken.token == CONSUMED_MARK + digest)
-    ).scalar_one_or_none()
-    if reused_by is not None:
-        revoke_all(reused_by)
-        raise RefreshTokenReuseError
-    raise InvalidRefreshTokenError
+    grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
+    consumed = db.session.execute(
+        select(
+            RefreshToken.user_id,
+            (RefreshToken.consumed_at > func.now() - grace).label("within_grace"),
+        ).where(RefreshToken.token == CONSUMED_MARK + digest, RefreshToken.expires_at > func.now())
+    ).one_or_none()
+    if consumed is None:
+        raise InvalidRefreshTokenError
+    owner: uuid.UUID = consumed.user_id
+    if consumed.within_grace:
+        return owner
+    raise RefreshTokenReuseError(owner)
 
 
 def revoke(token: str) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
-from api_app.events import user_registered
+from api_app.events import record_event, user_registered, user_sessions_revoked
 from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
@@ -69,8 +70,10 @@ def refresh(token: str) -> IssuedSession:
     with UnitOfWork() as uow:
         try:
             user_id = refresh_tokens.consume(token)
-        except refresh_tokens.RefreshTokenReuseError:
-            # The revocation of the user's tokens must stand although this request fails.
+        except refresh_tokens.RefreshTokenReuseError as reuse:
+            # Theft: whoever holds a copy loses every session, access tokens included. The
+            # revocation must stand although this request fails.
+            sign_out_everywhere(reuse.user_id)
             uow.commit()
             raise
         user = uow.session.get_one(User, user_id)
@@ -84,7 +87,21 @@ def logout(token: str) -> None:
 
 def logout_everywhere(user: User) -> None:
     with UnitOfWork():
-        refresh_tokens.revoke_all(user.id)
+        sign_out_everywhere(user.id)
+
+
+def sign_out_everywhere(user_id: uuid.UUID) -> None:
+    """Revoke every refresh token and raise the token epoch, which refuses every access token
+    minted before, here and (told by user.sessions_revoked) in notify_app. Joins the caller's
+    unit of work."""
+    epoch = db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(token_epoch=User.token_epoch + 1)
+        .returning(User.token_epoch)
+    ).scalar_one()
+    refresh_tokens.revoke_all(user_id)
+    record_event(user_sessions_revoked(user_id, epoch))
 
 
 def _user_by_email(email: str) -> User | None:

@@ -10,7 +10,12 @@ from flask_smorest import Blueprint, abort
 from api_app.auth import refresh_tokens, service
 from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
-from api_app.rate_limits import per_client_address, per_email_in_body
+from api_app.rate_limits import (
+    failed_sign_ins_per_account,
+    per_client_address,
+    per_email_in_body,
+    per_user_writes,
+)
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/auth", description="Accounts, sign-in and sessions"
@@ -46,6 +51,7 @@ class Register(MethodView):
 class Login(MethodView):
     @per_client_address
     @per_email_in_body
+    @failed_sign_ins_per_account
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
     @blp.alt_response(401, **error("Unknown email or wrong password: one answer for both"))
@@ -94,9 +100,11 @@ class Logout(MethodView):
 @blp.route("/logout-all")
 class LogoutEverywhere(MethodView):
     @jwt_required()
+    @per_user_writes
     @blp.doc(security=BEARER_AUTH)
     @blp.response(204)
     @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self) -> None:
-        """Revoke every refresh token of the signed-in user"""
+        """Revoke every refresh and access token of the signed-in user"""
         service.logout_everywhere(current_user)

@@ -178,7 +178,8 @@ def _latest_limits_before(user_id: uuid.UUID, year: int, month: int) -> dict[uui
 
 
 def _lock_own_categories(user_id: uuid.UUID, category_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Those of the categories that are the user's (id -> name), FOR KEY SHARE until commit."""
+    """Those of the categories that are the user's (id -> name), FOR NO KEY UPDATE until commit
+    (api_app.crossings.limits: changes to a category's months are serialised on it)."""
     if not category_ids:
         return {}
     rows = db.session.execute(

@@ -9,7 +9,9 @@ Every path has the same three steps, inside the unit of work's transaction:
 
 1. **lock** the budget limit rows of the category-months the change touches (in sorted order,
    so concurrent changes never deadlock), together with the category a new row references
-   (FOR KEY SHARE: it cannot be deleted under us, and it must be the user's);
+   (FOR NO KEY UPDATE: it cannot be deleted under us, it must be the user's, and every change to
+   the category's months waits for this one's commit, even where no limit row exists yet to
+   lock: a limit created at the same moment as an expense would otherwise judge a sum without it);
 2. **read the before-state and apply the change**: the month's spending is summed once, by a
    statement that starts after the locks are held, so it sees every committed change. For a
    transaction written with INSERT/UPDATE/DELETE, the sum rides on the write's own RETURNING
@@ -117,7 +119,7 @@ def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dic
 
 
 # Step 1 for a key whose category the change references: a materialised CTE takes the category
-# FOR KEY SHARE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
+# FOR NO KEY UPDATE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
 # the category is not the user's.
 _OWN_CATEGORY = (
     select(Category.id, Category.name)
@@ -252,7 +254,7 @@ class LimitCrossings:
     def insert_transactions(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
         """Insert many transactions of the user in one statement (`rows`: the column values of
         each, all with the same keys); answer their rows, in the same order. The categories they
-        reference must be the user's, locked by the caller (FOR KEY SHARE).
+        reference must be the user's, locked by the caller (FOR NO KEY UPDATE).
 
         Every category-month they add expenses to is locked and summed once before the insert
         and judged once after it: however many rows fall in one category-month, it emits at most
@@ -384,7 +386,7 @@ class LimitCrossings:
         self, keys: Iterable[CategoryMonth], referenced_category: uuid.UUID | None
     ) -> dict[CategoryMonth, _Locked]:
         """Step 1, one statement per key in sorted order: its budget limit FOR UPDATE, and for
-        the key of `referenced_category` first that category FOR KEY SHARE (category before
+        the key of `referenced_category` first that category FOR NO KEY UPDATE (category before
         limit, the order in which deleting a category takes them). Keys whose category is not
         the user's are left out; NotFoundError if `referenced_category` is one of them."""
         locked: dict[CategoryMonth, _Locked] = {}

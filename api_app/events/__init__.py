@@ -19,6 +19,7 @@ from api_app.events.builders import (
     month_closed_event_id,
     user_deleted,
     user_registered,
+    user_sessions_revoked,
 )
 from api_app.events.cli import outbox_cli
 from api_app.events.fast_path import PUBLISHER_EXTENSION, install_fast_path
@@ -38,6 +39,7 @@ __all__ = [
     "recorded_ids",
     "user_deleted",
     "user_registered",
+    "user_sessions_revoked",
 ]
 
 

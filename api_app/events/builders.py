@@ -18,6 +18,7 @@ from event_contract import (
     GOAL_REACHED,
     USER_DELETED,
     USER_REGISTERED,
+    USER_SESSIONS_REVOKED,
     Event,
     money,
 )
@@ -29,6 +30,10 @@ def user_registered(user_id: uuid.UUID, email: str) -> Event:
 
 def user_deleted(user_id: uuid.UUID) -> Event:
     return Event(type=USER_DELETED, user_id=user_id, payload={})
+
+
+def user_sessions_revoked(user_id: uuid.UUID, epoch: int) -> Event:
+    return Event(type=USER_SESSIONS_REVOKED, user_id=user_id, payload={"epoch": epoch})
 
 
 def budget_limit_exceeded(

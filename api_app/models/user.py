@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Text, text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api_app.extensions import db
@@ -20,6 +20,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     password_hash: Mapped[str] = mapped_column(Text)
     # An IANA zone name: the user's "today" (recurring transactions, month close) is taken there.
     timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
+    # Carried by every access token as its `epoch` claim; raised by logout-all and a password
+    # change, which refuses every access token minted before (api_app and notify_app alike).
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
@@ -34,4 +37,6 @@ class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
     token: Mapped[str] = mapped_column(Text, unique=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When a rotation used the token up (its digest then carries the consumed mark).
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]

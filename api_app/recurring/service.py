@@ -8,7 +8,8 @@ it runs. Recorded transactions go through the unit of work's spending path like 
 (api_app.crossings.limits): one check per category-month for all the occurrences recorded at
 once, so a catch-up over several weeks alerts at most once per month.
 
-Locks, always in this order: the category (FOR KEY SHARE, so it cannot be deleted meanwhile),
+Locks, always in this order: the category (FOR NO KEY UPDATE, so it cannot be deleted meanwhile
+and its months' spending changes one at a time, as in api_app.crossings.limits),
 then the rule (FOR UPDATE): a request changing a rule and the job never record the same rule at
 the same time, and the job skips a rule that is busy (SKIP LOCKED) rather than wait for it.
 """
@@ -191,9 +192,7 @@ def _record_due(
     """Record one rule's due occurrences in a unit of work of its own; how many were recorded."""
     with UnitOfWork(user_id) as uow:
         category = uow.session.scalar(
-            select(Category.id)
-            .where(Category.id == category_id)
-            .with_for_update(read=True, key_share=True)
+            select(Category.id).where(Category.id == category_id).with_for_update(key_share=True)
         )
         row = uow.session.execute(
             select(RecurringTransaction, User.timezone)
@@ -268,7 +267,7 @@ def _record_up_to(
 
 
 def _lock_categories(session: Session, user_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> None:
-    """The user's categories a rule references, FOR KEY SHARE (in id order, as deleting a
+    """The user's categories a rule references, FOR NO KEY UPDATE (in id order, as deleting a
     category locks them): NotFoundError for one that is not the user's."""
     wanted = sorted(set(ids))
     found = set(
@@ -276,7 +275,7 @@ def _lock_categories(session: Session, user_id: uuid.UUID, ids: Iterable[uuid.UU
             select(Category.id)
             .where(Category.id.in_(wanted), Category.user_id == user_id)
             .order_by(Category.id)
-            .with_for_update(read=True, key_share=True)
+            .with_for_update(key_share=True)
         )
     )
     if found != set(wanted):

@@ -134,14 +134,15 @@ def import_statement(
 def _categories_by_name(
     session: Session, user_id: uuid.UUID
 ) -> dict[str, list[tuple[str, uuid.UUID]]]:
-    """The user's categories by name in any letter case, locked FOR KEY SHARE in id order (as
-    deleting a category locks them): none can be deleted before the import is committed."""
+    """The user's categories by name in any letter case, locked FOR NO KEY UPDATE in id order
+    (as deleting a category locks them): none can be deleted before the import is committed, and
+    changes to their months wait for it (api_app.crossings.limits)."""
     by_name: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
     for name, category_id in session.execute(
         select(Category.name, Category.id)
         .where(Category.user_id == user_id)
         .order_by(Category.id)
-        .with_for_update(read=True, key_share=True)
+        .with_for_update(key_share=True)
     ).tuples():
         by_name[name.casefold()].append((name, category_id))
     return by_name

@@ -12,6 +12,7 @@ from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint, abort
+from api_app.edges import body_limit
 from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.transactions import service
@@ -36,6 +37,8 @@ blp = Blueprint(
 )
 
 NO_TRANSACTION = "No such transaction of yours"
+# Room for the multipart boundaries and the form's small fields around the file.
+IMPORT_FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 @blp.route("")
@@ -80,6 +83,8 @@ class TransactionsCsv(MethodView):
 
 @blp.route("/import")
 class TransactionsImport(MethodView):
+    # The upload may be larger than MAX_REQUEST_BODY_BYTES: the file, and the multipart framing.
+    @body_limit(MAX_FILE_BYTES + IMPORT_FORM_OVERHEAD_BYTES)
     @protected(blp)
     @blp.arguments(ImportArgsSchema, location="multipart")
     @blp.response(200, ImportResultSchema)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from api_app.auth import refresh_tokens
 from api_app.auth.passwords import check_password, hash_password
+from api_app.auth.service import sign_out_everywhere
 from api_app.events import user_deleted
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
@@ -16,12 +16,12 @@ class WrongPasswordError(Exception):
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Set a new password and sign out every session: a stolen refresh token dies with the old
-    password."""
+    """Set a new password and sign out every session: a stolen token, refresh or access, dies
+    with the old password."""
     with UnitOfWork():
         _confirm_password(user, current_password)
         user.password_hash = hash_password(new_password)
-        refresh_tokens.revoke_all(user.id)
+        sign_out_everywhere(user.id)
 
 
 def change_timezone(user: User, timezone: str) -> User:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 
 from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.models import User
-from api_app.rate_limits import per_signed_in_account
+from api_app.rate_limits import per_signed_in_account, per_user_writes
 from api_app.users import service
 from api_app.users.schemas import (
     AccountDeletionSchema,
@@ -39,11 +39,13 @@ class Me(MethodView):
         return user
 
     @jwt_required()
+    @per_user_writes
     @blp.doc(security=BEARER_AUTH)
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(401, **UNAUTHORIZED)
     @blp.alt_response(422, **error("Malformed request, or not a known IANA time zone"))
+    @blp.alt_response(429, **RATE_LIMITED)
     def patch(self, body: dict[str, str]) -> User:
         """Change the account's settings: its time zone"""
         return service.change_timezone(current_user, body["timezone"])

@@ -39,12 +39,25 @@ from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
-from notify_app.telegram import NOT_CONFIGURED_REASON, Attempt, RateLimiter, TelegramClient
+from notify_app.telegram import (
+    NOT_CONFIGURED_REASON,
+    Attempt,
+    RateLimiter,
+    SendResult,
+    TelegramClient,
+)
 
 TELEGRAM_CHANNEL = "telegram"
 TELEGRAM_CLIENT_EXTENSION = "telegram_client"
 
 NO_CHAT_ID_REASON = "no Telegram chat id is set"
+
+# What the history says about a failed delivery: our own words, never Telegram's text or a host
+# name (which would tell a user about other chats, or about our network). The log keeps the
+# details.
+BLOCKED_BY_USER = "blocked by the user"
+CHAT_UNREACHABLE = "chat unreachable"
+TELEGRAM_UNAVAILABLE = "Telegram unavailable"
 
 logger = logging.getLogger(__name__)
 
@@ -350,19 +363,19 @@ def _write_outcome(lease: _Lease, attempt: Attempt, wait: float) -> str | None:
     elif attempt.kind == "skipped":
         status = "skipped"
         values.update(reason=attempt.error)
-    elif attempt.kind == "failed" or (
-        attempt.kind == "transient" and transient_failures >= client.max_attempts
+    elif (
+        attempt.kind == "failed"
+        or (attempt.kind == "transient" and transient_failures >= client.max_attempts)
+        or (attempt.kind == "rate_limited" and rate_limit_waits > client.max_rate_limit_waits)
     ):
         status = "failed"
-        values.update(last_error=attempt.error)
-    elif attempt.kind == "rate_limited" and rate_limit_waits > client.max_rate_limit_waits:
-        status = "failed"
-        values.update(
-            last_error=f"{attempt.error} (gave up after {lease.rate_limit_waits} rate-limit waits)"
-        )
+        values.update(last_error=failure_words(attempt.result(attempt.requests)))
     else:
         status = "pending"
-        values.update(last_error=attempt.error, due_at=func.now() + timedelta(seconds=wait))
+        values.update(
+            last_error=failure_words(attempt.result(attempt.requests)),
+            due_at=func.now() + timedelta(seconds=wait),
+        )
     values["status"] = status
     updated = db.session.execute(
         update(Delivery)
@@ -448,6 +461,15 @@ def sweep_overdue() -> int:
     if ids:
         logger.info("sweep: %d overdue deliveries handed to the workers again", len(ids))
     return len(ids)
+
+
+def failure_words(result: SendResult) -> str:
+    """Why a message was not sent, as the user's history shows it."""
+    if result.blocked_by_user:
+        return BLOCKED_BY_USER
+    if result.http_status == 400:  # chat not found, and the like: about the chat id
+        return CHAT_UNREACHABLE
+    return TELEGRAM_UNAVAILABLE
 
 
 def forget_blocked_chat(user_id: uuid.UUID, chat_id: str) -> None:

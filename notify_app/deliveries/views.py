@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity, jwt_required
+from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
-from notify_app.blueprint import Blueprint
+from notify_app.access import current_user_id, protected
+from notify_app.blueprint import Blueprint, abort
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
+from notify_app.rate_limits import test_messages
 
 blp = Blueprint(
     "deliveries",
@@ -21,15 +21,10 @@ blp = Blueprint(
 )
 
 
-def current_user_id() -> uuid.UUID:
-    return uuid.UUID(get_jwt_identity())
-
-
 @blp.route("/history")
 class History(MethodView):
-    @jwt_required()
+    @protected(blp)
     @blp.response(200, DeliverySchema(many=True))
-    @blp.alt_response(401, description="Missing or invalid access token")
     @blp.paginate(service.HISTORY_ORDER)
     def get(self) -> Select[tuple[Delivery]]:
         """The user's deliveries, newest first (X-Pagination header for the pages)."""
@@ -38,11 +33,16 @@ class History(MethodView):
 
 @blp.route("/test")
 class TestMessage(MethodView):
-    @jwt_required()
+    @protected(blp)
+    @test_messages
     @blp.response(202, DeliverySchema)
-    @blp.alt_response(401, description="Missing or invalid access token")
-    @blp.alt_response(409, description="No Telegram chat id is set")
-    @blp.alt_response(503, description="The worker queue is unavailable")
+    @blp.alt_response(409, schema=ErrorSchema, description="No Telegram chat is linked")
+    @blp.alt_response(503, schema=ErrorSchema, description="The worker queue is unavailable")
     def post(self) -> Delivery:
         """Send a test message to the user's Telegram chat (through the worker)."""
-        return service.send_test_message(current_user_id())
+        try:
+            return service.send_test_message(current_user_id())
+        except service.NoChatLinkedError:
+            abort(409, message="Link a Telegram chat before sending a test message.")
+        except service.TestMessageNotQueuedError:
+            abort(503, message="Notifications are unavailable right now; try again later.")

@@ -1,4 +1,5 @@
-"""`flask --app notify_app telegram set-webhook URL | purge-link-codes`, for operators."""
+"""`flask --app notify_app telegram set-webhook URL` and `... telegram purge-codes`, for
+operators and the periodic jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from notify_app.linking.service import purge_expired_link_codes
+from notify_app.linking.service import purge_link_codes
 from notify_app.telegram import TelegramClient
 
 telegram_cli = AppGroup("telegram", help="Telegram bot operations.")
@@ -29,7 +30,7 @@ def set_webhook(url: str) -> None:
     click.echo(f"webhook set to {url}")
 
 
-@telegram_cli.command("purge-link-codes")
-def purge_link_codes() -> None:
-    """Delete expired link codes (Celery beat runs this hourly)."""
-    click.echo(f"purged {purge_expired_link_codes()} expired link codes")
+@telegram_cli.command("purge-codes")
+def purge_codes() -> None:
+    """Delete expired and used Telegram link codes (safe to run often, on any number of hosts)."""
+    click.echo(f"purged {purge_link_codes()} link codes")

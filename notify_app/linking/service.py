@@ -8,18 +8,23 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 
+from notify_app.auth import lock_user
 from notify_app.extensions import db
-from notify_app.models import NotificationSettings, TelegramLinkCode
+from notify_app.models import DeletedUser, NotificationSettings, TelegramLinkCode
 from notify_app.settings.service import update_settings
 
 logger = logging.getLogger(__name__)
 
 LINKED_REPLY = (
-    "Linked! Budget alerts for your account will arrive in this chat. Send /stop to unlink."
+    "Linked! Budget alerts for the account {account} will arrive in this chat."
+    " Not your account? Send /stop to unlink."
 )
+# Only for accounts whose user.registered event has not been handled yet.
+UNNAMED_ACCOUNT = "that opened this link"
 UNKNOWN_CODE_REPLY = (
     "This link is not valid any more: it was used already or has expired. "
     "Ask the app for a new Telegram link and open it again."
@@ -33,6 +38,15 @@ NOT_LINKED_REPLY = "This chat is not linked to any account."
 class LinkOffer:
     code: str
     expires_at: datetime
+
+
+def email_hint(email: str) -> str:
+    """The email with most of its local part masked: enough for the owner to recognise it,
+    too little for a stranger who linked a chat by mistake to learn it (a***@example.com)."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local:
+        return "***"
+    return f"{local[0]}***@{domain}"
 
 
 def code_digest(code: str) -> str:
@@ -55,6 +69,19 @@ def start_command(chat_id: str, code: str | None) -> str:
     if not code:
         return NO_CODE_REPLY
     now = datetime.now(UTC)
+    owner = db.session.scalar(
+        select(TelegramLinkCode.user_id).where(TelegramLinkCode.code_digest == code_digest(code))
+    )
+    if owner is not None:
+        # As for any request of the user's: a user.deleted being handled is waited for, and a
+        # deleted account gets nothing linked.
+        lock_user(owner, shared=True)
+        if db.session.get(DeletedUser, owner) is not None:
+            owner = None
+    if owner is None:
+        db.session.rollback()
+        logger.info("telegram /start with an unknown, used or expired code")
+        return UNKNOWN_CODE_REPLY
     # The UPDATE both checks and consumes the code, so two racing /starts cannot both use it.
     user_id = db.session.execute(
         update(TelegramLinkCode)
@@ -73,7 +100,10 @@ def start_command(chat_id: str, code: str | None) -> str:
     # Commits the consumed code and the linked chat together.
     update_settings(user_id, {"telegram_chat_id": chat_id})
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    return LINKED_REPLY
+    hint = db.session.scalar(
+        select(NotificationSettings.email_hint).where(NotificationSettings.user_id == user_id)
+    )
+    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
 
 
 def stop_command(chat_id: str) -> str:
@@ -92,13 +122,12 @@ def stop_command(chat_id: str) -> str:
     return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
 
 
-def purge_expired_link_codes() -> int:
-    """Delete link codes past their expiry, used or not (a used one has done its job and an
-    expired one can never link); returns how many."""
-    purged = db.session.scalars(
-        delete(TelegramLinkCode)
-        .where(TelegramLinkCode.expires_at <= func.now())
-        .returning(TelegramLinkCode.id)
-    ).all()
+def purge_link_codes() -> int:
+    """Delete link codes that can link nothing any more (expired or used); answers how many."""
+    result = db.session.execute(
+        delete(TelegramLinkCode).where(
+            or_(TelegramLinkCode.expires_at <= func.now(), TelegramLinkCode.used_at.is_not(None))
+        )
+    )
     db.session.commit()
-    return len(purged)
+    return cast("CursorResult[Any]", result).rowcount

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hmac
 import logging
-import uuid
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity, jwt_required
-from flask_smorest import abort
+from flask_smorest.error_handler import ErrorSchema
 
-from notify_app.blueprint import Blueprint
+from notify_app.access import current_user_id, protected
+from notify_app.blueprint import Blueprint, abort
 from notify_app.bot.service import CommandNotSentError, answer_update
 from notify_app.linking import service
 from notify_app.linking.schemas import LinkOfferSchema, WebhookReplySchema
+from notify_app.rate_limits import telegram_links
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ blp = Blueprint(
 
 @blp.route("/link")
 class TelegramLink(MethodView):
-    @jwt_required()
+    @protected(blp)
+    @telegram_links
     @blp.response(201, LinkOfferSchema)
-    @blp.alt_response(401, description="Missing or invalid access token")
     def post(self) -> dict[str, Any]:
         """Make a one-time link that connects the Telegram chat which opens it (15 minutes)."""
         offer = service.create_link_code(
-            uuid.UUID(get_jwt_identity()), current_app.config["TELEGRAM_LINK_CODE_TTL"]
+            current_user_id(), current_app.config["TELEGRAM_LINK_CODE_TTL"]
         )
         username = current_app.config["TELEGRAM_BOT_USERNAME"]
         return {
@@ -49,8 +49,12 @@ class TelegramLink(MethodView):
 @blp.route("/webhook")
 class TelegramWebhook(MethodView):
     @blp.response(200, WebhookReplySchema)
-    @blp.alt_response(401, description="The secret token header does not match")
-    @blp.alt_response(503, description="A command could not be queued; Telegram sends it again")
+    @blp.alt_response(401, schema=ErrorSchema, description="The secret token header does not match")
+    @blp.alt_response(
+        503,
+        schema=ErrorSchema,
+        description="A command could not be queued; Telegram sends it again",
+    )
     def post(self) -> dict[str, Any]:
         """Receive a Telegram update: `/start CODE` links the chat, `/stop` unlinks it, and
         from a linked private chat `/spent`, `/income`, `/undo`, `/summary` and the category
@@ -70,3 +74,10 @@ class TelegramWebhook(MethodView):
             logger.warning("bot command not handed on, Telegram will send it again: %s", error)
             abort(503, message="the command could not be queued; try again shortly")
             raise  # abort raises; this line only tells the type checker
+
+
+@blp.after_request
+def _never_cache(response: Response) -> Response:
+    # A link carries a one-time code that links a chat to the account: not for caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response

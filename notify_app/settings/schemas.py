@@ -1,19 +1,27 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields
 
-# Telegram chat ids are integers: positive for users, negative for groups and channels.
-CHAT_ID_PATTERN = "^-?[0-9]{1,20}$"
+CHAT_ID_DESCRIPTION = (
+    "Only null (unlink the chat) may be sent: a chat is linked by opening the link of"
+    " POST /api/notifications/telegram/link in Telegram, so the bot never writes to a chat"
+    " whose owner did not ask for it."
+)
 
 
-def chat_id(value: str) -> None:
-    # fullmatch, not the pattern's $: that would let "123\n" through.
-    if re.fullmatch(CHAT_ID_PATTERN.strip("^$"), value) is None:
-        raise ValidationError("a Telegram chat id: digits, maybe a minus")
+class UnlinkOnly(fields.Field[None]):
+    """Accepts null alone: any other value answers 422."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> None:
+        raise ValidationError(
+            "only null (unlink) may be set here; link a chat with the Telegram link instead"
+        )
 
 
 class JsonBoolean(fields.Boolean):
@@ -70,8 +78,8 @@ class NotificationSettingsSchema(Schema):
 
 
 class NotificationSettingsPatchSchema(Schema):
-    telegram_chat_id = fields.String(
-        allow_none=True, validate=chat_id, metadata={"pattern": CHAT_ID_PATTERN}
+    telegram_chat_id = UnlinkOnly(
+        metadata={"type": "string", "enum": [None], "description": CHAT_ID_DESCRIPTION}
     )
     notify_limit_exceeded = JsonBoolean()
     notify_goal_reached = JsonBoolean()

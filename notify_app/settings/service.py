@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from notify_app.config import DEFAULT_WARN_AT_PERCENT
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings
+from notify_app.settings.defaults import DEFAULTS, Settings
 
-
-@dataclass(frozen=True)
-class Settings:
-    telegram_chat_id: str | None = None
-    notify_limit_exceeded: bool = True
-    notify_goal_reached: bool = True
-    warn_at_percent: int | None = DEFAULT_WARN_AT_PERCENT
-    notify_monthly_digest: bool = False
+__all__ = ["Settings", "settings_of", "update_settings"]
 
 
 def settings_of(user_id: uuid.UUID) -> Settings:
@@ -28,7 +20,7 @@ def settings_of(user_id: uuid.UUID) -> Settings:
         select(NotificationSettings).where(NotificationSettings.user_id == user_id)
     ).scalar_one_or_none()
     if row is None:
-        return Settings()
+        return DEFAULTS
     return Settings(
         telegram_chat_id=row.telegram_chat_id,
         notify_limit_exceeded=row.notify_limit_exceeded,

@@ -41,8 +41,8 @@ def client_at(app: Flask, address: str | None = None) -> FlaskClient:
     return client
 
 
-def login(client: FlaskClient, email: str, **kwargs: Any) -> Any:
-    return client.post("/api/auth/login", json={"email": email, "password": PASSWORD}, **kwargs)
+def login(client: FlaskClient, email: str, password: str = PASSWORD, **kwargs: Any) -> Any:
+    return client.post("/api/auth/login", json={"email": email, "password": password}, **kwargs)
 
 
 def assert_too_many(response: Any) -> None:
@@ -72,24 +72,46 @@ def test_the_attempt_after_the_limit_from_one_address_answers_429(
     assert not any("@" in key for key in keys)
 
 
-def test_the_attempt_after_the_limit_for_one_email_answers_429_from_any_address(
+def test_guessing_an_accounts_password_from_one_address_does_not_lock_its_owner_out(
     api: Flask,
 ) -> None:
     app = limited_app(AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute")
     email = unique_email()
+    owner = client_at(app)
     assert (
-        client_at(app)
-        .post("/api/auth/register", json={"email": email, "password": PASSWORD})
-        .status_code
+        owner.post("/api/auth/register", json={"email": email, "password": PASSWORD}).status_code
         == 201
     )
+    attacker = client_at(app)
+    for _ in range(LIMIT):
+        assert login(attacker, email, password="guess").status_code == 401
+    # The attacker's address is stopped for this account, whatever the email's spelling...
+    assert_too_many(login(attacker, f"  {email.upper()} ", password="guess"))
+    # ...while the owner, from their own address, signs in as usual.
+    assert login(owner, email).status_code == 200
+    assert login(attacker, unique_email()).status_code == 401
+
+
+def test_failed_sign_ins_from_all_addresses_together_are_capped_per_account(api: Flask) -> None:
+    app = limited_app(
+        AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute", AUTH_RATE_LIMIT_PER_ACCOUNT="4 per minute"
+    )
+    email = unique_email()
+    owner = client_at(app)
+    owner.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    # The owner's successful sign-ins (after the sign-up, within their own budget) do not count
+    # towards the cap...
     for _ in range(LIMIT - 1):
-        assert login(client_at(app), email.upper()).status_code == 200
-    assert_too_many(login(client_at(app), f"  {email} "))
-    assert login(client_at(app), unique_email()).status_code == 401
+        assert login(owner, email).status_code == 200
+    # ...failures do, from whichever address: a distributed guess stops at the cap.
+    for _ in range(4):
+        assert login(client_at(app), email, password="guess").status_code == 401
+    assert_too_many(login(client_at(app), email, password="guess"))
 
 
-def test_password_checks_on_the_account_share_its_limit(api: Flask) -> None:
+def test_password_checks_of_a_signed_in_user_share_a_limit_that_locks_only_them(
+    api: Flask,
+) -> None:
     app = limited_app(AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute")
     client = client_at(app)
     email = unique_email()
@@ -100,8 +122,11 @@ def test_password_checks_on_the_account_share_its_limit(api: Flask) -> None:
         client.delete("/api/users/me", json={"password": "guess"}, headers=headers).status_code
         == 403
     )
+    for _ in range(LIMIT - 2):
+        client.post("/api/users/me/password", json=wrong, headers=headers)
     assert_too_many(client.post("/api/users/me/password", json=wrong, headers=headers))
-    assert_too_many(login(client_at(app), email))
+    # Whoever holds the token spent that budget; signing in is another one.
+    assert login(client_at(app), email).status_code == 200
 
 
 def test_a_spoofed_forwarded_for_does_not_escape_the_address_limit(api: Flask) -> None:
@@ -126,7 +151,15 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(api: Flask
     )
 
 
-@pytest.mark.parametrize("setting", ["AUTH_RATE_LIMIT_PER_ADDRESS", "AUTH_RATE_LIMIT_PER_EMAIL"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "AUTH_RATE_LIMIT_PER_ADDRESS",
+        "AUTH_RATE_LIMIT_PER_EMAIL",
+        "AUTH_RATE_LIMIT_PER_ACCOUNT",
+        "WRITE_RATE_LIMIT_PER_USER",
+    ],
+)
 def test_a_malformed_limit_stops_start_up_with_a_clear_message(
     service_environment: dict[str, str], setting: str
 ) -> None:

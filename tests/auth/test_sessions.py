@@ -49,11 +49,19 @@ def test_reusing_a_consumed_token_revokes_every_token_of_its_user(
     other_device = login(api_client, victim.email).json["refresh_token"]
     bystander = sign_up()
     rotated = refresh(api_client, victim.refresh_token).json["refresh_token"]
+    # Past the grace period that lets two tabs refresh at once.
+    api_sql(
+        "UPDATE refresh_tokens SET consumed_at = now() - interval '1 minute' "
+        "WHERE user_id = %s AND consumed_at IS NOT NULL RETURNING id",
+        (victim.id,),
+    )
 
     reuse = refresh(api_client, victim.refresh_token)
     assert reuse.status_code == 401
     assert set(reuse.json) == ERROR_KEYS
     assert reuse.json["message"] == "invalid refresh token"
+    # Access tokens go too: whoever holds the copy may hold one of those as well.
+    assert api_client.get("/api/users/me", headers=victim.headers).status_code == 401
 
     assert refresh(api_client, rotated).status_code == 401
     assert refresh(api_client, other_device).status_code == 401

@@ -278,4 +278,4 @@ def test_deleting_a_user_removes_their_transactions(
     assert remaining == [str(bob.user.id)]
     gone = alice.get("/api/transactions")
     assert gone.status_code == 401
-    assert gone.json["message"] == "access token refused: its account no longer exists"
+    assert gone.json["message"] == "access token no longer valid: sign in again"

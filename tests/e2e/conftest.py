@@ -29,6 +29,7 @@ from event_contract import (
     NOTIFICATIONS_QUEUE,
 )
 from tests.conftest import ServiceDatabases, register_through
+from tests.linking import apply_settings
 from tests.pipeline import OUTCOME_WAIT_SECONDS, wait_until
 from wsgi import Gateway
 
@@ -88,8 +89,12 @@ class Person:
         return str(self.expect(201, "POST", "/api/categories", json={"name": name})["id"])
 
     def settings(self, **changes: Any) -> dict[str, Any]:
-        """PATCH the notification settings (telegram_chat_id, notify_limit_exceeded, ...)."""
-        settings: dict[str, Any] = self.expect(200, "PATCH", SETTINGS, json=changes)
+        """PATCH the notification settings (notify_limit_exceeded, ...); a telegram_chat_id
+        other than null is linked through the bot's deep link, the one way to set it."""
+        response = apply_settings(self.gateway, self.headers, changes)
+        body = response.get_json(silent=True)
+        assert response.status_code == 200, f"PATCH {SETTINGS}: {response.status_code} {body}"
+        settings: dict[str, Any] = body
         return settings
 
     def budget(self, year: int, month: int, limits: dict[str, str]) -> str:

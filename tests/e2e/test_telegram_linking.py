@@ -10,6 +10,7 @@ from werkzeug.test import Client
 
 from tests.conftest import TELEGRAM_WEBHOOK_SECRET, WorkerProcess
 from tests.e2e.conftest import SETTINGS, Person, Rows, sent_messages, settled_history
+from tests.pipeline import wait_until
 from tests.telegram_standin import TelegramStandIn
 
 WEBHOOK = "/api/notifications/telegram/webhook"
@@ -35,6 +36,11 @@ def test_a_chat_linked_with_the_deep_link_receives_the_alerts(
     telegram: TelegramStandIn,
 ) -> None:
     ann = register()
+    # The worker has handled ann's user.registered: notify_app knows which account it is.
+    wait_until(
+        lambda: rows.notify("SELECT 1 FROM notification_settings WHERE user_id = %s", str(ann.id)),
+        "ann's notification settings",
+    )
     offer = ann.expect(201, "POST", "/api/notifications/telegram/link")
     link = urlsplit(offer["url"])
     assert (link.scheme, link.netloc, link.path) == ("https", "t.me", "/budget_alerts_bot")
@@ -50,6 +56,10 @@ def test_a_chat_linked_with_the_deep_link_receives_the_alerts(
     assert linked.get_json()["method"] == "sendMessage"
     assert linked.get_json()["chat_id"] == "987654321"
     assert linked.get_json()["text"].startswith("Linked!")
+    # The reply names the account (masked), so a link opened by the wrong person is noticed.
+    local, domain = ann.email.split("@")
+    assert f"{local[0]}***@{domain}" in linked.get_json()["text"]
+    assert local not in linked.get_json()["text"]
     assert ann.expect(200, "GET", SETTINGS)["telegram_chat_id"] == "987654321"
 
     # The code is used up: another chat presenting it changes nothing.

@@ -1,0 +1,49 @@
+"""What every response and request of the service gets at the edge: a body size limit (413 in
+the JSON error shape), `X-Content-Type-Options: nosniff`, and Swagger UI's assets served by the
+service itself at a pinned version (the swagger-ui-bundle package) instead of a CDN."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Final, TypeVar
+
+from flask import Flask, Response, request, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+SWAGGER_UI_ASSETS: Final = "/api/notifications/docs/assets/"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def init_edges(app: Flask) -> None:
+    # Werkzeug answers a larger body with 413, which the Api turns into the JSON error shape.
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BODY_BYTES"]
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_ASSETS)
+    app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
+    app.after_request(_nosniff)
+
+
+def body_limit(max_bytes: int) -> Callable[[View], View]:
+    """A route's own body limit instead of MAX_REQUEST_BODY_BYTES (an upload, say). Use it as
+    the outermost decorator, so it is in force before anything reads the body."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            request.max_content_length = max_bytes
+            return view(*args, **kwargs)
+
+        return limited  # type: ignore[return-value]
+
+    return decorate
+
+
+def _swagger_ui_asset(filename: str) -> Response:
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _nosniff(response: Response) -> Response:
+    # Browsers must take the declared Content-Type as it is, never guess a script or HTML.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

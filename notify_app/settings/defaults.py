@@ -1,0 +1,20 @@
+"""A user's notification settings as a value, and the defaults: defined here once, for the
+settings endpoint, the event handlers and the model's column defaults alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from notify_app.config import DEFAULT_WARN_AT_PERCENT
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_chat_id: str | None = None
+    notify_limit_exceeded: bool = True
+    notify_goal_reached: bool = True
+    warn_at_percent: int | None = DEFAULT_WARN_AT_PERCENT
+    notify_monthly_digest: bool = False
+
+
+DEFAULTS = Settings()
