@@ -37,6 +37,9 @@ NOTIFY_DATABASE = "budget_notifications"
 STARTUP_WAIT_SECONDS = 90.0
 
 
+WEBHOOK_SECRET = "private-stack-webhook-secret"
+
+
 @dataclass
 class StackProcess:
     name: str
@@ -105,6 +108,7 @@ class PrivateStack:
             "AUTH_RATE_LIMIT_PER_EMAIL": "100000 per minute",
             "TELEGRAM_API_URL": self.telegram.url,
             "TELEGRAM_BOT_TOKEN": "123456:private-stack",
+            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TELEGRAM_RATE_PER_SECOND": "1000",
             "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
             "WORKER_METRICS_PORT": "0",
@@ -214,9 +218,12 @@ class PrivateStack:
         body: object | None = None,
         token: str | None = None,
         timeout: float = 30,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.gateway_url}{path}", data=data, method=method)  # noqa: S310 - localhost
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         if body is not None:
             request.add_header("Content-Type", "application/json")
         if token is not None:
@@ -255,6 +262,29 @@ class Client:
         status, _, listed = stack.request("GET", "/api/categories?page_size=100", token=token)
         assert status == 200, listed
         return cls(stack, token, {c["name"]: c["id"] for c in listed})
+
+    def link_chat(self, chat_id: str) -> None:
+        """Link a Telegram chat the only way there is: the deep link's /start CODE, as Telegram
+        posts it to the webhook."""
+        status, offer = self.call("POST", "/api/notifications/telegram/link")
+        assert status == 201, offer
+        code = offer["url"].rsplit("start=", 1)[1]
+        update = {
+            "update_id": secrets.randbelow(2**31),
+            "message": {
+                "message_id": 1,
+                "chat": {"id": int(chat_id), "type": "private"},
+                "text": f"/start {code}",
+            },
+        }
+        status, _, answer = self.stack.request(
+            "POST",
+            "/api/notifications/telegram/webhook",
+            update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+        )
+        assert status == 200, answer
+        assert answer["text"].startswith("Linked!"), answer
 
     def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
         status, _, answer = self.stack.request(method, path, body, token=self.token)
