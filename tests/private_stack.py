@@ -103,6 +103,8 @@ class PrivateStack:
             "JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_RATE_LIMIT_PER_ADDRESS": "100000 per minute",
             "AUTH_RATE_LIMIT_PER_EMAIL": "100000 per minute",
+            # The chaos stream writes faster than one person would.
+            "WRITE_RATE_LIMIT_PER_USER": "100000 per minute",
             "TELEGRAM_API_URL": self.telegram.url,
             "TELEGRAM_BOT_TOKEN": "123456:private-stack",
             "TELEGRAM_RATE_PER_SECOND": "1000",
@@ -183,16 +185,26 @@ class PrivateStack:
         time.sleep(down_seconds)
         self.notify_postgres = start_postgres(self.notify_postgres_dir, cleanup="stop")
 
-    def notify_query(self, sql: str) -> list[tuple[Any, ...]]:
+    def notify_query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg2
 
         connection = psycopg2.connect(self.environment["NOTIFY_DATABASE_URL"])
         try:
             with connection.cursor() as cursor:
-                cursor.execute(sql)
-                return list(cursor.fetchall())
+                cursor.execute(sql, parameters)
+                rows = list(cursor.fetchall()) if cursor.description else []
+            connection.commit()
+            return rows
         finally:
             connection.close()
+
+    def link_chat(self, user_id: str, chat_id: str) -> None:
+        """What linking through the bot ends with (tested on its own): the user's chat id."""
+        self.notify_query(
+            "INSERT INTO notification_settings (user_id, telegram_chat_id) VALUES (%s, %s)"
+            " ON CONFLICT (user_id) DO UPDATE SET telegram_chat_id = EXCLUDED.telegram_chat_id",
+            (user_id, chat_id),
+        )
 
     def logs(self) -> str:
         return "\n".join(process.log_tail() for process in self.processes)
@@ -242,6 +254,7 @@ class Client:
     stack: PrivateStack
     token: str
     categories: dict[str, str]
+    user_id: str = ""
 
     @classmethod
     def sign_up(cls, stack: PrivateStack) -> Client:
@@ -254,7 +267,7 @@ class Client:
         token = body["access_token"]
         status, _, listed = stack.request("GET", "/api/categories?page_size=100", token=token)
         assert status == 200, listed
-        return cls(stack, token, {c["name"]: c["id"] for c in listed})
+        return cls(stack, token, {c["name"]: c["id"] for c in listed}, str(body["user"]["id"]))
 
     def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
         status, _, answer = self.stack.request(method, path, body, token=self.token)
