@@ -116,7 +116,7 @@ def test_every_committed_crossing_gets_one_message_through_restarts_and_kills(
     clients = [Client.sign_up(stack) for _ in range(USERS)]
     budgets = []
     for client in clients:
-        client.link_chat(CHAT_ID)
+        stack.link_chat(client.user_id, CHAT_ID)
         status, budget = client.call("POST", "/api/budgets", {"year": 2026, "month": 1})
         assert status == 201, budget
         budgets.append(budget["id"])

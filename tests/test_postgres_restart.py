@@ -54,7 +54,7 @@ def alerts(stack: PrivateStack) -> list[str]:
 
 def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) -> None:
     client = Client.sign_up(stack)
-    client.link_chat(CHAT_ID)
+    stack.link_chat(client.user_id, CHAT_ID)
 
     # An alert committed just before the outage, its send still in flight when it begins.
     stack.telegram.default_delay_seconds = 3.0
