@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import pytest
 import redis
 from flask import Flask
@@ -197,7 +198,24 @@ def notify_app_session(service_environment: dict[str, str]) -> Flask:
     return app
 
 
+TRUNCATE_ATTEMPTS = 5
+
+
 def _empty_all_tables(database_url_: str) -> None:
+    # The session's workers (the api worker's jobs, a command still finishing) may hold row locks
+    # on these tables; TRUNCATE takes its table locks one by one, so PostgreSQL can pick it as a
+    # deadlock's victim. Nothing was emptied then: try again.
+    for attempt in range(1, TRUNCATE_ATTEMPTS + 1):
+        try:
+            _truncate_all_tables(database_url_)
+            return
+        except psycopg2.errors.DeadlockDetected:
+            if attempt == TRUNCATE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _truncate_all_tables(database_url_: str) -> None:
     with psycopg2.connect(database_url_) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
