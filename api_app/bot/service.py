@@ -108,7 +108,7 @@ def handle_bot_command(message: dict[str, Any]) -> str:
             zone = uow.session.scalar(
                 select(User.timezone)
                 .where(User.id == command.user_id)
-                .with_for_update(key_share=True)
+                .with_for_update(read=True, key_share=True)
             )
             if zone is None:
                 return "no such user"

@@ -22,13 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api_app.changes import UNSET, Unset
+from api_app.changes import UNSET, Unset, given
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import (
@@ -75,9 +75,6 @@ class RuleChanges:
     start_date: date | Unset = UNSET
     end_date: date | Unset | None = UNSET
     description: str | Unset | None = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {name: value for name, value in vars(self).items() if not isinstance(value, Unset)}
 
 
 def rules_of(user_id: uuid.UUID) -> Select[tuple[RecurringTransaction]]:
@@ -133,7 +130,7 @@ def update_rule(
         rule = _find(uow.session, user_id, rule_id, lock=True)
         if rule.category_id != category_before:
             raise ConflictError("the recurring transaction was changed meanwhile; try again")
-        for attribute, value in changes.given().items():
+        for attribute, value in given(changes).items():
             setattr(rule, attribute, value)
         _check_dates(rule)
         uow.session.flush()

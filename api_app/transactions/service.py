@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from api_app.changes import UNSET, Unset, pick
+from api_app.changes import UNSET, Unset, given, pick
 from api_app.crossings.limits import Expense
 from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
@@ -76,9 +76,6 @@ class TransactionChanges:
     date: datetime.date | Unset = UNSET
     description: str | Unset | None = UNSET
 
-    def given(self) -> dict[str, Any]:
-        return {name: value for name, value in vars(self).items() if not isinstance(value, Unset)}
-
 
 def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tuple[Transaction]]:
     """The user's transactions matching the filter, newest date first, then newest created."""
@@ -131,7 +128,7 @@ def update_transaction(
     A move to another category or month can push the new one over its limit."""
     with UnitOfWork(user_id) as uow:
         current = _find(uow.session, user_id, transaction_id, lock=True)
-        values = changes.given()
+        values = given(changes)
         if not values:
             return current
         row = uow.limits.write_expenses(
