@@ -224,7 +224,8 @@ def start_system(
             f"{LOOPBACK}:{bare_app.port}", settings.workers, "bench.bare_app:app")),
         ServiceCommand(TELEGRAM_PROCESS, ("tests/telegram_standin.py", "--host", LOOPBACK,
                        "--port", str(telegram.port), "--record", str(telegram_record_path),
-                       "--hold-first", f"{HELD_CHAT_PREFIX}={HELD_CALL_SECONDS}")),
+                       "--hold-first", f"{HELD_CHAT_PREFIX}={HELD_CALL_SECONDS}",
+                       "--keep-alive")),
     )  # fmt: skip
     # devstack's own launcher, as `make run` uses it (per-service environment, output copied
     # line by line with a prefix), into a log file instead of the terminal. The baselines go

@@ -18,7 +18,7 @@ from flask import Response, jsonify
 from flask_jwt_extended import JWTManager, current_user
 from flask_smorest import Api
 from flask_smorest.error_handler import ErrorSchema
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from event_contract import TOKEN_EPOCH_CLAIM
 from notify_app.extensions import db
@@ -80,8 +80,12 @@ def lock_user(user_id: uuid.UUID, *, shared: bool) -> None:
     first write; requests take it shared before they look at the user's tombstone and epoch, so
     a request either writes before a user.deleted is handled (and its rows are deleted with the
     rest) or sees the tombstone and writes nothing."""
-    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
-    db.session.execute(select(lock(func.hashtext(str(user_id)))))
+    db.session.execute(_LOCK_USER_SHARED if shared else _LOCK_USER, {"user_key": str(user_id)})
+
+
+# Built once: every event and every request takes one of them.
+_LOCK_USER = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("user_key"))))
+_LOCK_USER_SHARED = select(func.pg_advisory_xact_lock_shared(func.hashtext(bindparam("user_key"))))
 
 
 def _token_user(_header: JwtPart, data: JwtPart) -> TokenUser | None:

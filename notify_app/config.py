@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from event_contract import warning_thresholds
 
@@ -28,6 +28,12 @@ def database_url(environ: Mapping[str, str]) -> str:
     return f"postgresql://{user}:{password}@{host}:{port}/{DATABASE_NAME}"
 
 
+ENGINE_OPTIONS: Final[dict[str, Any]] = {
+    # A stopped or unreachable database must answer health checks fast, never hang.
+    "connect_args": {"connect_timeout": 2},
+}
+
+
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     thresholds = warning_thresholds(environ.get("BUDGET_WARNING_THRESHOLDS"))
     if DEFAULT_WARN_AT_PERCENT not in thresholds:
@@ -42,11 +48,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
-            # A stopped or unreachable database must answer health checks fast, never hang.
-            "connect_args": {"connect_timeout": 2},
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": {**ENGINE_OPTIONS, "pool_pre_ping": True},
         "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
         # The values users may choose for warn_at_percent (api_app emits these thresholds).
         "BUDGET_WARNING_THRESHOLDS": thresholds,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import Uuid, bindparam, delete, func, text
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -43,7 +43,7 @@ from notify_app.models import (
     TokenEpoch,
 )
 from notify_app.request_ids import request_id_context
-from notify_app.settings.service import settings_of
+from notify_app.settings.defaults import DEFAULTS, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,12 @@ def handle_event(message: Mapping[str, Any]) -> None:
             "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
         )
         _serialise_per_user(event.user_id)
-        if event.type != USER_DELETED and _forgotten(event.user_id):
+        forgotten, settings = _recipient(event.user_id)
+        if event.type != USER_DELETED and forgotten:
             db.session.rollback()
             logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
             return
-        HANDLERS[event.type](event)
+        HANDLERS[event.type](event, settings)
     except UnsupportedSchemaVersionError as error:
         # Sent by a newer (or forged) producer: acting on its shape alone could do the wrong
         # thing. Refused, logged and acknowledged, never retried: a retry would see the same.
@@ -81,7 +82,7 @@ def handle_event(message: Mapping[str, Any]) -> None:
         request_id_context.reset(context_token)
 
 
-def on_user_registered(event: Event) -> None:
+def on_user_registered(event: Event, _settings: Settings) -> None:
     """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
     email the bot names when a chat is linked."""
     email = event.payload.get("email")
@@ -96,7 +97,7 @@ def on_user_registered(event: Event) -> None:
     db.session.commit()
 
 
-def on_user_deleted(event: Event) -> None:
+def on_user_deleted(event: Event, _settings: Settings) -> None:
     """Forget the user: settings, delivery history and Telegram link codes (an unused code
     would otherwise link a chat to the deleted account), and remember that they are gone."""
     db.session.execute(
@@ -112,7 +113,7 @@ def on_user_deleted(event: Event) -> None:
     db.session.commit()
 
 
-def on_user_sessions_revoked(event: Event) -> None:
+def on_user_sessions_revoked(event: Event, _settings: Settings) -> None:
     """Remember the user's new token epoch: access tokens minted before are refused from now on.
     Epochs only rise, so an older event arriving late changes nothing."""
     epoch = int(event.payload["epoch"])
@@ -127,7 +128,7 @@ def on_user_sessions_revoked(event: Event) -> None:
     db.session.commit()
 
 
-def on_budget_limit_exceeded(event: Event) -> None:
+def on_budget_limit_exceeded(event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.budget_limit_exceeded(
         category_name=str(payload["category_name"]),
@@ -136,7 +137,6 @@ def on_budget_limit_exceeded(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -146,14 +146,13 @@ def on_budget_limit_exceeded(event: Event) -> None:
     )
 
 
-def on_goal_reached(event: Event) -> None:
+def on_goal_reached(event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.goal_reached(
         name=str(payload["name"]),
         current_amount=Decimal(payload["current_amount"]),
         target_amount=Decimal(payload["target_amount"]),
     )
-    settings = settings_of(event.user_id)
     _notify(
         event,
         text,
@@ -163,7 +162,7 @@ def on_goal_reached(event: Event) -> None:
     )
 
 
-def on_budget_threshold_reached(event: Event) -> None:
+def on_budget_threshold_reached(event: Event, settings: Settings) -> None:
     """The heads-up goes to users whose chosen threshold this change crossed: with 80, a jump
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
@@ -178,7 +177,6 @@ def on_budget_threshold_reached(event: Event) -> None:
         spent=Decimal(payload["spent"]),
         limit=Decimal(payload["limit"]),
     )
-    settings = settings_of(event.user_id)
     warn_at = settings.warn_at_percent
     _notify(
         event,
@@ -193,7 +191,7 @@ def on_budget_threshold_reached(event: Event) -> None:
     )
 
 
-def on_budget_month_closed(event: Event) -> None:
+def on_budget_month_closed(event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.monthly_digest(
         year=int(payload["year"]),
@@ -210,7 +208,6 @@ def on_budget_month_closed(event: Event) -> None:
             for category in payload["categories"]
         ],
     )
-    settings = settings_of(event.user_id)
     # The chart of /summary for the closed month, when it had limits: sent as a photo with the
     # digest as its caption.
     bars = [
@@ -232,7 +229,7 @@ def on_budget_month_closed(event: Event) -> None:
     )
 
 
-def on_bot_reply(event: Event) -> None:
+def on_bot_reply(event: Event, _settings: Settings) -> None:
     """api_app's answer to a bot command, to the chat that sent it (linked or not by now: it
     asked)."""
     payload = event.payload
@@ -277,8 +274,32 @@ def _serialise_per_user(user_id: uuid.UUID) -> None:
     lock_user(user_id, shared=False)
 
 
-def _forgotten(user_id: uuid.UUID) -> bool:
-    return db.session.get(DeletedUser, user_id) is not None
+def _recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
+    """Whether the account was deleted, and its settings (the defaults without a row): one
+    round trip, read after the user's lock."""
+    row = db.session.execute(_RECIPIENT, {"user_id": user_id}).one()
+    if not row.has_settings:
+        return row.forgotten, DEFAULTS
+    return row.forgotten, Settings(
+        telegram_chat_id=row.telegram_chat_id,
+        notify_limit_exceeded=row.notify_limit_exceeded,
+        notify_goal_reached=row.notify_goal_reached,
+        warn_at_percent=row.warn_at_percent,
+        notify_monthly_digest=row.notify_monthly_digest,
+    )
+
+
+_RECIPIENT = text(
+    """
+    SELECT EXISTS (SELECT FROM deleted_users WHERE user_id = :user_id) AS forgotten,
+           settings.user_id IS NOT NULL AS has_settings,
+           settings.telegram_chat_id, settings.notify_limit_exceeded,
+           settings.notify_goal_reached, settings.warn_at_percent,
+           settings.notify_monthly_digest
+    FROM (VALUES (1)) AS one (row)
+    LEFT JOIN notification_settings AS settings ON settings.user_id = :user_id
+    """
+).bindparams(bindparam("user_id", type_=Uuid))
 
 
 def _month(value: object) -> int:
@@ -288,7 +309,7 @@ def _month(value: object) -> int:
     return month
 
 
-HANDLERS: Mapping[str, Callable[[Event], None]] = {
+HANDLERS: Mapping[str, Callable[[Event, Settings], None]] = {
     USER_REGISTERED: on_user_registered,
     USER_DELETED: on_user_deleted,
     USER_SESSIONS_REVOKED: on_user_sessions_revoked,

@@ -118,6 +118,7 @@ class TelegramStandIn:
         accepted_tokens: Collection[str] | None = None,
         log_requests: bool = False,
         hold_first_call: tuple[str, float] | None = None,
+        keep_alive: bool = False,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -131,6 +132,10 @@ class TelegramStandIn:
         # (prefix, seconds): the first sendMessage to a chat id with that prefix is answered only
         # after that long, so a crash can be timed to land while its send is in flight.
         self.hold_first_call = hold_first_call
+        # HTTP/1.1 with kept-alive connections, as the real Bot API answers (the bench: a
+        # connection per message would measure TCP set-up, not us). Tests keep HTTP/1.0, so a
+        # stopped stand-in never answers on a connection left in a client's pool.
+        self.keep_alive = keep_alive
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -153,7 +158,8 @@ class TelegramStandIn:
         self._stopping.clear()
         if self._record_path is not None:
             self._record_file = self._record_path.open("a", encoding="utf-8")
-        self._server = _StandInServer((self._host, self._requested_port), self)
+        handler = _KeptAliveBotApiHandler if self.keep_alive else _BotApiHandler
+        self._server = _StandInServer((self._host, self._requested_port), self, handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -245,6 +251,11 @@ class TelegramStandIn:
     def calls(self) -> list[RecordedCall]:
         with self._lock:
             return list(self._calls)
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted since the start."""
+        return 0 if self._server is None else self._server.connections
 
     def calls_for(self, method: str) -> list[RecordedCall]:
         with self._lock:
@@ -454,9 +465,19 @@ class _StandInServer(ThreadingHTTPServer):
     # process (or stop()) waiting.
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], standin: TelegramStandIn) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        standin: TelegramStandIn,
+        handler: type[BaseHTTPRequestHandler],
+    ) -> None:
         self.standin = standin
-        super().__init__(address, _BotApiHandler)
+        self.connections = 0
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1  # only the serving thread accepts
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out and hung up before a delayed answer is expected in
@@ -543,6 +564,18 @@ class _BotApiHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class _KeptAliveBotApiHandler(_BotApiHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: without this the body waits for the client's
+    # delayed ACK of the headers (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
+
+    def _handle(self) -> None:
+        super()._handle()
+        if self.standin._stopping.is_set():
+            self.close_connection = True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Local stand-in for the Telegram Bot API.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -557,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
         help="answer the first sendMessage to each chat id starting with PREFIX after SECONDS",
     )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="HTTP/1.1, connections kept alive"
+    )
     args = parser.parse_args(argv)
     hold_first_call = None
     if args.hold_first:
@@ -578,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         default_delay_seconds=args.delay,
         log_requests=args.verbose,
         hold_first_call=hold_first_call,
+        keep_alive=args.keep_alive,
     )
     with standin:
         # The first stdout line is the contract with whoever started us.

@@ -29,7 +29,7 @@ from bench.scenarios.context import BenchContext, ScenarioUnavailableError
 from bench.settings import load_settings
 from bench.stack import BenchSystem, Endpoint
 from bench.stats import percentile, summarize_latencies
-from bench.telegram_calls import delivered_messages
+from bench.telegram_calls import MessageLog, delivered_messages
 from tests.telegram_standin import RecordedCall
 
 # --------------------------------------------------------------------------- percentiles
@@ -286,6 +286,21 @@ def test_messages_are_read_from_the_telegram_stand_ins_record_file(tmp_path: Pat
     path = tmp_path / "calls.jsonl"
     path.write_text("".join(call.to_json_line() + "\n" for call in calls) + '{"half')
     assert delivered_messages(path) == {"a": 10.0}
+
+
+def test_the_message_log_reads_on_from_where_it_stopped(tmp_path: Path) -> None:
+    first = RecordedCall("t", "sendMessage", {"chat_id": "a", "text": "x"}, 10.0, 200)
+    second = RecordedCall("t", "sendMessage", {"chat_id": "b", "text": "x"}, 11.0, 200)
+    path = tmp_path / "calls.jsonl"
+    log = MessageLog(path)
+    assert log.read_new() == {}  # no file yet
+    second_line = second.to_json_line()
+    path.write_text(first.to_json_line() + "\n" + second_line[:7])
+    assert log.read_new() == {"a": 10.0}
+    with path.open("a") as record:
+        record.write(second_line[7:] + "\n")
+    assert log.read_new() == {"a": 10.0, "b": 11.0}
+    assert log.read_new() == {"a": 10.0, "b": 11.0}
 
 
 def test_profiles_are_summarized_by_function(tmp_path: Path) -> None:

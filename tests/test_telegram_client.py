@@ -492,6 +492,18 @@ def test_standin_records_to_jsonl(tmp_path: Path) -> None:
     assert entry["response_status"] == 200
 
 
+@pytest.mark.parametrize(("keep_alive", "connections"), [(False, 3), (True, 1)])
+def test_the_client_keeps_its_connection_where_telegram_keeps_it_alive(
+    keep_alive: bool, connections: int
+) -> None:
+    with TelegramStandIn(keep_alive=keep_alive) as telegram:
+        client = TelegramClient(telegram.url, BOT_TOKEN)
+        for number in range(3):
+            assert client.send_message(CHAT_ID, f"message {number}").status == "sent"
+        assert len(telegram.messages) == 3
+        assert telegram.connections == connections
+
+
 def test_standin_runs_as_a_separate_process(tmp_path: Path) -> None:
     record = tmp_path / "calls.jsonl"
     script = Path(__file__).with_name("telegram_standin.py")
