@@ -77,9 +77,10 @@ def current_user_id() -> uuid.UUID:
 
 def lock_user(user_id: uuid.UUID, *, shared: bool) -> None:
     """A transaction advisory lock on the user. Event handlers take it exclusively up to their
-    first write; requests take it shared before they look at the user's tombstone and epoch, so
-    a request either writes before a user.deleted is handled (and its rows are deleted with the
-    rest) or sees the tombstone and writes nothing."""
+    first write (the same key, in SQL: event_recipient, migration 0009); requests take it shared
+    before they look at the user's tombstone and epoch, so a request either writes before a
+    user.deleted is handled (and its rows are deleted with the rest) or sees the tombstone and
+    writes nothing."""
     db.session.execute(_LOCK_USER_SHARED if shared else _LOCK_USER, {"user_key": str(user_id)})
 
 

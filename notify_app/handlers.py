@@ -30,7 +30,6 @@ from event_contract import (
     UnsupportedSchemaVersionError,
 )
 from notify_app import messages
-from notify_app.auth import lock_user
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, notify
 from notify_app.extensions import db
@@ -62,8 +61,7 @@ def handle_event(message: Mapping[str, Any]) -> None:
         logger.info(
             "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
         )
-        _serialise_per_user(event.user_id)
-        forgotten, settings = _recipient(event.user_id)
+        forgotten, settings = _lock_recipient(event.user_id)
         if event.type != USER_DELETED and forgotten:
             db.session.rollback()
             logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
@@ -267,17 +265,15 @@ def _notify(
         delivery_latency.observe((datetime.now(UTC) - event.occurred_at).total_seconds())
 
 
-def _serialise_per_user(user_id: uuid.UUID) -> None:
-    """One user's events are handled one at a time up to their first commit (a transaction
-    advisory lock): a late event cannot slip its first write past a concurrent user.deleted,
-    nor can a request of the user's (which takes the lock shared)."""
-    lock_user(user_id, shared=False)
+def _lock_recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
+    """Lock the user, then read whether the account was deleted and its settings (the defaults
+    without a row): one round trip (see migration 0009's event_recipient).
 
-
-def _recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
-    """Whether the account was deleted, and its settings (the defaults without a row): one
-    round trip, read after the user's lock."""
-    row = db.session.execute(_RECIPIENT, {"user_id": user_id}).one()
+    One user's events are handled one at a time up to their first commit (a transaction
+    advisory lock, notify_app.auth.lock_user's): a late event cannot slip its first write past
+    a concurrent user.deleted, nor can a request of the user's (which takes the lock shared).
+    """
+    row = db.session.execute(_LOCK_RECIPIENT, {"user_id": user_id}).one()
     if not row.has_settings:
         return row.forgotten, DEFAULTS
     return row.forgotten, Settings(
@@ -289,17 +285,9 @@ def _recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
     )
 
 
-_RECIPIENT = text(
-    """
-    SELECT EXISTS (SELECT FROM deleted_users WHERE user_id = :user_id) AS forgotten,
-           settings.user_id IS NOT NULL AS has_settings,
-           settings.telegram_chat_id, settings.notify_limit_exceeded,
-           settings.notify_goal_reached, settings.warn_at_percent,
-           settings.notify_monthly_digest
-    FROM (VALUES (1)) AS one (row)
-    LEFT JOIN notification_settings AS settings ON settings.user_id = :user_id
-    """
-).bindparams(bindparam("user_id", type_=Uuid))
+_LOCK_RECIPIENT = text("SELECT * FROM event_recipient(:user_id)").bindparams(
+    bindparam("user_id", type_=Uuid)
+)
 
 
 def _month(value: object) -> int:

@@ -20,9 +20,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-import requests
+import certifi
+import urllib3
+from urllib3.exceptions import HTTPError, ProtocolError, ProxyError, SSLError
+from urllib3.exceptions import TimeoutError as TransportTimeoutError
 
 __all__ = [
     "NOT_CONFIGURED_REASON",
@@ -42,12 +46,16 @@ NOT_CONFIGURED_REASON = "telegram bot token not configured"
 _REDACTED = "<redacted>"
 
 # Errors where the request may simply not have reached Telegram (or its answer got lost),
-# so trying again is reasonable. Anything else raised by requests (bad URL, bad scheme)
-# is a configuration problem that a retry cannot fix.
+# so trying again is reasonable: refused or unresolvable (urllib3 counts NewConnectionError as
+# a TimeoutError), reset or cut short (ProtocolError), timed out, a proxy or TLS failure on the
+# way, or a socket error urllib3 did not wrap. Anything else urllib3 raises (a bad URL, an
+# unknown scheme) is a configuration problem that a retry cannot fix.
 _TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
+    ProtocolError,
+    TransportTimeoutError,
+    ProxyError,
+    SSLError,
+    OSError,
 )
 
 
@@ -166,19 +174,20 @@ class RateLimiter:
         return wait_seconds
 
 
-def _session_for(api_url: str) -> requests.Session:
-    """A session that reads the environment's proxy and CA settings once, here.
+def _pool_for(api_url: str) -> urllib3.PoolManager:
+    """Connections to the Bot API, kept alive between messages.
 
-    By default requests reads them again (and merges them) on every request: a tenth of a
-    worker's time per message. A process's environment does not change while it runs.
+    urllib3 directly rather than requests: requests reads the environment's proxy settings and
+    merges its session settings again on every request, which cost a worker 0.4 ms of CPU per
+    message (as much as the rest of the request). The proxy (HTTPS_PROXY, NO_PROXY, ...) and
+    the CA bundle are read once, here; a process's environment does not change while it runs.
     """
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(api_url))
-    session.verify = (
-        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    )
-    session.trust_env = False
-    return session
+    ca_certs = os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where()
+    split = urlsplit(api_url)
+    proxy = None if proxy_bypass(split.hostname or "") else getproxies().get(split.scheme)
+    if proxy:
+        return urllib3.ProxyManager(proxy, ca_certs=ca_certs, retries=False)
+    return urllib3.PoolManager(ca_certs=ca_certs, retries=False)
 
 
 class TelegramClient:
@@ -207,7 +216,6 @@ class TelegramClient:
         max_retry_after_seconds: float = 60,
         max_rate_limit_waits: int = 5,
         rate_limiter: RateLimiter | None = None,
-        session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -225,8 +233,7 @@ class TelegramClient:
         self.max_retry_after_seconds = max_retry_after_seconds
         self.max_rate_limit_waits = max_rate_limit_waits
         self.rate_limiter = rate_limiter
-        self._owns_session = session is None
-        self._session = session if session is not None else _session_for(self.api_url)
+        self._pool = _pool_for(self.api_url)
         self._sleep = sleep
         self._uniform = uniform
 
@@ -240,8 +247,7 @@ class TelegramClient:
         return self._bot_token is not None
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        self._pool.clear()
 
     def __enter__(self) -> TelegramClient:
         return self
@@ -326,26 +332,26 @@ class TelegramClient:
                 }
                 if markup is not None:
                     payload["reply_markup"] = markup
-                response = self._session.post(url, json=payload, timeout=self.timeout_seconds)
+                response = self._pool.request(
+                    "POST", url, json=payload, timeout=self.timeout_seconds
+                )
             else:
-                form = {"chat_id": chat_id, "caption": text}
+                form: dict[str, Any] = {"chat_id": chat_id, "caption": text}
                 if markup is not None:
                     form["reply_markup"] = json.dumps(markup)
-                response = self._session.post(
-                    url,
-                    data=form,
-                    files={"photo": ("chart.png", photo, "image/png")},
-                    timeout=self.timeout_seconds,
+                form["photo"] = ("chart.png", photo, "image/png")
+                response = self._pool.request(
+                    "POST", url, fields=form, timeout=self.timeout_seconds
                 )
         except _TRANSIENT_TRANSPORT_ERRORS as exc:
             error = f"network error: {type(exc).__name__}: {self._redact(str(exc))}"
             return Attempt("transient", requests=1, error=error)
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             error = f"request error: {type(exc).__name__}: {self._redact(str(exc))}"
             self._log_failure(chat_id, 1, error)
             return Attempt("failed", requests=1, error=error)
 
-        status_code = response.status_code
+        status_code = response.status
         body = _json_object(response)
         description = _description(body)
         if status_code == 200 and body is not None and body.get("ok") is True:
@@ -395,17 +401,19 @@ class TelegramClient:
             return NOT_CONFIGURED_REASON
         payload = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
         try:
-            response = self._session.post(
+            response = self._pool.request(
+                "POST",
                 f"{self.api_url}/bot{self._bot_token}/setWebhook",
                 json=payload,
                 timeout=self.timeout_seconds,
             )
-        except requests.RequestException as exc:
+        except (HTTPError, OSError) as exc:
             return self._redact(f"{type(exc).__name__}: {exc}")
         body = _json_object(response)
-        if response.status_code == 200 and body is not None and body.get("ok") is True:
+        if response.status == 200 and body is not None and body.get("ok") is True:
             return None
-        return self._redact(f"HTTP {response.status_code}: {_description(body) or response.text}")
+        text = response.data.decode("utf-8", errors="replace")
+        return self._redact(f"HTTP {response.status}: {_description(body) or text}")
 
     def backoff_seconds(self, chat_id: str, transient_failures: int, error: str | None) -> float:
         """The wait before the next request after `transient_failures` failures in a row.
@@ -467,7 +475,7 @@ class TelegramClient:
         )
 
     def _redact(self, message: str) -> str:
-        # The token is part of the URL, and requests puts the URL into its exception
+        # The token is part of the URL, and urllib3 puts the URL into its exception
         # messages; anyone holding the token fully controls the bot.
         token = self._bot_token
         if not token:
@@ -477,9 +485,9 @@ class TelegramClient:
         return message
 
 
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
+def _json_object(response: urllib3.BaseHTTPResponse) -> dict[str, Any] | None:
     try:
-        body = response.json()
+        body = json.loads(response.data)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
