@@ -6,7 +6,8 @@ Celery round trip (bench/celery_round_trips.py) through the same broker and work
 
 - throughput, as a drain: the worker is held off the queue while the N transactions are
   committed through the API (their events published to the broker as they commit), then let go;
-  events per second from then until the last message, against no-op tasks drained the same way.
+  events per second from then until the last message, against no-op tasks drained the same way,
+  in BENCH_ROUNDS alternating rounds.
   Holding the worker is what makes this the pipeline's pace and not the API's: a burst of POSTs
   commits events no faster than the write path allows, and the pipeline keeps up with that.
 - latency, at a light steady rate: from each transaction's 201 (its commit came just before)
@@ -17,6 +18,7 @@ Users are made fresh for every run, so no event is ever a duplicate of an earlie
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 import uuid
@@ -154,9 +156,11 @@ def await_messages(
 
 
 def drain(
-    context: BenchContext, events: Sequence[CrossingEvent], profiles: dict[str, Any]
+    context: BenchContext, events: Sequence[CrossingEvent], profiles: dict[str, Any] | None
 ) -> float:
-    """Events per second through the pipeline, from the worker's release to the last message."""
+    """Seconds through the pipeline, from the worker's release to the last message.
+
+    With `profiles`, the pipeline's processes are profiled meanwhile (BENCH_PROFILE)."""
     controller = celery_client(context.system.broker_url)
     try:
         workers = hold_consumers(controller)
@@ -167,14 +171,19 @@ def drain(
             raise
         # Every process of `make run` but the gateway: the relay, if there is one, and the worker.
         pipeline = [name for name in context.system.processes if name not in NOT_PIPELINE]
-        with context.profiling(pipeline, NAME, profiles):
+        profiling = (
+            context.profiling(pipeline, NAME, profiles)
+            if profiles is not None
+            else contextlib.nullcontext()
+        )
+        with profiling:
             context.say(f"notifications, drain: worker released with {len(events)} events queued")
             released_at = time.time()
             release_consumers(controller, workers)
             arrived = await_messages(context, events, "notifications, drain")
     finally:
         controller.close()
-    return len(events) / (max(arrived.values()) - released_at)
+    return max(arrived.values()) - released_at
 
 
 def round_trips(context: BenchContext, count: int, rate: float | None) -> RoundTrips:
@@ -213,10 +222,20 @@ def run(context: BenchContext) -> ScenarioReport:
             " transaction (limit-crossing events not wired to delivery in this build)"
         )
 
+    # Alternating rounds, as every comparison: a drain lasts seconds, and a noisy neighbour's
+    # burst in one of them would otherwise decide the ratio. Each side: all its events over all
+    # its seconds. Only the first round is profiled (py-spy's own load would tilt the rest).
     count = settings.notification_events
     profiles: dict[str, Any] = {}
-    ours_per_second = drain(context, prepare_events(context, count, f"{tag}-drain"), profiles)
-    baseline_per_second = round_trips(context, count, rate=None).drain_per_second()
+    ours_seconds: list[float] = []
+    baseline_seconds: list[float] = []
+    for number in range(settings.rounds):
+        events = prepare_events(context, count, f"{tag}-drain{number}")
+        ours_seconds.append(drain(context, events, profiles if number == 0 else None))
+        baseline = round_trips(context, count, rate=None)
+        baseline_seconds.append(count / baseline.drain_per_second())
+    ours_per_second = count * settings.rounds / sum(ours_seconds)
+    baseline_per_second = count * settings.rounds / sum(baseline_seconds)
 
     rate = settings.notification_rate
     steady_count = max(MIN_STEADY_EVENTS, round(rate * settings.duration_seconds))
@@ -250,6 +269,10 @@ def run(context: BenchContext) -> ScenarioReport:
         },
         details={
             "events": count,
+            "drain_rounds": [
+                {"ours_seconds": ours, "baseline_seconds": baseline}
+                for ours, baseline in zip(ours_seconds, baseline_seconds, strict=True)
+            ],
             "steady_events": steady_count,
             "steady_rate_per_second": rate,
             "steady": {
