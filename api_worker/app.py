@@ -13,7 +13,12 @@ from api_app.logs import configure_logging
 from event_contract import API_JOBS_QUEUE
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
+# Every consumer of one Redis database shares one set of unacknowledged tasks, and whichever
+# scans it first hands back everything older than its own timeout: the notifications workers'
+# timeout (worker/app.py) applies to this queue's tasks whatever is set here, so it is set the
+# same. A command or job taken by a worker that then died is handed out again after it.
 BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30"))
+UNACKED_RESTORE_INTERVAL_SECONDS = min(60, max(1, BROKER_VISIBILITY_TIMEOUT_SECONDS // 4))
 
 celery_app = Celery("budget_api_jobs")
 celery_app.conf.update(
@@ -32,8 +37,13 @@ celery_app.conf.update(
     # worker take tasks it does not know.
     control_exchange="budget_api_jobs",
     # A job can take longer than the visibility timeout (closing a month for many users); a
-    # copy handed out meanwhile finds the job's lock taken and returns (api_app/jobs/runs.py).
-    broker_transport_options={"visibility_timeout": max(BROKER_VISIBILITY_TIMEOUT_SECONDS, 3600)},
+    # copy handed out meanwhile finds the job's lock taken and returns (api_app/jobs/runs.py),
+    # and a bot command's copy finds the command's row (api_app/bot/service.py).
+    broker_transport_options={
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_SECONDS,
+        "unacked_restore_throttle": 1,
+    },
     worker_hijack_root_logger=False,
     imports=["api_worker.tasks"],
 )

@@ -16,18 +16,25 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pytest
 from celery import Celery
 from flask import Flask
+from sqlalchemy import select
 
 from devstack.servers import EmbeddedRedis, start_redis
-from event_contract import NOTIFICATIONS_QUEUE
-from tests.conftest import REPO_ROOT
+from event_contract import (
+    API_JOBS_QUEUE,
+    BOT_COMMAND_TASK,
+    NOTIFICATIONS_QUEUE,
+    BotCommand,
+)
+from tests.conftest import REPO_ROOT, SignedInUser
 from tests.pipeline import (
     deliveries_of,
     finished_delivery,
@@ -100,6 +107,25 @@ class Rig:
         worker = FaultWorker(process, log_path)
         self.workers.append(worker)
         self.wait_until_consuming(worker)
+        return worker
+
+    def start_api_worker(self) -> FaultWorker:
+        """An api worker (bot commands, periodic jobs) on this test's broker."""
+        log_path = self.tmp_path / f"api-worker-{len(self.workers)}.log"
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "api_worker", "worker",
+                    "-Q", API_JOBS_QUEUE, "--concurrency", "1", "--loglevel", "INFO",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "--hostname", f"fault-api-{secrets.token_hex(3)}@%h",
+                ],
+                cwd=REPO_ROOT, env=self.environment, stdout=log_file, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        worker = FaultWorker(process, log_path)
+        self.workers.append(worker)
+        wait_until_logged(worker, " ready.")
         return worker
 
     def wait_until_consuming(self, worker: FaultWorker) -> None:
@@ -396,3 +422,53 @@ def wait_until_logged(worker: FaultWorker, text: str) -> None:
         if time.monotonic() >= deadline:
             pytest.fail(f"the worker never logged {text!r}:\n{worker.log_tail()}")
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("broker_settings", [{"BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}])
+def test_a_bot_command_whose_api_worker_was_killed_is_carried_out_after_the_timeout(
+    rig: Rig, api: Flask, make_user: Callable[[], SignedInUser]
+) -> None:
+    """The api worker's tasks share the broker's visibility timeout with the notifications
+    workers: a command taken by an api worker that died is carried out by the next one, once."""
+    import psycopg2
+
+    from api_app.extensions import db
+    from api_app.models import BotCommandRecord
+
+    user = make_user()
+    command = BotCommand(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        chat_id=CHAT_ID,
+        name="summary",
+        arguments="",
+        sent_at=datetime.now(UTC),
+    )
+    first_worker = rig.start_api_worker()
+    # The command locks its user FOR KEY SHARE first: held here, it waits, taken, unacknowledged.
+    holder = psycopg2.connect(api.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (str(user.id),))
+        client = Celery("fault-test-client", broker=rig.broker.url)
+        try:
+            client.send_task(BOT_COMMAND_TASK, args=[command.to_message()], queue=API_JOBS_QUEUE)
+        finally:
+            client.close()
+        wait_until_logged(first_worker, f"bot command {command.id}")
+        first_worker.kill()
+    finally:
+        holder.close()
+
+    rig.start_api_worker()
+    deadline = time.monotonic() + RECOVERY_WAIT_SECONDS
+    while True:
+        with api.app_context():
+            recorded = db.session.scalars(
+                select(BotCommandRecord.name).where(BotCommandRecord.id == command.id)
+            ).all()
+            db.session.rollback()
+        if recorded or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    assert recorded == ["summary"], "the command was not carried out once after its worker died"
