@@ -42,7 +42,7 @@ from notify_app.models import (
     TokenEpoch,
 )
 from notify_app.request_ids import request_id_context
-from notify_app.settings.defaults import DEFAULTS, Settings
+from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 
 logger = logging.getLogger(__name__)
 
@@ -274,15 +274,7 @@ def _lock_recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
     a concurrent user.deleted, nor can a request of the user's (which takes the lock shared).
     """
     row = db.session.execute(_LOCK_RECIPIENT, {"user_id": user_id}).one()
-    if not row.has_settings:
-        return row.forgotten, DEFAULTS
-    return row.forgotten, Settings(
-        telegram_chat_id=row.telegram_chat_id,
-        notify_limit_exceeded=row.notify_limit_exceeded,
-        notify_goal_reached=row.notify_goal_reached,
-        warn_at_percent=row.warn_at_percent,
-        notify_monthly_digest=row.notify_monthly_digest,
-    )
+    return row.forgotten, (settings_from(row) if row.has_settings else DEFAULTS)
 
 
 _LOCK_RECIPIENT = text("SELECT * FROM event_recipient(:user_id)").bindparams(

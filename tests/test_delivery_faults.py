@@ -91,14 +91,31 @@ class Rig:
     beats: list[subprocess.Popen[bytes]]
 
     def start_worker(self, concurrency: int = 1) -> FaultWorker:
-        log_path = self.tmp_path / f"worker-{len(self.workers)}.log"
+        worker = self._start_celery_worker(
+            "worker", NOTIFICATIONS_QUEUE, concurrency, "worker", "fault"
+        )
+        self.wait_until_consuming(worker)
+        return worker
+
+    def start_api_worker(self) -> FaultWorker:
+        """An api worker (bot commands, periodic jobs) on this test's broker."""
+        worker = self._start_celery_worker(
+            "api_worker", API_JOBS_QUEUE, 1, "api-worker", "fault-api"
+        )
+        wait_until_logged(worker, " ready.")
+        return worker
+
+    def _start_celery_worker(
+        self, app: str, queue: str, concurrency: int, log_name: str, host_prefix: str
+    ) -> FaultWorker:
+        log_path = self.tmp_path / f"{log_name}-{len(self.workers)}.log"
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "worker", "worker",
-                    "-Q", NOTIFICATIONS_QUEUE, "--concurrency", str(concurrency),
+                    sys.executable, "-m", "celery", "-A", app, "worker",
+                    "-Q", queue, "--concurrency", str(concurrency),
                     "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat", "--hostname", f"fault-{secrets.token_hex(3)}@%h",
+                    "--without-heartbeat", "--hostname", f"{host_prefix}-{secrets.token_hex(3)}@%h",
                 ],
                 cwd=REPO_ROOT, env=self.environment, stdout=log_file, stderr=subprocess.STDOUT,
                 # Its own process group, so the test can kill the whole worker at once.
@@ -106,26 +123,6 @@ class Rig:
             )  # fmt: skip
         worker = FaultWorker(process, log_path)
         self.workers.append(worker)
-        self.wait_until_consuming(worker)
-        return worker
-
-    def start_api_worker(self) -> FaultWorker:
-        """An api worker (bot commands, periodic jobs) on this test's broker."""
-        log_path = self.tmp_path / f"api-worker-{len(self.workers)}.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", "api_worker", "worker",
-                    "-Q", API_JOBS_QUEUE, "--concurrency", "1", "--loglevel", "INFO",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat",
-                    "--hostname", f"fault-api-{secrets.token_hex(3)}@%h",
-                ],
-                cwd=REPO_ROOT, env=self.environment, stdout=log_file, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        worker = FaultWorker(process, log_path)
-        self.workers.append(worker)
-        wait_until_logged(worker, " ready.")
         return worker
 
     def wait_until_consuming(self, worker: FaultWorker) -> None:

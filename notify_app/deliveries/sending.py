@@ -37,7 +37,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from notify_app.charts import bar_chart_png, bars_of
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
-from notify_app.extensions import db
+from notify_app.extensions import autocommit_engine, db
 from notify_app.models import Delivery, NotificationSettings
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
@@ -389,8 +389,8 @@ def _write_outcome(lease: _Lease, attempt: Attempt, wait: float) -> str | None:
     else:
         status = "pending"
     failure = None if status == "sent" else failure_words(attempt.result(attempt.requests))
-    # One statement, committed as it runs (autocommit: no BEGIN and COMMIT round trips).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    # One statement, committed as it runs: one round trip.
+    with autocommit_engine().connect() as connection:
         updated = connection.execute(
             _outcome_update(status),
             {

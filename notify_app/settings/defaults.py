@@ -4,6 +4,7 @@ settings endpoint, the event handlers and the model's column defaults alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from notify_app.config import DEFAULT_WARN_AT_PERCENT
 
@@ -18,3 +19,15 @@ class Settings:
 
 
 DEFAULTS = Settings()
+
+
+def settings_from(row: Any) -> Settings:
+    """The settings a row with notification_settings' columns holds (an ORM object or a result
+    row alike)."""
+    return Settings(
+        telegram_chat_id=row.telegram_chat_id,
+        notify_limit_exceeded=row.notify_limit_exceeded,
+        notify_goal_reached=row.notify_goal_reached,
+        warn_at_percent=row.warn_at_percent,
+        notify_monthly_digest=row.notify_monthly_digest,
+    )

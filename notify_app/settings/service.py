@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from notify_app.extensions import db
 from notify_app.models import NotificationSettings
-from notify_app.settings.defaults import DEFAULTS, Settings
+from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 
 __all__ = ["Settings", "settings_of", "update_settings"]
 
@@ -19,15 +19,7 @@ def settings_of(user_id: uuid.UUID) -> Settings:
     row = db.session.execute(
         select(NotificationSettings).where(NotificationSettings.user_id == user_id)
     ).scalar_one_or_none()
-    if row is None:
-        return DEFAULTS
-    return Settings(
-        telegram_chat_id=row.telegram_chat_id,
-        notify_limit_exceeded=row.notify_limit_exceeded,
-        notify_goal_reached=row.notify_goal_reached,
-        warn_at_percent=row.warn_at_percent,
-        notify_monthly_digest=row.notify_monthly_digest,
-    )
+    return DEFAULTS if row is None else settings_from(row)
 
 
 def update_settings(user_id: uuid.UUID, changes: dict[str, Any]) -> Settings:
