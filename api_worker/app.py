@@ -9,8 +9,8 @@ from celery import Celery
 from celery.signals import setup_logging
 from kombu import Queue  # type: ignore[attr-defined]
 
-from api_app.logs import configure_logging
 from event_contract import API_JOBS_QUEUE
+from service_kit.logs import configure_logging
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
 # Every consumer of one Redis database shares one set of unacknowledged tasks, and whichever

@@ -41,8 +41,8 @@ from notify_app.models import (
     TelegramLinkCode,
     TokenEpoch,
 )
-from notify_app.request_ids import request_id_context
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
+from service_kit.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
 

@@ -31,15 +31,17 @@ def test_the_event_contract_is_a_leaf_of_the_standard_library() -> None:
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
 
 
-def test_services_share_no_module_but_the_contract() -> None:
-    """Every first-party import of a service stays inside it, or is the event contract."""
+def test_services_share_no_module_but_the_contract_and_the_kit() -> None:
+    """Every first-party import of a service stays inside it, or is the event contract or the
+    infrastructure kit; the kit imports only itself."""
     first_party = {
         "api_app", "notify_app", "worker", "api_worker", "scheduler", "wsgi", "devstack",
-        "event_contract",
+        "event_contract", "service_kit",
     }  # fmt: skip
     allowed = {
-        "api_app": {"api_app", "event_contract"},
-        "notify_app": {"notify_app", "event_contract"},
+        "api_app": {"api_app", "event_contract", "service_kit"},
+        "notify_app": {"notify_app", "event_contract", "service_kit"},
+        "service_kit": {"service_kit"},
     }
     for service, permitted in allowed.items():
         for path in (REPO_ROOT / service).rglob("*.py"):
@@ -53,3 +55,53 @@ def test_services_share_no_module_but_the_contract() -> None:
                     top = name.split(".")[0]
                     if top in first_party:
                         assert top in permitted, f"{path.relative_to(REPO_ROOT)} imports {name}"
+
+
+def test_the_kit_holds_no_domain() -> None:
+    """service_kit is infrastructure: no model, no table, no SQL that names one, nothing of
+    either service's domain. Each service keeps its models, migrations and databases."""
+    table_names = {
+        table
+        for service in ("api_app", "notify_app")
+        for migration in (REPO_ROOT / service / "migrations" / "versions").glob("*.py")
+        for table in _created_tables(migration)
+    }
+    assert {"users", "deliveries"} <= table_names  # the check below knows what to look for
+    # Stems of the services' domains (not "transaction": a database has those too).
+    domain_words = {"budget", "categor", "goal", "recurring", "deliver", "telegram", "outbox"}
+    for path in (REPO_ROOT / "service_kit").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        where = path.relative_to(REPO_ROOT)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(base) for base in node.bases}
+                assert not bases & {"db.Model", "Model", "Base"}, f"{where}: model {node.name}"
+                assert not any(
+                    isinstance(item, ast.Assign)
+                    and any(ast.unparse(target) == "__tablename__" for target in item.targets)
+                    for item in node.body
+                ), f"{where}: table {node.name}"
+            if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "Table":
+                raise AssertionError(f"{where}: declares a table")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                words = set(node.value.lower().replace(",", " ").split())
+                assert not words & table_names, f"{where}: names a table: {node.value!r}"
+            names = {
+                ast.Name: "id", ast.Attribute: "attr", ast.FunctionDef: "name", ast.ClassDef: "name"
+            }  # fmt: skip
+            if type(node) in names:
+                name = str(getattr(node, names[type(node)])).lower()
+                assert not any(word in name for word in domain_words), f"{where}: {name}"
+
+
+def _created_tables(migration: Path) -> set[str]:
+    tables: set[str] = set()
+    for node in ast.walk(ast.parse(migration.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) == "op.create_table"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            tables.add(str(node.args[0].value))
+    return tables

@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.test import Client
 
 import api_app
-from api_app.edges import body_limit
+from service_kit.edges import body_limit
 from tests.conftest import AuthenticatedUser
 from wsgi import Gateway
 

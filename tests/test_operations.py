@@ -15,8 +15,8 @@ from werkzeug.test import Client
 
 import api_app
 import notify_app
-from api_app.logs import configure_logging
 from devstack.servers import free_port
+from service_kit.logs import configure_logging
 from tests.conftest import AuthenticatedUser, ServiceDatabases
 from wsgi import Gateway
 

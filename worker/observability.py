@@ -16,7 +16,7 @@ from celery.signals import setup_logging, task_postrun, worker_ready
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from notify_app.logs import configure_logging
+from service_kit.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 

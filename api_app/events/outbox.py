@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from api_app.events.publisher import EventPublisher, PublishError
 from api_app.extensions import db
 from api_app.models import OutboxEvent
-from api_app.request_ids import current_request_id
 from event_contract import Event
+from service_kit.request_ids import current_request_id
 
 # Ids recorded in the session's current transaction, for the fast path after its commit.
 RECORDED_IDS_KEY = "outbox_recorded_event_ids"

@@ -12,7 +12,6 @@ from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
 from api_app.blueprint import Blueprint, abort
-from api_app.edges import body_limit
 from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.transactions import service
@@ -31,6 +30,7 @@ from api_app.transactions.schemas import (
     TransactionSchema,
     TransactionUpdateSchema,
 )
+from service_kit.edges import body_limit
 
 blp = Blueprint(
     "transactions", __name__, url_prefix="/api/transactions", description="Income and expenses"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from api_app.logs import ServiceLogHandler, configure_logging
+from service_kit.logs import ServiceLogHandler, configure_logging
 from tests.conftest import WorkerProcess
 from tests.e2e.conftest import Person, Rows, settled_history
 from tests.pipeline import wait_until

@@ -4,14 +4,12 @@ service itself at a pinned version (the swagger-ui-bundle package) instead of a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, Response, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
-
-SWAGGER_UI_ASSETS: Final = "/api/docs/assets/"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -19,9 +17,15 @@ View = TypeVar("View", bound=Callable[..., Any])
 def init_edges(app: Flask) -> None:
     # Werkzeug answers a larger body with 413, which the Api turns into the JSON error shape.
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BODY_BYTES"]
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_ASSETS)
-    app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
+    # Next to the service's own Swagger UI page: /api/docs/assets/, /api/notifications/docs/...
+    assets = _assets_url(app.config)
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", assets)
+    app.add_url_rule(f"{assets}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     app.after_request(_nosniff)
+
+
+def _assets_url(config: Mapping[str, Any]) -> str:
+    return f"{config['OPENAPI_URL_PREFIX']}/{config['OPENAPI_SWAGGER_UI_PATH']}/assets/"
 
 
 def body_limit(max_bytes: int) -> Callable[[View], View]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
 
-from notify_app.request_ids import current_request_id, current_user_id
+from service_kit.request_ids import current_request_id, current_user_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(service)s [%(request_id)s] %(name)s: %(message)s"
 
