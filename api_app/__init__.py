@@ -24,12 +24,12 @@ from api_app.metrics import init_metrics
 from api_app.recurring.cli import recurring_cli
 from api_app.recurring.views import blp as recurring_blp
 from api_app.reports.views import blp as reports_blp
-from api_app.signing_keys import configure_signing_keys
 from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
 from service_kit.edges import init_edges
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
+from service_kit.signing_keys import configure_signing_keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -47,6 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
         )
     configure_signing_keys(app)
+    # List cursors are keyed with the token signing key: a secret api_app alone holds.
+    app.config.setdefault("CURSOR_SECRET", app.config["JWT_PRIVATE_KEY"])
     proxy_hops = app.config["TRUSTED_PROXY_COUNT"]
     if proxy_hops:
         # Client addresses (rate limits) come from X-Forwarded-For, trusting only our proxies.

@@ -13,7 +13,7 @@ from marshmallow import Schema
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
 
-from api_app.pagination import KeysetPagination
+from service_kit.pagination import KeysetPagination
 
 
 def _reject_constant(name: str) -> NoReturn:

@@ -5,24 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from event_contract import warning_thresholds
+from service_kit.config import database_url, read_secret
 
 DATABASE_NAME = "budget_api"
-
-
-def database_url(environ: Mapping[str, str]) -> str:
-    """API_DATABASE_URL, else the specification's rule built from DB_HOST and friends."""
-    explicit = environ.get("API_DATABASE_URL")
-    if explicit:
-        return explicit
-    host = environ.get("DB_HOST", "localhost")
-    port = environ.get("DB_PORT", "5432")
-    user = environ.get("DB_USER", "budget")
-    password = environ.get("DB_PASSWORD", "budget")
-    return f"postgresql://{user}:{password}@{host}:{port}/{DATABASE_NAME}"
 
 
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -32,7 +20,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "SERVICE_NAME": "api",
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
-        "SQLALCHEMY_DATABASE_URI": database_url(environ),
+        "SQLALCHEMY_DATABASE_URI": database_url(environ, "API_DATABASE_URL", DATABASE_NAME),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             # No pre-ping (a round trip at every checkout): a connection that died with its
             # server is noticed when used, and api_app.connection_recovery retries the request.
@@ -59,8 +47,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         # Every request body (flask-limiter notation does not apply: bytes). 413 beyond it.
         "MAX_REQUEST_BODY_BYTES": int(environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024))),
-        "JWT_PRIVATE_KEY_PEM": _read_key(environ, "JWT_PRIVATE_KEY"),
-        "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
+        "JWT_PRIVATE_KEY_PEM": read_secret(environ, "JWT_PRIVATE_KEY"),
+        "JWT_PUBLIC_KEY_PEM": read_secret(environ, "JWT_PUBLIC_KEY"),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
             seconds=int(environ.get("ACCESS_TOKEN_TTL_SECONDS", "900"))
         ),
@@ -86,14 +74,3 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # How many reverse proxies in front of the app append to X-Forwarded-For (nginx: 1).
         "TRUSTED_PROXY_COUNT": int(environ.get("TRUSTED_PROXY_COUNT", "0")),
     }
-
-
-def _read_key(environ: Mapping[str, str], name: str) -> str | None:
-    """A PEM key given inline (NAME) or as a file (NAME_FILE), inline winning."""
-    inline = environ.get(name)
-    if inline:
-        return inline
-    path = environ.get(f"{name}_FILE")
-    if path:
-        return Path(path).read_text(encoding="utf-8")
-    return None

@@ -201,7 +201,11 @@ def start_system(
     if not apply_migrations(environment, output, StopRequest()):
         raise BenchSetupError("applying the migrations failed (see the migrate lines above)")
 
-    from api_app.signing_keys import PRIVATE_KEY_FILENAME, PUBLIC_KEY_FILENAME, development_key_pair
+    from service_kit.signing_keys import (
+        PRIVATE_KEY_FILENAME,
+        PUBLIC_KEY_FILENAME,
+        development_key_pair,
+    )
 
     # One key pair for every process and for the tokens the harness mints.
     key_dir = instance_dir / "keys"

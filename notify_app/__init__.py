@@ -10,7 +10,7 @@ from flask import Flask
 
 from notify_app import models
 from notify_app.auth import install_token_policy
-from notify_app.config import load_config
+from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
 from notify_app.deliveries.views import blp as deliveries_blp
 from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
@@ -20,10 +20,10 @@ from notify_app.linking.views import blp as telegram_blp
 from notify_app.metrics import init_metrics
 from notify_app.rate_limits import init_rate_limits
 from notify_app.settings.views import blp as settings_blp
-from notify_app.signing_keys import configure_verification_key
 from service_kit.edges import init_edges
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
+from service_kit.signing_keys import configure_cursor_secret, configure_verification_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
         )
     configure_verification_key(app)
+    configure_cursor_secret(app, setting=CURSOR_SECRET_SETTING, filename=CURSOR_SECRET_FILENAME)
 
     init_edges(app)
     db.init_app(app)

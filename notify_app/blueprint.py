@@ -9,7 +9,7 @@ import flask
 import flask_smorest
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from notify_app.pagination import KeysetPagination
+from service_kit.pagination import KeysetPagination
 
 
 class JsonBodyParser(FlaskParser):

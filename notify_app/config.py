@@ -5,27 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Final
 
 from event_contract import warning_thresholds
+from service_kit.config import database_url, read_secret
 
 DATABASE_NAME = "budget_notifications"
+CURSOR_SECRET_SETTING = "NOTIFY_CURSOR_SECRET"  # noqa: S105 - a variable name
+# In development, generated once under instance/keys.
+CURSOR_SECRET_FILENAME = "notify_cursor_secret"  # noqa: S105 - a file name
 # What warn_at_percent is until a user changes it (the column's default too): a heads-up while
 # there is still time to change course, the warning the feature is for.
 DEFAULT_WARN_AT_PERCENT = 80
-
-
-def database_url(environ: Mapping[str, str]) -> str:
-    """NOTIFY_DATABASE_URL, else the specification's rule built from DB_HOST and friends."""
-    explicit = environ.get("NOTIFY_DATABASE_URL")
-    if explicit:
-        return explicit
-    host = environ.get("DB_HOST", "localhost")
-    port = environ.get("DB_PORT", "5432")
-    user = environ.get("DB_USER", "budget")
-    password = environ.get("DB_PASSWORD", "budget")
-    return f"postgresql://{user}:{password}@{host}:{port}/{DATABASE_NAME}"
 
 
 ENGINE_OPTIONS: Final[dict[str, Any]] = {
@@ -47,7 +38,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "SERVICE_NAME": "notifications",
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
-        "SQLALCHEMY_DATABASE_URI": database_url(environ),
+        "SQLALCHEMY_DATABASE_URI": database_url(environ, "NOTIFY_DATABASE_URL", DATABASE_NAME),
         "SQLALCHEMY_ENGINE_OPTIONS": {**ENGINE_OPTIONS, "pool_pre_ping": True},
         "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
         # The values users may choose for warn_at_percent (api_app emits these thresholds).
@@ -60,7 +51,10 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         # Every request body (flask-limiter notation does not apply: bytes). 413 beyond it.
         "MAX_REQUEST_BODY_BYTES": int(environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024))),
-        "JWT_PUBLIC_KEY_PEM": _read_key(environ, "JWT_PUBLIC_KEY"),
+        "JWT_PUBLIC_KEY_PEM": read_secret(environ, "JWT_PUBLIC_KEY"),
+        # Keys the MAC of list cursors (service_kit.pagination): a secret of notify_app's own,
+        # never the token verification key, which is public.
+        "CURSOR_SECRET": read_secret(environ, CURSOR_SECRET_SETTING),
         "JWT_ISSUER": environ.get("JWT_ISSUER", "budget-api"),
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         "TELEGRAM_API_URL": environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
@@ -99,14 +93,3 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", "1.0")
         ),
     }
-
-
-def _read_key(environ: Mapping[str, str], name: str) -> str | None:
-    """A PEM key given inline (NAME) or as a file (NAME_FILE), inline winning."""
-    inline = environ.get(name)
-    if inline:
-        return inline
-    path = environ.get(f"{name}_FILE")
-    if path:
-        return Path(path).read_text(encoding="utf-8")
-    return None

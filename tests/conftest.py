@@ -111,7 +111,7 @@ def test_databases(postgres_superuser_url: str) -> Iterator[ServiceDatabases]:
 
 @pytest.fixture(scope="session")
 def signing_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from api_app.signing_keys import development_key_pair
+    from service_kit.signing_keys import development_key_pair
 
     key_dir = tmp_path_factory.mktemp("keys")
     development_key_pair(key_dir)
@@ -119,6 +119,7 @@ def signing_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 
 
 TELEGRAM_TEST_BOT_TOKEN = "123456:TEST-bot-token"
+NOTIFY_CURSOR_SECRET = "test-notify-cursor-secret"
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +153,7 @@ def service_environment(
         "BROKER_URL": redis_url,
         "JWT_PRIVATE_KEY_FILE": str(private_key),
         "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "NOTIFY_CURSOR_SECRET": NOTIFY_CURSOR_SECRET,
         "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_WEBHOOK_SECRET,
         # The suite signs up many users from 127.0.0.1; the rate-limit tests set their own limits.
         "AUTH_RATE_LIMIT_PER_ADDRESS": "10000 per minute",

@@ -101,6 +101,7 @@ class PrivateStack:
             "BROKER_URL": self.redis.url,
             "JWT_PRIVATE_KEY_FILE": str(private_key),
             "JWT_PUBLIC_KEY_FILE": str(public_key),
+            "NOTIFY_CURSOR_SECRET": "private-stack-cursor-secret",
             "AUTH_RATE_LIMIT_PER_ADDRESS": "100000 per minute",
             "AUTH_RATE_LIMIT_PER_EMAIL": "100000 per minute",
             # The chaos stream writes faster than one person would.

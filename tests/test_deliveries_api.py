@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg2
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthenticatedUser, ServiceDatabases, WorkerProcess
+from service_kit.pagination import MAC_BYTES as CURSOR_MAC_BYTES
+from tests.conftest import NOTIFY_CURSOR_SECRET, AuthenticatedUser, ServiceDatabases, WorkerProcess
 from tests.pipeline import finished_delivery, limit_exceeded, record, set_settings, wait_until
 from tests.telegram_standin import TelegramStandIn
 
@@ -183,3 +188,39 @@ def test_history_walks_by_cursor_and_refuses_other_cursors(
         assert set(refused.json) == {"code", "status", "message", "errors"}
     foreign = notify_client.get(f"{path}&cursor={first_cursor}", headers=other.headers)
     assert foreign.status_code == 422
+
+
+def test_a_cursor_keyed_with_the_public_token_key_is_refused(
+    notify_client: FlaskClient,
+    make_user: Callable[[], AuthenticatedUser],
+    test_databases: ServiceDatabases,
+    signing_key_files: tuple[Path, Path],
+) -> None:
+    """Cursors are keyed with notify_app's own secret (NOTIFY_CURSOR_SECRET), not with the
+    token verification key, which anyone may hold: a cursor whose MAC was made with that public
+    key is refused, one made the same way with the secret is taken."""
+    user = make_user()
+    insert_deliveries(test_databases.notify_url, user.id, 3)
+    path = "/api/notifications/history?page_size=1"
+    first_page = notify_client.get(path, headers=user.headers)
+    genuine = json.loads(first_page.headers["X-Pagination"])["next_cursor"]
+    raw = base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4))
+    position = raw[:-CURSOR_MAC_BYTES]
+    # Which list of whom the MAC covers: endpoint, user id, the view's filters and arguments.
+    identity = json.dumps(["deliveries.History", str(user.id), [], {}], sort_keys=True).encode()
+
+    def cursor_keyed_with(secret: str) -> str:
+        key = hashlib.sha256(b"list cursors\0" + secret.encode()).digest()
+        mac = hmac.new(key, identity + b"\0" + position, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(position + mac[:CURSOR_MAC_BYTES]).rstrip(b"=").decode()
+
+    assert cursor_keyed_with(NOTIFY_CURSOR_SECRET) == genuine
+    _, public_key = signing_key_files
+    forged = cursor_keyed_with(public_key.read_text())
+    refused = notify_client.get(f"{path}&cursor={forged}", headers=user.headers)
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == {"query": {"cursor": ["Not a cursor of this list."]}}
+    second_page = notify_client.get(f"{path}&cursor={genuine}", headers=user.headers)
+    assert second_page.status_code == 200
+    assert len(second_page.json) == 1
+    assert second_page.json != first_page.json

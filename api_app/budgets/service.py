@@ -15,8 +15,8 @@ from api_app.crossings.limits import CategoryMonth, LockedLimit
 from api_app.domain_errors import ConflictError, FieldPath, NotFoundError
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category
-from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
+from service_kit.pagination import ListOrder
 
 MONTH_TAKEN = "budgets_user_id_month_year_key"
 # A user has one budget per month, so (year, month) is unique in their list.

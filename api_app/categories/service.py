@@ -12,8 +12,8 @@ from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import BudgetLimit, Category, RecurringTransaction, Transaction
-from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
+from service_kit.pagination import ListOrder
 
 NAME_TAKEN = "categories_user_id_name_key"
 CATEGORY_ORDER = ListOrder((Category.name, Category.id), descending=False)

@@ -19,9 +19,9 @@ from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.extensions import db
 from api_app.models import Goal
 from api_app.money import MAX_AMOUNT
-from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
 from event_contract import money
+from service_kit.pagination import ListOrder
 
 GOAL_ORDER = ListOrder((Goal.created_at, Goal.id), descending=True)
 

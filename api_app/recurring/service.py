@@ -39,10 +39,10 @@ from api_app.models import (
     TransactionType,
     User,
 )
-from api_app.pagination import ListOrder
 from api_app.recurring.schedule import next_occurrence, occurrences
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
+from service_kit.pagination import ListOrder
 
 RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=True)
 # Occurrences a request may record at once: a weekly rule started 19 years ago is about this.

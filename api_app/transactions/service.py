@@ -25,8 +25,8 @@ from api_app.crossings.limits import Expense
 from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
 from api_app.models import Transaction, TransactionType
-from api_app.pagination import ListOrder
 from api_app.unit_of_work import UnitOfWork
+from service_kit.pagination import ListOrder
 
 # Every column, so that a written row comes back whole from its own statement's RETURNING.
 COLUMNS = tuple(inspect(Transaction).columns)

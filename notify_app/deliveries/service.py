@@ -12,7 +12,7 @@ from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
 from notify_app.extensions import db
 from notify_app.models import Delivery, NotificationSettings
-from notify_app.pagination import ListOrder
+from service_kit.pagination import ListOrder
 
 TEST_MESSAGE_TYPE = "notification.test"
 QUEUE_UNAVAILABLE = "the worker queue is unavailable"

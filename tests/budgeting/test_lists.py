@@ -12,7 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from api_app.pagination import COUNT_LIMIT
+from service_kit.pagination import COUNT_LIMIT
 from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
 

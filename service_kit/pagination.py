@@ -7,9 +7,10 @@ names a page (`page`, `page_size`: LIMIT/OFFSET, as before) or continues from a 
 does). Either way the `X-Pagination` header carries `next_cursor`, null on the last page.
 
 A cursor is the sort key of the last row of a page, in JSON, with an HMAC over it, the list (its
-endpoint and filters) and the user: an edited cursor, one from another list or filter, or one
-from another user is refused with 422 before any query runs. The rows of a page are still those
-of the token's user only, whatever a cursor says.
+endpoint and filters) and the user, keyed with the service's CURSOR_SECRET (a secret the service
+alone holds): an edited cursor, one from another list or filter, or one from another user is
+refused with 422 before any query runs. The rows of a page are still those of the token's user
+only, whatever a cursor says.
 
 Counting stops at COUNT_LIMIT matching rows, so a list costs the same with a history of a
 thousand rows or a million: up to the limit the header has the exact `total` (and the page
@@ -42,10 +43,8 @@ from flask_jwt_extended import get_jwt_identity
 from flask_smorest.pagination import PaginationMixin
 from flask_smorest.utils import unpack_tuple_response
 from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from webargs.flaskparser import FlaskParser
-
-from api_app.extensions import db
 
 COUNT_LIMIT: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 10
@@ -197,7 +196,7 @@ def _page(
 
 def _fetch(rows: Select[Any], page_size: int, *, offset: int) -> list[Any]:
     # One row more than the page tells whether there is a next page, without counting.
-    return list(db.session.scalars(rows.offset(offset or None).limit(page_size + 1)))
+    return list(_session().scalars(rows.offset(offset or None).limit(page_size + 1)))
 
 
 def _bounded_count(collection: Select[Any]) -> int | None:
@@ -208,8 +207,14 @@ def _bounded_count(collection: Select[Any]) -> int | None:
         .limit(COUNT_LIMIT + 1)
         .subquery()
     )
-    count = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    count = _session().scalar(select(func.count()).select_from(capped)) or 0
     return None if count > COUNT_LIMIT else count
+
+
+def _session() -> Session:
+    """The request's session of the app's flask-sqlalchemy extension (whichever service)."""
+    session: Session = current_app.extensions["sqlalchemy"].session
+    return session
 
 
 def _page_numbers(page: int, page_size: int, total: int | None, *, more: bool) -> dict[str, Any]:
@@ -235,7 +240,7 @@ def _list_identity(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
 
 
 def _mac(payload: bytes, identity: bytes) -> bytes:
-    key = hashlib.sha256(b"list cursors\0" + current_app.config["JWT_PRIVATE_KEY"].encode())
+    key = hashlib.sha256(b"list cursors\0" + current_app.config["CURSOR_SECRET"].encode())
     digest = hmac.new(key.digest(), identity + b"\0" + payload, hashlib.sha256).digest()
     return digest[:MAC_BYTES]
 
