@@ -16,7 +16,6 @@ from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
 from api_app.connection_recovery import RecoveringFlask, install_statement_count
-from api_app.errors import JsonErrorApi
 from api_app.extensions import db, jwt, migrate
 from api_app.goals.views import blp as goals_blp
 from api_app.health import blp as health_blp
@@ -27,6 +26,7 @@ from api_app.reports.views import blp as reports_blp
 from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
 from service_kit.edges import init_edges
+from service_kit.errors import JsonErrorApi
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_signing_keys

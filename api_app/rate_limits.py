@@ -1,30 +1,18 @@
-"""Rate limits: on everything that checks a password (per client address and per account), and
-on every write of a signed-in user (so that one account cannot flood the database or the queue).
-
-Counters live in Redis (the broker's server, under RATELIMIT_KEY_PREFIX), so every worker process
-counts against the same budget. If Redis cannot be reached the limiter falls back to counting in
-the process's memory until Redis answers again: sign-in stays available and still limited, only
-per process instead of per deployment.
-
-One Limiter per process, like the other extensions. Each app may set its own limits (read from
-its config on every request); the storage and the fallback state belong to the process, which in
-production serves a single api app.
+"""api_app's rate limits: on everything that checks a password (per client address and per
+account), and on every write of a signed-in user (so that one account cannot flood the database
+or the queue). How they are counted and answered: service_kit.rate_limits.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import time
-from collections.abc import Callable
-from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, request
 from flask_jwt_extended import current_user
-from flask_limiter import Limiter, RateLimitExceeded
-from limits import parse_many
 
 from api_app.auth.schemas import normalize_email
+from service_kit import rate_limits
+from service_kit.rate_limits import config_value
 
 LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_PER_ADDRESS",
@@ -32,7 +20,6 @@ LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_PER_ACCOUNT",
     "WRITE_RATE_LIMIT_PER_USER",
 )
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address() -> str:
@@ -40,28 +27,11 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-limiter = Limiter(
-    key_func=client_address,
-    strategy="moving-window",
-    in_memory_fallback_enabled=True,
-    storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
-)
+limiter = rate_limits.new_limiter(client_address)
 
 
 def init_rate_limits(app: Flask) -> None:
-    for setting in LIMIT_SETTINGS:
-        try:
-            parse_many(app.config[setting])
-        except ValueError:
-            raise ValueError(
-                f"{setting}={app.config[setting]!r} is not a rate limit such as '5 per minute'"
-            ) from None
-    limiter.init_app(app)
-    app.register_error_handler(RateLimitExceeded, _too_many_requests)
-
-
-def _config_value(name: str) -> Callable[[], str]:
-    return lambda: str(current_app.config[name])
+    rate_limits.init_rate_limits(app, limiter, LIMIT_SETTINGS)
 
 
 def _account_key(email: str) -> str:
@@ -89,14 +59,6 @@ def _signed_in_account() -> str:
     return _account_key(current_user.email)
 
 
-def _signed_in_user() -> str:
-    return f"user:{current_user.id}"
-
-
-def _is_read() -> bool:
-    return request.method in READ_METHODS
-
-
 # Signing up and signing in draw on one budget per client address. Attempts on one account are
 # counted per account *and* client address (OWASP's advice against lockout): a third party
 # guessing a victim's password from their own addresses exhausts their budgets, not the
@@ -104,15 +66,15 @@ def _is_read() -> bool:
 # sign-ins from all addresses together stops a distributed guess; reaching it takes many
 # addresses at once, and only failures count, so the owner's own sign-ins never do.
 per_client_address = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
+    config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
 )
 per_email_in_body = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
     scope="account-address",
     key_func=_account_from_address,
 )
 failed_sign_ins_per_account = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_ACCOUNT"),
+    config_value("AUTH_RATE_LIMIT_PER_ACCOUNT"),
     scope="account",
     key_func=_account_in_body,
     deduct_when=_failed_sign_in,
@@ -120,29 +82,9 @@ failed_sign_ins_per_account = limiter.shared_limit(
 # Password checks by a signed-in user (password change, account deletion): per account. Only
 # a holder of the user's access token can spend this budget, so it locks no one else out.
 per_signed_in_account = limiter.shared_limit(
-    _config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
+    config_value("AUTH_RATE_LIMIT_PER_EMAIL"),
     scope="signed-in-account",
     key_func=_signed_in_account,
 )
-# Every write of a signed-in user draws on one budget, whatever the resource: generous for a
-# person, a ceiling for a script. Apply it after the access token was verified.
-per_user_writes = limiter.shared_limit(
-    _config_value("WRITE_RATE_LIMIT_PER_USER"),
-    scope="writes",
-    key_func=_signed_in_user,
-    exempt_when=_is_read,
-)
-
-
-def _too_many_requests(error: RateLimitExceeded) -> tuple[Response, int, dict[str, Any]]:
-    breached = limiter.current_limit
-    # When the oldest counted attempt leaves the window, one more attempt fits in.
-    retry_after = breached.window.reset_time - time.time() if breached is not None else 1
-    seconds = max(1, math.ceil(retry_after))
-    body = {
-        "code": 429,
-        "status": "Too Many Requests",
-        "message": f"too many requests, retry in {seconds} seconds",
-        "errors": {},
-    }
-    return jsonify(body), 429, {"Retry-After": str(seconds)}
+# Apply it after the access token was verified (api_app.access.protected does).
+per_user_writes = rate_limits.per_user_writes(limiter)

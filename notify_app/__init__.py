@@ -12,7 +12,6 @@ from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
 from notify_app.deliveries.views import blp as deliveries_blp
-from notify_app.errors import JsonErrorApi
 from notify_app.extensions import db, jwt, migrate
 from notify_app.health import blp as health_blp
 from notify_app.linking.cli import telegram_cli
@@ -21,6 +20,7 @@ from notify_app.metrics import init_metrics
 from notify_app.rate_limits import init_rate_limits
 from notify_app.settings.views import blp as settings_blp
 from service_kit.edges import init_edges
+from service_kit.errors import JsonErrorApi
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_cursor_secret, configure_verification_key

@@ -4,8 +4,8 @@ notify_app cannot mint tokens (it has no private key) and has no users table: a 
 when its EdDSA signature, expiry, issuer, audience and type check out, it carries every claim
 the api mints, with a user id in `sub`, its account was not deleted (`deleted_users`, from
 user.deleted) and its `epoch` claim is not below the user's latest epoch (`token_epochs`, from
-user.sessions_revoked). The same policy as api_app's, written twice because the two services
-share no code.
+user.sessions_revoked). The same policy as api_app's, over notify_app's own copies of deletions
+and epochs: the two services share no database.
 """
 
 from __future__ import annotations
@@ -15,36 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, jsonify
-from flask_jwt_extended import JWTManager, current_user
+from flask_jwt_extended import JWTManager
 from flask_smorest import Api
-from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, func, select
 
 from event_contract import TOKEN_EPOCH_CLAIM
 from notify_app.extensions import db
 from notify_app.models import DeletedUser, TokenEpoch
+from service_kit.access import TOKEN_NO_LONGER_VALID
+from service_kit.openapi import document_bearer_auth
 
 JwtPart = dict[str, Any]
-
-TOKEN_NO_LONGER_VALID = "access token no longer valid: sign in again"  # noqa: S105 - a message
-
-BEARER_SCHEME = "bearerAuth"
-BEARER_AUTH: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
-RATE_LIMITED: dict[str, Any] = {
-    "schema": ErrorSchema,
-    "description": "Too many requests",
-    "headers": {
-        "Retry-After": {
-            "description": "seconds to wait before trying again",
-            "schema": {"type": "integer"},
-        }
-    },
-}
-UNAUTHORIZED: dict[str, Any] = {
-    "schema": ErrorSchema,
-    "description": "Missing, expired or invalid access token",
-    "headers": {"WWW-Authenticate": {"schema": {"type": "string", "example": "Bearer"}}},
-}
 
 
 def install_token_policy(jwt: JWTManager, api: Api) -> None:
@@ -57,9 +38,7 @@ def install_token_policy(jwt: JWTManager, api: Api) -> None:
     jwt.needs_fresh_token_loader(_invalid_claims)
     jwt.user_lookup_loader(_token_user)
     jwt.user_lookup_error_loader(lambda _header, _data: unauthorized(TOKEN_NO_LONGER_VALID))
-    api.spec.components.security_scheme(
-        BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
+    document_bearer_auth(api)
 
 
 @dataclass(frozen=True)
@@ -67,12 +46,6 @@ class TokenUser:
     """The user an accepted access token names; notify_app knows no more about them."""
 
     id: uuid.UUID
-
-
-def current_user_id() -> uuid.UUID:
-    """The signed-in user's id; only valid inside a protected view."""
-    user: TokenUser = current_user
-    return user.id
 
 
 def lock_user(user_id: uuid.UUID, *, shared: bool) -> None:

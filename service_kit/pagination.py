@@ -43,8 +43,10 @@ from flask_jwt_extended import get_jwt_identity
 from flask_smorest.pagination import PaginationMixin
 from flask_smorest.utils import unpack_tuple_response
 from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute
 from webargs.flaskparser import FlaskParser
+
+from service_kit.database import session
 
 COUNT_LIMIT: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 10
@@ -196,7 +198,7 @@ def _page(
 
 def _fetch(rows: Select[Any], page_size: int, *, offset: int) -> list[Any]:
     # One row more than the page tells whether there is a next page, without counting.
-    return list(_session().scalars(rows.offset(offset or None).limit(page_size + 1)))
+    return list(session().scalars(rows.offset(offset or None).limit(page_size + 1)))
 
 
 def _bounded_count(collection: Select[Any]) -> int | None:
@@ -207,14 +209,8 @@ def _bounded_count(collection: Select[Any]) -> int | None:
         .limit(COUNT_LIMIT + 1)
         .subquery()
     )
-    count = _session().scalar(select(func.count()).select_from(capped)) or 0
+    count = session().scalar(select(func.count()).select_from(capped)) or 0
     return None if count > COUNT_LIMIT else count
-
-
-def _session() -> Session:
-    """The request's session of the app's flask-sqlalchemy extension (whichever service)."""
-    session: Session = current_app.extensions["sqlalchemy"].session
-    return session
 
 
 def _page_numbers(page: int, page_size: int, total: int | None, *, more: bool) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from flask_smorest import Api
 
 from api_app.auth.access_tokens import install_token_policy
 from api_app.auth.cli import auth_cli
-from api_app.auth.openapi import document_bearer_auth
 from api_app.auth.views import blp
 from api_app.extensions import jwt
 from api_app.rate_limits import init_rate_limits
+from service_kit.openapi import document_bearer_auth
 
 __all__ = ["init_auth"]
 

@@ -21,10 +21,10 @@ from sqlalchemy import bindparam, select
 from api_app.extensions import db
 from api_app.models import User
 from event_contract import TOKEN_EPOCH_CLAIM
+from service_kit.access import TOKEN_NO_LONGER_VALID
 
 JwtPart = dict[str, Any]
 
-TOKEN_NO_LONGER_VALID = "access token no longer valid: sign in again"  # noqa: S105 - a message
 
 # Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
 TOKEN_USER = (

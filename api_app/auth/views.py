@@ -8,7 +8,6 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
 
 from api_app.auth import refresh_tokens, service
-from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
 from api_app.rate_limits import (
     failed_sign_ins_per_account,
@@ -16,6 +15,7 @@ from api_app.rate_limits import (
     per_email_in_body,
     per_user_writes,
 )
+from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/auth", description="Accounts, sign-in and sessions"

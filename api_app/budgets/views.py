@@ -10,7 +10,6 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
 from api_app.budgets import service
 from api_app.budgets.schemas import (
     BudgetCreateSchema,
@@ -22,6 +21,7 @@ from api_app.budgets.schemas import (
 )
 from api_app.budgets.summary import MonthlySummary, monthly_summary
 from api_app.models import Budget
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint("budgets", __name__, url_prefix="/api/budgets", description="Monthly budgets")
 

@@ -10,7 +10,6 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
 from api_app.categories import service
 from api_app.categories.schemas import (
     CategoryCreateSchema,
@@ -19,6 +18,7 @@ from api_app.categories.schemas import (
     CategoryUpdateSchema,
 )
 from api_app.models import Category
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint("categories", __name__, url_prefix="/api/categories", description="Your categories")
 

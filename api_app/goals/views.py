@@ -10,7 +10,6 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
 from api_app.goals import service
 from api_app.goals.schemas import (
     ContributionSchema,
@@ -19,6 +18,7 @@ from api_app.goals.schemas import (
     GoalUpdateSchema,
 )
 from api_app.models import Goal
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint("goals", __name__, url_prefix="/api/goals", description="Savings goals")
 

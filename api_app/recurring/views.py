@@ -11,7 +11,6 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint
 from api_app.models import RecurringTransaction
 from api_app.recurring import service
 from api_app.recurring.schemas import (
@@ -20,6 +19,7 @@ from api_app.recurring.schemas import (
     RecurringUpdateSchema,
 )
 from api_app.users.timezones import today_in
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint(
     "recurring",

@@ -10,10 +10,10 @@ from flask_jwt_extended import current_user
 from flask_smorest.error_handler import ErrorSchema
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint, abort
 from api_app.reports.monthly import MonthTrend, monthly_trend, months_between
 from api_app.reports.schemas import MAX_MONTHS, MonthlyReportArgsSchema, MonthTrendSchema
 from api_app.users.timezones import today_in
+from service_kit.blueprint import Blueprint, abort
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports over months")
 

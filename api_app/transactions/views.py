@@ -11,7 +11,6 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from api_app.access import current_user_id, protected
-from api_app.blueprint import Blueprint, abort
 from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.transactions import service
@@ -30,6 +29,7 @@ from api_app.transactions.schemas import (
     TransactionSchema,
     TransactionUpdateSchema,
 )
+from service_kit.blueprint import Blueprint, abort
 from service_kit.edges import body_limit
 
 blp = Blueprint(

@@ -7,7 +7,6 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
 
-from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.models import User
 from api_app.rate_limits import per_signed_in_account, per_user_writes
 from api_app.users import service
@@ -17,6 +16,7 @@ from api_app.users.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Your account")
 

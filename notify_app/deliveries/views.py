@@ -7,11 +7,11 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from notify_app.access import current_user_id, protected
-from notify_app.blueprint import Blueprint, abort
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
 from notify_app.rate_limits import test_messages
+from service_kit.blueprint import Blueprint, abort
 
 blp = Blueprint(
     "deliveries",

@@ -11,11 +11,11 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 
 from notify_app.access import current_user_id, protected
-from notify_app.blueprint import Blueprint, abort
 from notify_app.bot.service import CommandNotSentError, answer_update
 from notify_app.linking import service
 from notify_app.linking.schemas import LinkOfferSchema, WebhookReplySchema
 from notify_app.rate_limits import telegram_links
+from service_kit.blueprint import Blueprint, abort
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 
 from notify_app.access import current_user_id, protected
-from notify_app.blueprint import Blueprint
 from notify_app.settings import service
 from notify_app.settings.schemas import (
     NotificationSettingsPatchSchema,
     NotificationSettingsSchema,
 )
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint(
     "settings",

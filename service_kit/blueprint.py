@@ -1,5 +1,6 @@
-"""flask-smorest as api_app resources use it: a Blueprint that reads JSON bodies strictly and
-numbers exactly and documents its operations for client generators, and a typed abort."""
+"""flask-smorest as both services' resources use it: a Blueprint that reads JSON bodies strictly
+and numbers exactly, pages lists (service_kit.pagination) and documents its operations for
+client generators, and a typed abort."""
 
 from __future__ import annotations
 

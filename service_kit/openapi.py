@@ -18,7 +18,7 @@ UNAUTHORIZED: dict[str, Any] = {
 }
 RATE_LIMITED: dict[str, Any] = {
     "schema": ErrorSchema,
-    "description": "Too many attempts",
+    "description": "Too many requests",
     "headers": {
         "Retry-After": {
             "description": "seconds to wait before trying again",

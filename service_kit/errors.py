@@ -1,8 +1,8 @@
-"""One JSON error shape for every error this service answers: {code, status, message, errors}.
+"""One JSON error shape for every error a service answers: {code, status, message, errors}.
 
 The edge of the service: flask-smorest's HTTP errors, and the use cases' domain errors
-(api_app.domain_errors), which are given their status code and request location here and
-nowhere else.
+(service_kit.domain_errors and a service's subclasses), which are given their status code and
+request location here and nowhere else.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     Conflict,
     HTTPException,
@@ -23,7 +21,14 @@ from werkzeug.exceptions import (
     UnprocessableEntity,
 )
 
-from api_app.domain_errors import ConflictError, DomainError, FieldPath, InvalidError, NotFoundError
+from service_kit.database import TRANSIENT_DATABASE_ERRORS
+from service_kit.domain_errors import (
+    ConflictError,
+    DomainError,
+    FieldPath,
+    InvalidError,
+    NotFoundError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +37,6 @@ HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
     ConflictError: Conflict,
     InvalidError: UnprocessableEntity,
 }
-
-# The database is down, restarting or out of connections: nothing the client did wrong, and
-# worth trying again shortly.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class JsonErrorApi(Api):  # type: ignore[misc]
@@ -50,7 +51,7 @@ class JsonErrorApi(Api):  # type: ignore[misc]
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
         app.register_error_handler(DomainError, self.handle_domain_error)
-        for error_class in DATABASE_UNAVAILABLE:
+        for error_class in TRANSIENT_DATABASE_ERRORS:
             app.register_error_handler(error_class, self.handle_database_unavailable)
 
     def handle_database_unavailable(

@@ -1,0 +1,43 @@
+"""What the kit knows of a service's database: its flask-sqlalchemy extension, built the same
+way in both services, and which errors mean the database itself is unavailable."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import DeclarativeBase, Session
+
+# The database is down, restarting or out of connections: nothing the caller did wrong, and
+# worth trying again shortly (a request answers 503, a task retries with backoff).
+TRANSIENT_DATABASE_ERRORS: Final = (OperationalError, InterfaceError, PoolTimeoutError)
+
+# Prisma's naming, so constraint names match the specification's schema.
+NAMING_CONVENTION: Final = {
+    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+}
+
+
+def new_database() -> SQLAlchemy:
+    """A service's `db`, over a declarative base (and metadata) of its own."""
+    base = type(
+        "Base", (DeclarativeBase,), {"metadata": MetaData(naming_convention=NAMING_CONVENTION)}
+    )
+    # A committed use case answers with what it wrote: objects keep their values after the
+    # commit, so serialising the response (or logging what was just committed) never checks out
+    # a connection again to reload them.
+    return SQLAlchemy(model_class=base, session_options={"expire_on_commit": False})
+
+
+def session() -> Session:
+    """The current app's session (whichever service's app is handling the request or task)."""
+    scoped: Session = current_app.extensions["sqlalchemy"].session
+    return scoped
