@@ -15,18 +15,18 @@ from api_app.budgets.cli import budgets_cli
 from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
-from api_app.connection_recovery import RecoveringFlask, install_statement_count
 from api_app.extensions import db, jwt, migrate
 from api_app.goals.views import blp as goals_blp
-from api_app.health import blp as health_blp
 from api_app.metrics import init_metrics
 from api_app.recurring.cli import recurring_cli
 from api_app.recurring.views import blp as recurring_blp
 from api_app.reports.views import blp as reports_blp
 from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
+from service_kit.connection_recovery import RecoveringFlask, install_statement_count
 from service_kit.edges import init_edges
 from service_kit.errors import JsonErrorApi
+from service_kit.health import health_blueprint
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_signing_keys
@@ -64,7 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = JsonErrorApi(app)
 
     init_auth(app, api)
-    api.register_blueprint(health_blp)
+    api.register_blueprint(health_blueprint())
     api.register_blueprint(users_blp)
     api.register_blueprint(categories_blp)
     api.register_blueprint(budgets_blp)

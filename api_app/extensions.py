@@ -2,26 +2,9 @@
 
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
 
+from service_kit.database import new_database
 
-class Base(DeclarativeBase):
-    # Prisma's naming, so constraint names match the specification's schema.
-    metadata = MetaData(
-        naming_convention={
-            "ix": "%(table_name)s_%(column_0_N_name)s_idx",
-            "uq": "%(table_name)s_%(column_0_N_name)s_key",
-            "fk": "%(table_name)s_%(column_0_name)s_fkey",
-            "pk": "%(table_name)s_pkey",
-            "ck": "%(table_name)s_%(constraint_name)s_check",
-        }
-    )
-
-
-# A committed use case answers with what it wrote: objects keep their values after the commit,
-# so serialising the response never checks out a connection again to reload them.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = new_database()
 migrate = Migrate()
 jwt = JWTManager()

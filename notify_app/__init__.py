@@ -12,15 +12,16 @@ from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
 from notify_app.deliveries.views import blp as deliveries_blp
-from notify_app.extensions import db, jwt, migrate
-from notify_app.health import blp as health_blp
+from notify_app.extensions import db, init_autocommit_engine, jwt, migrate
 from notify_app.linking.cli import telegram_cli
 from notify_app.linking.views import blp as telegram_blp
 from notify_app.metrics import init_metrics
 from notify_app.rate_limits import init_rate_limits
 from notify_app.settings.views import blp as settings_blp
+from service_kit.connection_recovery import RecoveringFlask, install_statement_count
 from service_kit.edges import init_edges
 from service_kit.errors import JsonErrorApi
+from service_kit.health import health_blueprint
 from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_cursor_secret, configure_verification_key
@@ -31,7 +32,7 @@ __all__ = ["create_app", "models"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = RecoveringFlask(__name__)
     app.config.update(load_config())
     if test_config is not None:
         app.config.update(test_config)
@@ -45,13 +46,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_edges(app)
     db.init_app(app)
+    install_statement_count(app)
+    init_autocommit_engine(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
     install_token_policy(jwt, api)
     init_rate_limits(app)
-    api.register_blueprint(health_blp)
+    api.register_blueprint(
+        health_blueprint(url_prefix="/api/notifications", service="notifications")
+    )
     api.register_blueprint(settings_blp)
     api.register_blueprint(deliveries_blp)
     api.register_blueprint(telegram_blp)

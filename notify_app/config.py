@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any
 
 from event_contract import warning_thresholds
 from service_kit.config import database_url, read_secret
@@ -17,12 +17,6 @@ CURSOR_SECRET_FILENAME = "notify_cursor_secret"  # noqa: S105 - a file name
 # What warn_at_percent is until a user changes it (the column's default too): a heads-up while
 # there is still time to change course, the warning the feature is for.
 DEFAULT_WARN_AT_PERCENT = 80
-
-
-ENGINE_OPTIONS: Final[dict[str, Any]] = {
-    # A stopped or unreachable database must answer health checks fast, never hang.
-    "connect_args": {"connect_timeout": 2},
-}
 
 
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -39,7 +33,13 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ, "NOTIFY_DATABASE_URL", DATABASE_NAME),
-        "SQLALCHEMY_ENGINE_OPTIONS": {**ENGINE_OPTIONS, "pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            # No pre-ping (a round trip at every checkout, two per event in the worker): a
+            # connection that died with its server is noticed when used; a request whose first
+            # statement met it runs again (service_kit.connection_recovery), a task is retried.
+            # A stopped or unreachable database must answer health checks fast, never hang.
+            "connect_args": {"connect_timeout": 2},
+        },
         "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
         # The values users may choose for warn_at_percent (api_app emits these thresholds).
         "BUDGET_WARNING_THRESHOLDS": thresholds,

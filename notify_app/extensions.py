@@ -1,46 +1,32 @@
 """Flask extensions of notify_app, created unbound and initialised in create_app()."""
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, MetaData, create_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Engine, create_engine
 
+from service_kit.database import new_database
 
-class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "%(table_name)s_%(column_0_N_name)s_idx",
-            "uq": "%(table_name)s_%(column_0_N_name)s_key",
-            "fk": "%(table_name)s_%(column_0_name)s_fkey",
-            "pk": "%(table_name)s_pkey",
-            "ck": "%(table_name)s_%(constraint_name)s_check",
-        }
-    )
-
-
-# Objects keep their values after a commit: logging a delivery just committed, or answering with
-# the settings just saved, never checks out a connection again to reload them.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = new_database()
 migrate = Migrate()
 jwt = JWTManager()
 
 AUTOCOMMIT_ENGINE_EXTENSION = "notify_autocommit_engine"
 
 
-def autocommit_engine() -> Engine:
-    """The app's engine for single statements that commit as they run (no BEGIN, no COMMIT).
-
-    A pool of its own whose connections stay in autocommit: switching one of db.engine's
-    connections there for a statement costs a round trip more, to switch it back at check-in.
+def init_autocommit_engine(app: Flask) -> None:
+    """A pool of its own whose connections stay in autocommit, for single statements that
+    commit as they run (no BEGIN, no COMMIT): switching one of db.engine's connections there for
+    a statement costs a round trip more, to switch it back at check-in. It connects on first use.
     """
-    engine: Engine | None = current_app.extensions.get(AUTOCOMMIT_ENGINE_EXTENSION)
-    if engine is None:
-        engine = create_engine(
-            db.engine.url,
-            isolation_level="AUTOCOMMIT",
-            **current_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-        )
-        current_app.extensions[AUTOCOMMIT_ENGINE_EXTENSION] = engine
+    with app.app_context():
+        url = db.engine.url
+    app.extensions[AUTOCOMMIT_ENGINE_EXTENSION] = create_engine(
+        url, isolation_level="AUTOCOMMIT", **app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
+
+
+def autocommit_engine() -> Engine:
+    """The app's autocommit engine (init_autocommit_engine)."""
+    engine: Engine = current_app.extensions[AUTOCOMMIT_ENGINE_EXTENSION]
     return engine

@@ -10,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # The database is down, restarting or out of connections: nothing the caller did wrong, and
 # worth trying again shortly (a request answers 503, a task retries with backoff).
@@ -37,7 +37,7 @@ def new_database() -> SQLAlchemy:
     return SQLAlchemy(model_class=base, session_options={"expire_on_commit": False})
 
 
-def session() -> Session:
+def session() -> scoped_session[Session]:
     """The current app's session (whichever service's app is handling the request or task)."""
-    scoped: Session = current_app.extensions["sqlalchemy"].session
+    scoped: scoped_session[Session] = current_app.extensions["sqlalchemy"].session
     return scoped

@@ -141,6 +141,13 @@ def test_no_pre_ping_at_checkout(api: Flask) -> None:
         assert db.engine.pool._pre_ping is False
 
 
+def test_no_pre_ping_at_checkout_in_notify_app(notify: Flask) -> None:
+    from notify_app.extensions import db
+
+    with notify.app_context():
+        assert db.engine.pool._pre_ping is False
+
+
 def measured(api: Flask, request: Callable[[], object]) -> RoundTrips:
     with counting(api) as trips:
         request()
@@ -228,6 +235,36 @@ def test_a_dropped_connection_costs_no_request(
             db.engine.dispose()
     transactions = scene.send("GET", "/api/transactions?page_size=100", 200)
     assert sorted(transaction["amount"] for transaction in transactions) == ["1.00", "12.50"]
+
+
+def test_a_dropped_connection_costs_notify_app_no_request(
+    make_user: Callable[[], SignedInUser], test_databases: ServiceDatabases
+) -> None:
+    """notify_app recovers a dropped connection as api_app does (service_kit's
+    RecoveringFlask): the request whose first statement met it runs again on a fresh one."""
+    import notify_app
+    from notify_app.extensions import db
+
+    user = make_user()
+    app = notify_app.create_app({"TESTING": True})
+    client = app.test_client()
+    try:
+        for method, path, status, body in [
+            ("GET", "/api/notifications/health", 200, None),
+            ("GET", "/api/notifications/settings", 200, None),
+            ("PATCH", "/api/notifications/settings", 200, {"notify_goal_reached": False}),
+        ]:
+            with app.app_context():
+                pooled = db.session.scalar(text("SELECT pg_backend_pid()"))
+                db.session.rollback()
+            terminate(test_databases.notify_url, pooled)
+            response = client.open(path, method=method, headers=user.headers, json=body)
+            assert response.status_code == status, response.get_json(silent=True)
+        settings = client.get("/api/notifications/settings", headers=user.headers)
+        assert settings.json["notify_goal_reached"] is False
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def terminate(database_url: str, backend_pid: int) -> None:

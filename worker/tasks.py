@@ -19,7 +19,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 import notify_app
 from event_contract import HANDLE_EVENT_TASK
 from notify_app import handlers
-from notify_app.config import ENGINE_OPTIONS
 from notify_app.deliveries.queue import SEND_DELIVERY_TASK
 from notify_app.deliveries.sending import deliver, sweep_overdue
 from notify_app.linking.service import purge_link_codes as purge_unusable_link_codes
@@ -46,16 +45,11 @@ def notify_application() -> Flask:
 
     Its log lines say "worker", so an operator tells them from the web service's.
     """
-    return notify_app.create_app(
-        {
-            "SERVICE_NAME": "worker",
-            # No ping before each checkout (two per event): a task whose connection died with
-            # PostgreSQL fails with OperationalError before it sent anything and is retried
-            # (RETRY_OPTIONS), and recording an outcome retries by itself; the dead pool is
-            # discarded at the first such error.
-            "SQLALCHEMY_ENGINE_OPTIONS": {**ENGINE_OPTIONS, "pool_pre_ping": False},
-        }
-    )
+    # No ping before each checkout (notify_app pings none): a task whose connection died with
+    # PostgreSQL fails with OperationalError before it sent anything and is retried
+    # (RETRY_OPTIONS), and recording an outcome retries by itself; the dead pool is discarded at
+    # the first such error.
+    return notify_app.create_app({"SERVICE_NAME": "worker"})
 
 
 @celery_app.task(name="notifications.ping", ignore_result=False)

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-from api_app.extensions import db
+from service_kit.database import session
 
 # Statements this request (app context) has run successfully.
 STATEMENTS_RUN = "_db_statements_run"
@@ -37,7 +37,7 @@ class RecoveringFlask(Flask):
             if not is_retryable(error):
                 raise
         logger.warning("the database connection was dead; running the request again")
-        db.session.remove()
+        session().remove()
         return super().dispatch_request()
 
 
@@ -48,7 +48,7 @@ def is_retryable(error: DBAPIError) -> bool:
 
 def install_statement_count(app: Flask) -> None:
     with app.app_context():
-        engine = db.engine
+        engine = app.extensions["sqlalchemy"].engine
     if not event.contains(engine, "after_cursor_execute", _count):
         event.listen(engine, "after_cursor_execute", _count)
 
