@@ -8,8 +8,6 @@ from functools import cache
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 import api_app
 from api_app import jobs
@@ -22,6 +20,7 @@ from scheduler import (
     PURGE_REFRESH_TOKENS_TASK,
     RECORD_RECURRING_TASK,
 )
+from service_kit.database import TRANSIENT_DATABASE_ERRORS
 
 
 @cache
@@ -62,7 +61,7 @@ logger = logging.getLogger(__name__)
 # (the command's own row makes any repeat harmless).
 @celery_app.task(
     name=BOT_COMMAND_TASK,
-    autoretry_for=(OperationalError, InterfaceError, PoolTimeoutError),
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
     retry_backoff=1,
     retry_backoff_max=10,
     retry_jitter=True,

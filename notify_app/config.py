@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from event_contract import warning_thresholds
+from service_kit.celery_apps import max_countdown_seconds
 from service_kit.config import database_url, read_secret
 
 DATABASE_NAME = "budget_notifications"
@@ -79,9 +80,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "DELIVERY_SWEEP_GRACE_SECONDS": float(environ.get("DELIVERY_SWEEP_GRACE_SECONDS", "10")),
         # Countdowns of re-enqueued sends stay well under the broker's visibility timeout (a
         # task held longer than it would be handed out a second time); longer waits hop.
-        "DELIVERY_MAX_COUNTDOWN_SECONDS": max(
-            1, int(environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "30")) // 3
-        ),
+        "DELIVERY_MAX_COUNTDOWN_SECONDS": max_countdown_seconds(environ),
         # Per user (flask-limiter notation). Counters on the broker's Redis, under their prefix.
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         "TEST_MESSAGE_RATE_LIMIT": environ.get("TEST_MESSAGE_RATE_LIMIT", "5 per hour"),

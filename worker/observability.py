@@ -1,4 +1,4 @@
-"""The worker's logs (JSON lines, like the services) and Prometheus metrics.
+"""The worker's Prometheus metrics (its logs: service_kit.celery_apps.worker_app).
 
 Celery runs tasks in forked child processes, so metrics use prometheus_client's multiprocess
 mode: children write to PROMETHEUS_MULTIPROC_DIR and the main process serves the sum of them on
@@ -12,11 +12,9 @@ import logging
 import os
 from typing import Any
 
-from celery.signals import setup_logging, task_postrun, worker_ready
+from celery.signals import task_postrun, worker_ready
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
-
-from service_kit.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +23,6 @@ DEFAULT_METRICS_PORT = 9540
 tasks_finished = Counter(
     "worker_tasks_total", "Tasks the worker finished, by task and outcome", ["task", "outcome"]
 )
-
-
-@setup_logging.connect
-def use_service_logging(**_: Any) -> None:
-    """Celery's own logging setup is replaced by the services' one-line-per-record format."""
-    configure_logging(
-        "worker", os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO")
-    )
 
 
 @task_postrun.connect

@@ -13,8 +13,6 @@ from functools import cache
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 import notify_app
 from event_contract import HANDLE_EVENT_TASK
@@ -23,15 +21,14 @@ from notify_app.deliveries.queue import SEND_DELIVERY_TASK
 from notify_app.deliveries.sending import deliver, sweep_overdue
 from notify_app.linking.service import purge_link_codes as purge_unusable_link_codes
 from scheduler import PURGE_LINK_CODES_TASK, SWEEP_DELIVERIES_TASK
+from service_kit.database import TRANSIENT_DATABASE_ERRORS
 from worker.app import MAX_COUNTDOWN_SECONDS, celery_app
-
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 # Countdowns of up to 2, 4, 8 ... seconds (full jitter), capped at a third of the visibility
 # timeout (10 s by default; a countdown task is held unacknowledged by the worker, and one held
 # longer than the timeout would be handed out twice): about an hour and a half of retries.
 RETRY_OPTIONS: dict[str, Any] = {
-    "autoretry_for": TRANSIENT_ERRORS,
+    "autoretry_for": TRANSIENT_DATABASE_ERRORS,
     "retry_backoff": 2,
     "retry_backoff_max": MAX_COUNTDOWN_SECONDS,
     "retry_jitter": True,
