@@ -23,11 +23,10 @@ from api_app.recurring.views import blp as recurring_blp
 from api_app.reports.views import blp as reports_blp
 from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
-from service_kit.connection_recovery import RecoveringFlask, install_statement_count
+from service_kit.app import init_database, new_app
 from service_kit.edges import init_edges
 from service_kit.errors import JsonErrorApi
 from service_kit.health import health_blueprint
-from service_kit.logs import configure_logging
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_signing_keys
 
@@ -37,15 +36,7 @@ __all__ = ["create_app", "models"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = RecoveringFlask(__name__)
-    app.config.update(load_config())
-    if test_config is not None:
-        app.config.update(test_config)
-    if not app.testing:
-        # Tests keep pytest's log capture; every real process logs one line per record.
-        configure_logging(
-            app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
-        )
+    app = new_app(__name__, load_config(), test_config)
     configure_signing_keys(app)
     # List cursors are keyed with the token signing key: a secret api_app alone holds.
     app.config.setdefault("CURSOR_SECRET", app.config["JWT_PRIVATE_KEY"])
@@ -55,9 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
     init_edges(app)
-    db.init_app(app)
-    install_statement_count(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    init_database(app, db, migrate, MIGRATIONS_DIR)
     jwt.init_app(app)
     events.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import Flask
-from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
-from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api_app.events.outbox import outbox_status
 from api_app.extensions import db
+from service_kit import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +53,6 @@ class OutboxBacklogCollector(Collector):
 
 
 def init_metrics(app: Flask) -> PrometheusMetrics:
-    options = {
-        "path": METRICS_PATH,
-        "defaults_prefix": "api",
-        # By route template, not raw path: /api/goals/<id> is one series, not one per goal.
-        "group_by": "url_rule",
-        "excluded_paths": [f"^{METRICS_PATH}$"],
-    }
-    metrics: PrometheusMetrics
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Under gunicorn each worker is a process; a scrape must add up all of them.
-        metrics = GunicornInternalPrometheusMetrics(app, **options)
-    else:
-        # A registry per app, so several apps in one process (the tests, the gateway) never clash.
-        metrics = PrometheusMetrics(app, registry=CollectorRegistry(), **options)
-    metrics.registry.register(OutboxBacklogCollector(app))
-    return metrics
+    return metrics.init_metrics(
+        app, path=METRICS_PATH, prefix="api", collectors=[OutboxBacklogCollector(app)]
+    )

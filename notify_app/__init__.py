@@ -15,14 +15,13 @@ from notify_app.deliveries.views import blp as deliveries_blp
 from notify_app.extensions import db, init_autocommit_engine, jwt, migrate
 from notify_app.linking.cli import telegram_cli
 from notify_app.linking.views import blp as telegram_blp
-from notify_app.metrics import init_metrics
 from notify_app.rate_limits import init_rate_limits
 from notify_app.settings.views import blp as settings_blp
-from service_kit.connection_recovery import RecoveringFlask, install_statement_count
+from service_kit.app import init_database, new_app
 from service_kit.edges import init_edges
 from service_kit.errors import JsonErrorApi
 from service_kit.health import health_blueprint
-from service_kit.logs import configure_logging
+from service_kit.metrics import init_metrics
 from service_kit.request_ids import init_request_ids
 from service_kit.signing_keys import configure_cursor_secret, configure_verification_key
 
@@ -32,23 +31,13 @@ __all__ = ["create_app", "models"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = RecoveringFlask(__name__)
-    app.config.update(load_config())
-    if test_config is not None:
-        app.config.update(test_config)
-    if not app.testing:
-        # Tests keep pytest's log capture; every real process logs one line per record.
-        configure_logging(
-            app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
-        )
+    app = new_app(__name__, load_config(), test_config)
     configure_verification_key(app)
     configure_cursor_secret(app, setting=CURSOR_SECRET_SETTING, filename=CURSOR_SECRET_FILENAME)
 
     init_edges(app)
-    db.init_app(app)
-    install_statement_count(app)
+    init_database(app, db, migrate, MIGRATIONS_DIR)
     init_autocommit_engine(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.
     api = JsonErrorApi(app)
@@ -62,5 +51,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(telegram_blp)
     app.cli.add_command(telegram_cli)
     init_request_ids(app)
-    init_metrics(app)
+    # Under the service prefix, so the gateway routes scrapes here rather than to the api.
+    init_metrics(app, path="/api/notifications/metrics", prefix="notify")
     return app
