@@ -8,21 +8,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 from event_contract import money
 
-# Fixed English names: calendar.month_name would follow the process's locale.
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+# handlers.py names months through this module too.
+from service_kit.months import MONTH_NAMES as MONTH_NAMES
 
 # Telegram's limit for one sendMessage text.
 MAX_MESSAGE_LENGTH = 4096

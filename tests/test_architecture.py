@@ -72,6 +72,15 @@ def test_the_kit_holds_no_domain() -> None:
     for path in (REPO_ROOT / "service_kit").rglob("*.py"):
         tree = ast.parse(path.read_text())
         where = path.relative_to(REPO_ROOT)
+        # Prose may speak of users; a string the code uses (SQL, a name) may not name a table.
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(base) for base in node.bases}
@@ -83,7 +92,11 @@ def test_the_kit_holds_no_domain() -> None:
                 ), f"{where}: table {node.name}"
             if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "Table":
                 raise AssertionError(f"{where}: declares a table")
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
                 words = set(node.value.lower().replace(",", " ").split())
                 assert not words & table_names, f"{where}: names a table: {node.value!r}"
             names = {

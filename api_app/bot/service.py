@@ -50,6 +50,7 @@ from event_contract import (
     bot_transaction_id,
     money,
 )
+from service_kit.months import MONTH_NAMES as MONTHS
 
 logger = logging.getLogger(__name__)
 
@@ -57,22 +58,6 @@ UNDO_WINDOW: Final = timedelta(hours=24)
 # Buttons offered for a category, two per row.
 MAX_BUTTONS: Final = 24
 CHOICE_PREFIX: Final = "c"
-# Fixed English names: calendar.month_name would follow the process's locale.
-MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 USAGE: Final = (
     "Write it like this: /spent 12.50 food lunch (amount, category or the start of its name,"
     " then a description if you like)."
