@@ -38,3 +38,7 @@ class ConflictError(DomainError):
 
 class InvalidError(DomainError):
     """Well-formed input that the use case cannot accept (a withdrawal below zero)."""
+
+
+class WrongPasswordError(DomainError):
+    """The password given to confirm a change is not the account's."""

@@ -17,13 +17,21 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     Conflict,
+    Forbidden,
     HTTPException,
     NotFound,
     ServiceUnavailable,
     UnprocessableEntity,
 )
 
-from api_app.domain_errors import ConflictError, DomainError, FieldPath, InvalidError, NotFoundError
+from api_app.domain_errors import (
+    ConflictError,
+    DomainError,
+    FieldPath,
+    InvalidError,
+    NotFoundError,
+    WrongPasswordError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,7 @@ HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
     NotFoundError: NotFound,
     ConflictError: Conflict,
     InvalidError: UnprocessableEntity,
+    WrongPasswordError: Forbidden,
 }
 
 # The database is down, restarting or out of connections: nothing the client did wrong, and

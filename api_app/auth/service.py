@@ -12,7 +12,7 @@ from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
-from api_app.events import record_event, user_registered, user_sessions_revoked
+from api_app.events import user_registered, user_sessions_revoked
 from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
@@ -72,12 +72,14 @@ def refresh(token: str) -> IssuedSession:
             user_id = refresh_tokens.consume(token)
         except refresh_tokens.RefreshTokenReuseError as reuse:
             # Theft: whoever holds a copy loses every session, access tokens included. The
-            # revocation must stand although this request fails.
-            sign_out_everywhere(reuse.user_id)
-            uow.commit()
-            raise
-        user = uow.session.get_one(User, user_id)
-        return _issue_session(user)
+            # revocation must stand although this request fails: the unit commits it, and the
+            # refusal is raised after.
+            sign_out_everywhere(uow, reuse.user_id)
+            theft = reuse
+        else:
+            user = uow.session.get_one(User, user_id)
+            return _issue_session(user)
+    raise theft
 
 
 def logout(token: str) -> None:
@@ -86,22 +88,22 @@ def logout(token: str) -> None:
 
 
 def logout_everywhere(user: User) -> None:
-    with UnitOfWork():
-        sign_out_everywhere(user.id)
+    with UnitOfWork() as uow:
+        sign_out_everywhere(uow, user.id)
 
 
-def sign_out_everywhere(user_id: uuid.UUID) -> None:
+def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     """Revoke every refresh token and raise the token epoch, which refuses every access token
-    minted before, here and (told by user.sessions_revoked) in notify_app. Joins the caller's
+    minted before, here and (told by user.sessions_revoked) in notify_app. In the caller's
     unit of work."""
-    epoch = db.session.execute(
+    epoch = uow.session.execute(
         update(User)
         .where(User.id == user_id)
         .values(token_epoch=User.token_epoch + 1)
         .returning(User.token_epoch)
     ).scalar_one()
     refresh_tokens.revoke_all(user_id)
-    record_event(user_sessions_revoked(user_id, epoch))
+    uow.record(user_sessions_revoked(user_id, epoch))
 
 
 def _user_by_email(email: str) -> User | None:

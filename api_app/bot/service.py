@@ -136,11 +136,10 @@ def handle_bot_command(message: dict[str, Any]) -> str:
 
 
 def _answer_again(command: BotCommand) -> bool:
-    record = db.session.get(BotCommandRecord, command.id)
-    if record is None:
-        db.session.rollback()
-        return False
     with UnitOfWork(command.user_id) as uow:
+        record = uow.session.get(BotCommandRecord, command.id)
+        if record is None:
+            return False
         uow.record_once(_reply_event(command, record.reply))
     return True
 
