@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from api_app.budgets.spending import month_bounds
 from api_app.budgets.summary import monthly_summary
 from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
 from api_app.models import Transaction, User
+from api_app.months import month_bounds
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 
