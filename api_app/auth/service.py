@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
 from api_app.events import user_registered, user_sessions_revoked
-from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 
@@ -39,7 +39,7 @@ class IssuedSession:
 
 def register(email: str, password: str) -> IssuedSession:
     with UnitOfWork() as uow:
-        if _user_by_email(email) is not None:
+        if _user_by_email(uow.session, email) is not None:
             raise EmailTakenError
         user = User(email=email, password_hash=hash_password(password))
         uow.session.add(user)
@@ -55,8 +55,8 @@ def register(email: str, password: str) -> IssuedSession:
 
 
 def login(email: str, password: str) -> IssuedSession:
-    with UnitOfWork():
-        user = _user_by_email(email)
+    with UnitOfWork() as uow:
+        user = _user_by_email(uow.session, email)
         check = check_password(None if user is None else user.password_hash, password)
         if user is None or not check.matches:
             raise InvalidCredentialsError
@@ -106,8 +106,8 @@ def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     uow.record(user_sessions_revoked(user_id, epoch))
 
 
-def _user_by_email(email: str) -> User | None:
-    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+def _user_by_email(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
 def _issue_session(user: User) -> IssuedSession:
