@@ -43,10 +43,9 @@ OPEN_UNITS = "open_units_of_work"
 
 
 class UnitOfWork:
-    def __init__(self, user_id: uuid.UUID | None = None, *, session: Session | None = None) -> None:
-        """A unit on `session`, by default the app context's (db.session)."""
+    def __init__(self, user_id: uuid.UUID | None = None) -> None:
         self.user_id = user_id
-        self.session: Session = session if session is not None else db.session()
+        self.session: Session = db.session()
         self._limits: LimitCrossings | None = None
         self._outermost = True
 
