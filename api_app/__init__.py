@@ -18,6 +18,7 @@ from api_app.config import load_config
 from api_app.extensions import db, jwt, migrate
 from api_app.goals.views import blp as goals_blp
 from api_app.metrics import init_metrics
+from api_app.outbox_relay import outbox_cli
 from api_app.recurring.cli import recurring_cli
 from api_app.recurring.views import blp as recurring_blp
 from api_app.reports.views import blp as reports_blp
@@ -63,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(reports_blp)
     app.cli.add_command(budgets_cli)
     app.cli.add_command(recurring_cli)
+    app.cli.add_command(outbox_cli)
     init_request_ids(app)
     init_metrics(app)
     return app

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from marshmallow import ValidationError, fields, validate
 
-from api_app.money import MAX_AMOUNT
+from api_app.money import CENT, MAX_AMOUNT
 from event_contract import money
 
 # The textual forms of an amount: at most ten integer digits and two decimals, no leading zeros.
@@ -81,7 +81,7 @@ class Money(fields.Field[Decimal]):
             raise self.make_error("zero" if self.signed else "not_positive")
         if amount < 0 and not self.signed:
             raise self.make_error("not_positive")
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(CENT)
 
     def _serialize(self, value: Decimal | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else money(value)

@@ -13,6 +13,12 @@ crossing: the only way to make such a change is through these paths.
 Units nest: a use case called inside another one's unit (the bot recording a transaction
 through create_transaction, with its own row and reply) joins it, and only the outermost unit
 commits or rolls back.
+
+It is the only place in api_app that commits or rolls back (tests/test_architecture.py holds
+it so). A request's unit works on the request's session (db.session), whose transaction began
+with the access token's user check (api_app.auth.access_tokens, the user locked FOR KEY SHARE):
+the unit commits that transaction, so the check holds until the use case's change is
+committed. Jobs open one unit per step they want kept when a later step fails.
 """
 
 from __future__ import annotations
@@ -59,24 +65,19 @@ class UnitOfWork:
         if not self._outermost:
             return  # the enclosing unit commits, or rolls back on the error
         if error is None:
-            self.commit()
+            # The events recorded are published right after (api_app.events.fast_path).
+            self.session.commit()
         else:
             self.session.rollback()
 
-    def commit(self) -> None:
-        """Commit now (the block's end would too); the recorded events are published right
-        after (api_app.events.fast_path). Inside an enclosing unit: nothing, it commits."""
-        if self._outermost:
-            self.session.commit()
-
     def record(self, event: Event) -> None:
         """Add `event` to the outbox in this transaction: it exists if and only if the change
-        it describes is committed."""
-        record_event(event)
+        it describes is committed. The only way to add an event."""
+        record_event(self.session, event)
 
     def record_once(self, event: Event) -> bool:
         """`record` for an event whose id says what it is about: False if already recorded."""
-        return record_event_once(event)
+        return record_event_once(self.session, event)
 
     @property
     def limits(self) -> LimitCrossings:

@@ -39,3 +39,7 @@ class ConflictError(DomainError):
 
 class InvalidError(DomainError):
     """Well-formed input that the use case cannot accept (a withdrawal below zero)."""
+
+
+class ForbiddenError(DomainError):
+    """The user may see this but not do it (a password confirming a change is wrong)."""

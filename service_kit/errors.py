@@ -15,6 +15,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import (
     Conflict,
+    Forbidden,
     HTTPException,
     NotFound,
     ServiceUnavailable,
@@ -26,6 +27,7 @@ from service_kit.domain_errors import (
     ConflictError,
     DomainError,
     FieldPath,
+    ForbiddenError,
     InvalidError,
     NotFoundError,
 )
@@ -36,6 +38,7 @@ HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
     NotFoundError: NotFound,
     ConflictError: Conflict,
     InvalidError: UnprocessableEntity,
+    ForbiddenError: Forbidden,
 }
 
 

@@ -1,6 +1,6 @@
 """Helpers for the tests of the event pipeline: api_app's outbox -> Redis -> worker -> Telegram.
 
-The transaction and goal endpoints emit their events through `api_app.events.record_event`
+The transaction and goal endpoints emit their events through their unit of work's `record`
 inside their own transaction; `record` does exactly that, so these tests drive the real
 pipeline without depending on those endpoints.
 """
@@ -40,14 +40,12 @@ def wait_until(
 
 
 def record(api: Flask, *events: Event) -> None:
-    """What a use case of api_app does: record the events in its transaction and commit."""
-    from api_app.events import record_event
-    from api_app.extensions import db
+    """What a use case of api_app does: record the events in its unit of work, which commits."""
+    from api_app.unit_of_work import UnitOfWork
 
-    with api.app_context():
+    with api.app_context(), UnitOfWork() as uow:
         for event in events:
-            record_event(event)
-        db.session.commit()
+            uow.record(event)
 
 
 def limit_exceeded(

@@ -1,11 +1,16 @@
-"""Database per service, in code: the services never import each other."""
+"""Architecture, in code: the services never import each other, and a unit of work alone ends
+transactions."""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -118,3 +123,96 @@ def _created_tables(migration: Path) -> set[str]:
         ):
             tables.add(str(node.args[0].value))
     return tables
+
+
+# What starts or ends a database transaction by hand: `.commit(`, `.rollback(`, `.begin(`,
+# `.begin_nested(` on anything (session, connection, engine).
+TRANSACTION_CALLS = frozenset({"commit", "rollback", "begin", "begin_nested"})
+
+
+@dataclass(frozen=True)
+class TransactionOwners:
+    """A service's package and where in it a transaction may be begun or ended by hand: its unit
+    of work, and named exceptions, each `path` (the whole module) or `path::function`, with why."""
+
+    package: str
+    allowed: Mapping[str, str]
+
+
+TRANSACTION_OWNERS = [
+    TransactionOwners(
+        "api_app",
+        {
+            "api_app/unit_of_work.py": "the unit of work",
+            "api_app/events/outbox.py::publish_pending": (
+                "the outbox claim: the fast path runs it inside a unit's commit (after_commit),"
+                " and api_app.events lies below the unit of work, which records into it"
+            ),
+        },
+    ),
+    TransactionOwners(
+        "service_kit",
+        {
+            "service_kit/health.py::database_answers": (
+                "the health probe ends its bounded probe query; no use case runs there"
+            ),
+        },
+    ),
+]
+
+
+def transaction_calls(package: str) -> set[tuple[str, str, int]]:
+    """(path, enclosing function or "", line) of every transaction call in the package."""
+    found: set[tuple[str, str, int]] = set()
+
+    def visit(node: ast.AST, path: str, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, path, child.name)
+                continue
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr in TRANSACTION_CALLS
+            ):
+                found.add((path, function, child.lineno))
+            visit(child, path, function)
+
+    for file in sorted((REPO_ROOT / package).rglob("*.py")):
+        path = file.relative_to(REPO_ROOT).as_posix()
+        visit(ast.parse(file.read_text()), path, "")
+    return found
+
+
+@pytest.mark.parametrize("owners", TRANSACTION_OWNERS, ids=lambda owners: owners.package)
+def test_only_the_unit_of_work_begins_commits_or_rolls_back(owners: TransactionOwners) -> None:
+    calls = transaction_calls(owners.package)
+    used: set[str] = set()
+    outside = []
+    for path, function, line in sorted(calls):
+        allowance = next(
+            (key for key in (path, f"{path}::{function}") if key in owners.allowed), None
+        )
+        if allowance is None:
+            outside.append(f"{path}:{line} (in {function or 'the module'})")
+        else:
+            used.add(allowance)
+    assert not outside, "transactions are begun or ended outside the unit of work: " + ", ".join(
+        outside
+    )
+    # An exception nobody needs any more goes, so the list stays the truth.
+    assert set(owners.allowed) == used, set(owners.allowed) - used
+
+
+def test_only_the_unit_of_work_adds_to_the_outbox() -> None:
+    """`uow.record` is the only way to add an event to api_app's outbox."""
+    writers = {"record_event", "record_event_once"}
+    users = set()
+    for file in (REPO_ROOT / "api_app").rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            named = node.id if isinstance(node, ast.Name) else None
+            if isinstance(node, ast.alias):
+                named = node.name
+            if named in writers:
+                users.add(file.relative_to(REPO_ROOT).as_posix())
+    assert users == {"api_app/unit_of_work.py"}

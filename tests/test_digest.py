@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy.orm import Session
 
 from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
@@ -144,7 +143,7 @@ def test_a_run_after_the_outbox_was_purged_sends_nothing_again(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
 ) -> None:
     from api_app.events.outbox import purge_published
-    from api_app.extensions import db
+    from api_app.unit_of_work import UnitOfWork
 
     person = Person.sign_up(api, notify)
     person.settings(telegram_chat_id="5001", notify_monthly_digest=True)
@@ -154,8 +153,8 @@ def test_a_run_after_the_outbox_was_purged_sends_nothing_again(
     assert finished_delivery(notify, event_id).status == "sent"
 
     # Months later the relay has purged the published row: the same event is recorded again.
-    with api.app_context(), Session(db.engine) as session:
-        assert purge_published(session, retention=timedelta(0)) >= 1
+    with api.app_context(), UnitOfWork() as uow:
+        assert purge_published(uow.session, retention=timedelta(0)) >= 1
     assert close_month(api, "--year", "2025", "--month", "10") == (
         0,
         "closed 2025-10: 1 users with transactions, 1 new digest events\n",

@@ -1,8 +1,9 @@
 """Events recorded by api_app reach "Telegram" through Redis and a real worker, exactly once.
 
-api_app records an event as its use cases do (record_event + commit); the fast path publishes
-it, the session's `celery worker` runs notify_app's handler, and the Telegram stand-in shows
-what was sent. The delivery log in budget_notifications shows what became of each event.
+api_app records an event as its use cases do (a unit of work's record and commit); the fast
+path publishes it, the session's `celery worker` runs notify_app's handler, and the Telegram
+stand-in shows what was sent. The delivery log in budget_notifications shows what became of
+each event.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from devstack.servers import EmbeddedRedis, free_port, start_redis
-from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE
+from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE, Event
 from tests.pipeline import limit_exceeded, outbox_row, record
 
 
@@ -72,18 +72,23 @@ def test_a_committed_event_is_published_at_once_as_a_task_named_by_the_contract(
 def test_a_rolled_back_event_is_neither_stored_nor_published(
     api: Flask, quiet_broker: EmbeddedRedis
 ) -> None:
-    from api_app.events import record_event
-    from api_app.extensions import db
+    from api_app.domain_errors import InvalidError
+    from api_app.unit_of_work import UnitOfWork
+
+    def refuse_after_recording(event: Event) -> None:
+        with UnitOfWork() as uow:
+            uow.record(event)
+            uow.session.flush()
+            raise InvalidError("the use case refused after recording")
 
     app = api_with_broker(quiet_broker.url)
     rolled_back, committed = limit_exceeded(uuid.uuid4()), limit_exceeded(uuid.uuid4())
     with app.app_context():
-        record_event(rolled_back)
-        db.session.flush()
-        db.session.rollback()
+        with pytest.raises(InvalidError):
+            refuse_after_recording(rolled_back)
         # The next transaction of the same session publishes its own event only.
-        record_event(committed)
-        db.session.commit()
+        with UnitOfWork() as uow:
+            uow.record(committed)
 
     assert outbox_row(app, rolled_back.id) is None
     assert queued_event_ids(quiet_broker.url) == [str(committed.id)]

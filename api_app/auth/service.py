@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
-from api_app.events import record_event, user_registered, user_sessions_revoked
-from api_app.extensions import db
+from api_app.events import user_registered, user_sessions_revoked
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 
@@ -39,7 +39,7 @@ class IssuedSession:
 
 def register(email: str, password: str) -> IssuedSession:
     with UnitOfWork() as uow:
-        if _user_by_email(email) is not None:
+        if _user_by_email(uow.session, email) is not None:
             raise EmailTakenError
         user = User(email=email, password_hash=hash_password(password))
         uow.session.add(user)
@@ -55,8 +55,8 @@ def register(email: str, password: str) -> IssuedSession:
 
 
 def login(email: str, password: str) -> IssuedSession:
-    with UnitOfWork():
-        user = _user_by_email(email)
+    with UnitOfWork() as uow:
+        user = _user_by_email(uow.session, email)
         check = check_password(None if user is None else user.password_hash, password)
         if user is None or not check.matches:
             raise InvalidCredentialsError
@@ -72,12 +72,14 @@ def refresh(token: str) -> IssuedSession:
             user_id = refresh_tokens.consume(token)
         except refresh_tokens.RefreshTokenReuseError as reuse:
             # Theft: whoever holds a copy loses every session, access tokens included. The
-            # revocation must stand although this request fails.
-            sign_out_everywhere(reuse.user_id)
-            uow.commit()
-            raise
-        user = uow.session.get_one(User, user_id)
-        return _issue_session(user)
+            # revocation must stand although this request fails: the unit commits it, and the
+            # refusal is raised after.
+            sign_out_everywhere(uow, reuse.user_id)
+            theft = reuse
+        else:
+            user = uow.session.get_one(User, user_id)
+            return _issue_session(user)
+    raise theft
 
 
 def logout(token: str) -> None:
@@ -86,26 +88,26 @@ def logout(token: str) -> None:
 
 
 def logout_everywhere(user: User) -> None:
-    with UnitOfWork():
-        sign_out_everywhere(user.id)
+    with UnitOfWork() as uow:
+        sign_out_everywhere(uow, user.id)
 
 
-def sign_out_everywhere(user_id: uuid.UUID) -> None:
+def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     """Revoke every refresh token and raise the token epoch, which refuses every access token
-    minted before, here and (told by user.sessions_revoked) in notify_app. Joins the caller's
+    minted before, here and (told by user.sessions_revoked) in notify_app. In the caller's
     unit of work."""
-    epoch = db.session.execute(
+    epoch = uow.session.execute(
         update(User)
         .where(User.id == user_id)
         .values(token_epoch=User.token_epoch + 1)
         .returning(User.token_epoch)
     ).scalar_one()
     refresh_tokens.revoke_all(user_id)
-    record_event(user_sessions_revoked(user_id, epoch))
+    uow.record(user_sessions_revoked(user_id, epoch))
 
 
-def _user_by_email(email: str) -> User | None:
-    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+def _user_by_email(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
 def _issue_session(user: User) -> IssuedSession:

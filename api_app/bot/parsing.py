@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from api_app.money import CENT, MAX_AMOUNT
+
 # 12 | 12.5 | 12,50 | 1 234,50 is not accepted (no thousands separators): one token.
 AMOUNT = re.compile(r"^\d{1,10}([.,]\d{1,2})?$")
-MAX_AMOUNT = Decimal("9999999999.99")
 DESCRIPTION_MAX_LENGTH = 500
 
 
@@ -33,7 +34,7 @@ def parse_entry(arguments: str) -> Entry | None:
         return None
     if not Decimal(0) < amount <= MAX_AMOUNT:
         return None
-    return Entry(amount.quantize(Decimal("0.01")), words[1:], " ".join(words[1:]))
+    return Entry(amount.quantize(CENT), words[1:], " ".join(words[1:]))
 
 
 @dataclass(frozen=True)

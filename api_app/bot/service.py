@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api_app.bot.parsing import match_category, parse_entry
-from api_app.budgets.spending import month_bounds, spent_in_month
+from api_app.budgets.spending import spent_in_month
 from api_app.budgets.summary import monthly_summary
 from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
@@ -34,6 +34,7 @@ from api_app.models import (
     TransactionType,
     User,
 )
+from api_app.months import month_bounds
 from api_app.transactions.service import NewTransaction, create_transaction, delete_transaction
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
@@ -121,11 +122,10 @@ def handle_bot_command(message: dict[str, Any]) -> str:
 
 
 def _answer_again(command: BotCommand) -> bool:
-    record = db.session.get(BotCommandRecord, command.id)
-    if record is None:
-        db.session.rollback()
-        return False
     with UnitOfWork(command.user_id) as uow:
+        record = uow.session.get(BotCommandRecord, command.id)
+        if record is None:
+            return False
         uow.record_once(_reply_event(command, record.reply))
     return True
 

@@ -16,11 +16,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from api_app.budgets.spending import month_bounds
 from api_app.budgets.summary import monthly_summary
 from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
-from api_app.extensions import db
 from api_app.models import Transaction, User
+from api_app.months import month_bounds
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 
@@ -56,9 +55,9 @@ def close_month(year: int, month: int, now: datetime | None = None) -> CloseRepo
             month_closed_event_id(user_id, year, month): user_id
             for user_id in users[start : start + BATCH_SIZE]
         }
-        for event_id in recorded_ids(list(pending)):
-            del pending[event_id]
-        db.session.commit()
+        with UnitOfWork() as uow:
+            for event_id in recorded_ids(uow.session, list(pending)):
+                del pending[event_id]
         for user_id in pending.values():
             outcome = _close_for(user_id, year, month, moment)
             emitted += outcome == "closed"
@@ -68,13 +67,13 @@ def close_month(year: int, month: int, now: datetime | None = None) -> CloseRepo
 
 def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
     first, following = month_bounds(year, month)
-    user_ids = db.session.scalars(
-        select(Transaction.user_id)
-        .where(Transaction.date >= first, Transaction.date < following)
-        .distinct()
-        .order_by(Transaction.user_id)
-    ).all()
-    db.session.commit()
+    with UnitOfWork() as uow:
+        user_ids = uow.session.scalars(
+            select(Transaction.user_id)
+            .where(Transaction.date >= first, Transaction.date < following)
+            .distinct()
+            .order_by(Transaction.user_id)
+        ).all()
     return list(user_ids)
 
 

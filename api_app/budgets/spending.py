@@ -8,7 +8,6 @@ the user's whole history.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from api_app.extensions import db
 from api_app.models import Transaction, TransactionType
 from api_app.money import CENT
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    """The first day of the month and the first day of the next one (exclusive)."""
-    first = date(year, month, 1)
-    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return first, following
+from api_app.months import month_bounds
 
 
 def in_month(user_id: uuid.UUID, year: int, month: int) -> ColumnElement[bool]:

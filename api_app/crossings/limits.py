@@ -54,9 +54,9 @@ from api_app.domain_errors import NotFoundError
 from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached
 from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
 from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
+from api_app.money import CENT
+from api_app.months import month_bounds
 from event_contract import Event
-
-CENT = Decimal("0.01")
 
 Write = Insert | Update | Delete
 
@@ -73,8 +73,7 @@ class CategoryMonth:
 
     def bounds(self) -> tuple[date, date]:
         """The first day of the month and the first day of the next one."""
-        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
-        return date(self.year, self.month, 1), following
+        return month_bounds(self.year, self.month)
 
 
 # The statements of the hot paths are built once, with bind parameters: SQLAlchemy then derives
@@ -444,9 +443,7 @@ class LimitCrossings:
         year = func.extract("year", Transaction.date).cast(Integer)
         month = func.extract("month", Transaction.date).cast(Integer)
         months = sorted({(key.year, key.month) for key in keys})
-        first = date(months[0][0], months[0][1], 1)
-        last_year, last_month = months[-1]
-        following = date(last_year + last_month // 12, last_month % 12 + 1, 1)
+        first, following = month_bounds(*months[0])[0], month_bounds(*months[-1])[1]
         rows = self._session.execute(
             select(Transaction.category_id, year, month, func.sum(Transaction.amount))
             .where(

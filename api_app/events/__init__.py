@@ -1,4 +1,5 @@
-"""Events for notify_app: the transactional outbox, its fast path and its relay.
+"""Events for notify_app: the transactional outbox and its fast path (its relay, which purges
+in a unit of work, is api_app.outbox_relay).
 
 A use case records an event through its unit of work (api_app.unit_of_work), which adds it to
 the outbox inside its transaction; the event is published right after the commit, or by the
@@ -21,9 +22,8 @@ from api_app.events.builders import (
     user_registered,
     user_sessions_revoked,
 )
-from api_app.events.cli import outbox_cli
 from api_app.events.fast_path import PUBLISHER_EXTENSION, install_fast_path
-from api_app.events.outbox import record_event, record_event_once, recorded_ids
+from api_app.events.outbox import recorded_ids
 from api_app.events.publisher import EventPublisher
 
 __all__ = [
@@ -34,8 +34,6 @@ __all__ = [
     "goal_reached",
     "init_app",
     "month_closed_event_id",
-    "record_event",
-    "record_event_once",
     "recorded_ids",
     "user_deleted",
     "user_registered",
@@ -48,4 +46,3 @@ def init_app(app: Flask) -> None:
         app.config["BROKER_URL"], timeout_seconds=app.config["OUTBOX_PUBLISH_TIMEOUT_SECONDS"]
     )
     install_fast_path()
-    app.cli.add_command(outbox_cli)

@@ -1,11 +1,16 @@
 """The transactional outbox: events are rows of budget_api until the broker has accepted them.
 
-`record_event` adds the row to the caller's transaction, so an event exists if and only if the
-change it describes was committed. `publish_pending` hands unpublished rows to the broker; the
-fast path calls it right after a commit for that commit's events, the relay for everything
-left over. Both claim rows with FOR UPDATE SKIP LOCKED, so any number of them can run at once
-without publishing a row twice (short of a crash between the broker's answer and the commit,
-which the worker's delivery log absorbs: the event id is the deduplication key downstream).
+`record_event` adds the row to the transaction of a unit of work (`UnitOfWork.record`, the only
+way in), so an event exists if and only if the change it describes was committed.
+`publish_pending` hands unpublished rows to the broker; the fast path calls it right after a
+commit for that commit's events, the relay for everything left over. Both claim rows with FOR
+UPDATE SKIP LOCKED, so any number of them can run at once without publishing a row twice (short
+of a crash between the broker's answer and the commit, which the worker's delivery log absorbs:
+the event id is the deduplication key downstream).
+
+The claim is the one transaction in api_app that no unit of work ends: the fast path runs it
+inside a unit's commit (SQLAlchemy's after_commit), and this module lies below the unit of work,
+which records into it. tests/test_architecture.py names it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api_app.events.publisher import EventPublisher, PublishError
-from api_app.extensions import db
 from api_app.models import OutboxEvent
 from event_contract import Event
 from service_kit.request_ids import current_request_id
@@ -32,15 +36,15 @@ RECORDED_IDS_KEY = "outbox_recorded_event_ids"
 logger = logging.getLogger(__name__)
 
 
-def record_event(event: Event) -> None:
-    """Add `event` to the outbox in the current db.session transaction; the caller commits.
+def record_event(session: Session, event: Event) -> None:
+    """Add `event` to the outbox in `session`'s transaction, which the unit of work commits.
 
     Nothing is published before that commit: the row is invisible to the relay until then, and
     the fast path runs only after it (see api_app.events.fast_path).
     """
     if event.request_id is None:
         event = event.caused_by(current_request_id())
-    db.session.add(
+    session.add(
         OutboxEvent(
             id=event.id,
             type=event.type,
@@ -48,7 +52,7 @@ def record_event(event: Event) -> None:
             occurred_at=event.occurred_at,
         )
     )
-    db.session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
+    session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
     # The event's own request id and user: one grep finds it here, in the outbox and the worker.
     logger.info(
         "recorded %s event %s",
@@ -58,7 +62,7 @@ def record_event(event: Event) -> None:
     )
 
 
-def record_event_once(event: Event) -> bool:
+def record_event_once(session: Session, event: Event) -> bool:
     """Like `record_event`, for an event whose id is derived from what it is about (a month's
     close): if the outbox already has that id, nothing is added. True when it was added.
 
@@ -66,7 +70,7 @@ def record_event_once(event: Event) -> bool:
     """
     if event.request_id is None:
         event = event.caused_by(current_request_id())
-    added = db.session.scalar(
+    added = session.scalar(
         insert(OutboxEvent)
         .values(
             id=event.id,
@@ -79,15 +83,15 @@ def record_event_once(event: Event) -> bool:
     )
     if added is None:
         return False
-    db.session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
+    session.info.setdefault(RECORDED_IDS_KEY, set()).add(event.id)
     return True
 
 
-def recorded_ids(ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+def recorded_ids(session: Session, ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     """Those of `ids` that the outbox holds (published or not, until purged)."""
     if not ids:
         return set()
-    return set(db.session.scalars(select(OutboxEvent.id).where(OutboxEvent.id.in_(ids))))
+    return set(session.scalars(select(OutboxEvent.id).where(OutboxEvent.id.in_(ids))))
 
 
 @dataclass(frozen=True)
@@ -136,12 +140,12 @@ def publish_pending(
 
 
 def purge_published(session: Session, *, retention: timedelta) -> int:
-    """Delete events published longer than `retention` ago; return how many."""
+    """Delete events published longer than `retention` ago, in the caller's unit of work;
+    return how many."""
     cutoff = datetime.now(UTC) - retention
-    with session.begin():
-        purged = session.scalars(
-            delete(OutboxEvent).where(OutboxEvent.published_at < cutoff).returning(OutboxEvent.id)
-        ).all()
+    purged = session.scalars(
+        delete(OutboxEvent).where(OutboxEvent.published_at < cutoff).returning(OutboxEvent.id)
+    ).all()
     return len(purged)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from api_app.auth.refresh_tokens import purge_expired
 from api_app.budgets.month_close import CloseReport, close_month, previous_month
 from api_app.events.outbox import purge_published
-from api_app.extensions import db
 from api_app.jobs.runs import JobOutcome, once_per_period
 from api_app.recurring.service import RunReport, record_due_occurrences
+from api_app.unit_of_work import UnitOfWork
 
 MONTH_CLOSE_JOB = "month-close"
 
@@ -42,13 +41,12 @@ def record_recurring_transactions() -> RunReport:
 
 def purge_refresh_tokens() -> int:
     """Delete expired refresh tokens; idempotent by nature."""
-    purged = purge_expired()
-    db.session.commit()
-    return purged
+    with UnitOfWork():
+        return purge_expired()
 
 
 def purge_outbox() -> int:
     """Delete outbox rows published more than OUTBOX_RETENTION_HOURS ago."""
     retention = timedelta(hours=current_app.config["OUTBOX_RETENTION_HOURS"])
-    with Session(db.engine) as session:
-        return purge_published(session, retention=retention)
+    with UnitOfWork() as uow:
+        return purge_published(uow.session, retention=retention)

@@ -158,7 +158,6 @@ def record_due_occurrences(now: datetime | None = None) -> RunReport:
     horizon = today_in(FURTHEST_AHEAD_ZONE, moment)
     rules = recorded = 0
     after: uuid.UUID | None = None
-    session = db.session()
     while True:
         query = (
             select(
@@ -172,8 +171,8 @@ def record_due_occurrences(now: datetime | None = None) -> RunReport:
         )
         if after is not None:
             query = query.where(RecurringTransaction.id > after)
-        batch = session.execute(query).tuples().all()
-        session.commit()
+        with UnitOfWork() as uow:
+            batch = uow.session.execute(query).tuples().all()
         if not batch:
             return RunReport(rules=rules, transactions=recorded)
         for rule_id, user_id, category_id in batch:

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select, text
 from sqlalchemy.sql.expression import literal_column
 
-from api_app.budgets.spending import month_bounds
 from api_app.extensions import db
 from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
 from api_app.money import CENT
+from api_app.months import month_bounds
 
 ZERO = Decimal("0.00")
 ONE_MONTH: ColumnElement[Any] = literal_column("interval '1 month'")

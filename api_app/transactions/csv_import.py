@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Final
 
 from api_app.models import TransactionType
-from api_app.money import MAX_AMOUNT
+from api_app.money import CENT, MAX_AMOUNT
 from api_app.schemas_common import ISO_DATE_PATTERN, POSITIVE_AMOUNT_PATTERN
 from api_app.transactions.export import FORMULA_STARTS, HEADER
 from api_app.transactions.schemas import DESCRIPTION_MAX_LENGTH
@@ -155,7 +155,7 @@ def _parse_export_row(line: int, cells: list[str]) -> ParsedRow:
         line=line,
         date=_iso_date(cell["date"].strip()),
         type=TransactionType[kind],
-        amount=Decimal(amount).quantize(Decimal("0.01")),
+        amount=Decimal(amount).quantize(CENT),
         category_name=_category(_as_written(cell["category"])),
         description=_description(_as_written(cell["description"])),
     )

@@ -1,45 +1,53 @@
-"""Account use cases that need the current password again before they act."""
+"""The signed-in user's own account; changes that need the current password again check it
+before they act."""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import delete
 
 from api_app.auth.passwords import check_password, hash_password
 from api_app.auth.service import sign_out_everywhere
+from api_app.domain_errors import WrongPasswordError
 from api_app.events import user_deleted
+from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 
 
-class WrongPasswordError(Exception):
-    pass
+def get_account(user_id: uuid.UUID) -> User:
+    # The request's user check loaded the row already: the session's identity map answers.
+    return db.session.get_one(User, user_id)
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+def change_password(user_id: uuid.UUID, current_password: str, new_password: str) -> None:
     """Set a new password and sign out every session: a stolen token, refresh or access, dies
     with the old password."""
-    with UnitOfWork():
+    with UnitOfWork(user_id) as uow:
+        user = uow.session.get_one(User, user_id)
         _confirm_password(user, current_password)
         user.password_hash = hash_password(new_password)
-        sign_out_everywhere(user.id)
+        sign_out_everywhere(uow, user_id)
 
 
-def change_timezone(user: User, timezone: str) -> User:
+def change_timezone(user_id: uuid.UUID, timezone: str) -> User:
     """The IANA zone in which the user's days begin and end."""
-    with UnitOfWork():
+    with UnitOfWork(user_id) as uow:
+        user = uow.session.get_one(User, user_id)
         user.timezone = timezone
     return user
 
 
-def delete_account(user: User, password: str) -> None:
+def delete_account(user_id: uuid.UUID, password: str) -> None:
     """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own, and
     the user.deleted event tells notify_app to forget its side."""
-    with UnitOfWork() as uow:
-        _confirm_password(user, password)
-        uow.session.execute(delete(User).where(User.id == user.id))
-        uow.record(user_deleted(user.id))
+    with UnitOfWork(user_id) as uow:
+        _confirm_password(uow.session.get_one(User, user_id), password)
+        uow.session.execute(delete(User).where(User.id == user_id))
+        uow.record(user_deleted(user_id))
 
 
 def _confirm_password(user: User, password: str) -> None:
     if not check_password(user.password_hash, password).matches:
-        raise WrongPasswordError
+        raise WrongPasswordError("the password is not correct")

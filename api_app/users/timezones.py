@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Final
 
-DEFAULT_TIMEZONE: Final = "UTC"
 # Entries of the zone database that name no place: the host's own setting and a placeholder.
 _NOT_ZONES: Final = frozenset({"localtime", "Factory"})
 

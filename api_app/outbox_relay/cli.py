@@ -10,8 +10,8 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from api_app.events.outbox import outbox_status
-from api_app.events.relay import StopSignal, run_relay
 from api_app.extensions import db
+from api_app.outbox_relay.loop import StopSignal, run_relay
 from service_kit.logs import configure_logging
 
 outbox_cli = AppGroup("outbox", help="The transactional outbox of the events for notify_app.")

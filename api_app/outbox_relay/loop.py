@@ -11,7 +11,6 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 from types import FrameType
 
 from flask import Flask
@@ -19,9 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api_app.events.fast_path import PUBLISHER_EXTENSION
-from api_app.events.outbox import publish_pending, purge_published
+from api_app.events.outbox import publish_pending
 from api_app.events.publisher import EventPublisher
 from api_app.extensions import db
+from api_app.jobs import purge_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,9 @@ def relay_pass(app: Flask, *, summary: RelaySummary) -> bool:
     return report.published == batch_size
 
 
-def purge_pass(app: Flask, *, summary: RelaySummary) -> None:
-    retention = timedelta(hours=app.config["OUTBOX_RETENTION_HOURS"])
+def purge_pass(summary: RelaySummary) -> None:
     try:
-        with Session(db.engine) as session:
-            summary.purged += purge_published(session, retention=retention)
+        summary.purged += purge_outbox()
     except SQLAlchemyError:
         logger.warning("outbox relay: purge failed, database unavailable", exc_info=True)
 
@@ -86,7 +84,7 @@ def run_relay(app: Flask, *, once: bool, stop: threading.Event) -> RelaySummary:
             if more_waiting:
                 continue
             if once:
-                purge_pass(app, summary=summary)
+                purge_pass(summary)
                 break
             stop.wait(interval)
     return summary
