@@ -1,6 +1,7 @@
 """What every response and request of the service gets at the edge: a body size limit (413 in
 the JSON error shape), `X-Content-Type-Options: nosniff`, and Swagger UI's assets served by the
-service itself at a pinned version (the swagger-ui-bundle package) instead of a CDN."""
+service itself at a pinned version (the swagger-ui-bundle package) instead of a CDN; and
+`Cache-Control: no-store` for the blueprints that ask for it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def body_limit(max_bytes: int) -> Callable[[View], View]:
         return limited  # type: ignore[return-value]
 
     return decorate
+
+
+def no_store(response: Response) -> Response:
+    """Kept by no browser or cache: `blp.after_request(no_store)` on a blueprint whose answers
+    carry secrets (tokens, account data, one-time codes)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _swagger_ui_asset(filename: str) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
@@ -15,6 +14,7 @@ from api_app.rate_limits import (
     per_email_in_body,
     per_user_writes,
 )
+from service_kit.edges import no_store
 from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
 blp = Blueprint(
@@ -22,11 +22,8 @@ blp = Blueprint(
 )
 
 
-@blp.after_request
-def _never_cache(response: Response) -> Response:
-    # Tokens must not be kept by browsers or intermediaries (RFC 6749, section 5.1).
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Tokens must not be kept by browsers or intermediaries (RFC 6749, section 5.1).
+blp.after_request(no_store)
 
 
 @blp.route("/register")

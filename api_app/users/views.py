@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 
 from api_app.access import current_user_id, protected
@@ -16,15 +15,13 @@ from api_app.users.schemas import (
     UserUpdateSchema,
 )
 from service_kit.blueprint import Blueprint
+from service_kit.edges import no_store
 from service_kit.openapi import error
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Your account")
 
 
-@blp.after_request
-def _never_cache(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+blp.after_request(no_store)
 
 
 @blp.route("/me")

@@ -6,7 +6,7 @@ import hmac
 import logging
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 
@@ -16,6 +16,7 @@ from notify_app.linking import service
 from notify_app.linking.schemas import LinkOfferSchema, WebhookReplySchema
 from notify_app.rate_limits import telegram_links
 from service_kit.blueprint import Blueprint, abort
+from service_kit.edges import no_store
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,5 @@ class TelegramWebhook(MethodView):
             raise  # abort raises; this line only tells the type checker
 
 
-@blp.after_request
-def _never_cache(response: Response) -> Response:
-    # A link carries a one-time code that links a chat to the account: not for caches.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# A link carries a one-time code that links a chat to the account: not for caches.
+blp.after_request(no_store)
