@@ -1,16 +1,45 @@
-"""One JSON error shape for every error this service answers: {code, status, message, errors}."""
+"""One JSON error shape for every error this service answers: {code, status, message, errors}.
+
+The edge of the service: flask-smorest's HTTP errors, and the use cases' domain errors
+(notify_app.domain_errors), which are given their status code and request location here and
+nowhere else.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+from flask import request
 from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    NotFound,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
+
+from notify_app.domain_errors import (
+    ConflictError,
+    DomainError,
+    FieldPath,
+    InvalidError,
+    NotFoundError,
+    UnavailableError,
+)
 
 logger = logging.getLogger(__name__)
+
+HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
+    NotFoundError: NotFound,
+    ConflictError: Conflict,
+    InvalidError: UnprocessableEntity,
+    UnavailableError: ServiceUnavailable,
+}
 
 # The database is down, restarting or out of connections: nothing the client did wrong, and
 # worth trying again shortly.
@@ -28,6 +57,7 @@ class JsonErrorApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         super()._register_error_handlers()
+        self._app.register_error_handler(DomainError, self.handle_domain_error)
         for error_class in DATABASE_UNAVAILABLE:
             self._app.register_error_handler(error_class, self.handle_database_unavailable)
 
@@ -52,3 +82,34 @@ class JsonErrorApi(Api):  # type: ignore[misc]
             if name.lower() != "content-type":
                 headers.setdefault(name, value)
         return payload, status_code, headers
+
+    def handle_domain_error(self, error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        http_error = next(
+            http for domain, http in HTTP_ERRORS.items() if isinstance(error, domain)
+        )()
+        # Where flask_smorest.abort keeps the message and errors for handle_http_exception.
+        http_error.data = {  # type: ignore[attr-defined]
+            "message": error.message,
+            "errors": located(error.fields),
+        }
+        return self.handle_http_exception(http_error)
+
+
+def located(fields: Mapping[FieldPath, str]) -> dict[str, Any]:
+    """`{location: {field: [problem]}}`, webargs' shape: a field the client gave in the URL's
+    path is reported under "path", one in its query string under "query", any other under
+    "json" (the body)."""
+    errors: dict[str, Any] = {}
+    for path, problem in fields.items():
+        field = str(path[0])
+        if field in (request.view_args or {}):
+            location = "path"
+        elif field in request.args:
+            location = "query"
+        else:
+            location = "json"
+        node = errors.setdefault(location, {})
+        for part in path[:-1]:
+            node = node.setdefault(str(part), {})
+        node.setdefault(str(path[-1]), []).append(problem)
+    return errors

@@ -1,10 +1,9 @@
 """Flask extensions of notify_app, created unbound and initialised in create_app()."""
 
-from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -25,22 +24,3 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
-
-AUTOCOMMIT_ENGINE_EXTENSION = "notify_autocommit_engine"
-
-
-def autocommit_engine() -> Engine:
-    """The app's engine for single statements that commit as they run (no BEGIN, no COMMIT).
-
-    A pool of its own whose connections stay in autocommit: switching one of db.engine's
-    connections there for a statement costs a round trip more, to switch it back at check-in.
-    """
-    engine: Engine | None = current_app.extensions.get(AUTOCOMMIT_ENGINE_EXTENSION)
-    if engine is None:
-        engine = create_engine(
-            db.engine.url,
-            isolation_level="AUTOCOMMIT",
-            **current_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-        )
-        current_app.extensions[AUTOCOMMIT_ENGINE_EXTENSION] = engine
-    return engine

@@ -32,7 +32,6 @@ from event_contract import (
 from notify_app import messages
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, notify
-from notify_app.extensions import db
 from notify_app.linking.service import email_hint
 from notify_app.models import (
     DeletedUser,
@@ -43,6 +42,7 @@ from notify_app.models import (
 )
 from notify_app.request_ids import request_id_context
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
+from notify_app.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -61,61 +61,58 @@ def handle_event(message: Mapping[str, Any]) -> None:
         logger.info(
             "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
         )
-        forgotten, settings = _lock_recipient(event.user_id)
-        if event.type != USER_DELETED and forgotten:
-            db.session.rollback()
-            logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
-            return
-        HANDLERS[event.type](event, settings)
+        with UnitOfWork() as uow:
+            forgotten, settings = _lock_recipient(uow, event.user_id)
+            if event.type != USER_DELETED and forgotten:
+                logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
+                return
+            HANDLERS[event.type](uow, event, settings)
     except UnsupportedSchemaVersionError as error:
         # Sent by a newer (or forged) producer: acting on its shape alone could do the wrong
         # thing. Refused, logged and acknowledged, never retried: a retry would see the same.
-        db.session.rollback()
         logger.error("refusing event %r: %s", message.get("id"), error)
     except (KeyError, ValueError, TypeError, InvalidOperation) as error:
-        # A redelivery would fail the same way: log it loudly and let the message go.
-        db.session.rollback()
+        # A redelivery would fail the same way (the unit rolled back what it had not
+        # committed): log it loudly and let the message go.
         logger.error("dropping malformed event %r: %s", message.get("id"), error)
     finally:
         request_id_context.reset(context_token)
 
 
-def on_user_registered(event: Event, _settings: Settings) -> None:
+def on_user_registered(uow: UnitOfWork, event: Event, _settings: Settings) -> None:
     """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
     email the bot names when a chat is linked."""
     email = event.payload.get("email")
     hint = email_hint(email) if isinstance(email, str) else None
-    db.session.execute(
+    uow.session.execute(
         insert(NotificationSettings)
         .values(user_id=event.user_id, email_hint=hint)
         .on_conflict_do_update(
             index_elements=[NotificationSettings.user_id], set_={"email_hint": hint}
         )
     )
-    db.session.commit()
 
 
-def on_user_deleted(event: Event, _settings: Settings) -> None:
+def on_user_deleted(uow: UnitOfWork, event: Event, _settings: Settings) -> None:
     """Forget the user: settings, delivery history and Telegram link codes (an unused code
     would otherwise link a chat to the deleted account), and remember that they are gone."""
-    db.session.execute(
+    uow.session.execute(
         insert(DeletedUser)
         .values(user_id=event.user_id)
         .on_conflict_do_nothing(index_elements=[DeletedUser.user_id])
     )
-    db.session.execute(delete(Delivery).where(Delivery.user_id == event.user_id))
-    db.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == event.user_id))
-    db.session.execute(
+    uow.session.execute(delete(Delivery).where(Delivery.user_id == event.user_id))
+    uow.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == event.user_id))
+    uow.session.execute(
         delete(NotificationSettings).where(NotificationSettings.user_id == event.user_id)
     )
-    db.session.commit()
 
 
-def on_user_sessions_revoked(event: Event, _settings: Settings) -> None:
+def on_user_sessions_revoked(uow: UnitOfWork, event: Event, _settings: Settings) -> None:
     """Remember the user's new token epoch: access tokens minted before are refused from now on.
     Epochs only rise, so an older event arriving late changes nothing."""
     epoch = int(event.payload["epoch"])
-    db.session.execute(
+    uow.session.execute(
         insert(TokenEpoch)
         .values(user_id=event.user_id, epoch=epoch)
         .on_conflict_do_update(
@@ -123,10 +120,9 @@ def on_user_sessions_revoked(event: Event, _settings: Settings) -> None:
             set_={"epoch": func.greatest(TokenEpoch.epoch, epoch), "updated_at": func.now()},
         )
     )
-    db.session.commit()
 
 
-def on_budget_limit_exceeded(event: Event, settings: Settings) -> None:
+def on_budget_limit_exceeded(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.budget_limit_exceeded(
         category_name=str(payload["category_name"]),
@@ -136,6 +132,7 @@ def on_budget_limit_exceeded(event: Event, settings: Settings) -> None:
         limit=Decimal(payload["limit"]),
     )
     _notify(
+        uow,
         event,
         text,
         wanted=settings.notify_limit_exceeded,
@@ -144,7 +141,7 @@ def on_budget_limit_exceeded(event: Event, settings: Settings) -> None:
     )
 
 
-def on_goal_reached(event: Event, settings: Settings) -> None:
+def on_goal_reached(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.goal_reached(
         name=str(payload["name"]),
@@ -152,6 +149,7 @@ def on_goal_reached(event: Event, settings: Settings) -> None:
         target_amount=Decimal(payload["target_amount"]),
     )
     _notify(
+        uow,
         event,
         text,
         wanted=settings.notify_goal_reached,
@@ -160,7 +158,7 @@ def on_goal_reached(event: Event, settings: Settings) -> None:
     )
 
 
-def on_budget_threshold_reached(event: Event, settings: Settings) -> None:
+def on_budget_threshold_reached(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     """The heads-up goes to users whose chosen threshold this change crossed: with 80, a jump
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
@@ -177,6 +175,7 @@ def on_budget_threshold_reached(event: Event, settings: Settings) -> None:
     )
     warn_at = settings.warn_at_percent
     _notify(
+        uow,
         event,
         text,
         wanted=warn_at in crossed,
@@ -189,7 +188,7 @@ def on_budget_threshold_reached(event: Event, settings: Settings) -> None:
     )
 
 
-def on_budget_month_closed(event: Event, settings: Settings) -> None:
+def on_budget_month_closed(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     payload = event.payload
     text = messages.monthly_digest(
         year=int(payload["year"]),
@@ -218,6 +217,7 @@ def on_budget_month_closed(event: Event, settings: Settings) -> None:
         month_name = messages.MONTH_NAMES[_month(payload["month"]) - 1]
         chart = {"title": f"{month_name} {payload['year']}", "bars": bars}
     _notify(
+        uow,
         event,
         text,
         wanted=settings.notify_monthly_digest,
@@ -227,13 +227,14 @@ def on_budget_month_closed(event: Event, settings: Settings) -> None:
     )
 
 
-def on_bot_reply(event: Event, _settings: Settings) -> None:
+def on_bot_reply(uow: UnitOfWork, event: Event, _settings: Settings) -> None:
     """api_app's answer to a bot command, to the chat that sent it (linked or not by now: it
     asked)."""
     payload = event.payload
     buttons = payload.get("buttons")
     chart = payload.get("chart")
     _notify(
+        uow,
         event,
         str(payload["text"]),
         wanted=True,
@@ -245,6 +246,7 @@ def on_bot_reply(event: Event, _settings: Settings) -> None:
 
 
 def _notify(
+    uow: UnitOfWork,
     event: Event,
     text: str,
     *,
@@ -256,6 +258,7 @@ def _notify(
 ) -> None:
     """Log the event's delivery (skipped with the reason when unwanted) and send it."""
     status = notify(
+        uow,
         Notification(event.id, event.type, event.user_id, text, buttons=buttons, chart=chart),
         wanted=wanted,
         unwanted_reason=unwanted_reason,
@@ -265,7 +268,7 @@ def _notify(
         delivery_latency.observe((datetime.now(UTC) - event.occurred_at).total_seconds())
 
 
-def _lock_recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
+def _lock_recipient(uow: UnitOfWork, user_id: uuid.UUID) -> tuple[bool, Settings]:
     """Lock the user, then read whether the account was deleted and its settings (the defaults
     without a row): one round trip (see migration 0009's event_recipient).
 
@@ -273,7 +276,7 @@ def _lock_recipient(user_id: uuid.UUID) -> tuple[bool, Settings]:
     advisory lock, notify_app.auth.lock_user's): a late event cannot slip its first write past
     a concurrent user.deleted, nor can a request of the user's (which takes the lock shared).
     """
-    row = db.session.execute(_LOCK_RECIPIENT, {"user_id": user_id}).one()
+    row = uow.session.execute(_LOCK_RECIPIENT, {"user_id": user_id}).one()
     return row.forgotten, (settings_from(row) if row.has_settings else DEFAULTS)
 
 
@@ -289,7 +292,7 @@ def _month(value: object) -> int:
     return month
 
 
-HANDLERS: Mapping[str, Callable[[Event, Settings], None]] = {
+HANDLERS: Mapping[str, Callable[[UnitOfWork, Event, Settings], None]] = {
     USER_REGISTERED: on_user_registered,
     USER_DELETED: on_user_deleted,
     USER_SESSIONS_REVOKED: on_user_sessions_revoked,

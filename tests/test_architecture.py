@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -53,3 +56,34 @@ def test_services_share_no_module_but_the_contract() -> None:
                     top = name.split(".")[0]
                     if top in first_party:
                         assert top in permitted, f"{path.relative_to(REPO_ROOT)} imports {name}"
+
+
+# Each service's unit of work, the only module of it that ends a transaction; and what else may,
+# with the reason.
+UNITS_OF_WORK = {"notify_app": "notify_app/unit_of_work.py"}
+ENDS_A_TRANSACTION_BESIDES = {
+    # The liveness probe's `SELECT 1` (infrastructure, no use case: it ends what it opened).
+    "notify_app/health.py": "the health probe",
+}
+# A session's, a connection's or a transaction's; a unit's own (`uow.commit()`) is the way.
+ENDING_A_TRANSACTION = re.compile(r"(?<!\buow)\.(commit|rollback)\(")
+
+
+def transactions_ended_outside_the_unit_of_work(package: str) -> list[str]:
+    """`path:line` of every `.commit(` or `.rollback(` in `package` outside its unit of work
+    (migrations excepted: Alembic runs them)."""
+    allowed = {UNITS_OF_WORK[package], *ENDS_A_TRANSACTION_BESIDES}
+    found = []
+    for path in sorted((REPO_ROOT / package).rglob("*.py")):
+        relative = path.relative_to(REPO_ROOT).as_posix()
+        if relative in allowed or "/migrations/" in relative:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if ENDING_A_TRANSACTION.search(line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(UNITS_OF_WORK))
+def test_only_the_unit_of_work_commits_or_rolls_back(package: str) -> None:
+    assert transactions_ended_outside_the_unit_of_work(package) == []

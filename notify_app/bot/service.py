@@ -26,9 +26,9 @@ from event_contract import (
 from notify_app.bot.rate_limit import allow_command
 from notify_app.bot.updates import Incoming, read_update
 from notify_app.deliveries.queue import delivery_queue
-from notify_app.extensions import db
 from notify_app.linking import service as linking
 from notify_app.models import NotificationSettings
+from notify_app.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ def answer_update(update: Any) -> dict[str, Any]:
 
 def linked_user(chat_id: str) -> uuid.UUID | None:
     """The user whose alerts go to this chat (the latest to link it, should there be several)."""
-    user_id = db.session.scalar(
-        select(NotificationSettings.user_id)
-        .where(NotificationSettings.telegram_chat_id == chat_id)
-        .order_by(NotificationSettings.updated_at.desc())
-        .limit(1)
-    )
-    db.session.rollback()
-    return user_id
+    # Its own unit: ended before the rate limit and the broker are asked anything.
+    with UnitOfWork() as uow:
+        return uow.session.scalar(
+            select(NotificationSettings.user_id)
+            .where(NotificationSettings.telegram_chat_id == chat_id)
+            .order_by(NotificationSettings.updated_at.desc())
+            .limit(1)
+        )
 
 
 def _say(incoming: Incoming, text: str) -> dict[str, Any]:

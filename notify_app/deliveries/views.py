@@ -7,7 +7,7 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
 from notify_app.access import current_user_id, protected
-from notify_app.blueprint import Blueprint, abort
+from notify_app.blueprint import Blueprint
 from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
@@ -40,9 +40,4 @@ class TestMessage(MethodView):
     @blp.alt_response(503, schema=ErrorSchema, description="The worker queue is unavailable")
     def post(self) -> Delivery:
         """Send a test message to the user's Telegram chat (through the worker)."""
-        try:
-            return service.send_test_message(current_user_id())
-        except service.NoChatLinkedError:
-            abort(409, message="Link a Telegram chat before sending a test message.")
-        except service.TestMessageNotQueuedError:
-            abort(503, message="Notifications are unavailable right now; try again later.")
+        return service.send_test_message(current_user_id())
