@@ -40,11 +40,11 @@ from api_app.users.timezones import today_in
 from event_contract import (
     BOT_CHOOSE,
     BOT_INCOME,
-    BOT_REPLY,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
     BotCommand,
+    BotReply,
     Event,
     bot_reply_id,
     bot_transaction_id,
@@ -156,7 +156,7 @@ def _reply_payload(command: BotCommand, outcome: Outcome) -> dict[str, Any]:
 
 def _reply_event(command: BotCommand, reply: dict[str, Any]) -> Event:
     return Event(
-        type=BOT_REPLY, user_id=command.user_id, payload=reply, id=bot_reply_id(command.id)
+        user_id=command.user_id, payload=BotReply.from_json(reply), id=bot_reply_id(command.id)
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from event_contract import (
     BOT_CHOOSE,
+    BOT_COMMAND_TASK,
     BOT_INCOME,
     BOT_SPENT,
     BOT_SUMMARY,
@@ -25,7 +26,7 @@ from event_contract import (
 )
 from notify_app.bot.rate_limit import allow_command
 from notify_app.bot.updates import Incoming, read_update
-from notify_app.deliveries.queue import delivery_queue
+from notify_app.broker import QueueUnavailableError, task_sender
 from notify_app.linking import service as linking
 from notify_app.models import NotificationSettings
 from notify_app.unit_of_work import UnitOfWork
@@ -95,8 +96,8 @@ def answer_update(update: Any) -> dict[str, Any]:
         sent_at=incoming.sent_at,
     )
     try:
-        delivery_queue().send_bot_command(command.to_message(), task_id=str(command.id))
-    except Exception as error:
+        task_sender().send(BOT_COMMAND_TASK, [command.to_message()], task_id=str(command.id))
+    except QueueUnavailableError as error:
         raise CommandNotSentError(str(error)) from error
     logger.info(
         "bot command %s sent to the api worker", command.id, extra={"user_id": str(user_id)}

@@ -36,7 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notify_app.charts import bar_chart_png, bars_of
 from notify_app.deliveries.metrics import deliveries_finished
-from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
+from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.models import Delivery, NotificationSettings
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
@@ -466,7 +466,7 @@ def _enqueue_later(delivery_id: uuid.UUID, wait_seconds: float) -> None:
     longer wait hops, the early copy re-enqueueing itself for the rest)."""
     countdown = min(max(wait_seconds, 0.0), current_app.config["DELIVERY_MAX_COUNTDOWN_SECONDS"])
     try:
-        delivery_queue().send(delivery_id, countdown=countdown, again=True)
+        send_delivery(delivery_id, countdown=countdown, again=True)
     except QueueUnavailableError as error:
         # The row says when it is due; the sweep hands it out once the broker is back.
         logger.warning("delivery %s: not re-enqueued (%s); the sweep will", delivery_id, error)
@@ -510,10 +510,9 @@ def sweep_overdue() -> int:
                 .execution_options(synchronize_session=False)
             )
         )
-    queue = delivery_queue()
     for delivery_id in ids:
         try:
-            queue.send(delivery_id, again=True)
+            send_delivery(delivery_id, again=True)
         except QueueUnavailableError as error:
             # Still overdue in the log: the next sweep after the grace tries again.
             logger.warning("sweep: the broker is unavailable (%s)", error)

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Select, select
 
 from notify_app import messages
-from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
+from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
 from notify_app.domain_errors import ConflictError, UnavailableError
 from notify_app.models import Delivery, NotificationSettings
@@ -54,7 +54,7 @@ def send_test_message(user_id: uuid.UUID) -> Delivery:
         )
         uow.session.add(delivery)
     try:
-        delivery_queue().send(delivery.id)
+        send_delivery(delivery.id)
     except QueueUnavailableError as error:
         # The broker's address stays in the log: the history shows our own words only.
         logger.warning("test message %s not queued: %s", delivery.id, error)
