@@ -222,11 +222,13 @@ class UserSessionsRevoked:
 
 
 @dataclass(frozen=True)
-class BudgetLimitExceeded:
-    """`transaction_id` is the transaction whose change crossed the limit; None when lowering
-    the limit itself did."""
+class CategoryMonthSpending:
+    """What the two spending events share: a category's spending against its limit in a month.
 
-    TYPE: ClassVar[str] = BUDGET_LIMIT_EXCEEDED
+    `transaction_id` is the transaction whose change crossed the line; None when changing the
+    limit itself did.
+    """
+
     budget_id: uuid.UUID
     category_id: uuid.UUID
     category_name: str
@@ -236,7 +238,7 @@ class BudgetLimitExceeded:
     spent: Decimal
     transaction_id: uuid.UUID | None
 
-    def to_json(self) -> dict[str, Any]:
+    def _spending_json(self) -> dict[str, Any]:
         return {
             "budget_id": str(self.budget_id),
             "category_id": str(self.category_id),
@@ -245,51 +247,48 @@ class BudgetLimitExceeded:
             "month": self.month,
             "limit": money(self.limit),
             "spent": money(self.spent),
-            "transaction_id": _optional_id_text(self.transaction_id),
         }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            budget_id=_id(data["budget_id"]),
-            category_id=_id(data["category_id"]),
-            category_name=_text(data["category_name"]),
-            year=_whole(data["year"]),
-            month=_month(data["month"]),
-            limit=_amount(data["limit"]),
-            spent=_amount(data["spent"]),
-            transaction_id=_optional_id(data["transaction_id"]),
-        )
+    @staticmethod
+    def _spending_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "budget_id": _id(data["budget_id"]),
+            "category_id": _id(data["category_id"]),
+            "category_name": _text(data["category_name"]),
+            "year": _whole(data["year"]),
+            "month": _month(data["month"]),
+            "limit": _amount(data["limit"]),
+            "spent": _amount(data["spent"]),
+            "transaction_id": _optional_id(data["transaction_id"]),
+        }
 
 
 @dataclass(frozen=True)
-class BudgetThresholdReached:
+class BudgetLimitExceeded(CategoryMonthSpending):
+    TYPE: ClassVar[str] = BUDGET_LIMIT_EXCEEDED
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self._spending_json(), "transaction_id": _optional_id_text(self.transaction_id)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**cls._spending_fields(data))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetThresholdReached(CategoryMonthSpending):
     """One change crossed `crossed_thresholds` (ascending) of the warning thresholds, but not
     the limit: one event, for the highest of them (`threshold`). The whole list travels along
     so that a user warned at a lower one still hears of a jump past it."""
 
     TYPE: ClassVar[str] = BUDGET_THRESHOLD_REACHED
-    budget_id: uuid.UUID
-    category_id: uuid.UUID
-    category_name: str
-    year: int
-    month: int
-    limit: Decimal
-    spent: Decimal
     percent: int
     threshold: int
     crossed_thresholds: tuple[int, ...]
-    transaction_id: uuid.UUID | None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "budget_id": str(self.budget_id),
-            "category_id": str(self.category_id),
-            "category_name": self.category_name,
-            "year": self.year,
-            "month": self.month,
-            "limit": money(self.limit),
-            "spent": money(self.spent),
+            **self._spending_json(),
             "percent": self.percent,
             "threshold": self.threshold,
             "crossed_thresholds": list(self.crossed_thresholds),
@@ -304,17 +303,10 @@ class BudgetThresholdReached:
         if not isinstance(crossed, list):
             raise ValueError(f"crossed_thresholds must be a list, got {crossed!r}")
         return cls(
-            budget_id=_id(data["budget_id"]),
-            category_id=_id(data["category_id"]),
-            category_name=_text(data["category_name"]),
-            year=_whole(data["year"]),
-            month=_month(data["month"]),
-            limit=_amount(data["limit"]),
-            spent=_amount(data["spent"]),
+            **cls._spending_fields(data),
             percent=_whole(data["percent"]),
             threshold=threshold,
             crossed_thresholds=tuple(_whole(value) for value in crossed),
-            transaction_id=_optional_id(data["transaction_id"]),
         )
 
 

@@ -146,12 +146,13 @@ def _answer_again(command: BotCommand) -> bool:
 
 
 def _reply_payload(command: BotCommand, outcome: Outcome) -> dict[str, Any]:
-    reply: dict[str, Any] = {"chat_id": command.chat_id, "text": outcome.text}
-    if outcome.buttons:
-        reply["buttons"] = outcome.buttons
-    if outcome.chart is not None:
-        reply["chart"] = outcome.chart
-    return reply
+    """The reply as the contract carries it, kept with the command to answer a repeat."""
+    return BotReply(
+        chat_id=command.chat_id,
+        text=outcome.text,
+        buttons=outcome.buttons or None,
+        chart=outcome.chart,
+    ).to_json()
 
 
 def _reply_event(command: BotCommand, reply: dict[str, Any]) -> Event:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import Flask
 
 from api_app.events.builders import (
-    ClosedCategory,
     budget_limit_exceeded,
     budget_month_closed,
     budget_threshold_reached,
@@ -25,6 +24,7 @@ from api_app.events.cli import outbox_cli
 from api_app.events.fast_path import PUBLISHER_EXTENSION, install_fast_path
 from api_app.events.outbox import record_event, record_event_once, recorded_ids
 from api_app.events.publisher import EventPublisher
+from event_contract import ClosedCategory
 
 __all__ = [
     "ClosedCategory",

@@ -23,18 +23,6 @@ from event_contract import (
     UserSessionsRevoked,
 )
 
-__all__ = [
-    "ClosedCategory",
-    "budget_limit_exceeded",
-    "budget_month_closed",
-    "budget_threshold_reached",
-    "goal_reached",
-    "month_closed_event_id",
-    "user_deleted",
-    "user_registered",
-    "user_sessions_revoked",
-]
-
 
 def user_registered(user_id: uuid.UUID, email: str) -> Event:
     return Event(user_id=user_id, payload=UserRegistered(email=email))
