@@ -1,29 +1,70 @@
 """The event contract between api_app and notify_app: the only code both sides share.
 
 api_app writes these events to its outbox and publishes them to the broker; the worker hands them
-to notify_app. This module is a leaf: it imports neither service and nothing outside the standard
-library, so depending on it never couples the two services to each other.
+to notify_app. Each event type has its payload dataclass here, built by api_app and parsed by
+notify_app through the same type; each task message (an Event, a BotCommand, a DeliveryDue) too;
+every Celery task and queue is named here once. On the wire an event is JSON, amounts strings
+with two decimals ("12.50"), ids strings.
+
+This module is a leaf: it imports neither service and nothing outside the standard library, so
+depending on it never couples the two services to each other.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Final
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Final, Self
 
 SCHEMA_VERSION: Final = 1
 # The access-token claim that carries the user's token epoch (see USER_SESSIONS_REVOKED).
 TOKEN_EPOCH_CLAIM: Final = "epoch"  # noqa: S105 - a claim name
 
-# Celery routing, named here so the publisher can send by name without importing the worker.
+# -- Celery routing: every task and queue, named once --------------------------------------
+#
+# Senders (api_app's publisher, notify_app's queues, Celery beat) send by name and never import
+# the worker that registers the task.
+
+# The notifications worker's queue (worker/tasks.py registers its tasks).
 NOTIFICATIONS_QUEUE: Final = "notifications"
-HANDLE_EVENT_TASK: Final = "notifications.handle_event"
-# The api worker's queue (periodic jobs and the bot's commands), and the task notify_app sends a
-# BotCommand to.
+HANDLE_EVENT_TASK: Final = "notifications.handle_event"  # an Event from api_app's outbox
+SEND_DELIVERY_TASK: Final = "notifications.send_delivery"  # a DeliveryDue
+SWEEP_DELIVERIES_TASK: Final = "notifications.sweep_deliveries"  # periodic, no message
+PURGE_LINK_CODES_TASK: Final = "notifications.purge_link_codes"  # periodic, no message
+PING_TASK: Final = "notifications.ping"  # a no-op round trip (tests, the bench)
+# The api worker's queue: periodic jobs and the bot's commands (api_worker/tasks.py).
 API_JOBS_QUEUE: Final = "api_jobs"
-BOT_COMMAND_TASK: Final = "api.bot_command"
+BOT_COMMAND_TASK: Final = "api.bot_command"  # a BotCommand from notify_app
+CLOSE_MONTH_TASK: Final = "api.close_month"  # periodic, no message
+PURGE_REFRESH_TOKENS_TASK: Final = "api.purge_refresh_tokens"  # periodic, no message
+PURGE_OUTBOX_TASK: Final = "api.purge_outbox"  # periodic, no message
+RECORD_RECURRING_TASK: Final = "api.record_recurring_transactions"  # periodic, no message
+
+TASK_QUEUES: Final[Mapping[str, str]] = {
+    **dict.fromkeys(
+        (
+            HANDLE_EVENT_TASK,
+            SEND_DELIVERY_TASK,
+            SWEEP_DELIVERIES_TASK,
+            PURGE_LINK_CODES_TASK,
+            PING_TASK,
+        ),
+        NOTIFICATIONS_QUEUE,
+    ),
+    **dict.fromkeys(
+        (
+            BOT_COMMAND_TASK,
+            CLOSE_MONTH_TASK,
+            PURGE_REFRESH_TOKENS_TASK,
+            PURGE_OUTBOX_TASK,
+            RECORD_RECURRING_TASK,
+        ),
+        API_JOBS_QUEUE,
+    ),
+}
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
@@ -36,19 +77,6 @@ BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
 BUDGET_MONTH_CLOSED: Final = "budget.month_closed"
 # api_app's answer to a BotCommand, for notify_app to send to the chat.
 BOT_REPLY: Final = "bot.reply"
-
-EVENT_TYPES: Final = frozenset(
-    {
-        USER_REGISTERED,
-        USER_DELETED,
-        USER_SESSIONS_REVOKED,
-        BUDGET_LIMIT_EXCEEDED,
-        GOAL_REACHED,
-        BUDGET_THRESHOLD_REACHED,
-        BUDGET_MONTH_CLOSED,
-        BOT_REPLY,
-    }
-)
 
 # The percentages of a category's limit at which budget.threshold_reached is emitted (100 is
 # budget.limit_exceeded). Both services read BUDGET_WARNING_THRESHOLDS with `warning_thresholds`:
@@ -76,9 +104,12 @@ def warning_thresholds(setting: str | None) -> tuple[int, ...]:
     return tuple(sorted(values))
 
 
+CENT: Final = Decimal("0.01")
+
+
 def money(amount: Decimal) -> str:
     """Amounts travel as strings with two decimals, so no float ever touches money."""
-    return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{amount.quantize(CENT):f}"
 
 
 class UnsupportedSchemaVersionError(ValueError):
@@ -88,16 +119,368 @@ class UnsupportedSchemaVersionError(ValueError):
         )
 
 
+def check_schema_version(message: Mapping[str, Any]) -> int:
+    """The message's schema_version if this side knows it; UnsupportedSchemaVersionError (a
+    ValueError) otherwise: its fields may mean something else, so it must not be acted on by
+    shape alone."""
+    version = message["schema_version"]
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise UnsupportedSchemaVersionError(version)
+    return SCHEMA_VERSION
+
+
+# -- Reading the wire: each raises ValueError (or KeyError, for a missing key) ---------------
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _whole(value: object) -> int:
+    # bool is an int subclass; true is no number.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _month(value: object) -> int:
+    month = _whole(value)
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} is not 1..12")
+    return month
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        amount = Decimal(_text(value))
+    except InvalidOperation:
+        raise ValueError(f'expected an amount such as "12.50", got {value!r}') from None
+    if not amount.is_finite():
+        raise ValueError(f'expected an amount such as "12.50", got {value!r}')
+    return amount
+
+
+def _optional_amount(value: object) -> Decimal | None:
+    return None if value is None else _amount(value)
+
+
+def _id(value: object) -> uuid.UUID:
+    return uuid.UUID(_text(value))
+
+
+def _optional_id(value: object) -> uuid.UUID | None:
+    return None if value is None else _id(value)
+
+
+def _optional_id_text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- The payload of each event type ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRegistered:
+    TYPE: ClassVar[str] = USER_REGISTERED
+    email: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"email": self.email}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(email=_text(data["email"]))
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    TYPE: ClassVar[str] = USER_DELETED
+
+    def to_json(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls()
+
+
+@dataclass(frozen=True)
+class UserSessionsRevoked:
+    """Access tokens with an `epoch` claim below `epoch` are no longer valid."""
+
+    TYPE: ClassVar[str] = USER_SESSIONS_REVOKED
+    epoch: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"epoch": self.epoch}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(epoch=_whole(data["epoch"]))
+
+
+@dataclass(frozen=True)
+class CategoryMonthSpending:
+    """What the two spending events share: a category's spending against its limit in a month.
+
+    `transaction_id` is the transaction whose change crossed the line; None when changing the
+    limit itself did.
+    """
+
+    budget_id: uuid.UUID
+    category_id: uuid.UUID
+    category_name: str
+    year: int
+    month: int
+    limit: Decimal
+    spent: Decimal
+    transaction_id: uuid.UUID | None
+
+    def _spending_json(self) -> dict[str, Any]:
+        return {
+            "budget_id": str(self.budget_id),
+            "category_id": str(self.category_id),
+            "category_name": self.category_name,
+            "year": self.year,
+            "month": self.month,
+            "limit": money(self.limit),
+            "spent": money(self.spent),
+        }
+
+    @staticmethod
+    def _spending_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "budget_id": _id(data["budget_id"]),
+            "category_id": _id(data["category_id"]),
+            "category_name": _text(data["category_name"]),
+            "year": _whole(data["year"]),
+            "month": _month(data["month"]),
+            "limit": _amount(data["limit"]),
+            "spent": _amount(data["spent"]),
+            "transaction_id": _optional_id(data["transaction_id"]),
+        }
+
+
+@dataclass(frozen=True)
+class BudgetLimitExceeded(CategoryMonthSpending):
+    TYPE: ClassVar[str] = BUDGET_LIMIT_EXCEEDED
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self._spending_json(), "transaction_id": _optional_id_text(self.transaction_id)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**cls._spending_fields(data))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetThresholdReached(CategoryMonthSpending):
+    """One change crossed `crossed_thresholds` (ascending) of the warning thresholds, but not
+    the limit: one event, for the highest of them (`threshold`). The whole list travels along
+    so that a user warned at a lower one still hears of a jump past it."""
+
+    TYPE: ClassVar[str] = BUDGET_THRESHOLD_REACHED
+    percent: int
+    threshold: int
+    crossed_thresholds: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self._spending_json(),
+            "percent": self.percent,
+            "threshold": self.threshold,
+            "crossed_thresholds": list(self.crossed_thresholds),
+            "transaction_id": _optional_id_text(self.transaction_id),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        threshold = _whole(data["threshold"])
+        # Events recorded before the list existed crossed their threshold only.
+        crossed = data.get("crossed_thresholds", [threshold])
+        if not isinstance(crossed, list):
+            raise ValueError(f"crossed_thresholds must be a list, got {crossed!r}")
+        return cls(
+            **cls._spending_fields(data),
+            percent=_whole(data["percent"]),
+            threshold=threshold,
+            crossed_thresholds=tuple(_whole(value) for value in crossed),
+        )
+
+
+@dataclass(frozen=True)
+class GoalReached:
+    TYPE: ClassVar[str] = GOAL_REACHED
+    goal_id: uuid.UUID
+    name: str
+    target_amount: Decimal
+    current_amount: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "goal_id": str(self.goal_id),
+            "name": self.name,
+            "target_amount": money(self.target_amount),
+            "current_amount": money(self.current_amount),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            goal_id=_id(data["goal_id"]),
+            name=_text(data["name"]),
+            target_amount=_amount(data["target_amount"]),
+            current_amount=_amount(data["current_amount"]),
+        )
+
+
+@dataclass(frozen=True)
+class ClosedCategory:
+    """A category in a closed month: its limit (None without one) and its spending."""
+
+    name: str
+    limit: Decimal | None
+    spent: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "limit": None if self.limit is None else money(self.limit),
+            "spent": money(self.spent),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            name=_text(data["name"]),
+            limit=_optional_amount(data["limit"]),
+            spent=_amount(data["spent"]),
+        )
+
+
+@dataclass(frozen=True)
+class BudgetMonthClosed:
+    """The month's totals and, per category, its limit and spending (the monthly digest)."""
+
+    TYPE: ClassVar[str] = BUDGET_MONTH_CLOSED
+    year: int
+    month: int
+    income: Decimal
+    expense: Decimal
+    net: Decimal
+    categories: tuple[ClosedCategory, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "month": self.month,
+            "income": money(self.income),
+            "expense": money(self.expense),
+            "net": money(self.net),
+            "categories": [category.to_json() for category in self.categories],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        categories = data["categories"]
+        if not isinstance(categories, list):
+            raise ValueError(f"categories must be a list, got {categories!r}")
+        return cls(
+            year=_whole(data["year"]),
+            month=_month(data["month"]),
+            income=_amount(data["income"]),
+            expense=_amount(data["expense"]),
+            net=_amount(data["net"]),
+            categories=tuple(ClosedCategory.from_json(_object(entry)) for entry in categories),
+        )
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """api_app's answer to a BotCommand, for the chat that sent it.
+
+    `buttons`: an inline keyboard, rows of {"text", "data"} (the data comes back as a "choose"
+    command). `chart`: {"title", "bars": [{"name", "spent", "limit"}]}, amounts as strings,
+    sent as a photo with `text` as its caption.
+    """
+
+    TYPE: ClassVar[str] = BOT_REPLY
+    chat_id: str
+    text: str
+    buttons: list[list[dict[str, str]]] | None = None
+    chart: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        reply: dict[str, Any] = {"chat_id": self.chat_id, "text": self.text}
+        if self.buttons:
+            reply["buttons"] = self.buttons
+        if self.chart is not None:
+            reply["chart"] = self.chart
+        return reply
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        buttons = data.get("buttons")
+        chart = data.get("chart")
+        return cls(
+            chat_id=str(data["chat_id"]),
+            text=_text(data["text"]),
+            buttons=buttons if isinstance(buttons, list) else None,
+            chart=chart if isinstance(chart, dict) else None,
+        )
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object, got {value!r}")
+    return value
+
+
+Payload = (
+    UserRegistered
+    | UserDeleted
+    | UserSessionsRevoked
+    | BudgetLimitExceeded
+    | BudgetThresholdReached
+    | GoalReached
+    | BudgetMonthClosed
+    | BotReply
+)
+
+PAYLOAD_TYPES: Final[Mapping[str, type[Payload]]] = {
+    payload.TYPE: payload
+    for payload in (
+        UserRegistered,
+        UserDeleted,
+        UserSessionsRevoked,
+        BudgetLimitExceeded,
+        BudgetThresholdReached,
+        GoalReached,
+        BudgetMonthClosed,
+        BotReply,
+    )
+}
+EVENT_TYPES: Final = frozenset(PAYLOAD_TYPES)
+
+
+# -- The envelope: HANDLE_EVENT_TASK's message ----------------------------------------------
+
+
 @dataclass(frozen=True)
 class Event:
-    type: str
     user_id: uuid.UUID
-    payload: dict[str, Any]
+    payload: Payload
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
     # The HTTP request that caused it (X-Request-ID), so one id follows it from API to Telegram.
     request_id: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.payload.TYPE
 
     def caused_by(self, request_id: str | None) -> Event:
         """The same event, tagged with the request that caused it."""
@@ -111,31 +494,28 @@ class Event:
             "schema_version": self.schema_version,
             "occurred_at": self.occurred_at.isoformat(),
             "user_id": str(self.user_id),
-            "payload": self.payload,
+            "payload": self.payload.to_json(),
             "request_id": self.request_id,
         }
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> Event:
-        """Parse a message from the broker; raises ValueError/KeyError on a malformed one, and
-        UnsupportedSchemaVersionError (a ValueError) on a schema version this code does not
-        know: its fields may mean something else, so it must not be acted on by shape alone."""
-        version = message["schema_version"]
-        if version != SCHEMA_VERSION or isinstance(version, bool):
-            raise UnsupportedSchemaVersionError(version)
+    def from_message(cls, message: Mapping[str, Any]) -> Event:
+        """Parse a message from the broker, its payload included; raises ValueError/KeyError/
+        TypeError on a malformed one, and UnsupportedSchemaVersionError (a ValueError) on a
+        schema version this code does not know."""
+        version = check_schema_version(message)
         event_type = message["type"]
-        if event_type not in EVENT_TYPES:
+        if event_type not in PAYLOAD_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
         payload = message["payload"]
         if not isinstance(payload, dict):
             raise ValueError("payload must be an object")
         return cls(
             id=uuid.UUID(message["id"]),
-            type=event_type,
+            payload=PAYLOAD_TYPES[event_type].from_json(payload),
             schema_version=version,
             occurred_at=datetime.fromisoformat(message["occurred_at"]),
             user_id=uuid.UUID(message["user_id"]),
-            payload=payload,
             request_id=message.get("request_id"),
         )
 
@@ -202,8 +582,11 @@ class BotCommand:
         }
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> BotCommand:
-        """Raises ValueError/KeyError/TypeError on a malformed message."""
+    def from_message(cls, message: Mapping[str, Any]) -> BotCommand:
+        """Raises ValueError/KeyError/TypeError on a malformed message, and
+        UnsupportedSchemaVersionError (a ValueError) on a schema version this code does not
+        know."""
+        version = check_schema_version(message)
         name = message["name"]
         if name not in BOT_COMMANDS:
             raise ValueError(f"unknown bot command {name!r}")
@@ -217,5 +600,22 @@ class BotCommand:
             name=name,
             arguments=str(message["arguments"]),
             sent_at=sent_at,
-            schema_version=int(message["schema_version"]),
+            schema_version=version,
         )
+
+
+# -- SEND_DELIVERY_TASK's message: notify_app to its own worker ------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryDue:
+    """A pending delivery in notify_app's delivery log, for a worker to send."""
+
+    delivery_id: uuid.UUID
+
+    def to_args(self) -> list[str]:
+        return [str(self.delivery_id)]
+
+    @classmethod
+    def from_args(cls, delivery_id: str) -> DeliveryDue:
+        return cls(uuid.UUID(delivery_id))

@@ -26,7 +26,7 @@ class Money(fields.Field[Decimal]):
 
     Both forms allow at most two decimals and an absolute value up to 9999999999.99. By default
     the amount must be greater than 0; `signed=True` allows negative amounts but never 0. JSON
-    numbers reach this field as Decimal or int (see api_app.blueprint), never as float.
+    numbers reach this field as Decimal or int (see service_kit.blueprint), never as float.
     """
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's own declaration style

@@ -13,8 +13,8 @@ import api_app
 from api_app import jobs
 from api_app.bot.service import handle_bot_command
 from api_worker.app import celery_app
-from event_contract import BOT_COMMAND_TASK
-from scheduler import (
+from event_contract import (
+    BOT_COMMAND_TASK,
     CLOSE_MONTH_TASK,
     PURGE_OUTBOX_TASK,
     PURGE_REFRESH_TOKENS_TASK,

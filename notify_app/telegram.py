@@ -3,8 +3,8 @@
 Kept free of Flask and of the rest of ``notify_app`` so it can be used from the web
 process, from a worker, or from a script, and tested against a local stand-in.
 
-Outcomes are returned as a :class:`SendResult` rather than raised: the caller
-(a notification job) decides whether a failure is final or worth recording for
+Outcomes are returned as an :class:`Attempt` rather than raised: the caller
+(a notification task) decides whether a failure is final or worth another request
 later, and a Telegram outage must never turn into an unhandled exception there.
 """
 
@@ -61,7 +61,7 @@ _TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 
 @dataclass(frozen=True)
 class SendResult:
-    """What happened to one ``send_message`` call.
+    """What became of a delivery's requests, as its history tells it (`Attempt.result`).
 
     ``attempts`` counts HTTP requests actually made (0 when skipped), including the
     ones answered with 429. ``error`` says why the message was not sent, for both
@@ -104,10 +104,6 @@ class Attempt:
     message_id: int | None = None
     description: str | None = None
     retry_after_seconds: float = 0.0
-
-    @property
-    def final(self) -> bool:
-        return self.kind in ("sent", "skipped", "failed")
 
     def result(self, attempts: int) -> SendResult:
         """This final attempt as the outcome of `attempts` requests in all."""
@@ -191,12 +187,13 @@ def _pool_for(api_url: str) -> urllib3.PoolManager:
 
 
 class TelegramClient:
-    """Sends messages through the Telegram Bot API with retries suited to it.
+    """Sends messages through the Telegram Bot API, one request per `attempt`, and says what
+    the caller should wait before the next one (the delivery log keeps the count):
 
-    * 429: waits for Telegram's ``retry_after`` (capped) and tries again; these waits
-      do not use up ``max_attempts`` but are bounded by ``max_rate_limit_waits``.
+    * 429: Telegram's ``retry_after`` (capped); these waits do not use up
+      ``max_attempts`` but are bounded by ``max_rate_limit_waits``.
     * 5xx and network errors: up to ``max_attempts`` requests in total, separated by
-      exponential backoff with full jitter.
+      exponential backoff with full jitter (`backoff_seconds`).
     * any other 4xx: final at once (chat not found, bad token, bot blocked).
 
     Note that Telegram has no idempotency key for sendMessage: a request that timed out
@@ -216,7 +213,6 @@ class TelegramClient:
         max_retry_after_seconds: float = 60,
         max_rate_limit_waits: int = 5,
         rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
         if max_attempts < 1:
@@ -234,7 +230,6 @@ class TelegramClient:
         self.max_rate_limit_waits = max_rate_limit_waits
         self.rate_limiter = rate_limiter
         self._pool = _pool_for(self.api_url)
-        self._sleep = sleep
         self._uniform = uniform
 
     def __repr__(self) -> str:
@@ -254,44 +249,6 @@ class TelegramClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def send_message(self, chat_id: str, text: str) -> SendResult:
-        """Send, sleeping through 429 waits and backoffs in this call (scripts, the CLI).
-
-        The worker does not use this: it makes one `attempt` per task and re-enqueues the
-        waits (see notify_app.deliveries.sending).
-        """
-        attempts = 0
-        transient_failures = 0
-        rate_limit_waits = 0
-        while True:
-            attempt = self.attempt(chat_id, text)
-            attempts += attempt.requests
-            if attempt.kind == "rate_limited":
-                if rate_limit_waits >= self.max_rate_limit_waits:
-                    return self._failed(
-                        chat_id,
-                        attempts,
-                        f"{attempt.error} (gave up after {rate_limit_waits} rate-limit waits)",
-                        http_status=attempt.http_status,
-                        description=attempt.description,
-                    )
-                rate_limit_waits += 1
-                self._sleep(attempt.retry_after_seconds)
-                continue
-            if attempt.kind == "transient":
-                transient_failures += 1
-                if transient_failures >= self.max_attempts:
-                    return self._failed(
-                        chat_id,
-                        attempts,
-                        attempt.error or "transient failure",
-                        http_status=attempt.http_status,
-                        description=attempt.description,
-                    )
-                self._sleep(self.backoff_seconds(chat_id, transient_failures, attempt.error))
-                continue
-            return attempt.result(attempts)
 
     def attempt(
         self,
@@ -450,24 +407,6 @@ class TelegramClient:
             # one second is the smallest wait Telegram itself ever asks for.
             retry_after = 1.0
         return min(max(retry_after, 0.0), self.max_retry_after_seconds)
-
-    def _failed(
-        self,
-        chat_id: str,
-        attempts: int,
-        error: str,
-        *,
-        http_status: int | None,
-        description: str | None = None,
-    ) -> SendResult:
-        self._log_failure(chat_id, attempts, error)
-        return SendResult(
-            status="failed",
-            attempts=attempts,
-            error=error,
-            http_status=http_status,
-            description=description,
-        )
 
     def _log_failure(self, chat_id: str, attempts: int, error: str) -> None:
         logger.warning(

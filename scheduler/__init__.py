@@ -18,7 +18,7 @@ the month close records its period in budget_api's job_runs), so several beat re
 repeated run or a late one after downtime do the work once. A new job is one more entry below
 and one task in the worker that owns its data.
 
-This module imports neither service: the task names below are what the workers register.
+This module imports neither service: the task names and queues are the event contract's.
 """
 
 from __future__ import annotations
@@ -28,32 +28,42 @@ from typing import Any, Final
 
 from celery.schedules import crontab
 
-import event_contract
-from event_contract import NOTIFICATIONS_QUEUE
+from event_contract import (
+    API_JOBS_QUEUE,
+    CLOSE_MONTH_TASK,
+    NOTIFICATIONS_QUEUE,
+    PURGE_LINK_CODES_TASK,
+    PURGE_OUTBOX_TASK,
+    PURGE_REFRESH_TOKENS_TASK,
+    RECORD_RECURRING_TASK,
+    SWEEP_DELIVERIES_TASK,
+    TASK_QUEUES,
+)
 
-# The api worker's queue, named in the contract (notify_app sends the bot's commands there too).
-API_JOBS_QUEUE: Final = event_contract.API_JOBS_QUEUE
-
-# Registered by the api worker (api_worker/tasks.py).
-CLOSE_MONTH_TASK: Final = "api.close_month"
-PURGE_REFRESH_TOKENS_TASK: Final = "api.purge_refresh_tokens"
-PURGE_OUTBOX_TASK: Final = "api.purge_outbox"
-RECORD_RECURRING_TASK: Final = "api.record_recurring_transactions"
-# Registered by the notifications worker (worker/tasks.py).
-SWEEP_DELIVERIES_TASK: Final = "notifications.sweep_deliveries"
-PURGE_LINK_CODES_TASK: Final = "notifications.purge_link_codes"
+__all__ = [
+    "API_JOBS_QUEUE",
+    "CLOSE_MONTH_TASK",
+    "DELIVERY_SWEEP_INTERVAL_SECONDS",
+    "NOTIFICATIONS_QUEUE",
+    "PURGE_LINK_CODES_TASK",
+    "PURGE_OUTBOX_TASK",
+    "PURGE_REFRESH_TOKENS_TASK",
+    "RECORD_RECURRING_TASK",
+    "SCHEDULE",
+    "SWEEP_DELIVERIES_TASK",
+]
 
 DELIVERY_SWEEP_INTERVAL_SECONDS = float(os.environ.get("DELIVERY_SWEEP_INTERVAL_SECONDS", "5"))
 SWEEP_EXPIRES_SECONDS = 60.0
 
 
-def _hourly(task: str, queue: str, minute: int) -> dict[str, Any]:
+def _hourly(task: str, minute: int) -> dict[str, Any]:
     # A copy that waited an hour in a queue (its workers were down) is dropped: the next one
     # comes anyway.
     return {
         "task": task,
         "schedule": crontab(minute=str(minute)),
-        "options": {"queue": queue, "expires": 3600},
+        "options": {"queue": TASK_QUEUES[task], "expires": 3600},
     }
 
 
@@ -63,12 +73,12 @@ SCHEDULE: Final[dict[str, dict[str, Any]]] = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # Sweeps that piled up while no worker ran are worthless (the next one does it all), but
         # one that waited behind a backlog of events must still run: a minute.
-        "options": {"queue": NOTIFICATIONS_QUEUE, "expires": SWEEP_EXPIRES_SECONDS},
+        "options": {"queue": TASK_QUEUES[SWEEP_DELIVERIES_TASK], "expires": SWEEP_EXPIRES_SECONDS},
     },
-    "link-code-purge": _hourly(PURGE_LINK_CODES_TASK, NOTIFICATIONS_QUEUE, 15),
-    "month-close": _hourly(CLOSE_MONTH_TASK, API_JOBS_QUEUE, 5),
+    "link-code-purge": _hourly(PURGE_LINK_CODES_TASK, 15),
+    "month-close": _hourly(CLOSE_MONTH_TASK, 5),
     # Hourly, not daily: each user's occurrence of the day is due at midnight in their zone.
-    "recurring-transactions": _hourly(RECORD_RECURRING_TASK, API_JOBS_QUEUE, 10),
-    "refresh-token-purge": _hourly(PURGE_REFRESH_TOKENS_TASK, API_JOBS_QUEUE, 25),
-    "outbox-purge": _hourly(PURGE_OUTBOX_TASK, API_JOBS_QUEUE, 35),
+    "recurring-transactions": _hourly(RECORD_RECURRING_TASK, 10),
+    "refresh-token-purge": _hourly(PURGE_REFRESH_TOKENS_TASK, 25),
+    "outbox-purge": _hourly(PURGE_OUTBOX_TASK, 35),
 }

@@ -43,3 +43,8 @@ class InvalidError(DomainError):
 
 class ForbiddenError(DomainError):
     """The user may see this but not do it (a password confirming a change is wrong)."""
+
+
+class UnavailableError(DomainError):
+    """Something the use case needs (the broker) did not answer: try again shortly. What the
+    use case recorded before says what became of it."""

@@ -30,6 +30,7 @@ from service_kit.domain_errors import (
     ForbiddenError,
     InvalidError,
     NotFoundError,
+    UnavailableError,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ HTTP_ERRORS: dict[type[DomainError], type[HTTPException]] = {
     ConflictError: Conflict,
     InvalidError: UnprocessableEntity,
     ForbiddenError: Forbidden,
+    UnavailableError: ServiceUnavailable,
 }
 
 

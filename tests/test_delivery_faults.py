@@ -395,18 +395,27 @@ def test_a_worker_killed_while_a_429_wait_runs_delivers_after_its_restart(
 def test_a_delivery_left_pending_without_a_task_is_swept_and_sent(rig: Rig, notify: Flask) -> None:
     """A pending row whose task was lost (the broker's data gone, a worker killed between the
     commit and the hand-over): the log is the source of truth, the sweep sends it."""
-    from notify_app.deliveries.sending import Notification, open_delivery
+    from notify_app.deliveries.sending import TELEGRAM_CHANNEL
+    from notify_app.extensions import db
+    from notify_app.models import Delivery
 
     user_id = uuid.uuid4()
     rig.start_beat()
     rig.start_worker()
     with notify.app_context():
-        delivery_id = open_delivery(
-            Notification(uuid.uuid4(), "budget.limit_exceeded", user_id, "Lost and found"),
-            wanted=True,
-            unwanted_reason="",
+        # The row as a handler commits it before handing it on, due now: no task follows.
+        lost = Delivery(
+            event_id=uuid.uuid4(),
+            event_type="budget.limit_exceeded",
+            channel=TELEGRAM_CHANNEL,
+            user_id=user_id,
+            status="pending",
             chat_id=CHAT_ID,
+            text="Lost and found",
         )
+        db.session.add(lost)
+        db.session.commit()
+        delivery_id = lost.id
     assert delivery_id is not None
 
     rig.telegram.wait_for_messages(1, timeout=RECOVERY_WAIT_SECONDS)

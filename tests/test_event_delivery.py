@@ -225,6 +225,23 @@ def test_telegram_server_errors_are_retried_and_delivered_once(
     assert len(telegram.delivered_messages) == 1
 
 
+def test_telegram_server_errors_forever_fail_after_the_maximum_attempts(
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+) -> None:
+    """TELEGRAM_MAX_ATTEMPTS (4) requests, backed off between them, then failed for good."""
+    user_id = uuid.uuid4()
+    set_settings(notify, user_id, chat_id=CHAT_ID)
+    for _ in range(10):
+        telegram.enqueue_response(500)
+    event = limit_exceeded(user_id)
+    record(api, event)
+
+    delivery = finished_delivery(notify, event.id)
+    assert (delivery.status, delivery.attempts) == ("failed", 4)
+    assert delivery.last_error == "Telegram unavailable"
+    assert [call.response_status for call in telegram.calls] == [500] * 4
+
+
 def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
 ) -> None:

@@ -1,7 +1,8 @@
 """TelegramClient against the local Telegram stand-in, over real HTTP.
 
-Backoff sleeps are recorded instead of slept so the module stays fast; one test waits
-for a real 429 retry_after to prove the wait actually happens on the wire.
+The worker makes one request per task (`TelegramClient.attempt`) and leaves the waits to the
+delivery log (notify_app.deliveries.sending): these tests drive `attempt` and the waits it
+asks for (`retry_after_seconds`, `backoff_seconds`); nothing here sleeps through them.
 """
 
 from __future__ import annotations
@@ -22,24 +23,14 @@ import requests
 
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
+    Attempt,
     RateLimiter,
-    SendResult,
     TelegramClient,
 )
 from tests.telegram_standin import TelegramStandIn
 
 BOT_TOKEN = "123456:TEST-token_abcDEF"
 CHAT_ID = "424242"
-
-
-class RecordingSleep:
-    """Stands in for time.sleep: remembers each requested wait, returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def ceiling_of_jitter(low: float, high: float) -> float:
@@ -53,13 +44,8 @@ def telegram() -> Iterator[TelegramStandIn]:
         yield standin
 
 
-@pytest.fixture
-def recorded_sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-def make_client(api_url: str, sleep: RecordingSleep, **overrides: Any) -> TelegramClient:
-    options: dict[str, Any] = {"timeout_seconds": 2, "sleep": sleep, "uniform": ceiling_of_jitter}
+def make_client(api_url: str, **overrides: Any) -> TelegramClient:
+    options: dict[str, Any] = {"timeout_seconds": 2, "uniform": ceiling_of_jitter}
     return TelegramClient(api_url, BOT_TOKEN, **(options | overrides))
 
 
@@ -73,20 +59,17 @@ def closed_port() -> int:
 # -- delivery -----------------------------------------------------------------------
 
 
-def test_sent_message_reaches_telegram_with_exact_text(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
+def test_sent_message_reaches_telegram_with_exact_text(telegram: TelegramStandIn) -> None:
     text = "Budget «Food» exceeded: 105.50 / 100.00 EUR\nsecond line & <tags>"
-    client = make_client(telegram.url + "/", recorded_sleep)  # trailing slash tolerated
+    client = make_client(telegram.url + "/")  # trailing slash tolerated
 
-    result = client.send_message(CHAT_ID, text)
+    attempt = client.attempt(CHAT_ID, text)
 
-    assert result.status == "sent"
-    assert result.sent
-    assert result.attempts == 1
-    assert result.http_status == 200
-    assert result.error is None
-    assert isinstance(result.message_id, int)
+    assert attempt.kind == "sent"
+    assert attempt.requests == 1
+    assert attempt.http_status == 200
+    assert attempt.error is None
+    assert isinstance(attempt.message_id, int)
     [call] = telegram.calls
     assert call.method == "sendMessage"
     assert call.token == BOT_TOKEN
@@ -96,32 +79,28 @@ def test_sent_message_reaches_telegram_with_exact_text(
         "disable_web_page_preview": True,
     }
     assert telegram.messages == [call.payload]
-    assert recorded_sleep.waits == []
 
 
-def test_message_ids_come_from_telegram(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
-    client = make_client(telegram.url, recorded_sleep)
+def test_message_ids_come_from_telegram(telegram: TelegramStandIn) -> None:
+    client = make_client(telegram.url)
 
-    first = client.send_message(CHAT_ID, "one")
-    second = client.send_message(CHAT_ID, "two")
+    first = client.attempt(CHAT_ID, "one")
+    second = client.attempt(CHAT_ID, "two")
 
     assert first.message_id is not None
-
     assert second.message_id is not None
     assert second.message_id > first.message_id
 
 
 @pytest.mark.parametrize("missing_token", [None, "", "   "])
 def test_without_token_nothing_is_sent(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep, missing_token: str | None
+    telegram: TelegramStandIn, missing_token: str | None
 ) -> None:
-    client = TelegramClient(telegram.url, missing_token, sleep=recorded_sleep)
+    client = TelegramClient(telegram.url, missing_token)
 
-    result = client.send_message(CHAT_ID, "hello")
+    attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result == SendResult(status="skipped", attempts=0, error=NOT_CONFIGURED_REASON)
+    assert attempt == Attempt("skipped", requests=0, error=NOT_CONFIGURED_REASON)
     assert not client.configured
     assert telegram.calls == []
 
@@ -129,209 +108,141 @@ def test_without_token_nothing_is_sent(
 # -- 429 ------------------------------------------------------------------------------
 
 
-def test_rate_limited_then_sent_after_really_waiting_retry_after(
-    telegram: TelegramStandIn,
-) -> None:
-    telegram.enqueue_response(429, retry_after_seconds=1)
-    client = TelegramClient(telegram.url, BOT_TOKEN, timeout_seconds=5)  # real time.sleep
+def test_a_429_asks_for_telegrams_retry_after(telegram: TelegramStandIn) -> None:
+    telegram.enqueue_response(429, retry_after_seconds=7)
+    client = make_client(telegram.url)
 
-    started = time.monotonic()
-    result = client.send_message(CHAT_ID, "after the flood wait")
-    elapsed = time.monotonic() - started
+    attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result.status == "sent"
-    assert result.attempts == 2
-    first, second = telegram.calls
-    assert (first.response_status, second.response_status) == (429, 200)
-    # Measured, not a time limit: the retry must not go out before Telegram allowed it.
-    assert elapsed >= 1.0
-    assert second.received_at - first.received_at >= 0.99
+    assert attempt.kind == "rate_limited"
+    assert (attempt.requests, attempt.http_status) == (1, 429)
+    assert attempt.retry_after_seconds == 7.0
+    assert attempt.error is not None
+    assert "HTTP 429" in attempt.error
 
 
-def test_retry_after_falls_back_to_header_and_is_capped(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
+def test_retry_after_falls_back_to_header_and_is_capped(telegram: TelegramStandIn) -> None:
     no_parameters = {"ok": False, "error_code": 429, "description": "Too Many Requests"}
     telegram.enqueue_response(429, no_parameters, headers={"Retry-After": "3"})
     telegram.enqueue_response(429, retry_after_seconds=3600)
-    client = make_client(telegram.url, recorded_sleep, max_retry_after_seconds=60)
+    client = make_client(telegram.url, max_retry_after_seconds=60)
 
-    result = client.send_message(CHAT_ID, "hello")
+    waits = [client.attempt(CHAT_ID, "hello").retry_after_seconds for _ in range(2)]
 
-    assert result.status == "sent"
-    assert result.attempts == 3
-    assert recorded_sleep.waits == [3.0, 60.0]
-
-
-def test_rate_limit_waits_do_not_use_up_attempts(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
-    for _ in range(2):
-        telegram.enqueue_response(500)
-        telegram.enqueue_response(429, retry_after_seconds=2)
-    client = make_client(telegram.url, recorded_sleep, max_attempts=3)
-
-    result = client.send_message(CHAT_ID, "hello")
-
-    assert result.status == "sent"
-    assert result.attempts == 5
-    assert len(telegram.calls) == 5
-
-
-def test_endless_rate_limiting_gives_up_after_bounded_waits(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
-    for _ in range(10):
-        telegram.enqueue_response(429, retry_after_seconds=7)
-    client = make_client(telegram.url, recorded_sleep, max_rate_limit_waits=5)
-
-    result = client.send_message(CHAT_ID, "hello")
-
-    assert result.status == "failed"
-    assert result.http_status == 429
-    assert result.attempts == 6
-    assert len(telegram.calls) == 6
-    assert recorded_sleep.waits == [7.0] * 5
-    assert result.error is not None
-    assert "rate-limit" in result.error
+    assert waits == [3.0, 60.0]
+    assert client.attempt(CHAT_ID, "hello").kind == "sent"
 
 
 # -- 5xx and network errors -------------------------------------------------------
 
 
-def test_server_errors_are_retried_until_sent(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
+def test_server_errors_are_transient_and_back_off_exponentially(
+    telegram: TelegramStandIn,
 ) -> None:
     telegram.enqueue_response(500)
     telegram.enqueue_response(502, "<html><body>502 Bad Gateway</body></html>")
-    client = make_client(telegram.url, recorded_sleep)
+    client = make_client(telegram.url)
 
-    result = client.send_message(CHAT_ID, "hello")
+    attempts = [client.attempt(CHAT_ID, "hello") for _ in range(3)]
 
-    assert result.status == "sent"
-    assert result.attempts == 3
+    assert [attempt.kind for attempt in attempts] == ["transient", "transient", "sent"]
     assert [call.response_status for call in telegram.calls] == [500, 502, 200]
+    assert attempts[0].description == "Internal Server Error"
     # Full-jitter ceilings for the first two failures: base, then 2 * base.
-    assert recorded_sleep.waits == [0.5, 1.0]
+    waits = [client.backoff_seconds(CHAT_ID, failures, None) for failures in (1, 2)]
+    assert waits == [0.5, 1.0]
 
 
-def test_server_errors_forever_fail_after_max_attempts(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
-    for _ in range(10):
-        telegram.enqueue_response(500)
-    client = make_client(telegram.url, recorded_sleep, max_attempts=4)
-
-    result = client.send_message(CHAT_ID, "hello")
-
-    assert result.status == "failed"
-    assert result.attempts == 4
-    assert result.http_status == 500
-    assert result.description == "Internal Server Error"
-    assert len(telegram.calls) == 4
-    assert len(recorded_sleep.waits) == 3  # no pointless sleep after the last attempt
-
-
-def test_connection_refused_fails_after_backoff_without_leaking_token(
-    recorded_sleep: RecordingSleep, caplog: pytest.LogCaptureFixture
+def test_connection_refused_is_transient_without_leaking_token(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = make_client(
         f"http://127.0.0.1:{closed_port()}",
-        recorded_sleep,
         max_attempts=4,
         backoff_base_seconds=0.5,
         backoff_max_seconds=1.5,
     )
 
     with caplog.at_level(logging.DEBUG):
-        result = client.send_message(CHAT_ID, "hello")
+        attempt = client.attempt(CHAT_ID, "hello")
+        waits = [client.backoff_seconds(CHAT_ID, failures, attempt.error) for failures in (1, 2, 3)]
 
-    assert result.status == "failed"
-    assert result.attempts == 4
-    assert result.http_status is None
-    assert result.error is not None
-    assert result.error.startswith("network error: NewConnectionError")
-    assert BOT_TOKEN not in result.error
+    assert attempt.kind == "transient"
+    assert attempt.requests == 1
+    assert attempt.http_status is None
+    assert attempt.error is not None
+    assert attempt.error.startswith("network error: NewConnectionError")
+    assert BOT_TOKEN not in attempt.error
     assert BOT_TOKEN not in caplog.text
     assert BOT_TOKEN not in repr(client)
     # Exponential ceilings 0.5, 1.0, 2.0 with the last one capped at backoff_max.
-    assert recorded_sleep.waits == [0.5, 1.0, 1.5]
+    assert waits == [0.5, 1.0, 1.5]
 
 
 def test_a_bad_api_url_fails_at_once_without_leaking_token(
-    recorded_sleep: RecordingSleep, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The port is out of range: urllib3 refuses the URL, and its message quotes it whole.
-    client = make_client("http://127.0.0.1:99999", recorded_sleep, max_attempts=4)
+    client = make_client("http://127.0.0.1:99999", max_attempts=4)
 
     with caplog.at_level(logging.DEBUG):
-        result = client.send_message(CHAT_ID, "hello")
+        attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result.status == "failed"
-    assert result.attempts == 1
-    assert result.error is not None
-    assert result.error.startswith("request error: LocationParseError")
-    assert "/bot<redacted>/sendMessage" in result.error
+    assert attempt.kind == "failed"
+    assert attempt.requests == 1
+    assert attempt.error is not None
+    assert attempt.error.startswith("request error: LocationParseError")
+    assert "/bot<redacted>/sendMessage" in attempt.error
     assert BOT_TOKEN not in caplog.text
-    assert recorded_sleep.waits == []
 
 
-def test_backoff_uses_full_jitter_below_the_ceiling(recorded_sleep: RecordingSleep) -> None:
+def test_backoff_uses_full_jitter_below_the_ceiling() -> None:
     client = TelegramClient(
         f"http://127.0.0.1:{closed_port()}",
         BOT_TOKEN,
         max_attempts=6,
         backoff_base_seconds=0.5,
         backoff_max_seconds=8,
-        sleep=recorded_sleep,
     )
 
-    result = client.send_message(CHAT_ID, "hello")
+    waits = [client.backoff_seconds(CHAT_ID, failures, None) for failures in range(1, 6)]
 
-    assert result.status == "failed"
     ceilings = [0.5, 1.0, 2.0, 4.0, 8.0]
-    assert len(recorded_sleep.waits) == len(ceilings)
-    for wait, ceiling in zip(recorded_sleep.waits, ceilings, strict=True):
+    for wait, ceiling in zip(waits, ceilings, strict=True):
         assert 0 <= wait <= ceiling
 
 
-def test_read_timeout_is_retried_then_fails(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
+def test_a_read_timeout_is_transient(telegram: TelegramStandIn) -> None:
     telegram.default_delay_seconds = 1.0
-    client = make_client(telegram.url, recorded_sleep, timeout_seconds=0.1, max_attempts=2)
+    client = make_client(telegram.url, timeout_seconds=0.1)
 
-    result = client.send_message(CHAT_ID, "hello")
+    attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result.status == "failed"
-    assert result.attempts == 2
-    assert result.error is not None
-    assert "ReadTimeout" in result.error
-    assert BOT_TOKEN not in result.error
-    # Telegram got (and, being Telegram, delivered) both: why retries can duplicate.
-    assert len(telegram.wait_for_messages(2, timeout=2)) == 2
+    assert attempt.kind == "transient"
+    assert attempt.error is not None
+    assert "ReadTimeout" in attempt.error
+    assert BOT_TOKEN not in attempt.error
+    # Telegram got (and, being Telegram, delivered) it all the same: why retries can duplicate.
+    assert len(telegram.wait_for_messages(1, timeout=2)) == 1
 
 
 # -- 4xx that must not be retried -----------------------------------------------------
 
 
-def test_blocked_by_user_fails_at_once(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
+def test_blocked_by_user_fails_at_once(telegram: TelegramStandIn) -> None:
     telegram.enqueue_response(403)
-    client = make_client(telegram.url, recorded_sleep)
+    client = make_client(telegram.url)
 
-    result = client.send_message(CHAT_ID, "hello")
+    attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result.status == "failed"
-    assert result.blocked_by_user
-    assert result.attempts == 1
-    assert result.http_status == 403
-    assert result.description == "Forbidden: bot was blocked by the user"
-    assert result.error is not None
-    assert "bot was blocked by the user" in result.error
+    assert attempt.kind == "failed"
+    assert attempt.result(attempt.requests).blocked_by_user
+    assert attempt.requests == 1
+    assert attempt.http_status == 403
+    assert attempt.description == "Forbidden: bot was blocked by the user"
+    assert attempt.error is not None
+    assert "bot was blocked by the user" in attempt.error
     assert len(telegram.calls) == 1
-    assert recorded_sleep.waits == []
 
 
 @pytest.mark.parametrize(
@@ -339,31 +250,30 @@ def test_blocked_by_user_fails_at_once(
     [(400, "Bad Request: chat not found"), (401, "Unauthorized")],
 )
 def test_other_client_errors_fail_at_once(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep, status: int, description: str
+    telegram: TelegramStandIn, status: int, description: str
 ) -> None:
     telegram.enqueue_response(status)
-    client = make_client(telegram.url, recorded_sleep)
+    client = make_client(telegram.url)
 
-    result = client.send_message(CHAT_ID, "hello")
+    attempt = client.attempt(CHAT_ID, "hello")
 
-    assert result.status == "failed"
-    assert not result.blocked_by_user
-    assert result.attempts == 1
-    assert result.http_status == status
-    assert result.description == description
+    assert attempt.kind == "failed"
+    assert not attempt.result(attempt.requests).blocked_by_user
+    assert attempt.requests == 1
+    assert attempt.http_status == status
+    assert attempt.description == description
     assert len(telegram.calls) == 1
-    assert recorded_sleep.waits == []
 
 
-def test_unknown_token_gets_unauthorized_from_standin(recorded_sleep: RecordingSleep) -> None:
+def test_unknown_token_gets_unauthorized_from_standin() -> None:
     with TelegramStandIn(accepted_tokens={"999:other"}) as telegram:
-        client = make_client(telegram.url, recorded_sleep)
+        client = make_client(telegram.url)
 
-        result = client.send_message(CHAT_ID, "hello")
+        attempt = client.attempt(CHAT_ID, "hello")
 
-    assert (result.status, result.http_status, result.attempts) == ("failed", 401, 1)
-    assert result.error is not None
-    assert BOT_TOKEN not in result.error
+    assert (attempt.kind, attempt.http_status, attempt.requests) == ("failed", 401, 1)
+    assert attempt.error is not None
+    assert BOT_TOKEN not in attempt.error
 
 
 # -- rate limiting of sends -----------------------------------------------------------
@@ -464,16 +374,15 @@ def test_rate_limiter_bounds_real_throughput_across_threads() -> None:
     assert max(passed_at) - started >= 59 / rate * 0.99
 
 
-def test_client_takes_a_rate_limiter_token_per_request(
-    telegram: TelegramStandIn, recorded_sleep: RecordingSleep
-) -> None:
+def test_client_takes_a_rate_limiter_token_per_request(telegram: TelegramStandIn) -> None:
     clock = FakeClock()
     limiter = RateLimiter(rate_per_second=4, clock=clock, sleep=clock.sleep)
     telegram.enqueue_response(500)
-    client = make_client(telegram.url, recorded_sleep, rate_limiter=limiter)
+    client = make_client(telegram.url, rate_limiter=limiter)
 
-    assert client.send_message(CHAT_ID, "one").status == "sent"  # two requests
-    assert client.send_message(CHAT_ID, "two").status == "sent"
+    assert client.attempt(CHAT_ID, "one").kind == "transient"
+    assert client.attempt(CHAT_ID, "one").kind == "sent"
+    assert client.attempt(CHAT_ID, "two").kind == "sent"
 
     assert len(telegram.calls) == 3
     assert clock.slept == pytest.approx([0.25, 0.25])
@@ -498,7 +407,7 @@ def test_standin_records_to_jsonl(tmp_path: Path) -> None:
     record = tmp_path / "telegram.jsonl"
     with TelegramStandIn(record_path=record) as telegram:
         client = TelegramClient(telegram.url, BOT_TOKEN)
-        assert client.send_message(CHAT_ID, "recorded").status == "sent"
+        assert client.attempt(CHAT_ID, "recorded").kind == "sent"
 
     [line] = record.read_text(encoding="utf-8").splitlines()
     entry = json.loads(line)
@@ -515,7 +424,7 @@ def test_the_client_keeps_its_connection_where_telegram_keeps_it_alive(
     with TelegramStandIn(keep_alive=keep_alive) as telegram:
         client = TelegramClient(telegram.url, BOT_TOKEN)
         for number in range(3):
-            assert client.send_message(CHAT_ID, f"message {number}").status == "sent"
+            assert client.attempt(CHAT_ID, f"message {number}").kind == "sent"
         assert len(telegram.messages) == 3
         assert telegram.connections == connections
 
@@ -533,9 +442,9 @@ def test_standin_runs_as_a_separate_process(tmp_path: Path) -> None:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
 
-        result = TelegramClient(url, BOT_TOKEN).send_message(CHAT_ID, "from afar")
+        attempt = TelegramClient(url, BOT_TOKEN).attempt(CHAT_ID, "from afar")
 
-        assert result.status == "sent"
+        assert attempt.kind == "sent"
         entry = json.loads(record.read_text(encoding="utf-8").splitlines()[0])
         assert entry["payload"]["text"] == "from afar"
     finally:

@@ -8,19 +8,23 @@ delivery log, re-enqueued by notify_app (see notify_app/deliveries/sending.py).
 
 from __future__ import annotations
 
-import uuid
 from functools import cache
 from typing import Any
 
 from flask import Flask
 
 import notify_app
-from event_contract import HANDLE_EVENT_TASK
+from event_contract import (
+    HANDLE_EVENT_TASK,
+    PING_TASK,
+    PURGE_LINK_CODES_TASK,
+    SEND_DELIVERY_TASK,
+    SWEEP_DELIVERIES_TASK,
+    DeliveryDue,
+)
 from notify_app import handlers
-from notify_app.deliveries.queue import SEND_DELIVERY_TASK
 from notify_app.deliveries.sending import deliver, sweep_overdue
 from notify_app.linking.service import purge_link_codes as purge_unusable_link_codes
-from scheduler import PURGE_LINK_CODES_TASK, SWEEP_DELIVERIES_TASK
 from service_kit.database import TRANSIENT_DATABASE_ERRORS
 from worker.app import MAX_COUNTDOWN_SECONDS, celery_app
 
@@ -49,7 +53,7 @@ def notify_application() -> Flask:
     return notify_app.create_app({"SERVICE_NAME": "worker"})
 
 
-@celery_app.task(name="notifications.ping", ignore_result=False)
+@celery_app.task(name=PING_TASK, ignore_result=False)
 def ping(token: str) -> str:
     """A no-op round trip: proves a worker is consuming the notifications queue."""
     return token
@@ -64,9 +68,11 @@ def handle_event(message: dict[str, Any]) -> None:
 
 @celery_app.task(name=SEND_DELIVERY_TASK, **RETRY_OPTIONS)
 def send_delivery(delivery_id: str) -> None:
-    """A pending delivery logged by notify_app itself (the test message)."""
+    """A pending delivery of notify_app's log (DeliveryDue.to_args()): the test message, a
+    wait's countdown, the sweep's hand-over."""
+    due = DeliveryDue.from_args(delivery_id)
     with notify_application().app_context():
-        deliver(uuid.UUID(delivery_id))
+        deliver(due.delivery_id)
 
 
 # Periodic jobs: scheduler/ (Celery beat) names them; each is idempotent, so several beat

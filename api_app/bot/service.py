@@ -41,11 +41,11 @@ from api_app.users.timezones import today_in
 from event_contract import (
     BOT_CHOOSE,
     BOT_INCOME,
-    BOT_REPLY,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
     BotCommand,
+    BotReply,
     Event,
     bot_reply_id,
     bot_transaction_id,
@@ -131,17 +131,18 @@ def _answer_again(command: BotCommand) -> bool:
 
 
 def _reply_payload(command: BotCommand, outcome: Outcome) -> dict[str, Any]:
-    reply: dict[str, Any] = {"chat_id": command.chat_id, "text": outcome.text}
-    if outcome.buttons:
-        reply["buttons"] = outcome.buttons
-    if outcome.chart is not None:
-        reply["chart"] = outcome.chart
-    return reply
+    """The reply as the contract carries it, kept with the command to answer a repeat."""
+    return BotReply(
+        chat_id=command.chat_id,
+        text=outcome.text,
+        buttons=outcome.buttons or None,
+        chart=outcome.chart,
+    ).to_json()
 
 
 def _reply_event(command: BotCommand, reply: dict[str, Any]) -> Event:
     return Event(
-        type=BOT_REPLY, user_id=command.user_id, payload=reply, id=bot_reply_id(command.id)
+        user_id=command.user_id, payload=BotReply.from_json(reply), id=bot_reply_id(command.id)
     )
 
 

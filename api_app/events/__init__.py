@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import Flask
 
 from api_app.events.builders import (
-    ClosedCategory,
     budget_limit_exceeded,
     budget_month_closed,
     budget_threshold_reached,
@@ -25,6 +24,7 @@ from api_app.events.builders import (
 from api_app.events.fast_path import PUBLISHER_EXTENSION, install_fast_path
 from api_app.events.outbox import recorded_ids
 from api_app.events.publisher import EventPublisher
+from event_contract import ClosedCategory
 
 __all__ = [
     "ClosedCategory",

@@ -1,7 +1,8 @@
-"""The events of the contract, built from api_app's values with the contract's shapes.
+"""The events of the contract, built from api_app's values with the contract's payload types.
 
-Amounts leave as strings with two decimals (event_contract.money), ids as strings, so the
-message is JSON as it is and no float ever touches money.
+The payload dataclasses (event_contract) say what each event carries and how it crosses the
+broker: amounts as strings with two decimals, ids as strings, so the message is JSON as it is
+and no float ever touches money.
 """
 
 from __future__ import annotations
@@ -9,31 +10,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple
 
 from event_contract import (
-    BUDGET_LIMIT_EXCEEDED,
-    BUDGET_MONTH_CLOSED,
-    BUDGET_THRESHOLD_REACHED,
-    GOAL_REACHED,
-    USER_DELETED,
-    USER_REGISTERED,
-    USER_SESSIONS_REVOKED,
+    BudgetLimitExceeded,
+    BudgetMonthClosed,
+    BudgetThresholdReached,
+    ClosedCategory,
     Event,
-    money,
+    GoalReached,
+    UserDeleted,
+    UserRegistered,
+    UserSessionsRevoked,
 )
 
 
 def user_registered(user_id: uuid.UUID, email: str) -> Event:
-    return Event(type=USER_REGISTERED, user_id=user_id, payload={"email": email})
+    return Event(user_id=user_id, payload=UserRegistered(email=email))
 
 
 def user_deleted(user_id: uuid.UUID) -> Event:
-    return Event(type=USER_DELETED, user_id=user_id, payload={})
+    return Event(user_id=user_id, payload=UserDeleted())
 
 
 def user_sessions_revoked(user_id: uuid.UUID, epoch: int) -> Event:
-    return Event(type=USER_SESSIONS_REVOKED, user_id=user_id, payload={"epoch": epoch})
+    return Event(user_id=user_id, payload=UserSessionsRevoked(epoch=epoch))
 
 
 def budget_limit_exceeded(
@@ -51,18 +51,17 @@ def budget_limit_exceeded(
     """`transaction_id` is the transaction whose change crossed the limit; None when lowering
     the limit itself did."""
     return Event(
-        type=BUDGET_LIMIT_EXCEEDED,
         user_id=user_id,
-        payload={
-            "budget_id": str(budget_id),
-            "category_id": str(category_id),
-            "category_name": category_name,
-            "year": year,
-            "month": month,
-            "limit": money(limit),
-            "spent": money(spent),
-            "transaction_id": str(transaction_id) if transaction_id is not None else None,
-        },
+        payload=BudgetLimitExceeded(
+            budget_id=budget_id,
+            category_id=category_id,
+            category_name=category_name,
+            year=year,
+            month=month,
+            limit=limit,
+            spent=spent,
+            transaction_id=transaction_id,
+        ),
     )
 
 
@@ -75,14 +74,13 @@ def goal_reached(
     current_amount: Decimal,
 ) -> Event:
     return Event(
-        type=GOAL_REACHED,
         user_id=user_id,
-        payload={
-            "goal_id": str(goal_id),
-            "name": name,
-            "target_amount": money(target_amount),
-            "current_amount": money(current_amount),
-        },
+        payload=GoalReached(
+            goal_id=goal_id,
+            name=name,
+            target_amount=target_amount,
+            current_amount=current_amount,
+        ),
     )
 
 
@@ -100,32 +98,23 @@ def budget_threshold_reached(
     crossed_thresholds: Sequence[int],
     transaction_id: uuid.UUID | None,
 ) -> Event:
-    """One change crossed `crossed_thresholds` (ascending) of the warning thresholds, but not the
-    limit: one event, for the highest of them (`threshold`). The whole list travels along so that
-    a user warned at a lower one still hears of a jump past it."""
+    """One event for the highest of the thresholds one change crossed (see the payload)."""
     return Event(
-        type=BUDGET_THRESHOLD_REACHED,
         user_id=user_id,
-        payload={
-            "budget_id": str(budget_id),
-            "category_id": str(category_id),
-            "category_name": category_name,
-            "year": year,
-            "month": month,
-            "limit": money(limit),
-            "spent": money(spent),
-            "percent": percent,
-            "threshold": max(crossed_thresholds),
-            "crossed_thresholds": list(crossed_thresholds),
-            "transaction_id": str(transaction_id) if transaction_id is not None else None,
-        },
+        payload=BudgetThresholdReached(
+            budget_id=budget_id,
+            category_id=category_id,
+            category_name=category_name,
+            year=year,
+            month=month,
+            limit=limit,
+            spent=spent,
+            percent=percent,
+            threshold=max(crossed_thresholds),
+            crossed_thresholds=tuple(crossed_thresholds),
+            transaction_id=transaction_id,
+        ),
     )
-
-
-class ClosedCategory(NamedTuple):
-    name: str
-    limit: Decimal | None
-    spent: Decimal
 
 
 # uuid5 namespace of the month_closed event ids: one id per user and month, whoever computes it.
@@ -151,21 +140,13 @@ def budget_month_closed(
     """
     return Event(
         id=month_closed_event_id(user_id, year, month),
-        type=BUDGET_MONTH_CLOSED,
         user_id=user_id,
-        payload={
-            "year": year,
-            "month": month,
-            "income": money(income),
-            "expense": money(expense),
-            "net": money(income - expense),
-            "categories": [
-                {
-                    "name": category.name,
-                    "limit": money(category.limit) if category.limit is not None else None,
-                    "spent": money(category.spent),
-                }
-                for category in categories
-            ],
-        },
+        payload=BudgetMonthClosed(
+            year=year,
+            month=month,
+            income=income,
+            expense=expense,
+            net=income - expense,
+            categories=tuple(categories),
+        ),
     )

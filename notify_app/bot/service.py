@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from event_contract import (
     BOT_CHOOSE,
+    BOT_COMMAND_TASK,
     BOT_INCOME,
     BOT_SPENT,
     BOT_SUMMARY,
@@ -25,10 +26,11 @@ from event_contract import (
 )
 from notify_app.bot.rate_limit import allow_command
 from notify_app.bot.updates import Incoming, read_update
-from notify_app.deliveries.queue import delivery_queue
-from notify_app.extensions import db
+from notify_app.broker import QueueUnavailableError, task_sender
+from notify_app.domain_errors import UnavailableError
 from notify_app.linking import service as linking
 from notify_app.models import NotificationSettings
+from notify_app.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +50,15 @@ NOT_LINKED: Final = (
 PRIVATE_ONLY: Final = "I take commands in a private chat only."
 TOO_MANY: Final = "That is a lot of commands in a minute; wait a moment and send it again."
 FORWARDED: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY})
+COMMAND_NOT_QUEUED: Final = "the command could not be queued; try again shortly"
 
 
-class CommandNotSentError(Exception):
-    """The broker did not take the command: the webhook must answer so Telegram sends it again."""
+class CommandNotSentError(UnavailableError):
+    """The broker did not take the command: the webhook answers 503, so Telegram sends it
+    again. The cause goes to the log, never to the answer."""
+
+    def __init__(self) -> None:
+        super().__init__(COMMAND_NOT_QUEUED)
 
 
 def answer_update(update: Any) -> dict[str, Any]:
@@ -81,7 +88,8 @@ def answer_update(update: Any) -> dict[str, Any]:
     try:
         allowed = allow_command(incoming.chat_id)
     except redis.RedisError as error:
-        raise CommandNotSentError(f"rate limit unknown: {error}") from error
+        logger.warning("bot command not handed on (rate limit unknown: %s)", error)
+        raise CommandNotSentError from error
     if not allowed:
         logger.warning("telegram chat %s: over its command rate limit", incoming.chat_id)
         return _say(incoming, TOO_MANY)
@@ -95,9 +103,10 @@ def answer_update(update: Any) -> dict[str, Any]:
         sent_at=incoming.sent_at,
     )
     try:
-        delivery_queue().send_bot_command(command.to_message(), task_id=str(command.id))
-    except Exception as error:
-        raise CommandNotSentError(str(error)) from error
+        task_sender().send(BOT_COMMAND_TASK, [command.to_message()], task_id=str(command.id))
+    except QueueUnavailableError as error:
+        logger.warning("bot command not handed on, Telegram will send it again: %s", error)
+        raise CommandNotSentError from error
     logger.info(
         "bot command %s sent to the api worker", command.id, extra={"user_id": str(user_id)}
     )
@@ -109,14 +118,14 @@ def answer_update(update: Any) -> dict[str, Any]:
 
 def linked_user(chat_id: str) -> uuid.UUID | None:
     """The user whose alerts go to this chat (the latest to link it, should there be several)."""
-    user_id = db.session.scalar(
-        select(NotificationSettings.user_id)
-        .where(NotificationSettings.telegram_chat_id == chat_id)
-        .order_by(NotificationSettings.updated_at.desc())
-        .limit(1)
-    )
-    db.session.rollback()
-    return user_id
+    # Its own unit: ended before the rate limit and the broker are asked anything.
+    with UnitOfWork() as uow:
+        return uow.session.scalar(
+            select(NotificationSettings.user_id)
+            .where(NotificationSettings.telegram_chat_id == chat_id)
+            .order_by(NotificationSettings.updated_at.desc())
+            .limit(1)
+        )
 
 
 def _say(incoming: Incoming, text: str) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 The delivery log (`deliveries`) is the source of truth; Celery tasks are only hints to look at it.
 
-1. `open_delivery` decides what becomes of a notification (sent, or skipped and why) and
-   commits the row, `pending` and due now if it is to be sent. A redelivered event finds its
-   row there (unique event id and channel) and opens nothing new.
+1. `notify` decides what becomes of a notification (sent, or skipped and why) and commits
+   the row, `pending`, due now and leased to this worker if it is to be sent. A redelivered
+   event finds its row there (unique event id and channel) and opens nothing new.
 2. `deliver` takes a lease on a due pending row (one UPDATE, committed: `lease_expires_at`),
    makes ONE sendMessage request, and records the outcome under that lease: `sent`, `failed`,
    or, for a 429 or a 5xx/network error with budget left, still `pending` with a new `due_at`
@@ -36,8 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notify_app.charts import bar_chart_png, bars_of
 from notify_app.deliveries.metrics import deliveries_finished
-from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
-from notify_app.extensions import autocommit_engine, db
+from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.models import Delivery, NotificationSettings
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
@@ -46,6 +45,7 @@ from notify_app.telegram import (
     SendResult,
     TelegramClient,
 )
+from notify_app.unit_of_work import UnitOfWork
 
 TELEGRAM_CHANNEL = "telegram"
 TELEGRAM_CLIENT_EXTENSION = "telegram_client"
@@ -91,33 +91,32 @@ class Notification:
     chart: dict[str, Any] | None = None
 
 
-def open_delivery(
-    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
-) -> uuid.UUID | None:
-    """Record the delivery of `notification`; return its id if it is pending, to be sent.
-
-    `wanted` is the user's flag for this kind of notification. Commits. A pending row is born
-    leased to this worker (see `notify`); if nobody sends it, the sweep does once that ran out.
-    """
-    opened = _open(notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id)
-    return None if opened is None else opened.id
-
-
 def notify(
-    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+    uow: UnitOfWork,
+    notification: Notification,
+    *,
+    wanted: bool,
+    unwanted_reason: str,
+    chat_id: str | None,
 ) -> str | None:
     """Open the delivery and, if it is to be sent, send it: the handlers' one call.
+
+    `wanted` is the user's flag for this kind of notification. Commits the delivery (and what
+    `uow` did before) ahead of the request. A pending row is born leased to this worker; if it
+    never records an outcome, the sweep has the row sent once that lease ran out.
 
     Returns the delivery's status after this worker's part (None: nothing to send here).
     """
     opened_at = time.monotonic()
-    opened = _open(notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id)
+    opened = _open(
+        uow, notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id
+    )
     if opened is None:
         return None
     if opened.lease is None:
         # An earlier copy of the event opened it: send it if nobody else holds it.
-        return deliver(opened.id)
-    return _send(opened.lease, leased_at=opened_at)
+        return _deliver(uow, opened.id)
+    return _send(uow, opened.lease, leased_at=opened_at)
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,12 @@ class _Opened:
 
 
 def _open(
-    notification: Notification, *, wanted: bool, unwanted_reason: str, chat_id: str | None
+    uow: UnitOfWork,
+    notification: Notification,
+    *,
+    wanted: bool,
+    unwanted_reason: str,
+    chat_id: str | None,
 ) -> _Opened | None:
     if not wanted:
         status, reason = "skipped", unwanted_reason
@@ -138,7 +142,7 @@ def _open(
         status, reason = "skipped", NOT_CONFIGURED_REASON
     else:
         status, reason = "pending", None
-    row = db.session.execute(
+    row = uow.session.execute(
         _OPEN_DELIVERY,
         {
             "event_id": notification.event_id,
@@ -155,17 +159,17 @@ def _open(
         },
     ).one_or_none()
     if row is not None:
-        db.session.commit()
+        uow.commit()
         if row.status != "pending":
             return None
         return _Opened(row.id, _Lease(*row[: len(_LEASE_COLUMNS)]))
     # An earlier copy of the event made the row: its status decides.
-    existing = db.session.execute(
+    existing = uow.session.execute(
         select(Delivery.id, Delivery.status).where(
             Delivery.event_id == notification.event_id, Delivery.channel == TELEGRAM_CHANNEL
         )
     ).one()
-    db.session.commit()
+    uow.commit()
     return _Opened(existing.id, None) if existing.status == "pending" else None
 
 
@@ -243,19 +247,24 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
     Returns the delivery's status afterwards (`pending` when a retry was scheduled), or None
     when there was nothing to send (done already, another worker holds it, not due yet).
     """
+    with UnitOfWork() as uow:
+        return _deliver(uow, delivery_id)
+
+
+def _deliver(uow: UnitOfWork, delivery_id: uuid.UUID) -> str | None:
     leased_at = time.monotonic()
-    lease = _take_lease(delivery_id)
+    lease = _take_lease(uow, delivery_id)
     if lease is None:
-        _nudge_if_early(delivery_id)
+        _nudge_if_early(uow, delivery_id)
         return None
-    return _send(lease, leased_at=leased_at)
+    return _send(uow, lease, leased_at=leased_at)
 
 
-def _send(lease: _Lease, *, leased_at: float) -> str | None:
+def _send(uow: UnitOfWork, lease: _Lease, *, leased_at: float) -> str | None:
     attempt = _attempt(lease)
     lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
     status = _record_outcome(
-        lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
+        uow, lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
     )
     if status is None:
         logger.warning(
@@ -301,10 +310,10 @@ def caption(text: str) -> str:
     return f"{kept}\n…"
 
 
-def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
+def _take_lease(uow: UnitOfWork, delivery_id: uuid.UUID) -> _Lease | None:
     lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     now = func.now()
-    row = db.session.execute(
+    row = uow.session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -317,27 +326,30 @@ def _take_lease(delivery_id: uuid.UUID) -> _Lease | None:
         .returning(*_LEASE_COLUMNS)
         .execution_options(synchronize_session=False)
     ).one_or_none()
-    db.session.commit()
+    uow.commit()
     if row is None:
         return None
     return _Lease(*row)
 
 
-def _nudge_if_early(delivery_id: uuid.UUID) -> None:
+def _nudge_if_early(uow: UnitOfWork, delivery_id: uuid.UUID) -> None:
     """A copy of the task that came before the delivery's due time: come back then."""
-    row = db.session.execute(
+    row = uow.session.execute(
         select(Delivery.due_at, func.now()).where(
             Delivery.id == delivery_id,
             Delivery.status == "pending",
             Delivery.lease_expires_at.is_(None),
         )
     ).one_or_none()
-    db.session.rollback()
+    # Read only: ended before the broker is asked anything.
+    uow.commit()
     if row is not None and row[0] > row[1]:
         _enqueue_later(delivery_id, (row[0] - row[1]).total_seconds())
 
 
-def _record_outcome(lease: _Lease, attempt: Attempt, *, until: float) -> str | None:
+def _record_outcome(
+    uow: UnitOfWork, lease: _Lease, attempt: Attempt, *, until: float
+) -> str | None:
     """Record the attempt while this worker still holds the lease (or nobody took it over).
 
     Retries through a database outage until `until` (monotonic; the lease's end): the request
@@ -346,7 +358,7 @@ def _record_outcome(lease: _Lease, attempt: Attempt, *, until: float) -> str | N
     wait = _wait_of(lease, attempt)
     while True:
         try:
-            status = _write_outcome(lease, attempt, wait)
+            status = _write_outcome(uow, lease, attempt, wait)
             break
         except (OperationalError, InterfaceError):
             if time.monotonic() >= until:
@@ -371,7 +383,7 @@ def _wait_of(lease: _Lease, attempt: Attempt) -> float:
     return 0.0
 
 
-def _write_outcome(lease: _Lease, attempt: Attempt, wait: float) -> str | None:
+def _write_outcome(uow: UnitOfWork, lease: _Lease, attempt: Attempt, wait: float) -> str | None:
     client = telegram_client()
     transient_failures = lease.transient_failures + (attempt.kind == "transient")
     rate_limit_waits = lease.rate_limit_waits + (attempt.kind == "rate_limited")
@@ -390,25 +402,24 @@ def _write_outcome(lease: _Lease, attempt: Attempt, wait: float) -> str | None:
         status = "pending"
     failure = None if status == "sent" else failure_words(attempt.result(attempt.requests))
     # One statement, committed as it runs: one round trip.
-    with autocommit_engine().connect() as connection:
-        updated = connection.execute(
-            _outcome_update(status),
-            {
-                "delivery_id": lease.id,
-                "leased_until": lease.expires_at,
-                "requests": attempt.requests,
-                "transient_failures_now": transient_failures,
-                "rate_limit_waits_now": rate_limit_waits,
-                "skip_reason": attempt.error,
-                "failure": failure,
-                "wait": timedelta(seconds=wait),
-            },
-        ).one_or_none()
-    if updated is None:
+    updated = uow.autocommit(
+        _outcome_update(status),
+        {
+            "delivery_id": lease.id,
+            "leased_until": lease.expires_at,
+            "requests": attempt.requests,
+            "transient_failures_now": transient_failures,
+            "rate_limit_waits_now": rate_limit_waits,
+            "skip_reason": attempt.error,
+            "failure": failure,
+            "wait": timedelta(seconds=wait),
+        },
+    )
+    if not updated:
         return None
     if status == "failed" and attempt.http_status == 403:
-        forget_blocked_chat(lease.user_id, lease.chat_id)
-        db.session.commit()
+        forget_blocked_chat(uow, lease.user_id, lease.chat_id)
+        uow.commit()
     return status
 
 
@@ -455,7 +466,7 @@ def _enqueue_later(delivery_id: uuid.UUID, wait_seconds: float) -> None:
     longer wait hops, the early copy re-enqueueing itself for the rest)."""
     countdown = min(max(wait_seconds, 0.0), current_app.config["DELIVERY_MAX_COUNTDOWN_SECONDS"])
     try:
-        delivery_queue().send(delivery_id, countdown=countdown, again=True)
+        send_delivery(delivery_id, countdown=countdown, again=True)
     except QueueUnavailableError as error:
         # The row says when it is due; the sweep hands it out once the broker is back.
         logger.warning("delivery %s: not re-enqueued (%s); the sweep will", delivery_id, error)
@@ -489,20 +500,19 @@ def sweep_overdue() -> int:
         .limit(SWEEP_BATCH_SIZE)
         .with_for_update(skip_locked=True)
     )
-    ids = list(
-        db.session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(overdue.scalar_subquery()))
-            .values(due_at=now, lease_expires_at=None)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
+    with UnitOfWork() as uow:
+        ids = list(
+            uow.session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(overdue.scalar_subquery()))
+                .values(due_at=now, lease_expires_at=None)
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    db.session.commit()
-    queue = delivery_queue()
     for delivery_id in ids:
         try:
-            queue.send(delivery_id, again=True)
+            send_delivery(delivery_id, again=True)
         except QueueUnavailableError as error:
             # Still overdue in the log: the next sweep after the grace tries again.
             logger.warning("sweep: the broker is unavailable (%s)", error)
@@ -521,9 +531,9 @@ def failure_words(result: SendResult) -> str:
     return TELEGRAM_UNAVAILABLE
 
 
-def forget_blocked_chat(user_id: uuid.UUID, chat_id: str) -> None:
+def forget_blocked_chat(uow: UnitOfWork, user_id: uuid.UUID, chat_id: str) -> None:
     """The user blocked the bot: stop sending to that chat until they set one again."""
-    db.session.execute(
+    uow.session.execute(
         update(NotificationSettings)
         .where(
             NotificationSettings.user_id == user_id,

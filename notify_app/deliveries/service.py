@@ -8,25 +8,20 @@ import uuid
 from sqlalchemy import Select, select
 
 from notify_app import messages
-from notify_app.deliveries.queue import QueueUnavailableError, delivery_queue
+from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
-from notify_app.extensions import db
+from notify_app.domain_errors import ConflictError, UnavailableError
 from notify_app.models import Delivery, NotificationSettings
+from notify_app.unit_of_work import UnitOfWork
 from service_kit.pagination import ListOrder
 
 TEST_MESSAGE_TYPE = "notification.test"
 QUEUE_UNAVAILABLE = "the worker queue is unavailable"
+NO_CHAT_LINKED = "Link a Telegram chat before sending a test message."
+NOTIFICATIONS_UNAVAILABLE = "Notifications are unavailable right now; try again later."
 HISTORY_ORDER = ListOrder((Delivery.created_at, Delivery.id), descending=True)
 
 logger = logging.getLogger(__name__)
-
-
-class NoChatLinkedError(Exception):
-    """The user has no Telegram chat to send to."""
-
-
-class TestMessageNotQueuedError(Exception):
-    """The broker did not take the test message; its delivery is logged as failed."""
 
 
 def history_of(user_id: uuid.UUID) -> Select[tuple[Delivery]]:
@@ -35,30 +30,36 @@ def history_of(user_id: uuid.UUID) -> Select[tuple[Delivery]]:
 
 
 def send_test_message(user_id: uuid.UUID) -> Delivery:
-    """Log a pending test delivery and hand it to the worker."""
-    chat_id = db.session.scalar(
-        select(NotificationSettings.telegram_chat_id).where(NotificationSettings.user_id == user_id)
-    )
-    if not chat_id:
-        raise NoChatLinkedError
-    delivery = Delivery(
-        event_id=uuid.uuid4(),
-        event_type=TEST_MESSAGE_TYPE,
-        channel=TELEGRAM_CHANNEL,
-        user_id=user_id,
-        status="pending",
-        chat_id=chat_id,
-        text=messages.TEST_MESSAGE,
-    )
-    db.session.add(delivery)
-    db.session.commit()
+    """Log a pending test delivery and hand it to the worker.
+
+    Raises ConflictError without a linked chat, UnavailableError when the broker did not take
+    the message (its delivery is logged as failed).
+    """
+    with UnitOfWork() as uow:
+        chat_id = uow.session.scalar(
+            select(NotificationSettings.telegram_chat_id).where(
+                NotificationSettings.user_id == user_id
+            )
+        )
+        if not chat_id:
+            raise ConflictError(NO_CHAT_LINKED)
+        delivery = Delivery(
+            event_id=uuid.uuid4(),
+            event_type=TEST_MESSAGE_TYPE,
+            channel=TELEGRAM_CHANNEL,
+            user_id=user_id,
+            status="pending",
+            chat_id=chat_id,
+            text=messages.TEST_MESSAGE,
+        )
+        uow.session.add(delivery)
     try:
-        delivery_queue().send(delivery.id)
+        send_delivery(delivery.id)
     except QueueUnavailableError as error:
         # The broker's address stays in the log: the history shows our own words only.
         logger.warning("test message %s not queued: %s", delivery.id, error)
-        delivery.status = "failed"
-        delivery.last_error = QUEUE_UNAVAILABLE
-        db.session.commit()
-        raise TestMessageNotQueuedError from error
+        with UnitOfWork():
+            delivery.status = "failed"
+            delivery.last_error = QUEUE_UNAVAILABLE
+        raise UnavailableError(NOTIFICATIONS_UNAVAILABLE) from error
     return delivery

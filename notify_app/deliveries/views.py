@@ -11,7 +11,7 @@ from notify_app.deliveries import service
 from notify_app.deliveries.schemas import DeliverySchema
 from notify_app.models import Delivery
 from notify_app.rate_limits import test_messages
-from service_kit.blueprint import Blueprint, abort
+from service_kit.blueprint import Blueprint
 
 blp = Blueprint(
     "deliveries",
@@ -40,9 +40,4 @@ class TestMessage(MethodView):
     @blp.alt_response(503, schema=ErrorSchema, description="The worker queue is unavailable")
     def post(self) -> Delivery:
         """Send a test message to the user's Telegram chat (through the worker)."""
-        try:
-            return service.send_test_message(current_user_id())
-        except service.NoChatLinkedError:
-            abort(409, message="Link a Telegram chat before sending a test message.")
-        except service.TestMessageNotQueuedError:
-            abort(503, message="Notifications are unavailable right now; try again later.")
+        return service.send_test_message(current_user_id())

@@ -1,4 +1,4 @@
-"""Link codes and the bot commands that use them; each function owns its transaction."""
+"""Link codes and the bot commands that use them; each function is one unit of work."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from notify_app.auth import lock_user
-from notify_app.extensions import db
+from notify_app.domain_errors import NotFoundError
 from notify_app.models import DeletedUser, NotificationSettings, TelegramLinkCode
-from notify_app.settings.service import update_settings
+from notify_app.settings.service import SettingsChanges, update_settings
+from notify_app.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,10 @@ def create_link_code(user_id: uuid.UUID, valid_for: timedelta) -> LinkOffer:
     # 24 random bytes -> 32 URL-safe characters, inside Telegram's 64-character start parameter.
     code = secrets.token_urlsafe(24)
     expires_at = datetime.now(UTC) + valid_for
-    db.session.add(
-        TelegramLinkCode(user_id=user_id, code_digest=code_digest(code), expires_at=expires_at)
-    )
-    db.session.commit()
+    with UnitOfWork() as uow:
+        uow.session.add(
+            TelegramLinkCode(user_id=user_id, code_digest=code_digest(code), expires_at=expires_at)
+        )
     return LinkOffer(code, expires_at)
 
 
@@ -68,22 +69,39 @@ def start_command(chat_id: str, code: str | None) -> str:
     """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply."""
     if not code:
         return NO_CODE_REPLY
-    now = datetime.now(UTC)
-    owner = db.session.scalar(
-        select(TelegramLinkCode.user_id).where(TelegramLinkCode.code_digest == code_digest(code))
-    )
-    if owner is not None:
-        # As for any request of the user's: a user.deleted being handled is waited for, and a
-        # deleted account gets nothing linked.
-        lock_user(owner, shared=True)
-        if db.session.get(DeletedUser, owner) is not None:
-            owner = None
-    if owner is None:
-        db.session.rollback()
+    try:
+        with UnitOfWork() as uow:
+            user_id = _consume_code(uow, code)
+            # The consumed code and the linked chat are committed together.
+            update_settings(user_id, SettingsChanges(telegram_chat_id=chat_id))
+            hint = uow.session.scalar(
+                select(NotificationSettings.email_hint).where(
+                    NotificationSettings.user_id == user_id
+                )
+            )
+    except NotFoundError:
         logger.info("telegram /start with an unknown, used or expired code")
         return UNKNOWN_CODE_REPLY
+    logger.info("telegram chat linked", extra={"user_id": str(user_id)})
+    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
+
+
+def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
+    """Mark the code used; the user it links. NotFoundError for an unknown, used or expired
+    code, or one of a deleted account."""
+    now = datetime.now(UTC)
+    owner = uow.session.scalar(
+        select(TelegramLinkCode.user_id).where(TelegramLinkCode.code_digest == code_digest(code))
+    )
+    if owner is None:
+        raise NotFoundError("unknown link code")
+    # As for any request of the user's: a user.deleted being handled is waited for, and a
+    # deleted account gets nothing linked.
+    lock_user(owner, shared=True)
+    if uow.session.get(DeletedUser, owner) is not None:
+        raise NotFoundError("the link code's account was deleted")
     # The UPDATE both checks and consumes the code, so two racing /starts cannot both use it.
-    user_id = db.session.execute(
+    user_id = uow.session.execute(
         update(TelegramLinkCode)
         .where(
             TelegramLinkCode.code_digest == code_digest(code),
@@ -94,40 +112,35 @@ def start_command(chat_id: str, code: str | None) -> str:
         .returning(TelegramLinkCode.user_id)
     ).scalar_one_or_none()
     if user_id is None:
-        db.session.rollback()
-        logger.info("telegram /start with an unknown, used or expired code")
-        return UNKNOWN_CODE_REPLY
-    # Commits the consumed code and the linked chat together.
-    update_settings(user_id, {"telegram_chat_id": chat_id})
-    logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    hint = db.session.scalar(
-        select(NotificationSettings.email_hint).where(NotificationSettings.user_id == user_id)
-    )
-    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
+        raise NotFoundError("used or expired link code")
+    return user_id
 
 
 def stop_command(chat_id: str) -> str:
     """`/stop`: unlink the chat from whichever user it is linked to; returns the reply."""
-    unlinked = (
-        db.session.execute(
-            update(NotificationSettings)
-            .where(NotificationSettings.telegram_chat_id == chat_id)
-            .values(telegram_chat_id=None, updated_at=datetime.now(UTC))
-            .returning(NotificationSettings.user_id)
+    with UnitOfWork() as uow:
+        unlinked = (
+            uow.session.execute(
+                update(NotificationSettings)
+                .where(NotificationSettings.telegram_chat_id == chat_id)
+                .values(telegram_chat_id=None, updated_at=datetime.now(UTC))
+                .returning(NotificationSettings.user_id)
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    db.session.commit()
     return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
 
 
 def purge_link_codes() -> int:
     """Delete link codes that can link nothing any more (expired or used); answers how many."""
-    result = db.session.execute(
-        delete(TelegramLinkCode).where(
-            or_(TelegramLinkCode.expires_at <= func.now(), TelegramLinkCode.used_at.is_not(None))
+    with UnitOfWork() as uow:
+        result = uow.session.execute(
+            delete(TelegramLinkCode).where(
+                or_(
+                    TelegramLinkCode.expires_at <= func.now(),
+                    TelegramLinkCode.used_at.is_not(None),
+                )
+            )
         )
-    )
-    db.session.commit()
     return cast("CursorResult[Any]", result).rowcount

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, post_load
+
+from notify_app.settings.service import SettingsChanges
 
 CHAT_ID_DESCRIPTION = (
     "Only null (unlink the chat) may be sent: a chat is linked by opening the link of"
@@ -89,3 +91,7 @@ class NotificationSettingsPatchSchema(Schema):
         metadata={"minimum": 1, "maximum": 99, "description": WARN_AT_DESCRIPTION},
     )
     notify_monthly_digest = JsonBoolean(metadata={"description": DIGEST_DESCRIPTION})
+
+    @post_load
+    def _typed(self, data: dict[str, Any], **kwargs: Any) -> SettingsChanges:
+        return SettingsChanges(**data)

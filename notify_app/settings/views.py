@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 
@@ -40,6 +38,6 @@ class NotificationSettings(MethodView):
         description="Unknown field, a chat id other than null (chats are linked through the"
         " bot), not a boolean, warn_at_percent not a warning threshold or null",
     )
-    def patch(self, changes: dict[str, Any]) -> service.Settings:
+    def patch(self, changes: service.SettingsChanges) -> service.Settings:
         """Change some of your settings; fields left out keep their value"""
         return service.update_settings(current_user_id(), changes)

@@ -1,0 +1,206 @@
+"""The typed contract: every payload crosses the broker as the JSON it always was, comes back as
+the same value, and a payload that does not fit its type is refused before anything acts on it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from event_contract import (
+    PAYLOAD_TYPES,
+    SCHEMA_VERSION,
+    TASK_QUEUES,
+    BotCommand,
+    BotReply,
+    BudgetLimitExceeded,
+    BudgetMonthClosed,
+    BudgetThresholdReached,
+    ClosedCategory,
+    Event,
+    GoalReached,
+    Payload,
+    UnsupportedSchemaVersionError,
+    UserDeleted,
+    UserRegistered,
+    UserSessionsRevoked,
+)
+
+BUDGET = uuid.UUID("00000000-0000-0000-0000-00000000000b")
+CATEGORY = uuid.UUID("00000000-0000-0000-0000-00000000000c")
+TRANSACTION = uuid.UUID("00000000-0000-0000-0000-00000000000d")
+GOAL = uuid.UUID("00000000-0000-0000-0000-00000000000e")
+
+# Each payload and its JSON on the wire, as api_app has always sent it.
+WIRE: list[tuple[Payload, dict[str, Any]]] = [
+    (UserRegistered(email="ann@example.com"), {"email": "ann@example.com"}),
+    (UserDeleted(), {}),
+    (UserSessionsRevoked(epoch=3), {"epoch": 3}),
+    (
+        BudgetLimitExceeded(
+            budget_id=BUDGET,
+            category_id=CATEGORY,
+            category_name="Food",
+            year=2026,
+            month=11,
+            limit=Decimal("500"),
+            spent=Decimal("520.5"),
+            transaction_id=TRANSACTION,
+        ),
+        {
+            "budget_id": str(BUDGET),
+            "category_id": str(CATEGORY),
+            "category_name": "Food",
+            "year": 2026,
+            "month": 11,
+            "limit": "500.00",
+            "spent": "520.50",
+            "transaction_id": str(TRANSACTION),
+        },
+    ),
+    (
+        BudgetThresholdReached(
+            budget_id=BUDGET,
+            category_id=CATEGORY,
+            category_name="Food",
+            year=2026,
+            month=11,
+            limit=Decimal("500.00"),
+            spent=Decimal("450.00"),
+            transaction_id=None,
+            percent=90,
+            threshold=90,
+            crossed_thresholds=(80, 90),
+        ),
+        {
+            "budget_id": str(BUDGET),
+            "category_id": str(CATEGORY),
+            "category_name": "Food",
+            "year": 2026,
+            "month": 11,
+            "limit": "500.00",
+            "spent": "450.00",
+            "percent": 90,
+            "threshold": 90,
+            "crossed_thresholds": [80, 90],
+            "transaction_id": None,
+        },
+    ),
+    (
+        GoalReached(
+            goal_id=GOAL, name="Bike", target_amount=Decimal("1000"), current_amount=Decimal("1010")
+        ),
+        {
+            "goal_id": str(GOAL),
+            "name": "Bike",
+            "target_amount": "1000.00",
+            "current_amount": "1010.00",
+        },
+    ),
+    (
+        BudgetMonthClosed(
+            year=2026,
+            month=10,
+            income=Decimal("2000"),
+            expense=Decimal("1500.25"),
+            net=Decimal("499.75"),
+            categories=(
+                ClosedCategory("Food", Decimal("400"), Decimal("380.25")),
+                ClosedCategory("Fun", None, Decimal("12")),
+            ),
+        ),
+        {
+            "year": 2026,
+            "month": 10,
+            "income": "2000.00",
+            "expense": "1500.25",
+            "net": "499.75",
+            "categories": [
+                {"name": "Food", "limit": "400.00", "spent": "380.25"},
+                {"name": "Fun", "limit": None, "spent": "12.00"},
+            ],
+        },
+    ),
+    (BotReply(chat_id="7", text="Saved."), {"chat_id": "7", "text": "Saved."}),
+    (
+        BotReply(
+            chat_id="7",
+            text="Which one?",
+            buttons=[[{"text": "Food", "data": "c1"}]],
+            chart={"title": "November 2026", "bars": []},
+        ),
+        {
+            "chat_id": "7",
+            "text": "Which one?",
+            "buttons": [[{"text": "Food", "data": "c1"}]],
+            "chart": {"title": "November 2026", "bars": []},
+        },
+    ),
+]
+
+
+def test_every_event_type_has_its_payload_on_the_wire() -> None:
+    assert {type(payload) for payload, _ in WIRE} == set(PAYLOAD_TYPES.values())
+
+
+@pytest.mark.parametrize(("payload", "wire"), WIRE, ids=lambda value: type(value).__name__)
+def test_a_payload_crosses_the_broker_as_the_same_json_and_comes_back_the_same(
+    payload: Payload, wire: dict[str, Any]
+) -> None:
+    event = Event(user_id=uuid.uuid4(), payload=payload)
+    message = json.loads(json.dumps(event.to_message()))
+
+    assert message["type"] == payload.TYPE
+    assert message["payload"] == wire
+    assert Event.from_message(message) == event
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"spent": 520.5},  # a float: amounts travel as strings
+        {"spent": "a lot"},
+        {"spent": "NaN"},
+        {"month": 13},
+        {"year": "2026"},
+        {"year": True},
+        {"category_id": "not a uuid"},
+        {"category_name": None},
+    ],
+)
+def test_a_payload_that_does_not_fit_its_type_is_refused(change: dict[str, Any]) -> None:
+    payload, wire = WIRE[3]
+    message = Event(user_id=uuid.uuid4(), payload=payload).to_message()
+    with pytest.raises((ValueError, TypeError)):
+        Event.from_message({**message, "payload": {**wire, **change}})
+
+
+def test_a_missing_field_is_refused() -> None:
+    payload, _ = WIRE[3]
+    message = Event(user_id=uuid.uuid4(), payload=payload).to_message()
+    del message["payload"]["spent"]
+    with pytest.raises(KeyError):
+        Event.from_message(message)
+
+
+@pytest.mark.parametrize("version", [SCHEMA_VERSION + 1, 0, "1", True, None])
+def test_a_bot_command_of_an_unknown_schema_version_is_refused(version: object) -> None:
+    command = BotCommand(
+        id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        chat_id="7",
+        name="summary",
+        arguments="",
+        sent_at=datetime(2026, 11, 10, 12, tzinfo=UTC),
+    )
+    with pytest.raises(UnsupportedSchemaVersionError):
+        BotCommand.from_message({**command.to_message(), "schema_version": version})
+
+
+def test_every_task_has_one_queue_of_the_two() -> None:
+    assert set(TASK_QUEUES.values()) == {"notifications", "api_jobs"}
+    assert all(task.split(".")[0] in ("notifications", "api") for task in TASK_QUEUES)
