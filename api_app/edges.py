@@ -11,6 +11,8 @@ from typing import Any, Final, TypeVar
 from flask import Flask, Response, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from api_app.json_bodies import StrictJsonProvider
+
 SWAGGER_UI_ASSETS: Final = "/api/docs/assets/"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -19,6 +21,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 def init_edges(app: Flask) -> None:
     # Werkzeug answers a larger body with 413, which the Api turns into the JSON error shape.
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BODY_BYTES"]
+    # request.get_json refuses what the resources' parser refuses (json_bodies).
+    app.json = StrictJsonProvider(app)
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_ASSETS)
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     app.after_request(_nosniff)

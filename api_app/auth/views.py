@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api_app.auth import refresh_tokens, service
 from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
+from api_app.blueprint import AccountBlueprint
 from api_app.rate_limits import (
     failed_sign_ins_per_account,
     per_client_address,
@@ -17,7 +18,7 @@ from api_app.rate_limits import (
     per_user_writes,
 )
 
-blp = Blueprint(
+blp = AccountBlueprint(
     "auth", __name__, url_prefix="/api/auth", description="Accounts, sign-in and sessions"
 )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
+from api_app.blueprint import AccountBlueprint
 from api_app.models import User
 from api_app.rate_limits import per_signed_in_account, per_user_writes
 from api_app.users import service
@@ -18,7 +19,7 @@ from api_app.users.schemas import (
     UserUpdateSchema,
 )
 
-blp = Blueprint("users", __name__, url_prefix="/api/users", description="Your account")
+blp = AccountBlueprint("users", __name__, url_prefix="/api/users", description="Your account")
 
 
 @blp.after_request
