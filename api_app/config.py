@@ -38,6 +38,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             # server is noticed when used, and api_app.connection_recovery retries the request.
             # A stopped or unreachable database must answer health checks fast, never hang.
             "connect_args": {"connect_timeout": 2},
+            # A failed statement is logged with its SQL, never its values (emails, hashes).
+            "hide_parameters": True,
         },
         "BROKER_URL": broker_url,
         # A publish to a down broker must fail fast: the request that committed the event is

@@ -31,6 +31,8 @@ def database_url(environ: Mapping[str, str]) -> str:
 ENGINE_OPTIONS: Final[dict[str, Any]] = {
     # A stopped or unreachable database must answer health checks fast, never hang.
     "connect_args": {"connect_timeout": 2},
+    # A failed statement is logged with its SQL, never its values (chat ids, user ids).
+    "hide_parameters": True,
 }
 
 
