@@ -78,8 +78,15 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # Per account and client address (sign-up, sign-in); per account for the password checks
         # of a signed-in user.
         "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
-        # Failed sign-ins of one account from all addresses together: high, against lockout.
+        # Failed sign-ins of one account from all addresses together, past which it is slowed.
         "AUTH_RATE_LIMIT_PER_ACCOUNT": environ.get("AUTH_RATE_LIMIT_PER_ACCOUNT", "1000 per hour"),
+        # Past that: failed sign-ins per account and address (an address that never failed on
+        # the account, its owner's, is not slowed).
+        "AUTH_RATE_LIMIT_SLOWED": environ.get("AUTH_RATE_LIMIT_SLOWED", "3 per hour"),
+        # Refresh and logout per client address.
+        "SESSION_RATE_LIMIT_PER_ADDRESS": environ.get(
+            "SESSION_RATE_LIMIT_PER_ADDRESS", "60 per minute"
+        ),
         # Every write of one signed-in user (both services read it, each counts its own).
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.

@@ -12,10 +12,12 @@ from api_app.auth.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
 from api_app.blueprint import AccountBlueprint
 from api_app.rate_limits import (
-    failed_sign_ins_per_account,
+    count_failed_sign_in,
+    per_address_sessions,
     per_client_address,
     per_email_in_body,
     per_user_writes,
+    slowed_when_under_attack,
 )
 
 blp = AccountBlueprint(
@@ -52,7 +54,7 @@ class Register(MethodView):
 class Login(MethodView):
     @per_client_address
     @per_email_in_body
-    @failed_sign_ins_per_account
+    @slowed_when_under_attack
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
     @blp.alt_response(401, **error("Unknown email or wrong password: one answer for both"))
@@ -63,12 +65,14 @@ class Login(MethodView):
         try:
             session = service.login(credentials["email"], credentials["password"])
         except service.InvalidCredentialsError:
+            count_failed_sign_in()
             abort(401, message="invalid email or password")
         return session
 
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @per_address_sessions
     @blp.arguments(RefreshTokenSchema)
     @blp.response(200, SessionSchema)
     @blp.alt_response(
@@ -79,6 +83,7 @@ class Refresh(MethodView):
         ),
     )
     @blp.alt_response(422, **error("Malformed request"))
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self, body: dict[str, str]) -> service.IssuedSession:
         """Trade a refresh token for a new pair; the presented token is used up"""
         try:
@@ -90,9 +95,11 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @per_address_sessions
     @blp.arguments(RefreshTokenSchema)
     @blp.response(204)
     @blp.alt_response(422, **error("Malformed request"))
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self, body: dict[str, str]) -> None:
         """Revoke one refresh token; 204 whether or not it was still valid"""
         service.logout(body["refresh_token"])
