@@ -9,6 +9,7 @@ from typing import Any
 
 from event_contract import warning_thresholds
 from service_kit.config import database_url, read_secret
+from service_kit.database import ENGINE_OPTIONS
 
 DATABASE_NAME = "budget_api"
 
@@ -21,12 +22,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ, "API_DATABASE_URL", DATABASE_NAME),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            # No pre-ping (a round trip at every checkout): a connection that died with its
-            # server is noticed when used, and api_app.connection_recovery retries the request.
-            # A stopped or unreachable database must answer health checks fast, never hang.
-            "connect_args": {"connect_timeout": 2},
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
         "BROKER_URL": broker_url,
         # A publish to a down broker must fail fast: the request that committed the event is
         # waiting on the fast path, and the relay retries whatever did not get through.
@@ -64,8 +60,15 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # Per account and client address (sign-up, sign-in); per account for the password checks
         # of a signed-in user.
         "AUTH_RATE_LIMIT_PER_EMAIL": environ.get("AUTH_RATE_LIMIT_PER_EMAIL", "5 per minute"),
-        # Failed sign-ins of one account from all addresses together: high, against lockout.
+        # Failed sign-ins of one account from all addresses together, past which it is slowed.
         "AUTH_RATE_LIMIT_PER_ACCOUNT": environ.get("AUTH_RATE_LIMIT_PER_ACCOUNT", "1000 per hour"),
+        # Past that: failed sign-ins per account and address (an address that never failed on
+        # the account, its owner's, is not slowed).
+        "AUTH_RATE_LIMIT_SLOWED": environ.get("AUTH_RATE_LIMIT_SLOWED", "3 per hour"),
+        # Refresh and logout per client address.
+        "SESSION_RATE_LIMIT_PER_ADDRESS": environ.get(
+            "SESSION_RATE_LIMIT_PER_ADDRESS", "60 per minute"
+        ),
         # Every write of one signed-in user (both services read it, each counts its own).
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.

@@ -1,14 +1,18 @@
 """api_app's rate limits: on everything that checks a password (per client address and per
-account), and on every write of a signed-in user (so that one account cannot flood the database
-or the queue). How they are counted and answered: service_kit.rate_limits.
+account; an account under attack is slowed down, never locked), on refreshing and signing out,
+and on every write of a signed-in user (so that one account cannot flood the database or the
+queue). How they are counted and answered: service_kit.rate_limits.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import current_user
+from limits import RateLimitItem, parse_many
+from redis import RedisError
 
 from api_app.auth.schemas import normalize_email
 from service_kit import rate_limits
@@ -18,8 +22,12 @@ LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_PER_ADDRESS",
     "AUTH_RATE_LIMIT_PER_EMAIL",
     "AUTH_RATE_LIMIT_PER_ACCOUNT",
+    "AUTH_RATE_LIMIT_SLOWED",
+    "SESSION_RATE_LIMIT_PER_ADDRESS",
     "WRITE_RATE_LIMIT_PER_USER",
 )
+
+logger = logging.getLogger(__name__)
 
 
 def client_address() -> str:
@@ -51,10 +59,6 @@ def _account_from_address() -> str:
     return f"{_account_in_body()}:from:{client_address()}"
 
 
-def _failed_sign_in(response: Response) -> bool:
-    return response.status_code == 401
-
-
 def _signed_in_account() -> str:
     return _account_key(current_user.email)
 
@@ -62,9 +66,7 @@ def _signed_in_account() -> str:
 # Signing up and signing in draw on one budget per client address. Attempts on one account are
 # counted per account *and* client address (OWASP's advice against lockout): a third party
 # guessing a victim's password from their own addresses exhausts their budgets, not the
-# victim's, who still signs in from theirs. Above that, a high cap per account on failed
-# sign-ins from all addresses together stops a distributed guess; reaching it takes many
-# addresses at once, and only failures count, so the owner's own sign-ins never do.
+# victim's, who still signs in from theirs.
 per_client_address = limiter.shared_limit(
     config_value("AUTH_RATE_LIMIT_PER_ADDRESS"), scope="address", key_func=client_address
 )
@@ -73,11 +75,54 @@ per_email_in_body = limiter.shared_limit(
     scope="account-address",
     key_func=_account_from_address,
 )
-failed_sign_ins_per_account = limiter.shared_limit(
-    config_value("AUTH_RATE_LIMIT_PER_ACCOUNT"),
-    scope="account",
-    key_func=_account_in_body,
+# Refreshing and signing out, per client address: a refresh token is 256 random bits, nothing
+# to guess, but each call writes rows. A ceiling for a script, far above what clients need.
+per_address_sessions = limiter.shared_limit(
+    config_value("SESSION_RATE_LIMIT_PER_ADDRESS"), scope="sessions", key_func=client_address
+)
+
+
+# Slowed down, never locked: failed sign-ins of an account from all addresses together are
+# counted (AUTH_RATE_LIMIT_PER_ACCOUNT); past that cap the account is under attack, and each
+# address that fails on it has AUTH_RATE_LIMIT_SLOWED failures left (per account and address)
+# before it is refused. An address that has not failed, the owner's, signs in as ever: a
+# distributed guess then costs a fresh address every few guesses, and no one is locked out.
+FAILED_SIGN_INS = "failed-sign-ins"
+
+
+def count_failed_sign_in() -> None:
+    """Count a failed sign-in against the account in the body (the sign-in view calls it)."""
+    try:
+        for limit in _account_failure_limits():
+            limiter.limiter.hit(limit, *_account_failures_key())
+    except RedisError:
+        # Redis went away during this request: the limiter falls back to memory at the next.
+        logger.warning("a failed sign-in could not be counted: the limiter's Redis is down")
+
+
+def _account_failure_limits() -> list[RateLimitItem]:
+    return parse_many(current_app.config["AUTH_RATE_LIMIT_PER_ACCOUNT"])
+
+
+def _account_failures_key() -> tuple[str, ...]:
+    return (current_app.config["RATELIMIT_KEY_PREFIX"], FAILED_SIGN_INS, _account_in_body())
+
+
+def _account_not_under_attack() -> bool:
+    key = _account_failures_key()
+    return all(limiter.limiter.test(limit, *key) for limit in _account_failure_limits())
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
+slowed_when_under_attack = limiter.shared_limit(
+    config_value("AUTH_RATE_LIMIT_SLOWED"),
+    scope="slowed-account-address",
+    key_func=_account_from_address,
     deduct_when=_failed_sign_in,
+    exempt_when=_account_not_under_attack,
 )
 # Password checks by a signed-in user (password change, account deletion): per account. Only
 # a holder of the user's access token can spend this budget, so it locks no one else out.

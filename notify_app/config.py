@@ -10,6 +10,7 @@ from typing import Any
 from event_contract import warning_thresholds
 from service_kit.celery_apps import max_countdown_seconds
 from service_kit.config import database_url, read_secret
+from service_kit.database import ENGINE_OPTIONS
 
 DATABASE_NAME = "budget_notifications"
 CURSOR_SECRET_SETTING = "NOTIFY_CURSOR_SECRET"  # noqa: S105 - a variable name
@@ -34,13 +35,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ, "NOTIFY_DATABASE_URL", DATABASE_NAME),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            # No pre-ping (a round trip at every checkout, two per event in the worker): a
-            # connection that died with its server is noticed when used; a request whose first
-            # statement met it runs again (service_kit.connection_recovery), a task is retried.
-            # A stopped or unreachable database must answer health checks fast, never hang.
-            "connect_args": {"connect_timeout": 2},
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
         "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
         # The values users may choose for warn_at_percent (api_app emits these thresholds).
         "BUDGET_WARNING_THRESHOLDS": thresholds,

@@ -4,16 +4,17 @@ client generators, and a typed abort."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, NoReturn
 
 import flask
 import flask_smorest
 from marshmallow import Schema
+from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
 
+from service_kit import json_bodies
 from service_kit.pagination import KeysetPagination
 
 
@@ -28,8 +29,8 @@ class ExactJsonParser(FlaskParser):
 
     The stock parser hands marshmallow floats, and 0.1 as a float is not 0.1: money must never
     pass through one. A body that is not JSON at all answers 415. Input that Python's json module
-    chokes on in other ways (too deep, integers too long to convert) is an invalid body (400),
-    never an unexpected error.
+    chokes on in other ways (too deep, integers too long to convert, a key given twice) is an
+    invalid body (400), never an unexpected error (json_bodies).
     """
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}  # noqa: RUF012
@@ -42,14 +43,24 @@ class ExactJsonParser(FlaskParser):
             # Otherwise a PATCH without a body would pass as an empty change.
             abort(415, message="the request needs a JSON body (Content-Type: application/json)")
         body = req.get_data(cache=True)
-        try:
-            return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-        except json.JSONDecodeError:
-            raise
-        except (ValueError, RecursionError) as error:
-            raise json.JSONDecodeError(
-                f"Invalid JSON: {error}", body.decode("latin-1"), 0
-            ) from error
+        return json_bodies.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+class StrictJsonParser(FlaskParser):
+    """webargs' stock parser (a body that is not JSON is read as missing), reading JSON with
+    json_bodies.loads: a body too deep or with a key given twice is a 400, never a 500."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return json_bodies.loads(req.get_data(cache=True))
+
+
+class AccountBlueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint for the account routes (sign-up, sign-in, the user), with
+    JSON read strictly."""
+
+    ARGUMENTS_PARSER = StrictJsonParser()
 
 
 class Blueprint(KeysetPagination, flask_smorest.Blueprint):  # type: ignore[misc]

@@ -3,7 +3,7 @@ way in both services, and which errors mean the database itself is unavailable."
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
@@ -15,6 +15,16 @@ from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 # The database is down, restarting or out of connections: nothing the caller did wrong, and
 # worth trying again shortly (a request answers 503, a task retries with backoff).
 TRANSIENT_DATABASE_ERRORS: Final = (OperationalError, InterfaceError, PoolTimeoutError)
+
+# Every engine of both services. No pre-ping (a round trip at every checkout, two per event in
+# the notifications worker): a connection that died with its server is noticed when used, a
+# request whose first statement met it runs again (service_kit.connection_recovery), a task is
+# retried. A stopped or unreachable database must answer health checks fast, never hang. A failed
+# statement is logged with its SQL, never its values (emails, hashes, chat ids).
+ENGINE_OPTIONS: Final[dict[str, Any]] = {
+    "connect_args": {"connect_timeout": 2},
+    "hide_parameters": True,
+}
 
 # Prisma's naming, so constraint names match the specification's schema.
 NAMING_CONVENTION: Final = {

@@ -12,12 +12,16 @@ from typing import Any, TypeVar
 from flask import Flask, Response, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from service_kit.json_bodies import StrictJsonProvider
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def init_edges(app: Flask) -> None:
     # Werkzeug answers a larger body with 413, which the Api turns into the JSON error shape.
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BODY_BYTES"]
+    # request.get_json refuses what the resources' parser refuses (json_bodies).
+    app.json = StrictJsonProvider(app)
     # Next to the service's own Swagger UI page: /api/docs/assets/, /api/notifications/docs/...
     assets = _assets_url(app.config)
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", assets)

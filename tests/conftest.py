@@ -159,6 +159,7 @@ def service_environment(
         "AUTH_RATE_LIMIT_PER_ADDRESS": "10000 per minute",
         "AUTH_RATE_LIMIT_PER_EMAIL": "10000 per minute",
         "AUTH_RATE_LIMIT_PER_ACCOUNT": "10000 per minute",
+        "SESSION_RATE_LIMIT_PER_ADDRESS": "10000 per minute",
         "WRITE_RATE_LIMIT_PER_USER": "100000 per minute",
         "TEST_MESSAGE_RATE_LIMIT": "100000 per minute",
         "TELEGRAM_LINK_RATE_LIMIT": "100000 per minute",

@@ -69,7 +69,7 @@ def refresh(token: str) -> IssuedSession:
     """Trade a refresh token for a new pair; the presented token is used up."""
     with UnitOfWork() as uow:
         try:
-            user_id = refresh_tokens.consume(token)
+            user_id, successor = refresh_tokens.rotate(token)
         except refresh_tokens.RefreshTokenReuseError as reuse:
             # Theft: whoever holds a copy loses every session, access tokens included. The
             # revocation must stand although this request fails: the unit commits it, and the
@@ -77,8 +77,7 @@ def refresh(token: str) -> IssuedSession:
             sign_out_everywhere(uow, reuse.user_id)
             theft = reuse
         else:
-            user = uow.session.get_one(User, user_id)
-            return _issue_session(user)
+            return _session(uow.session.get_one(User, user_id), successor)
     raise theft
 
 
@@ -111,9 +110,13 @@ def _user_by_email(session: Session, email: str) -> User | None:
 
 
 def _issue_session(user: User) -> IssuedSession:
+    return _session(user, refresh_tokens.issue(user.id))
+
+
+def _session(user: User, refresh_token: str) -> IssuedSession:
     return IssuedSession(
         access_token=mint_access_token(user),
-        refresh_token=refresh_tokens.issue(user.id),
+        refresh_token=refresh_token,
         expires_in=access_token_lifetime_seconds(),
         user=user,
     )

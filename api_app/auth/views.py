@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api_app.auth import refresh_tokens, service
 from api_app.auth.schemas import LoginSchema, RefreshTokenSchema, RegistrationSchema, SessionSchema
 from api_app.rate_limits import (
-    failed_sign_ins_per_account,
+    count_failed_sign_in,
+    per_address_sessions,
     per_client_address,
     per_email_in_body,
     per_user_writes,
+    slowed_when_under_attack,
 )
+from service_kit.blueprint import AccountBlueprint
 from service_kit.edges import no_store
 from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
-blp = Blueprint(
+blp = AccountBlueprint(
     "auth", __name__, url_prefix="/api/auth", description="Accounts, sign-in and sessions"
 )
 
@@ -48,7 +51,7 @@ class Register(MethodView):
 class Login(MethodView):
     @per_client_address
     @per_email_in_body
-    @failed_sign_ins_per_account
+    @slowed_when_under_attack
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
     @blp.alt_response(401, **error("Unknown email or wrong password: one answer for both"))
@@ -59,12 +62,14 @@ class Login(MethodView):
         try:
             session = service.login(credentials["email"], credentials["password"])
         except service.InvalidCredentialsError:
+            count_failed_sign_in()
             abort(401, message="invalid email or password")
         return session
 
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @per_address_sessions
     @blp.arguments(RefreshTokenSchema)
     @blp.response(200, SessionSchema)
     @blp.alt_response(
@@ -75,6 +80,7 @@ class Refresh(MethodView):
         ),
     )
     @blp.alt_response(422, **error("Malformed request"))
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self, body: dict[str, str]) -> service.IssuedSession:
         """Trade a refresh token for a new pair; the presented token is used up"""
         try:
@@ -86,9 +92,11 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @per_address_sessions
     @blp.arguments(RefreshTokenSchema)
     @blp.response(204)
     @blp.alt_response(422, **error("Malformed request"))
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self, body: dict[str, str]) -> None:
         """Revoke one refresh token; 204 whether or not it was still valid"""
         service.logout(body["refresh_token"])

@@ -4,8 +4,8 @@ Two formats are recognised from the header (names in any letter case, `,` or `;`
 
 - the export of GET /api/transactions/export.csv (`date,type,amount,category_id,category,
   description,id,created_at`): the category is matched by its name, `category_id`, `id` and
-  `created_at` are ignored (they belong to the account that exported it), and the `'` the export
-  puts before a cell a spreadsheet would run as a formula is taken off again;
+  `created_at` are ignored (they belong to the account that exported it), and each `'` the export
+  puts where a spreadsheet would see a formula start is taken off again;
 - a bank's: `date`, `amount`, `description` and optionally `category`, in any order, other
   columns ignored; a negative amount is an expense, a positive one an income, dates YYYY-MM-DD or
   DD.MM.YYYY, amounts with `.` or `,` as the decimal mark.
@@ -29,7 +29,7 @@ from typing import Final
 from api_app.models import TransactionType
 from api_app.money import CENT, MAX_AMOUNT
 from api_app.schemas_common import ISO_DATE_PATTERN, POSITIVE_AMOUNT_PATTERN
-from api_app.transactions.export import FORMULA_STARTS, HEADER
+from api_app.transactions.export import FORMULA_GUARD, HEADER
 from api_app.transactions.schemas import DESCRIPTION_MAX_LENGTH
 
 MAX_ROWS: Final = 10_000
@@ -214,9 +214,7 @@ def _bank_amount(text: str) -> Decimal:
 
 def _as_written(cell: str) -> str:
     """The text before the export kept a spreadsheet from running it as a formula."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-        return cell[1:]
-    return cell
+    return re.sub(FORMULA_GUARD, r"\1", cell)
 
 
 def _category(cell: str) -> str | None:

@@ -1,12 +1,12 @@
 """Transactions as CSV for spreadsheets, written by PostgreSQL's COPY and streamed as it comes.
 
 The list's own select() (its filters and order) becomes `COPY (SELECT ...) TO STDOUT WITH CSV`,
-its cells formatted in SQL exactly as Python's csv module wrote them before: ISO dates and
-timestamps as `isoformat()` makes them, amounts with two decimals, and text that a spreadsheet
-would run as a formula prefixed with '. PostgreSQL quotes cells as the csv module does (a cell
-with a comma, a quote, a CR or an LF), so the rows are byte for byte what they were, except that
-COPY ends them with LF: the stream turns those into the CRLF of RFC 4180, leaving line breaks
-inside quoted cells alone.
+its cells formatted in SQL exactly as Python's csv module would write them: ISO dates and
+timestamps as `isoformat()` makes them, amounts with two decimals, and a ' before text that a
+spreadsheet would run as a formula, at a cell's start or after a separator (_as_text).
+PostgreSQL quotes cells as the csv module does (a cell with a comma, a quote, a CR or an LF),
+so the rows are byte for byte what csv writes, except that COPY ends them with LF: the stream
+turns those into the CRLF of RFC 4180, leaving line breaks inside quoted cells alone.
 
 psycopg2's copy_expert pushes the rows into a file; a thread runs it into a pipe whose other end
 the response reads, so memory stays at a pipe's worth however long the history, and a client
@@ -24,8 +24,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, any_, case, func, literal
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import ColumnElement, Engine, Select, Text, func
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api_app.models import Category, Transaction
@@ -40,10 +39,15 @@ HEADER: Final = (
     "id",
     "created_at",
 )
-# A cell starting with one of these is a formula to a spreadsheet; a leading ' keeps it text.
-FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
-# As PostgreSQL's ascii() of a cell's first character: cheaper per row than a substring.
-FORMULA_CODES: Final = tuple(ord(start) for start in FORMULA_STARTS)
+# A spreadsheet runs text as a formula where a cell starts with = + - @ TAB or CR, also after
+# spaces or quotes. A cell starts at the start of ours, and for a spreadsheet that splits rows
+# on another separator than ours (`;` in many locales, a tab) or breaks them at a line break
+# inside a quoted cell, after each of ; , TAB CR LF too. A ' put at each such place keeps the
+# text (csv_import takes it off again: FORMULA_GUARD).
+# PostgreSQL's regular expressions (export) and Python's (import) read these alike.
+_SEPARATOR: Final = "[;,\t\r\n]"
+_FORMULA_AHEAD: Final = "(?=['\" ]*[-=+@\t\r])"
+FORMULA_GUARD: Final = f"(^|{_SEPARATOR})'{_FORMULA_AHEAD}"
 CHUNK_BYTES: Final = 64 * 1024
 # The pipe from the COPY to the response holds this much (Linux's default is 64 KiB), so neither
 # side waits on the other for every piece.
@@ -147,8 +151,12 @@ def crlf_rows(chunk: bytes, inside_quotes: bool) -> tuple[bytes, bool]:
 
 
 def _as_text(cell: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[str]:
-    starts_a_formula = func.ascii(cell) == any_(array(FORMULA_CODES))
-    return case((starts_a_formula, literal("'", Text).concat(cell)), else_=cell)
+    # The start apart: PostgreSQL takes the longest of `^|[;...]`, so one pattern for both would
+    # miss the start of "\t\t=". A NULL stays NULL.
+    after_separators = func.regexp_replace(
+        cell, f"({_SEPARATOR}){_FORMULA_AHEAD}", "\\1'", "g", type_=Text
+    )
+    return func.regexp_replace(after_separators, f"^{_FORMULA_AHEAD}", "'", type_=Text)
 
 
 def _isoformat(moment: InstrumentedAttribute[Any]) -> ColumnElement[str]:

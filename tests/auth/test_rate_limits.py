@@ -92,21 +92,70 @@ def test_guessing_an_accounts_password_from_one_address_does_not_lock_its_owner_
     assert login(attacker, unique_email()).status_code == 401
 
 
-def test_failed_sign_ins_from_all_addresses_together_are_capped_per_account(api: Flask) -> None:
+def test_the_owner_signs_in_after_1000_failures_from_other_addresses(api: Flask) -> None:
+    """Issue 22 item 5, with the production limits: 200 addresses guessing 5 times each (all
+    that AUTH_RATE_LIMIT_PER_EMAIL lets one address try in a minute) spend the account's 1000
+    failures an hour; its owner, from an address that has not failed, still signs in."""
     app = limited_app(
-        AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute", AUTH_RATE_LIMIT_PER_ACCOUNT="4 per minute"
+        AUTH_RATE_LIMIT_PER_ADDRESS="30 per minute",
+        AUTH_RATE_LIMIT_PER_EMAIL="5 per minute",
+        AUTH_RATE_LIMIT_PER_ACCOUNT="1000 per hour",
+        AUTH_RATE_LIMIT_SLOWED="3 per hour",
+    )
+    email = unique_email()
+    register_through(client_at(app), email)
+    network = f"100.{64 + secrets.randbelow(64)}"
+    for n in range(200):
+        attacker = client_at(app, f"{network}.{n}.{secrets.randbelow(250)}")
+        for _ in range(5):
+            assert login(attacker, email, password="guess").status_code == 401
+        assert_too_many(login(attacker, email, password="guess"))
+    assert login(client_at(app), email).status_code == 200
+
+
+def test_past_the_failures_cap_an_account_is_slowed_per_address_never_locked(
+    api: Flask,
+) -> None:
+    app = limited_app(
+        AUTH_RATE_LIMIT_PER_ADDRESS="100 per minute",
+        AUTH_RATE_LIMIT_PER_EMAIL="100 per minute",
+        AUTH_RATE_LIMIT_PER_ACCOUNT="4 per minute",
+        AUTH_RATE_LIMIT_SLOWED="2 per minute",
     )
     email = unique_email()
     owner = client_at(app)
-    owner.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    # The owner's successful sign-ins (after the sign-up, within their own budget) do not count
-    # towards the cap...
+    register_through(owner, email)
+    # The owner's successful sign-ins do not count towards the cap...
     for _ in range(LIMIT - 1):
         assert login(owner, email).status_code == 200
-    # ...failures do, from whichever address: a distributed guess stops at the cap.
-    for _ in range(4):
+    # ...failures do, from whichever address.
+    first = client_at(app)
+    assert login(first, email, password="guess").status_code == 401
+    for _ in range(3):
         assert login(client_at(app), email, password="guess").status_code == 401
-    assert_too_many(login(client_at(app), email, password="guess"))
+    # Past the cap every address that fails has AUTH_RATE_LIMIT_SLOWED failures left...
+    for attacker in (first, client_at(app)):
+        for _ in range(2):
+            assert login(attacker, email, password="guess").status_code == 401
+        assert_too_many(login(attacker, email, password="guess"))
+        assert_too_many(login(attacker, email))
+    # ...while an address that has not failed signs in, and other accounts are not slowed.
+    assert login(client_at(app), email).status_code == 200
+    assert login(owner, email).status_code == 200
+    assert login(first, unique_email()).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/logout"])
+def test_refresh_and_logout_are_limited_per_address(api: Flask, path: str) -> None:
+    app = limited_app(SESSION_RATE_LIMIT_PER_ADDRESS=f"{LIMIT} per minute")
+    client = client_at(app)
+    for _ in range(LIMIT):
+        assert client.post(path, json={"refresh_token": "A" * 43}).status_code in (204, 401)
+    assert_too_many(client.post(path, json={"refresh_token": "A" * 43}))
+    # Refreshing and signing out share the budget; another address has its own.
+    other = "/api/auth/logout" if path == "/api/auth/refresh" else "/api/auth/refresh"
+    assert_too_many(client.post(other, json={"refresh_token": "A" * 43}))
+    assert client_at(app).post(path, json={"refresh_token": "A" * 43}).status_code in (204, 401)
 
 
 def test_password_checks_of_a_signed_in_user_share_a_limit_that_locks_only_them(
@@ -157,6 +206,8 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(api: Flask
         "AUTH_RATE_LIMIT_PER_ADDRESS",
         "AUTH_RATE_LIMIT_PER_EMAIL",
         "AUTH_RATE_LIMIT_PER_ACCOUNT",
+        "AUTH_RATE_LIMIT_SLOWED",
+        "SESSION_RATE_LIMIT_PER_ADDRESS",
         "WRITE_RATE_LIMIT_PER_USER",
     ],
 )

@@ -71,6 +71,60 @@ def test_reusing_a_consumed_token_revokes_every_token_of_its_user(
     assert login(api_client, victim.email).status_code == 200
 
 
+def past_the_grace_period(api_sql: Sql, user_id: Any) -> None:
+    api_sql(
+        "UPDATE refresh_tokens SET consumed_at = now() - interval '1 minute' "
+        "WHERE user_id = %s AND consumed_at IS NOT NULL RETURNING id",
+        (user_id,),
+    )
+
+
+def test_a_replay_within_the_grace_period_answers_the_same_successor(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+) -> None:
+    """Issue 22 item 8: two tabs racing get one session, not two independent ones."""
+    user = sign_up()
+    first = refresh(api_client, user.refresh_token)
+    second = refresh(api_client, user.refresh_token)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json["refresh_token"] == first.json["refresh_token"]
+    assert (
+        api_client.get("/api/users/me", headers=bearer(second.json["access_token"])).status_code
+        == 200
+    )
+
+
+def test_reuse_detection_covers_a_replay_within_the_grace_period(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+) -> None:
+    """A thief who replays a stolen token right after its owner used it holds the owner's own
+    successor: whoever of the two uses it second is caught, and both are signed out."""
+    owner = sign_up()
+    successor = refresh(api_client, owner.refresh_token).json["refresh_token"]
+    stolen = refresh(api_client, owner.refresh_token).json
+    assert stolen["refresh_token"] == successor
+    thiefs_next = refresh(api_client, stolen["refresh_token"]).json["refresh_token"]
+    past_the_grace_period(api_sql, owner.id)
+
+    assert refresh(api_client, successor).status_code == 401  # the owner's turn: reuse
+    assert refresh(api_client, thiefs_next).status_code == 401
+    assert (
+        api_client.get("/api/users/me", headers=bearer(stolen["access_token"])).status_code == 401
+    )
+    assert api_sql("SELECT count(*) FROM refresh_tokens WHERE user_id = %s", (owner.id,)) == [(0,)]
+
+
+def test_a_replay_within_the_grace_period_is_refused_once_the_successor_is_revoked(
+    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+) -> None:
+    user = sign_up()
+    successor = refresh(api_client, user.refresh_token).json["refresh_token"]
+    assert api_client.post("/api/auth/logout", json={"refresh_token": successor}).status_code == 204
+    replay = refresh(api_client, user.refresh_token)
+    assert replay.status_code == 401
+    assert replay.json["message"] == "invalid refresh token"
+
+
 def test_unknown_and_malformed_refresh_tokens(
     api_client: FlaskClient, sign_up: Callable[..., SignedUp]
 ) -> None:

@@ -201,3 +201,44 @@ def test_row_ends_become_crlf_wherever_the_chunks_are_cut(copied: str, expected:
             converted.append(chunk)
         assert b"".join(converted) == expected.encode(), size
         assert inside is False
+
+
+# Issue 22 item 10: text that a spreadsheet splitting on another separator than ours (`;` in
+# many locales, a tab), or breaking rows at a line break inside a cell, would see as a formula.
+SEPARATED_FORMULAS = [
+    "x;=1+2;",
+    "rent;+1;-2",
+    'a,=HYPERLINK("http://example.com")',
+    "tab\t@SUM(A1:A9)",
+    "x; =1",
+    'x;"=1"',
+    "x;'=1",
+    "line\n=1+2",
+    "crlf\r\n-3",
+    "\t\t=",
+    "a;;-1",
+    "'=already marked",
+    "''@twice",
+    "' =spaced",
+    '"=quoted first',
+    "ok; plain; text, really",
+    "x;",
+    ";",
+]
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formulas_seen_splitting_on(text: str, separator: str) -> list[str]:
+    """Cells a naive reader splitting on `separator` (and at every line break) would run: those
+    starting, after spaces and quotes, with a formula character."""
+    cells = [cell for line in text.splitlines() for cell in line.split(separator)]
+    return [cell for cell in cells if cell.lstrip(' "').startswith(FORMULA_CHARACTERS)]
+
+
+def test_no_spreadsheet_sees_a_formula_whatever_it_splits_on(alice: UserClient) -> None:
+    category = alice.category("Rent;=2+3")
+    for description in SEPARATED_FORMULAS:
+        alice.transaction(category["id"], "1.00", description=description)
+    exported = export(alice).decode()
+    for separator in (";", ",", "\t"):
+        assert formulas_seen_splitting_on(exported, separator) == [], separator

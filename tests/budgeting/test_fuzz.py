@@ -1,7 +1,9 @@
 """schemathesis against the live gateway with a signed-in user's token: no 5xx, nothing off-spec.
 
 A bounded run here (FUZZ_MAX_EXAMPLES cases per operation, 10 unless set); `make fuzz` runs the
-same with many more. On failure the full report is kept in the test's temporary directory.
+same with many more. Every third request with a JSON body sends a hostile body instead (deep
+nesting, huge numbers, long strings, invalid UTF-8, duplicate keys: tests/fuzz_hooks.py). On
+failure the full report is kept in the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from tests.conftest import AuthenticatedUser
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -52,6 +55,7 @@ def run_schemathesis(base_url: str, token: str, spec_path: str, tmp_path: Path) 
         ],
         # Its example database and cache land in the test's directory, not in the repository.
         cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": str(REPO_ROOT)},
     )  # fmt: skip
     report = tmp_path / "schemathesis.txt"
     report.write_text(result.stdout + result.stderr)

@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 from event_contract import BUDGET_LIMIT_EXCEEDED, BUDGET_THRESHOLD_REACHED
 from tests.budgeting.conftest import UserClient
 from tests.budgeting.test_concurrency import wait_until_a_request_waits_for_a_lock
+from tests.budgeting.test_export import SEPARATED_FORMULAS
 from tests.conftest import ServiceDatabases
 from tests.people import outbox_payloads
 
@@ -240,6 +241,19 @@ def test_the_export_of_an_import_reads_the_same(alice: UserClient, bob: UserClie
     bob.category("Food")
     imported(bob, export)
     assert listed(bob) == listed(alice)
+
+
+def test_text_guarded_against_spreadsheets_reads_back_unchanged(
+    alice: UserClient, bob: UserClient
+) -> None:
+    food = alice.category("Rent;=2+3")
+    for description in SEPARATED_FORMULAS:
+        alice.transaction(food["id"], "1.00", description=description)
+    export = alice.get("/api/transactions/export.csv").get_data()
+    bob.category("Rent;=2+3")
+    assert imported(bob, export)["created"] == len(SEPARATED_FORMULAS)
+    assert listed(bob) == listed(alice)
+    assert {row[4] for row in listed(bob)} == set(SEPARATED_FORMULAS)
 
 
 def test_an_import_waits_for_the_users_import_in_progress_and_counts_what_it_created(

@@ -178,6 +178,8 @@ def test_tabs_refreshing_at_the_same_moment_both_stay_signed_in(gunicorn_gateway
         for thread in tabs:
             thread.join()
         assert [status for status, _ in results] == [200] * 4, results
+        # One session for the four (issue 22 item 8): the same successor, not four siblings.
+        assert len({body["refresh_token"] for _, body in results}) == 1, results
         registered = results[0][1]
     # Every tab's new pair still works.
     assert post(REFRESH, {"refresh_token": registered["refresh_token"]})[0] == 200
