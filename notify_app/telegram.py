@@ -29,6 +29,7 @@ from urllib3.exceptions import HTTPError, ProtocolError, ProxyError, SSLError
 from urllib3.exceptions import TimeoutError as TransportTimeoutError
 
 __all__ = [
+    "ALLOWED_UPDATES",
     "NOT_CONFIGURED_REASON",
     "Attempt",
     "RateLimiter",
@@ -42,6 +43,10 @@ logger = logging.getLogger(__name__)
 SendStatus = Literal["sent", "skipped", "failed"]
 
 NOT_CONFIGURED_REASON = "telegram bot token not configured"
+
+# Every update type the bot handles: text commands, the presses of its inline buttons, and the
+# bot's and members' chat membership (households). Telegram delivers no other type.
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query", "my_chat_member", "chat_member")
 
 _REDACTED = "<redacted>"
 
@@ -399,7 +404,11 @@ class TelegramClient:
         """
         if self._bot_token is None:
             return NOT_CONFIGURED_REASON
-        payload = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        payload = {
+            "url": url,
+            "secret_token": secret_token,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
         try:
             response = self._pool.request(
                 "POST",

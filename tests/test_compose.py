@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose.yml"
@@ -243,3 +244,59 @@ def test_the_metrics_do_not_exist_from_outside() -> None:
         assert re.fullmatch(r"\s*return\s+404;\s*", blocks[(True, path)]), path
     pages = re.findall(r"error_page\s+([^;]+);", nginx_directives())
     assert any("404" in page.split()[:-1] for page in pages), "a 404 gets the JSON body too"
+
+
+def test_notify_app_gets_the_webhook_secret_and_the_bot_username(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Without the secret the webhook refuses every update (401); without the username the link
+    URLs point at a bot that is not the operator's."""
+    for name, env in python_services(services).items():
+        if "NOTIFY_DATABASE_URL" not in env:
+            continue
+        for variable in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "TELEGRAM_WEBHOOK_SECRET"):
+            assert env.get(variable, "").startswith(f"${{{variable}"), (name, variable)
+
+
+SIZE = re.compile(r"(\d+)([kKmM]?)")
+
+
+def nginx_bytes(size: str) -> int:
+    number, unit = SIZE.fullmatch(size).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 1024, "m": 1024 * 1024}[unit.lower()]
+
+
+def gateway_body_limit(path: str) -> int:
+    """client_max_body_size in force for `path`: its location's, else the http block's."""
+    blocks = locations()
+    if (True, path) in blocks:
+        body = blocks[(True, path)]
+    else:
+        prefix = max((p for exact, p in blocks if not exact and path.startswith(p)), key=len)
+        body = blocks[(False, prefix)]
+    own = re.findall(r"client_max_body_size\s+(\S+);", body)
+    outside = re.findall(r"client_max_body_size\s+(\S+);", LOCATION.sub("", nginx_directives()))
+    (size,) = own or outside
+    return nginx_bytes(size)
+
+
+def body_limits(app: Flask) -> dict[str, int]:
+    """Path -> the largest body the app takes there, for every route that takes a body."""
+    limits = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in (rule.methods or set()) & {"POST", "PUT", "PATCH"}:
+            handler = getattr(view_class, method.lower(), view)
+            limit = getattr(handler, "max_body_bytes", app.config["MAX_REQUEST_BODY_BYTES"])
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"\1", rule.rule)
+            limits[path] = max(limit, limits.get(path, 0))
+    return limits
+
+
+def test_the_gateway_takes_the_bodies_each_route_takes(api: Flask, notify: Flask) -> None:
+    """A statement of 5 MiB passes nginx to the import, like it passes the app; everything else
+    stops at the app's 1 MiB at both."""
+    limits = {**body_limits(api), **body_limits(notify)}
+    assert limits["/api/transactions/import"] > 5 * 1024 * 1024
+    assert {path: gateway_body_limit(path) for path in limits} == limits
