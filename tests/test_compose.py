@@ -300,3 +300,12 @@ def test_the_gateway_takes_the_bodies_each_route_takes(api: Flask, notify: Flask
     limits = {**body_limits(api), **body_limits(notify)}
     assert limits["/api/transactions/import"] > 5 * 1024 * 1024
     assert {path: gateway_body_limit(path) for path in limits} == limits
+
+
+def test_the_bots_operator_commands_run_in_compose(services: dict[str, dict[str, Any]]) -> None:
+    """`docker compose run --rm notify doctor` (and `... notify set-webhook URL`)."""
+    notify = services["notify"]
+    assert notify["entrypoint"] == ["flask", "--app", "notify_app", "telegram"]
+    assert notify["command"] == ["doctor"]
+    assert notify["profiles"] == ["tools"], "never started by `up`"
+    assert environment(notify) == environment(services["notifications"])
