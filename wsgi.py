@@ -51,10 +51,14 @@ def _not_found(environ: WSGIEnvironment, start_response: StartResponse) -> Itera
 
 
 @cache
-def _applications() -> dict[str, WSGIApplication]:
-    api = api_app.create_app()
-    notify = notify_app.create_app()
-    return {"api": api, "notify": notify, "gateway": Gateway(api, notify)}
+def _application(name: str) -> WSGIApplication:
+    """Only what was asked for: `wsgi:notify` runs where api_app's settings (its database, the
+    private key) are not, and must not need them."""
+    if name == "api":
+        return api_app.create_app()
+    if name == "notify":
+        return notify_app.create_app()
+    return Gateway(_application("api"), _application("notify"))
 
 
 def __getattr__(name: str) -> WSGIApplication:
@@ -62,4 +66,4 @@ def __getattr__(name: str) -> WSGIApplication:
     # Only these names build the apps: the import system probes others, such as __path__.
     if name not in APPLICATION_NAMES:
         raise AttributeError(name)
-    return _applications()[name]
+    return _application(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import settings_catalog
 from api_app import events, models
 from api_app.auth import init_auth
 from api_app.budgets.cli import budgets_cli
@@ -46,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         configure_logging(
             app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
         )
+    settings_catalog.require(settings_catalog.API, os.environ)
     configure_signing_keys(app)
     proxy_hops = app.config["TRUSTED_PROXY_COUNT"]
     if proxy_hops:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+import settings_catalog
 from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import load_config
@@ -40,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         configure_logging(
             app.config["SERVICE_NAME"], app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
         )
+    settings_catalog.require(settings_catalog.NOTIFY, os.environ)
     configure_verification_key(app)
 
     init_edges(app)

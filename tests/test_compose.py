@@ -86,6 +86,11 @@ def test_compose_cli_accepts_the_file_when_one_is_installed() -> None:
                                         timeout=60).returncode != 0:  # fmt: skip
         return  # the structural tests below hold either way
     environ = {key: value for key, value in os.environ.items() if key != "REDIS_PASSWORD"}
+    environ |= {
+        "TELEGRAM_BOT_TOKEN": "1:token",
+        "TELEGRAM_BOT_USERNAME": "budget_bot",
+        "TELEGRAM_WEBHOOK_SECRET": "secret",
+    }
 
     def config(**env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
