@@ -72,6 +72,8 @@ def start_order_problems(services: Mapping[str, Any]) -> list[str]:
             elif condition == "service_healthy" and "healthcheck" not in services[target]:
                 problems.append(f"{name} waits for {target} to be healthy; it has no check")
     for name, env in python_services(services).items():
+        if "tools" in services[name].get("profiles", []):
+            continue  # an operator's command, run by hand against a running stack
         for variable, migration in MIGRATIONS.items():
             if variable in env and name != migration:
                 condition = depends_on(services[name]).get(migration)
@@ -314,3 +316,17 @@ def test_the_bots_operator_commands_run_in_compose(services: dict[str, dict[str,
     assert notify["command"] == ["doctor"]
     assert notify["profiles"] == ["tools"], "never started by `up`"
     assert environment(notify) == environment(services["notifications"])
+
+
+def test_every_python_process_runs_read_only_without_capabilities(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A compromised process can write nothing but memory and gain no privilege."""
+    for name, spec in services.items():
+        if "build" not in spec:
+            continue
+        assert spec["read_only"] is True, name
+        assert spec["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in spec["security_opt"], name
+        # Paths inside the container, in memory.
+        assert {"/tmp", "/tmp/metrics"} <= set(spec["tmpfs"]), name  # noqa: S108

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make compose-test: compose.yml as users run it, booted and used end to end on this machine.
+# A Docker engine and Compose v2 (engine.sh), the base images from Debian's packages where no
+# registry is reachable (base-images.sh), then build, `up --wait`, the smoke through nginx on a
+# loopback port (smoke.py) with the Telegram stand-in as the bot's Telegram, and `down -v`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+started=$SECONDS
+
+deploy/ci/engine.sh
+deploy/ci/base-images.sh
+
+# What an operator puts in .env, made up for this run.
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-budget-compose-test}"
+export REDIS_PASSWORD="$(openssl rand -hex 24)"
+export TELEGRAM_BOT_TOKEN="4242:compose-test-$(openssl rand -hex 8)"
+export TELEGRAM_BOT_USERNAME=budget_compose_test_bot
+export TELEGRAM_WEBHOOK_SECRET="$(openssl rand -hex 24)"
+export TELEGRAM_API_URL=http://telegram:8081
+export GATEWAY_PORT="${GATEWAY_PORT:-18080}"
+export TELEGRAM_STANDIN_PORT="${TELEGRAM_STANDIN_PORT:-18081}"
+# pip in the image build trusts what this machine trusts (its egress proxy's CA included).
+export BUILD_CA_BUNDLE="${BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+
+# The signing keys, as compose.yml's header tells operators to make them.
+keys=instance/keys
+if [ ! -f "$keys/jwt_private.pem" ]; then
+  mkdir -p "$keys"
+  openssl genpkey -algorithm ed25519 -out "$keys/jwt_private.pem"
+  openssl pkey -in "$keys/jwt_private.pem" -pubout -out "$keys/jwt_public.pem"
+  chmod 600 "$keys/jwt_private.pem" && chmod 644 "$keys/jwt_public.pem"
+  chown 10001 "$keys/jwt_private.pem"
+fi
+
+compose=(docker compose -f compose.yml -f deploy/ci/compose.standin.yml)
+logs="${COMPOSE_TEST_LOGS:-/tmp/compose-test-logs.txt}"
+finish() {
+  "${compose[@]}" logs --no-color --timestamps >"$logs" 2>&1 || true
+  "${compose[@]}" --profile tools down -v --remove-orphans >/dev/null 2>&1 || true
+  echo "compose-test: $((SECONDS - started)) s in all; the containers' logs are in $logs"
+}
+trap finish EXIT
+
+echo "compose-test: build"
+"${compose[@]}" build --quiet
+echo "compose-test: up --wait ($((SECONDS - started)) s)"
+"${compose[@]}" up --detach --wait --wait-timeout 300
+echo "compose-test: smoke ($((SECONDS - started)) s)"
+python3 deploy/ci/smoke.py --gateway "http://127.0.0.1:$GATEWAY_PORT" \
+  --telegram "http://127.0.0.1:$TELEGRAM_STANDIN_PORT" -- "${compose[@]}"
+echo "compose-test: passed"
