@@ -53,6 +53,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "PostgreSQL URL of `budget_api`", required_by=frozenset({API}), secret=True),
     _s("NOTIFY_DATABASE_URL", "notify, worker", "built from `DB_*` outside production",
        "PostgreSQL URL of `budget_notifications`", required_by=frozenset({NOTIFY}), secret=True),
+    _s("PGPASSFILE", "api, notify, worker", "none", "libpq's password file: the database"
+       " URLs then carry no password (compose: the service role's, from a secret file)"),
     _s("DB_HOST DB_PORT DB_USER DB_PASSWORD", "both", "`localhost`, `5432`, `budget`, `budget`",
        "used when a database URL is unset: `postgresql://DB_USER:DB_PASSWORD@DB_HOST:DB_PORT/"
        "budget_api` (resp. `budget_notifications`)", secret=True),

@@ -330,3 +330,27 @@ def test_every_python_process_runs_read_only_without_capabilities(
         assert "no-new-privileges:true" in spec["security_opt"], name
         # Paths inside the container, in memory.
         assert {"/tmp", "/tmp/metrics"} <= set(spec["tmpfs"]), name  # noqa: S108
+
+
+def test_each_service_connects_as_its_own_role_with_a_password_from_a_secret_file(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The superuser is the operator's; a service's role owns its database and nothing else
+    (deploy/postgres/app-role.sh), and no password is in an environment variable."""
+    for database, short in (("budget_api", "api"), ("budget_notifications", "notifications")):
+        server = services[f"postgres-{short}"]
+        env = environment(server)
+        assert "POSTGRES_PASSWORD" not in env
+        assert env["POSTGRES_PASSWORD_FILE"] == f"/run/secrets/{short}_superuser_password"
+        assert (env["POSTGRES_USER"], env["APP_DB_USER"]) == ("postgres", database)
+        assert (
+            "./deploy/postgres/app-role.sh:/docker-entrypoint-initdb.d/app-role.sh:ro"
+            in (server["volumes"])
+        )
+    for name, env in python_services(services).items():
+        for variable, secret in (("API_DATABASE_URL", "api_pgpass"),
+                                 ("NOTIFY_DATABASE_URL", "notifications_pgpass")):  # fmt: skip
+            if variable in env:
+                assert re.match(r"postgresql://budget_\w+@", env[variable]), (name, env[variable])
+                assert env["PGPASSFILE"] == f"/run/secrets/{secret}", name
+                assert services[name]["secrets"] == [secret], name

@@ -32,6 +32,19 @@ if [ ! -f "$keys/jwt_private.pem" ]; then
   chown 10001 "$keys/jwt_private.pem"
 fi
 
+# The database credentials, as compose.yml's header tells operators to make them.
+secrets=instance/secrets
+if [ ! -f "$secrets/notifications.pgpass" ]; then
+  mkdir -p "$secrets" && chmod 700 "$secrets"
+  for db in api notifications; do
+    openssl rand -hex 32 > "$secrets/${db}_superuser_password"
+    openssl rand -hex 32 > "$secrets/${db}_db_password"
+    echo "postgres-${db}:5432:budget_${db}:budget_${db}:$(cat "$secrets/${db}_db_password")" \
+      > "$secrets/${db}.pgpass"
+    chmod 600 "$secrets/${db}.pgpass" && chown 10001 "$secrets/${db}.pgpass"
+  done
+fi
+
 compose=(docker compose -f compose.yml -f deploy/ci/compose.standin.yml)
 logs="${COMPOSE_TEST_LOGS:-/tmp/compose-test-logs.txt}"
 finish() {

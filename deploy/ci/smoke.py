@@ -134,6 +134,18 @@ class Smoke:
         self.token = signed_up["access_token"]
         self.api(404, "GET", "/metrics")
 
+        step("each service's database role owns its database and nothing more")
+        for short, database in (("api", "budget_api"), ("notifications", "budget_notifications")):
+            query = (
+                "SELECT rolsuper, rolcreatedb, rolcreaterole, pg_get_userbyid(datdba) ="
+                " current_user FROM pg_roles, pg_database WHERE rolname = current_user AND"
+                " datname = current_database()"
+            )
+            role = self.run("exec", "-T", f"postgres-{short}", "psql", "-U", database,
+                            "-d", database, "-tAc", query)  # fmt: skip
+            if role.strip() != "f|f|f|t":
+                raise SystemExit(f"FAILED: {database}'s role: {role.strip()}")
+
         step("set-webhook and doctor, as an operator runs them")
         print(self.run("run", "--rm", "notify", "set-webhook", WEBHOOK_URL).strip())
         print(self.run("run", "--rm", "notify", "doctor", "--url", WEBHOOK_URL).strip())
