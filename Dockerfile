@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every Python process: api, notifications, the Celery worker, the outbox relay,
 # migrations and the token purge. compose.yml picks the role through the command.
 FROM python:3.11-slim
@@ -19,7 +18,12 @@ WORKDIR /app
 # pinned lock file: every image build resolves the same versions that were tested.
 COPY . .
 # The same pip as the Makefile pins, so the image resolves exactly what `make` installs.
-RUN pip install --no-cache-dir pip==26.3 \
+# Behind a proxy that inspects TLS (a company's, CI's), pip must trust the proxy's CA: the host's
+# CA bundle comes in as the build secret ca_bundle (compose.yml: BUILD_CA_BUNDLE), used for this
+# step only and never stored in a layer. Empty (the default) means pip's own bundle.
+RUN --mount=type=secret,id=ca_bundle \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+ && pip install --no-cache-dir pip==26.3 \
  && pip install --no-cache-dir -c constraints.txt .
 
 USER budget

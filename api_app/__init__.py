@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import settings_catalog
 from api_app import events, models
 from api_app.auth import init_auth
 from api_app.budgets.cli import budgets_cli
@@ -38,6 +40,7 @@ __all__ = ["create_app", "models"]
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = new_app(__name__, load_config(), test_config)
+    settings_catalog.require(settings_catalog.API, os.environ)
     configure_signing_keys(app)
     # List cursors are keyed with the token signing key: a secret api_app alone holds.
     app.config.setdefault("CURSOR_SECRET", app.config["JWT_PRIVATE_KEY"])

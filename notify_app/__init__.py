@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+import settings_catalog
 from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
@@ -32,6 +34,7 @@ __all__ = ["create_app", "models"]
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = new_app(__name__, load_config(), test_config)
+    settings_catalog.require(settings_catalog.NOTIFY, os.environ)
     configure_verification_key(app)
     configure_cursor_secret(app, setting=CURSOR_SECRET_SETTING, filename=CURSOR_SECRET_FILENAME)
 

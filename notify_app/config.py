@@ -55,7 +55,8 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE", "budget-services"),
         "TELEGRAM_API_URL": environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
         "TELEGRAM_BOT_TOKEN": environ.get("TELEGRAM_BOT_TOKEN") or None,
-        "TELEGRAM_BOT_USERNAME": environ.get("TELEGRAM_BOT_USERNAME", "budget_alerts_bot"),
+        # Empty counts as unset: compose passes every variable, set in the shell or not.
+        "TELEGRAM_BOT_USERNAME": environ.get("TELEGRAM_BOT_USERNAME") or "budget_alerts_bot",
         "TELEGRAM_WEBHOOK_SECRET": environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
         # Bot commands a chat may send per minute (counted in Redis, across replicas).
         "BOT_COMMANDS_PER_MINUTE": int(environ.get("BOT_COMMANDS_PER_MINUTE", "20")),

@@ -29,7 +29,9 @@ from urllib3.exceptions import HTTPError, ProtocolError, ProxyError, SSLError
 from urllib3.exceptions import TimeoutError as TransportTimeoutError
 
 __all__ = [
+    "ALLOWED_UPDATES",
     "NOT_CONFIGURED_REASON",
+    "ApiAnswer",
     "Attempt",
     "RateLimiter",
     "SendResult",
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 SendStatus = Literal["sent", "skipped", "failed"]
 
 NOT_CONFIGURED_REASON = "telegram bot token not configured"
+
+# Every update type the bot handles: text commands, the presses of its inline buttons, and the
+# bot's and members' chat membership (households). Telegram delivers no other type.
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query", "my_chat_member", "chat_member")
 
 _REDACTED = "<redacted>"
 
@@ -118,6 +124,19 @@ class Attempt:
             message_id=self.message_id,
             description=self.description,
         )
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    """What one Bot API call came to: its result, or why there is none (token redacted)."""
+
+    http_status: int | None
+    result: Any
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 class RateLimiter:
@@ -356,7 +375,11 @@ class TelegramClient:
         """
         if self._bot_token is None:
             return NOT_CONFIGURED_REASON
-        payload = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        payload = {
+            "url": url,
+            "secret_token": secret_token,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
         try:
             response = self._pool.request(
                 "POST",
@@ -371,6 +394,25 @@ class TelegramClient:
             return None
         text = response.data.decode("utf-8", errors="replace")
         return self._redact(f"HTTP {response.status}: {_description(body) or text}")
+
+    def call(self, method: str, payload: Mapping[str, Any] | None = None) -> ApiAnswer:
+        """One Bot API call for an operator's command (getMe, getWebhookInfo): no retries."""
+        if self._bot_token is None:
+            return ApiAnswer(None, None, NOT_CONFIGURED_REASON)
+        try:
+            response = self._pool.request(
+                "POST",
+                f"{self.api_url}/bot{self._bot_token}/{method}",
+                json=dict(payload or {}),
+                timeout=self.timeout_seconds,
+            )
+        except (HTTPError, OSError) as exc:
+            return ApiAnswer(None, None, self._redact(f"{type(exc).__name__}: {exc}"))
+        body = _json_object(response)
+        if response.status == 200 and body is not None and body.get("ok") is True:
+            return ApiAnswer(response.status, body.get("result"), None)
+        text = _description(body) or response.data.decode("utf-8", errors="replace")[:200]
+        return ApiAnswer(response.status, None, self._redact(f"HTTP {response.status}: {text}"))
 
     def backoff_seconds(self, chat_id: str, transient_failures: int, error: str | None) -> float:
         """The wait before the next request after `transient_failures` failures in a row.

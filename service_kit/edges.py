@@ -43,6 +43,8 @@ def body_limit(max_bytes: int) -> Callable[[View], View]:
             request.max_content_length = max_bytes
             return view(*args, **kwargs)
 
+        # Read by the gateway's check (tests/test_compose.py): nginx must allow the same.
+        limited.max_body_bytes = max_bytes  # type: ignore[attr-defined]
         return limited  # type: ignore[return-value]
 
     return decorate

@@ -22,6 +22,15 @@ As a separate process (benchmarks, ``make run`` smoke check)::
 prints its URL as the first line on stdout, then serves until SIGTERM/SIGINT,
 appending one JSON object per received call to the record file.
 
+It keeps Telegram's rules (the Bot API's documented limits, answered with Telegram's own
+descriptions): texts of at most 4,096 and captions of at most 1,024 UTF-16 code units after
+``parse_mode`` entities are parsed; photos of at most 10 MB, width + height at most 10,000 and a
+side ratio of at most 20; 403 for a chat that blocked the bot (``block``); ``setWebhook`` with
+``allowed_updates`` and ``secret_token``, ``getWebhookInfo`` with ``last_error_message``;
+``deliver_update`` posts an update to the webhook as Telegram does, never one of a type the
+webhook did not allow, and carries out the Bot API call the webhook answers with; a
+``callback_query`` must be answered (``answerCallbackQuery``) within ``callback_answer_seconds``.
+
 It deliberately depends on nothing but the standard library so that it can run as a
 script from any interpreter and is not itself collected as a test module.
 """
@@ -30,17 +39,22 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import json
 import re
 import signal
+import struct
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -65,10 +79,33 @@ _ERROR_DESCRIPTIONS = {
     504: "Gateway Timeout",
 }
 
-# Telegram's limit for sendMessage text, after entity parsing.
+# Telegram's limit for sendMessage text, after entity parsing, in UTF-16 code units.
 MAX_MESSAGE_LENGTH = 4096
 # And for a photo's caption.
 MAX_CAPTION_LENGTH = 1024
+# sendPhoto: "The photo must be at most 10 MB in size. The photo's width and height must not
+# exceed 10000 in total. Width and height ratio must be at most 20."
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10000
+MAX_PHOTO_RATIO = 20
+# The update types a webhook gets when setWebhook names none: all but these.
+NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+UPDATE_TYPES = frozenset({
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+    "business_message", "edited_business_message", "deleted_business_messages",
+    "message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
+    "callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll",
+    "poll_answer", "my_chat_member", "chat_member", "chat_join_request", "chat_boost",
+    "removed_chat_boost",
+})  # fmt: skip
+# secret_token: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and - are allowed."
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+BLOCKED = "Forbidden: bot was blocked by the user"
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+# What posts an update to the webhook: (url, headers, body) -> (status, body). urllib by default;
+# tests with in-process apps hand their test client over instead.
+WebhookTransport = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +137,19 @@ class ScriptedResponse:
     retry_after_seconds: int = 1
 
 
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One update posted to the webhook: the status and JSON body it was answered with."""
+
+    update: dict[str, Any]
+    status: int
+    answer: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
 class TelegramStandIn:
     """Threaded HTTP server on 127.0.0.1 that records Bot API calls and answers them.
 
@@ -119,6 +169,10 @@ class TelegramStandIn:
         log_requests: bool = False,
         hold_first_call: tuple[str, float] | None = None,
         keep_alive: bool = False,
+        bot_username: str = "standin_bot",
+        callback_answer_seconds: float = 15.0,
+        webhook_transport: WebhookTransport | None = None,
+        allow_http_webhook: bool = False,
     ) -> None:
         self._host = host
         self._requested_port = port
@@ -136,6 +190,14 @@ class TelegramStandIn:
         # connection per message would measure TCP set-up, not us). Tests keep HTTP/1.0, so a
         # stopped stand-in never answers on a connection left in a client's pool.
         self.keep_alive = keep_alive
+        # getMe's answer; doctor compares it with TELEGRAM_BOT_USERNAME.
+        self.bot_username = bot_username
+        # How long a button press waits for answerCallbackQuery (the user sees a spinner).
+        self.callback_answer_seconds = callback_answer_seconds
+        self.webhook_transport = webhook_transport or _post_over_http
+        # Telegram posts to HTTPS URLs only; a stand-in on a private network (the compose
+        # smoke) may be allowed plain HTTP.
+        self.allow_http_webhook = allow_http_webhook
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -143,6 +205,10 @@ class TelegramStandIn:
         self._scripted: dict[str, deque[ScriptedResponse]] = {}
         self._next_message_id = 1
         self._record_file: IO[str] | None = None
+        self._webhook: dict[str, Any] = _no_webhook()
+        self._blocked: set[str] = set()
+        # callback_query id -> when it was delivered; answered ones are removed.
+        self._open_queries: dict[str, float] = {}
 
         self._server: _StandInServer | None = None
         self._thread: threading.Thread | None = None
@@ -236,7 +302,7 @@ class TelegramStandIn:
             self._scripted.setdefault(method, deque()).append(scripted)
 
     def clear(self) -> None:
-        """Forget recorded calls and pending scripted responses.
+        """Forget recorded calls, pending scripted responses, the webhook and blocked chats.
 
         Message ids keep increasing, as Telegram's do, so ids from before and after a
         clear() never collide.
@@ -244,6 +310,70 @@ class TelegramStandIn:
         with self._lock:
             self._calls.clear()
             self._scripted.clear()
+            self._webhook = _no_webhook()
+            self._blocked.clear()
+            self._open_queries.clear()
+
+    def block(self, chat_id: str | int) -> None:
+        """The user of this chat blocks the bot: sends to it are answered 403 from now on."""
+        with self._lock:
+            self._blocked.add(str(chat_id))
+
+    @property
+    def webhook_info(self) -> dict[str, Any]:
+        """What getWebhookInfo answers."""
+        with self._lock:
+            return _webhook_info(self._webhook)
+
+    def deliver_update(self, update: dict[str, Any]) -> WebhookDelivery | None:
+        """Post `update` to the webhook, as Telegram does; None when Telegram would not.
+
+        Not delivered: no webhook is set, or the update's type is not among its
+        allowed_updates. The secret_token goes along in X-Telegram-Bot-Api-Secret-Token. An
+        answer other than 2xx becomes getWebhookInfo's last_error_message (Telegram would try
+        again later); a 2xx answer that names a Bot API method is carried out like a call.
+        """
+        kinds = [key for key in update if key in UPDATE_TYPES]
+        with self._lock:
+            webhook = dict(self._webhook)
+        if not webhook["url"] or not kinds or kinds[0] not in _allowed(webhook):
+            return None
+        headers = {"Content-Type": "application/json"}
+        if webhook["secret_token"]:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+        query = update.get("callback_query")
+        if isinstance(query, dict):
+            with self._lock:
+                self._open_queries[str(query.get("id"))] = time.monotonic()
+        try:
+            status, raw = self.webhook_transport(
+                webhook["url"], headers, json.dumps(update).encode()
+            )
+        except OSError as error:
+            self._webhook_failed(str(getattr(error, "reason", error)))
+            return WebhookDelivery(update, 0, None)
+        try:
+            answer = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            answer = None
+        if not 200 <= status < 300:
+            self._webhook_failed(f"Wrong response from the webhook: {status} {_reason(status)}")
+            return WebhookDelivery(update, status, answer)
+        if isinstance(answer, dict) and isinstance(answer.get("method"), str):
+            payload = {key: value for key, value in answer.items() if key != "method"}
+            self._answer("webhook-reply", answer["method"], payload)
+        return WebhookDelivery(update, status, answer)
+
+    @property
+    def unanswered_callback_queries(self) -> list[str]:
+        """Button presses delivered and not (yet) answered with answerCallbackQuery."""
+        with self._lock:
+            return list(self._open_queries)
+
+    def _webhook_failed(self, message: str) -> None:
+        with self._lock:
+            self._webhook["last_error_date"] = int(time.time())
+            self._webhook["last_error_message"] = message
 
     # -- inspection ---------------------------------------------------------------
 
@@ -374,45 +504,268 @@ class TelegramStandIn:
 
     def _default_answer(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         # Called with self._lock held.
-        if method == "sendMessage":
-            chat_id = payload.get("chat_id")
+        if method in ("sendMessage", "sendPhoto"):
+            return self._send(method, payload)
+        if method == "setWebhook":
+            return self._set_webhook(payload)
+        if method == "deleteWebhook":
+            self._webhook = _no_webhook()
+            return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+        if method == "getWebhookInfo":
+            return 200, {"ok": True, "result": _webhook_info(self._webhook)}
+        if method == "getMe":
+            bot = {"id": 1, "is_bot": True, "first_name": "Stand-in", "username": self.bot_username}
+            return 200, {"ok": True, "result": bot}
+        if method == "answerCallbackQuery":
+            delivered_at = self._open_queries.pop(str(payload.get("callback_query_id")), None)
+            if (
+                delivered_at is None
+                or time.monotonic() - delivered_at > self.callback_answer_seconds
+            ):
+                return 400, _error_body(400, description=QUERY_TOO_OLD)
             text = payload.get("text")
-            if chat_id in (None, ""):
-                return 400, _error_body(400, description="Bad Request: chat_id is empty")
-            if not isinstance(text, str) or not text.strip():
+            if isinstance(text, str) and _utf16_length(text) > 200:
+                return 400, _error_body(400, description="Bad Request: MESSAGE_TOO_LONG")
+            return 200, {"ok": True, "result": True}
+        return 200, {"ok": True, "result": True}
+
+    def _send(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = payload.get("chat_id")
+        if chat_id in (None, ""):
+            return 400, _error_body(400, description="Bad Request: chat_id is empty")
+        if str(chat_id) in self._blocked:
+            return 403, _error_body(403, description=BLOCKED)
+        field_name = "text" if method == "sendMessage" else "caption"
+        value = payload.get(field_name, "")
+        if not isinstance(value, str):
+            return 400, _error_body(400, description=f"Bad Request: {field_name} must be a string")
+        try:
+            shown = _parsed(value, payload.get("parse_mode"))
+        except _EntityError as error:
+            return 400, _error_body(400, description=f"Bad Request: can't parse entities: {error}")
+        if method == "sendMessage":
+            if not shown.strip():
                 return 400, _error_body(400, description="Bad Request: message text is empty")
-            if len(text) > MAX_MESSAGE_LENGTH:
+            if _utf16_length(shown) > MAX_MESSAGE_LENGTH:
                 return 400, _error_body(400, description="Bad Request: message is too long")
-            message_id = self._next_message_id
-            self._next_message_id += 1
-            result = {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": {"id": chat_id},
-                "text": text,
-            }
-            return 200, {"ok": True, "result": result}
-        if method == "sendPhoto":
-            chat_id = payload.get("chat_id")
+        else:
             photo = payload.get("photo")
-            if chat_id in (None, ""):
-                return 400, _error_body(400, description="Bad Request: chat_id is empty")
             if not isinstance(photo, dict) or not photo.get("size"):
                 return 400, _error_body(400, description="Bad Request: there is no photo")
-            if len(str(payload.get("caption", ""))) > MAX_CAPTION_LENGTH:
-                return 400, _error_body(400, description="Bad Request: caption is too long")
-            message_id = self._next_message_id
-            self._next_message_id += 1
-            result = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id}}
-            return 200, {"ok": True, "result": result}
-        if method == "setWebhook":
-            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
-        if method == "deleteWebhook":
+            if _utf16_length(shown) > MAX_CAPTION_LENGTH:
+                return 400, _error_body(400, description="Bad Request: message caption is too long")
+            problem = _photo_problem(base64.b64decode(photo.get("base64", "")))
+            if problem is not None:
+                return 400, _error_body(400, description=f"Bad Request: {problem}")
+        message_id = self._next_message_id
+        self._next_message_id += 1
+        result: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id},
+        }
+        if method == "sendMessage":
+            result["text"] = shown
+        return 200, {"ok": True, "result": result}
+
+    def _set_webhook(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        url = str(payload.get("url") or "")
+        secret = payload.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            description = "Bad Request: secret token contains unallowed characters"
+            return 400, _error_body(400, description=description)
+        allowed = payload.get("allowed_updates")
+        if isinstance(allowed, str):  # a form field carries the list as JSON
+            allowed = json.loads(allowed)
+        if allowed is not None and (
+            not isinstance(allowed, list) or not set(allowed) <= UPDATE_TYPES
+        ):
+            return 400, _error_body(400, description="Bad Request: can't parse allowed updates")
+        if not url:
+            self._webhook = _no_webhook()
             return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
-        if method == "getMe":
-            bot = {"id": 1, "is_bot": True, "first_name": "Stand-in", "username": "standin_bot"}
-            return 200, {"ok": True, "result": bot}
-        return 200, {"ok": True, "result": True}
+        schemes = ("https://", "http://") if self.allow_http_webhook else ("https://",)
+        if not url.startswith(schemes):
+            description = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            return 400, _error_body(400, description=description)
+        self._webhook = {
+            **_no_webhook(),
+            "url": url,
+            "secret_token": secret,
+            # An empty list keeps the types of the previous setWebhook (none: the default).
+            "allowed_updates": allowed or self._webhook.get("allowed_updates"),
+        }
+        return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+
+def _no_webhook() -> dict[str, Any]:
+    return {
+        "url": "",
+        "secret_token": None,
+        "allowed_updates": None,
+        "last_error_date": None,
+        "last_error_message": None,
+    }
+
+
+def _allowed(webhook: Mapping[str, Any]) -> frozenset[str]:
+    named = webhook.get("allowed_updates")
+    return frozenset(named) if named else UPDATE_TYPES - NOT_DELIVERED_BY_DEFAULT
+
+
+def _webhook_info(webhook: Mapping[str, Any]) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "url": webhook["url"],
+        "has_custom_certificate": False,
+        "pending_update_count": 0,
+    }
+    if webhook["url"]:
+        info["max_connections"] = 40
+        if webhook["allowed_updates"]:
+            info["allowed_updates"] = list(webhook["allowed_updates"])
+    for key in ("last_error_date", "last_error_message"):
+        if webhook[key] is not None:
+            info[key] = webhook[key]
+    return info
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _post_over_http(url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+    # setWebhook took http(s) URLs only.
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+
+
+def _utf16_length(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units: a character outside the BMP takes two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _EntityError(ValueError):
+    pass
+
+
+# The tags of parse_mode HTML (the Bot API's "HTML style").
+_HTML_TAGS = frozenset({
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+})  # fmt: skip
+_HTML_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)?([^<>]*)>|<|&[^;\s]*;?")
+_HTML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"'}
+# MarkdownV2: "any character with code between 1 and 126 can be escaped"; these must be.
+_MARKDOWN_V2_RESERVED = "_*[]()~`>#+-=|{}.!"
+_MARKDOWN_V2_PAIRED = {"*": "Bold", "_": "Italic", "~": "Strikethrough", "`": "Code", "|": ""}
+
+
+def _parsed(text: str, parse_mode: object) -> str:
+    """The text a user sees: `text` with its parse_mode markup taken out (what is counted)."""
+    if parse_mode in (None, ""):
+        return text
+    mode = str(parse_mode)
+    if mode.lower() == "html":
+        return _parsed_html(text)
+    if mode == "MarkdownV2":
+        return _parsed_markdown_v2(text)
+    raise _EntityError(f'Unsupported parse_mode "{mode}"')
+
+
+def _parsed_html(text: str) -> str:
+    shown: list[str] = []
+    open_tags: list[str] = []
+    position = 0
+    for match in _HTML_TOKEN.finditer(text):
+        shown.append(text[position : match.start()])
+        position = match.end()
+        token = match.group(0)
+        offset = len(text[: match.start()].encode("utf-8"))
+        if token.startswith("&"):
+            if token in _HTML_ENTITIES:
+                shown.append(_HTML_ENTITIES[token])
+            elif re.fullmatch(r"&#x?[0-9a-fA-F]+;", token):
+                shown.append(html.unescape(token))
+            elif token.endswith(";"):
+                raise _EntityError(
+                    f'Unsupported HTML entity "{token[:-1]}" at byte offset {offset}'
+                )
+            else:
+                shown.append(token)
+            continue
+        closing, name = match.group(1), (match.group(2) or "").lower()
+        if name not in _HTML_TAGS:
+            kind = "end" if closing else "start"
+            raise _EntityError(f'Unsupported {kind} tag "{name}" at byte offset {offset}')
+        if closing:
+            if not open_tags or open_tags[-1] != name:
+                raise _EntityError(
+                    f'Unmatched end tag at byte offset {offset}, expected "</{open_tags[-1]}>",'
+                    f' found "</{name}>"'
+                    if open_tags
+                    else f"Unexpected end tag at byte offset {offset}"
+                )
+            open_tags.pop()
+        else:
+            open_tags.append(name)
+    shown.append(text[position:])
+    if open_tags:
+        raise _EntityError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1]}"')
+    return "".join(shown)
+
+
+def _parsed_markdown_v2(text: str) -> str:
+    shown: list[str] = []
+    open_marks: list[tuple[str, int]] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        offset = len(text[:index].encode("utf-8"))
+        if char == "\\" and index + 1 < len(text):
+            shown.append(text[index + 1])
+            index += 2
+            continue
+        if char in _MARKDOWN_V2_PAIRED:
+            if open_marks and open_marks[-1][0] == char:
+                open_marks.pop()
+            else:
+                open_marks.append((char, offset))
+        elif char in _MARKDOWN_V2_RESERVED:
+            raise _EntityError(
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
+            )
+        else:
+            shown.append(char)
+        index += 1
+    if open_marks:
+        mark, offset = open_marks[-1]
+        raise _EntityError(
+            f"Can't find end of {_MARKDOWN_V2_PAIRED[mark]} entity at byte offset {offset}"
+        )
+    return "".join(shown)
+
+
+def _photo_problem(content: bytes) -> str | None:
+    """Telegram's reason to refuse `content` as a photo, None when it takes it."""
+    if len(content) > MAX_PHOTO_BYTES:
+        return "PHOTO_SAVE_FILE_INVALID"
+    if content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", content[16:24])
+        if (
+            width == 0
+            or height == 0
+            or width + height > MAX_PHOTO_SIDES
+            or max(width, height) > MAX_PHOTO_RATIO * min(width, height)
+        ):
+            return "PHOTO_INVALID_DIMENSIONS"
+    return None
 
 
 def _multipart_fields(content_type: str, raw: bytes) -> dict[str, Any]:
@@ -507,6 +860,9 @@ class _BotApiHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
+        if split.path.startswith("/_standin/"):
+            self._control(split.path)
+            return
         match = _METHOD_PATH.match(split.path)
         if match is None:
             self._send(404, json.dumps(_error_body(404)).encode(), "application/json", {})
@@ -527,6 +883,21 @@ class _BotApiHandler(BaseHTTPRequestHandler):
             # server that went away would.
             return
         self._send(status, body_bytes, content_type, headers)
+
+    def _control(self, path: str) -> None:
+        """For a test in another process (the compose smoke): GET /_standin/calls lists the
+        calls received; POST /_standin/deliver posts its body, an update, to the webhook."""
+        standin = self.standin
+        if path == "/_standin/calls":
+            answer: Any = [asdict(call) for call in standin.calls]
+        elif path == "/_standin/deliver" and self.command == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            delivery = standin.deliver_update(json.loads(self.rfile.read(length)))
+            answer = None if delivery is None else asdict(delivery)
+        else:
+            self._send(404, json.dumps(_error_body(404)).encode(), "application/json", {})
+            return
+        self._send(200, json.dumps(answer).encode(), "application/json", {})
 
     def _read_payload(self, query: str) -> dict[str, Any]:
         # Telegram accepts parameters in the query string, as a form, or as JSON.
@@ -593,6 +964,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-alive", action="store_true", help="HTTP/1.1, connections kept alive"
     )
+    parser.add_argument("--bot-username", default="standin_bot", help="getMe's username")
+    parser.add_argument(
+        "--allow-http-webhook", action="store_true", help="take http:// webhook URLs too"
+    )
     args = parser.parse_args(argv)
     hold_first_call = None
     if args.hold_first:
@@ -615,6 +990,8 @@ def main(argv: list[str] | None = None) -> int:
         log_requests=args.verbose,
         hold_first_call=hold_first_call,
         keep_alive=args.keep_alive,
+        bot_username=args.bot_username,
+        allow_http_webhook=args.allow_http_webhook,
     )
     with standin:
         # The first stdout line is the contract with whoever started us.

@@ -3,7 +3,7 @@
 Database per service (each group of processes sees only its own database, only api_app holds
 the signing key), start order (nothing before its migration, nothing before a healthy
 dependency), one image for every Python process, and the gateway's routing with JSON errors.
-No Docker is needed; a Compose CLI, when installed, validates the file as well.
+The Compose CLI validates the file as well (deploy/ci/engine.sh installs it; .ci/run runs it).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose.yml"
@@ -71,6 +72,8 @@ def start_order_problems(services: Mapping[str, Any]) -> list[str]:
             elif condition == "service_healthy" and "healthcheck" not in services[target]:
                 problems.append(f"{name} waits for {target} to be healthy; it has no check")
     for name, env in python_services(services).items():
+        if "tools" in services[name].get("profiles", []):
+            continue  # an operator's command, run by hand against a running stack
         for variable, migration in MIGRATIONS.items():
             if variable in env and name != migration:
                 condition = depends_on(services[name]).get(migration)
@@ -79,12 +82,17 @@ def start_order_problems(services: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def test_compose_cli_accepts_the_file_when_one_is_installed() -> None:
+def test_compose_cli_accepts_the_file() -> None:
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True,
-                                        timeout=60).returncode != 0:  # fmt: skip
-        return  # the structural tests below hold either way
+    assert docker is not None, "no docker CLI: run deploy/ci/engine.sh (as root) to install it"
+    version = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60)
+    assert version.returncode == 0, "no Compose v2: run deploy/ci/engine.sh (as root)"
     environ = {key: value for key, value in os.environ.items() if key != "REDIS_PASSWORD"}
+    environ |= {
+        "TELEGRAM_BOT_TOKEN": "1:token",
+        "TELEGRAM_BOT_USERNAME": "budget_bot",
+        "TELEGRAM_WEBHOOK_SECRET": "secret",
+    }
 
     def config(**env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -243,3 +251,106 @@ def test_the_metrics_do_not_exist_from_outside() -> None:
         assert re.fullmatch(r"\s*return\s+404;\s*", blocks[(True, path)]), path
     pages = re.findall(r"error_page\s+([^;]+);", nginx_directives())
     assert any("404" in page.split()[:-1] for page in pages), "a 404 gets the JSON body too"
+
+
+def test_notify_app_gets_the_webhook_secret_and_the_bot_username(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Without the secret the webhook refuses every update (401); without the username the link
+    URLs point at a bot that is not the operator's."""
+    for name, env in python_services(services).items():
+        if "NOTIFY_DATABASE_URL" not in env:
+            continue
+        for variable in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "TELEGRAM_WEBHOOK_SECRET"):
+            assert env.get(variable, "").startswith(f"${{{variable}"), (name, variable)
+
+
+SIZE = re.compile(r"(\d+)([kKmM]?)")
+
+
+def nginx_bytes(size: str) -> int:
+    number, unit = SIZE.fullmatch(size).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 1024, "m": 1024 * 1024}[unit.lower()]
+
+
+def gateway_body_limit(path: str) -> int:
+    """client_max_body_size in force for `path`: its location's, else the http block's."""
+    blocks = locations()
+    if (True, path) in blocks:
+        body = blocks[(True, path)]
+    else:
+        prefix = max((p for exact, p in blocks if not exact and path.startswith(p)), key=len)
+        body = blocks[(False, prefix)]
+    own = re.findall(r"client_max_body_size\s+(\S+);", body)
+    outside = re.findall(r"client_max_body_size\s+(\S+);", LOCATION.sub("", nginx_directives()))
+    (size,) = own or outside
+    return nginx_bytes(size)
+
+
+def body_limits(app: Flask) -> dict[str, int]:
+    """Path -> the largest body the app takes there, for every route that takes a body."""
+    limits = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in (rule.methods or set()) & {"POST", "PUT", "PATCH"}:
+            handler = getattr(view_class, method.lower(), view)
+            limit = getattr(handler, "max_body_bytes", app.config["MAX_REQUEST_BODY_BYTES"])
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"\1", rule.rule)
+            limits[path] = max(limit, limits.get(path, 0))
+    return limits
+
+
+def test_the_gateway_takes_the_bodies_each_route_takes(api: Flask, notify: Flask) -> None:
+    """A statement of 5 MiB passes nginx to the import, like it passes the app; everything else
+    stops at the app's 1 MiB at both."""
+    limits = {**body_limits(api), **body_limits(notify)}
+    assert limits["/api/transactions/import"] > 5 * 1024 * 1024
+    assert {path: gateway_body_limit(path) for path in limits} == limits
+
+
+def test_the_bots_operator_commands_run_in_compose(services: dict[str, dict[str, Any]]) -> None:
+    """`docker compose run --rm notify doctor` (and `... notify set-webhook URL`)."""
+    notify = services["notify"]
+    assert notify["entrypoint"] == ["flask", "--app", "notify_app", "telegram"]
+    assert notify["command"] == ["doctor"]
+    assert notify["profiles"] == ["tools"], "never started by `up`"
+    assert environment(notify) == environment(services["notifications"])
+
+
+def test_every_python_process_runs_read_only_without_capabilities(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A compromised process can write nothing but memory and gain no privilege."""
+    for name, spec in services.items():
+        if "build" not in spec:
+            continue
+        assert spec["read_only"] is True, name
+        assert spec["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in spec["security_opt"], name
+        # Paths inside the container, in memory.
+        assert {"/tmp", "/tmp/metrics"} <= set(spec["tmpfs"]), name  # noqa: S108
+
+
+def test_each_service_connects_as_its_own_role_with_a_password_from_a_secret_file(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The superuser is the operator's; a service's role owns its database and nothing else
+    (deploy/postgres/app-role.sh), and no password is in an environment variable."""
+    for database, short in (("budget_api", "api"), ("budget_notifications", "notifications")):
+        server = services[f"postgres-{short}"]
+        env = environment(server)
+        assert "POSTGRES_PASSWORD" not in env
+        assert env["POSTGRES_PASSWORD_FILE"] == f"/run/secrets/{short}_superuser_password"
+        assert (env["POSTGRES_USER"], env["APP_DB_USER"]) == ("postgres", database)
+        assert (
+            "./deploy/postgres/app-role.sh:/docker-entrypoint-initdb.d/app-role.sh:ro"
+            in (server["volumes"])
+        )
+    for name, env in python_services(services).items():
+        for variable, secret in (("API_DATABASE_URL", "api_pgpass"),
+                                 ("NOTIFY_DATABASE_URL", "notifications_pgpass")):  # fmt: skip
+            if variable in env:
+                assert re.match(r"postgresql://budget_\w+@", env[variable]), (name, env[variable])
+                assert env["PGPASSFILE"] == f"/run/secrets/{secret}", name
+                assert services[name]["secrets"] == [secret], name

@@ -119,6 +119,17 @@ def test_metrics_count_requests_by_route_and_status(
     assert counts[("None", "404")] == 1
 
 
+@pytest.mark.parametrize("path", ["/metrics", "/api/notifications/metrics", "/metrics/"])
+def test_the_gateway_serves_no_metrics(gateway: Client, api: Flask, path: str) -> None:
+    """The image's default command runs the gateway on a public port; Prometheus scrapes the
+    services from inside (nginx answers 404 for these paths too)."""
+    response = gateway.get(path)
+    assert response.status_code == 404
+    assert response.json == {"code": 404, "status": "Not Found", "message": "resource not found"}
+    assert "http_request" not in response.get_data(as_text=True)
+    assert api.test_client().get("/metrics").status_code == 200
+
+
 def test_readiness_checks_the_broker_too(
     service_environment: dict[str, str], gateway: Client
 ) -> None:

@@ -175,6 +175,13 @@ def test_set_webhook_registers_the_url_with_the_secret(
     assert call.token == "123:operator"
     assert call.payload["url"] == "https://budget.example.com/api/notifications/telegram/webhook"
     assert call.payload["secret_token"] == TELEGRAM_WEBHOOK_SECRET
+    # Without callback_query Telegram never delivers a button press (the categories of /spent).
+    assert call.payload["allowed_updates"] == [
+        "message",
+        "callback_query",
+        "my_chat_member",
+        "chat_member",
+    ]
 
 
 def test_purge_codes_deletes_expired_and_used_codes_only(

@@ -37,6 +37,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from notify_app.charts import bar_chart_png, bars_of
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
+from notify_app.messages import telegram_length
 from notify_app.models import Delivery, NotificationSettings
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
@@ -303,11 +304,26 @@ def _attempt(lease: _Lease) -> Attempt:
 
 
 def caption(text: str) -> str:
-    """`text` as a caption: whole lines up to Telegram's limit, then an ellipsis line."""
-    if len(text) <= CAPTION_MAX_LENGTH:
+    """`text` as a caption: whole lines up to Telegram's limit, then an ellipsis line.
+
+    Telegram counts UTF-16 code units (an emoji in a category's name takes two), not characters.
+    """
+    if telegram_length(text) <= CAPTION_MAX_LENGTH:
         return text
-    kept = text[: CAPTION_MAX_LENGTH - 2].rsplit("\n", 1)[0]
-    return f"{kept}\n…"
+    kept: list[str] = []
+    room = CAPTION_MAX_LENGTH - telegram_length("\n…")
+    for line in text.split("\n"):
+        room -= telegram_length(line) + (1 if kept else 0)
+        if room < 0:
+            break
+        kept.append(line)
+    if not kept:  # one line longer than the whole caption: as much of it as fits
+        room = CAPTION_MAX_LENGTH - telegram_length("\n…")
+        line = text[:room]  # at least one code unit per character
+        while telegram_length(line) > room:
+            line = line[:-1]
+        kept.append(line)
+    return "\n".join([*kept, "…"])
 
 
 def _take_lease(uow: UnitOfWork, delivery_id: uuid.UUID) -> _Lease | None:

@@ -1,5 +1,5 @@
-"""`flask --app notify_app telegram set-webhook URL` and `... telegram purge-codes`, for
-operators and the periodic jobs."""
+"""`flask --app notify_app telegram set-webhook URL`, `... telegram doctor` and `... telegram
+purge-codes`, for operators and the periodic jobs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from notify_app.linking.doctor import diagnose
 from notify_app.linking.service import purge_link_codes
 from notify_app.telegram import TelegramClient
 
@@ -28,6 +29,19 @@ def set_webhook(url: str) -> None:
     if problem is not None:
         raise click.ClickException(f"setWebhook failed: {problem}")
     click.echo(f"webhook set to {url}")
+
+
+@telegram_cli.command("doctor")
+@click.option("--url", default=None, help="The webhook URL Telegram should post to.")
+def doctor(url: str | None) -> None:
+    """Check the bot's token, username, webhook and secret against Telegram; exit 1 on a problem."""
+    findings = diagnose(current_app.config, url)
+    for finding in findings:
+        click.echo(f"{'ok' if finding.ok else 'PROBLEM'}: {finding.text}")
+    problems = sum(not finding.ok for finding in findings)
+    if problems:
+        raise click.ClickException(f"{problems} problem(s) found")
+    click.echo("the bot is ready")
 
 
 @telegram_cli.command("purge-codes")
