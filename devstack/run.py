@@ -66,8 +66,15 @@ class ServiceCommand:
     python_arguments: tuple[str, ...]
 
 
-def service_commands(gateway_bind: str, state_dir: Path) -> tuple[ServiceCommand, ...]:
-    """The processes `make run` supervises; adding a process is adding a line.
+# `make run PROFILE=...`: which processes run the system (README "Running on a small box").
+DEFAULT_PROFILE: Final = "default"
+PROFILES: Final = (DEFAULT_PROFILE,)
+
+
+def service_commands(
+    gateway_bind: str, state_dir: Path, profile: str = DEFAULT_PROFILE
+) -> tuple[ServiceCommand, ...]:
+    """The processes `make run` supervises in `profile`; adding a process is adding a line.
 
     `state_dir` keeps beat's record of when each job last ran.
     """
@@ -429,6 +436,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="start the servers, create the databases, migrate, then stop and exit",
     )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="which processes run the system (default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -437,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gateway_bind = os.environ.get("GATEWAY_BIND", DEFAULT_GATEWAY_BIND)
     state_dir = Path(os.environ.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR)
     state_dir.mkdir(parents=True, exist_ok=True)
-    commands = service_commands(gateway_bind, state_dir)
+    commands = service_commands(gateway_bind, state_dir, arguments.profile)
     output = PrefixedOutput(
         sys.stdout, [SUPERVISOR_LABEL, MIGRATION_LABEL, *(command.name for command in commands)]
     )
