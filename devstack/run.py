@@ -1,12 +1,13 @@
 """`make run`: start the whole system on one machine.
 
-    python -m devstack.run [--prepare-only]
+    python -m devstack.run [--prepare-only] [--profile default|small]
 
 Uses the PostgreSQL and Redis named by API_DATABASE_URL, NOTIFY_DATABASE_URL
 and BROKER_URL when all three are set; otherwise starts embedded engines with
 their data under instance/. Then applies both services' migrations and
-supervises the gateway, the Celery worker, the outbox relay, the api's job
-worker and Celery beat (every periodic job, see scheduler/), streaming
+supervises the gateway, the Celery worker with Celery beat embedded (every
+periodic job, see scheduler/) and the api's job worker with the outbox relay
+as a thread (`--profile small`: fewer gunicorn and pool processes), streaming
 their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
 everything; if any process dies on its own, everything stops with exit code 1.
 """
@@ -66,9 +67,13 @@ class ServiceCommand:
     python_arguments: tuple[str, ...]
 
 
-# `make run PROFILE=...`: which processes run the system (README "Running on a small box").
+# `make run PROFILE=...`: how many processes run the system (README "Memory and profiles").
+# Neither the relay nor beat needs a process of its own: the relay is a thread of the api worker,
+# beat is embedded in the notifications worker. "small" is for a machine with little memory: one
+# gunicorn worker and the notifications worker's solo pool instead of two pool processes.
 DEFAULT_PROFILE: Final = "default"
-PROFILES: Final = (DEFAULT_PROFILE,)
+SMALL_PROFILE: Final = "small"
+PROFILES: Final = (DEFAULT_PROFILE, SMALL_PROFILE)
 
 
 def service_commands(
@@ -78,14 +83,15 @@ def service_commands(
 
     `state_dir` keeps beat's record of when each job last ran.
     """
+    small = profile == SMALL_PROFILE
     beat_schedule = str(state_dir / "celerybeat-schedule")
+    gateway_workers = ("--workers", "1") if small else ("--workers", "2")
+    worker_pool = ("--pool", "solo") if small else ("--concurrency", "2")
     # fmt: off
     return (
-        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
-        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
-        ServiceCommand("relay", ("-m", "flask", "--app", "api_app", "outbox", "relay")),
-        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--concurrency", "1")),  # noqa: E501
-        ServiceCommand("beat", ("-m", "celery", "-A", "scheduler.beat", "beat", "--schedule", beat_schedule, "--loglevel", "INFO")),  # noqa: E501
+        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, *gateway_workers, "wsgi:gateway")),  # noqa: E501
+        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", *worker_pool, "--beat", "--schedule", beat_schedule)),  # noqa: E501
+        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo", "--relay")),  # noqa: E501
     )
     # fmt: on
 

@@ -8,10 +8,12 @@ delivery log, re-enqueued by notify_app (see notify_app/deliveries/sending.py).
 
 from __future__ import annotations
 
+import gc
 import uuid
 from functools import cache
 from typing import Any
 
+from celery.signals import worker_before_create_process
 from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -42,7 +44,9 @@ RETRY_OPTIONS: dict[str, Any] = {
 
 @cache
 def notify_application() -> Flask:
-    """notify_app, created once per worker process (after the fork, so no pool is shared).
+    """notify_app, created once: in the pool's parent before it forks (share_with_the_pool), or
+    in a solo worker's only process. Making it opens no connection, so its pools start empty in
+    every child and none is shared.
 
     Its log lines say "worker", so an operator tells them from the web service's.
     """
@@ -56,6 +60,15 @@ def notify_application() -> Flask:
             "SQLALCHEMY_ENGINE_OPTIONS": {**ENGINE_OPTIONS, "pool_pre_ping": False},
         }
     )
+
+
+@worker_before_create_process.connect
+def share_with_the_pool(**_: Any) -> None:
+    """Before each pool process is forked: the app is made here once and frozen with everything
+    the parent imported, out of the collector's reach, so the children share those pages instead
+    of copying them (a collection writes to every object it visits; see gunicorn.conf.py)."""
+    notify_application()
+    gc.freeze()
 
 
 @celery_app.task(name="notifications.ping", ignore_result=False)
