@@ -11,6 +11,7 @@ from kombu import Queue  # type: ignore[attr-defined]
 
 from api_app.logs import configure_logging
 from event_contract import API_JOBS_QUEUE
+from scheduler import BEAT_SETTINGS
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
 # Every consumer of one Redis database shares one set of unacknowledged tasks, and whichever
@@ -46,6 +47,9 @@ celery_app.conf.update(
     },
     worker_hijack_root_logger=False,
     imports=["api_worker.tasks"],
+    # Every periodic job, for when beat runs as a thread of this worker (`--beat-thread`, as
+    # `make run` runs it; api_worker/embedded_beat.py).
+    **BEAT_SETTINGS,
 )
 
 

@@ -11,7 +11,10 @@ the worker's api_app (engines and sessions are thread-safe; each pass opens its 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+from collections.abc import Callable
 from typing import Any, Final
 
 from celery import bootsteps
@@ -22,6 +25,22 @@ from api_worker.app import celery_app
 
 logger = logging.getLogger(__name__)
 STOP_WAIT_SECONDS: Final = 30.0
+
+
+def start_thread(name: str, run: Callable[[], object]) -> threading.Thread:
+    """`run` in a daemon thread; if it fails, the worker is stopped (warm shutdown, SIGTERM), so
+    that its supervisor sees it exit and restarts it, as it would a process of its own."""
+
+    def guarded() -> None:
+        try:
+            run()
+        except BaseException:
+            logger.exception("%s failed; stopping the worker", name)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=guarded, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class OutboxRelayStep(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery is untyped
@@ -36,14 +55,10 @@ class OutboxRelayStep(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery 
     def start(self, parent: Any) -> None:
         from api_worker.tasks import api_application
 
-        self._thread = threading.Thread(
-            target=run_relay,
-            args=(api_application(),),
-            kwargs={"once": False, "stop": self._stop},
-            name="outbox-relay",
-            daemon=True,
+        application = api_application()
+        self._thread = start_thread(
+            "outbox relay", lambda: run_relay(application, once=False, stop=self._stop)
         )
-        self._thread.start()
         logger.info("outbox relay started (a thread of the api worker)")
 
     def stop(self, parent: Any) -> None:

@@ -5,9 +5,9 @@
 Uses the PostgreSQL and Redis named by API_DATABASE_URL, NOTIFY_DATABASE_URL
 and BROKER_URL when all three are set; otherwise starts embedded engines with
 their data under instance/. Then applies both services' migrations and
-supervises the gateway, the Celery worker with Celery beat embedded (every
-periodic job, see scheduler/) and the api's job worker with the outbox relay
-as a thread (`--profile small`: fewer gunicorn and pool processes), streaming
+supervises the gateway, the Celery worker and the api's job worker with the
+outbox relay and Celery beat (every periodic job, see scheduler/) as threads
+(`--profile small`: fewer gunicorn and pool processes), streaming
 their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
 everything; if any process dies on its own, everything stops with exit code 1.
 """
@@ -68,9 +68,9 @@ class ServiceCommand:
 
 
 # `make run PROFILE=...`: how many processes run the system (README "Memory and profiles").
-# Neither the relay nor beat needs a process of its own: the relay is a thread of the api worker,
-# beat is embedded in the notifications worker. "small" is for a machine with little memory: one
-# gunicorn worker and the notifications worker's solo pool instead of two pool processes.
+# Neither the relay nor beat needs a process of its own: both are threads of the api worker (a solo
+# pool). "small" is for a machine with little memory: one gunicorn worker, and the notifications
+# worker's solo pool instead of two pool processes.
 DEFAULT_PROFILE: Final = "default"
 SMALL_PROFILE: Final = "small"
 PROFILES: Final = (DEFAULT_PROFILE, SMALL_PROFILE)
@@ -90,8 +90,8 @@ def service_commands(
     # fmt: off
     return (
         ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, *gateway_workers, "wsgi:gateway")),  # noqa: E501
-        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", *worker_pool, "--beat", "--schedule", beat_schedule)),  # noqa: E501
-        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo", "--relay")),  # noqa: E501
+        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", *worker_pool)),  # noqa: E501
+        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo", "--relay", "--beat-thread", "--schedule", beat_schedule)),  # noqa: E501
     )
     # fmt: on
 

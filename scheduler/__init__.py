@@ -73,8 +73,8 @@ SCHEDULE: Final[dict[str, dict[str, Any]]] = {
     "outbox-purge": _hourly(PURGE_OUTBOX_TASK, API_JOBS_QUEUE, 35),
 }
 
-# Beat's own settings: `celery -A scheduler.beat beat` uses them, and so does the notifications
-# worker, for when it runs beat embedded (`-B`, the small profile of `make run`).
+# Beat's own settings: `celery -A scheduler.beat beat` uses them, and so does the api worker, for
+# when it runs beat as a thread (`--beat-thread`, as `make run` runs it).
 BEAT_SETTINGS: Final[dict[str, Any]] = {
     "timezone": "UTC",
     "enable_utc": True,

@@ -8,7 +8,6 @@ from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]
 
 from event_contract import NOTIFICATIONS_QUEUE
-from scheduler import BEAT_SETTINGS
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")
 # Redis has no acknowledgements of its own: a task taken by a worker that then vanished (killed
@@ -47,6 +46,4 @@ celery_app.conf.update(
     },
     worker_hijack_root_logger=False,
     imports=["worker.tasks"],
-    # Every periodic job, for when beat runs embedded in the worker (`-B`, as `make run` runs it).
-    **BEAT_SETTINGS,
 )

@@ -13,7 +13,7 @@ import uuid
 from functools import cache
 from typing import Any
 
-from celery.signals import worker_before_create_process
+from celery.signals import worker_before_create_process, worker_init
 from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -44,8 +44,8 @@ RETRY_OPTIONS: dict[str, Any] = {
 
 @cache
 def notify_application() -> Flask:
-    """notify_app, created once: in the pool's parent before it forks (share_with_the_pool), or
-    in a solo worker's only process. Making it opens no connection, so its pools start empty in
+    """notify_app, created once, in the worker's first process before it forks anything
+    (share_with_forked_processes). Making it opens no connection, so its pools start empty in
     every child and none is shared.
 
     Its log lines say "worker", so an operator tells them from the web service's.
@@ -62,11 +62,13 @@ def notify_application() -> Flask:
     )
 
 
+@worker_init.connect
 @worker_before_create_process.connect
-def share_with_the_pool(**_: Any) -> None:
-    """Before each pool process is forked: the app is made here once and frozen with everything
-    the parent imported, out of the collector's reach, so the children share those pages instead
-    of copying them (a collection writes to every object it visits; see gunicorn.conf.py)."""
+def share_with_forked_processes(**_: Any) -> None:
+    """Before the worker forks embedded beat and each pool process: the app is made here once
+    and frozen with everything the parent imported, out of the collector's reach, so the children
+    share those pages instead of copying them (a collection writes to every object it visits; see
+    gunicorn.conf.py)."""
     notify_application()
     gc.freeze()
 
