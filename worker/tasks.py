@@ -63,13 +63,19 @@ def notify_application() -> Flask:
 
 
 @worker_init.connect
-@worker_before_create_process.connect
-def share_with_forked_processes(**_: Any) -> None:
-    """Before the worker forks embedded beat and each pool process: the app is made here once
-    and frozen with everything the parent imported, out of the collector's reach, so the children
-    share those pages instead of copying them (a collection writes to every object it visits; see
-    gunicorn.conf.py)."""
+def share_with_forked_processes(sender: Any, **_: Any) -> None:
+    """Before the worker forks its pool: the app is made here once and frozen with everything the
+    parent imported, out of the collector's reach, so the children share those pages instead of
+    copying them (a collection writes to every object it visits; see gunicorn.conf.py)."""
+    if sender.app is not celery_app:  # another app's worker in this process (a test's)
+        return
     notify_application()
+    gc.freeze()
+
+
+@worker_before_create_process.connect
+def freeze_before_fork(**_: Any) -> None:
+    """What the parent made since (a pool process replaced later) is frozen the same way."""
     gc.freeze()
 
 
