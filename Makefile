@@ -17,8 +17,10 @@ $(INSTALLED): setup.cfg constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
+# `make run PROFILE=small`: fewer processes for a small machine (README "Running on a small box").
+PROFILE ?= default
 run: install ## the whole system on embedded PostgreSQL and Redis (or the servers you configure)
-	$(BIN)/python -m devstack.run
+	$(BIN)/python -m devstack.run --profile $(PROFILE)
 
 test: install ## the whole suite against real PostgreSQL, Redis and a Celery worker
 	$(BIN)/python -m pytest

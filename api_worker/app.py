@@ -10,6 +10,7 @@ taken and returns (api_app/jobs/runs.py), and a bot command's copy finds the com
 from __future__ import annotations
 
 from event_contract import API_JOBS_QUEUE
+from scheduler import BEAT_SETTINGS
 from service_kit.celery_apps import worker_app
 
 celery_app = worker_app(
@@ -21,3 +22,6 @@ celery_app = worker_app(
     # meant for the notifications workers.
     control_exchange="budget_api_jobs",
 )
+# Every periodic job, for when beat runs as a thread of this worker (`--beat-thread`, as `make
+# run` runs it; api_worker/embedded_beat.py).
+celery_app.conf.update(**BEAT_SETTINGS)

@@ -123,6 +123,10 @@ def main() -> int:
     print()
     print(memory_table(memory))
     print()
+    for report in reports:
+        if "table" in report.details:
+            print(report.details["table"])
+            print()
     seconds = finished - started
     say(f"{len(reports)} scenarios in {seconds:.0f}s; results in {settings.results_path}")
     return 1 if any(report.status is Status.FAILED for report in reports) else 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.results import ScenarioReport, Status
-from bench.scenarios import auth, lists, notifications, read_path, recovery, write_path
+from bench.scenarios import auth, lists, memory, notifications, read_path, recovery, write_path
 from bench.scenarios.context import BenchContext, ScenarioFailedError, ScenarioUnavailableError
 
 
@@ -29,6 +29,7 @@ SCENARIOS: Final = {
         Scenario(auth.NAME, auth.TITLE, auth.run),
         Scenario(notifications.NAME, notifications.TITLE, notifications.run),
         Scenario(recovery.NAME, recovery.TITLE, recovery.run),
+        Scenario(memory.NAME, memory.TITLE, memory.run),
     )
 }
 

@@ -16,6 +16,7 @@ SCENARIO_NAMES: Final = (
     "auth",
     "notifications",
     "recovery",
+    "memory",
 )
 
 

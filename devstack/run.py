@@ -1,12 +1,13 @@
 """`make run`: start the whole system on one machine.
 
-    python -m devstack.run [--prepare-only]
+    python -m devstack.run [--prepare-only] [--profile default|small]
 
 Uses the PostgreSQL and Redis named by API_DATABASE_URL, NOTIFY_DATABASE_URL
 and BROKER_URL when all three are set; otherwise starts embedded engines with
 their data under instance/. Then applies both services' migrations and
-supervises the gateway, the Celery worker, the outbox relay, the api's job
-worker and Celery beat (every periodic job, see scheduler/), streaming
+supervises the gateway, the Celery worker and the api's job worker with the
+outbox relay and Celery beat (every periodic job, see scheduler/) as threads
+(`--profile small`: fewer gunicorn and pool processes), streaming
 their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
 everything; if any process dies on its own, everything stops with exit code 1.
 """
@@ -66,19 +67,31 @@ class ServiceCommand:
     python_arguments: tuple[str, ...]
 
 
-def service_commands(gateway_bind: str, state_dir: Path) -> tuple[ServiceCommand, ...]:
-    """The processes `make run` supervises; adding a process is adding a line.
+# `make run PROFILE=...`: how many processes run the system (README "Memory and profiles").
+# Neither the relay nor beat needs a process of its own: both are threads of the api worker (a solo
+# pool). "small" is for a machine with little memory: one gunicorn worker, and the notifications
+# worker's solo pool instead of two pool processes.
+DEFAULT_PROFILE: Final = "default"
+SMALL_PROFILE: Final = "small"
+PROFILES: Final = (DEFAULT_PROFILE, SMALL_PROFILE)
+
+
+def service_commands(
+    gateway_bind: str, state_dir: Path, profile: str = DEFAULT_PROFILE
+) -> tuple[ServiceCommand, ...]:
+    """The processes `make run` supervises in `profile`; adding a process is adding a line.
 
     `state_dir` keeps beat's record of when each job last ran.
     """
+    small = profile == SMALL_PROFILE
     beat_schedule = str(state_dir / "celerybeat-schedule")
+    gateway_workers = ("--workers", "1") if small else ("--workers", "2")
+    worker_pool = ("--pool", "solo") if small else ("--concurrency", "2")
     # fmt: off
     return (
-        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
-        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
-        ServiceCommand("relay", ("-m", "flask", "--app", "api_app", "outbox", "relay")),
-        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--concurrency", "1")),  # noqa: E501
-        ServiceCommand("beat", ("-m", "celery", "-A", "scheduler.beat", "beat", "--schedule", beat_schedule, "--loglevel", "INFO")),  # noqa: E501
+        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, *gateway_workers, "wsgi:gateway")),  # noqa: E501
+        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", *worker_pool)),  # noqa: E501
+        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo", "--relay", "--beat-thread", "--schedule", beat_schedule)),  # noqa: E501
     )
     # fmt: on
 
@@ -429,6 +442,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="start the servers, create the databases, migrate, then stop and exit",
     )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="which processes run the system (default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -437,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gateway_bind = os.environ.get("GATEWAY_BIND", DEFAULT_GATEWAY_BIND)
     state_dir = Path(os.environ.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR)
     state_dir.mkdir(parents=True, exist_ok=True)
-    commands = service_commands(gateway_bind, state_dir)
+    commands = service_commands(gateway_bind, state_dir, arguments.profile)
     output = PrefixedOutput(
         sys.stdout, [SUPERVISOR_LABEL, MIGRATION_LABEL, *(command.name for command in commands)]
     )

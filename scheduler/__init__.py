@@ -82,3 +82,13 @@ SCHEDULE: Final[dict[str, dict[str, Any]]] = {
     "refresh-token-purge": _hourly(PURGE_REFRESH_TOKENS_TASK, 25),
     "outbox-purge": _hourly(PURGE_OUTBOX_TASK, 35),
 }
+
+# Beat's own settings: `celery -A scheduler.beat beat` uses them, and so does the api worker, for
+# when it runs beat as a thread (`--beat-thread`, as `make run` runs it).
+BEAT_SETTINGS: Final[dict[str, Any]] = {
+    "timezone": "UTC",
+    "enable_utc": True,
+    "beat_schedule": SCHEDULE,
+    # Wake up at least this often, so a short sweep interval is kept.
+    "beat_max_loop_interval": min(5.0, DELIVERY_SWEEP_INTERVAL_SECONDS),
+}

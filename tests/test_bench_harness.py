@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from bench.results import (
     write_results,
 )
 from bench.runner import Scenario, run_scenario
+from bench.scenarios import memory as memory_scenario
 from bench.scenarios.context import BenchContext, ScenarioUnavailableError
 from bench.settings import load_settings
 from bench.stack import BenchSystem, Endpoint
@@ -312,3 +316,35 @@ def test_profiles_are_summarized_by_function(tmp_path: Path) -> None:
     summary = summarize_profile(profile)
     assert summary["self"] == [["hash (argon2/low_level.py)", 0.75], ["get (wsgi.py)", 0.25]]
     assert summary["own_code"] == [["post (api_app/views.py)", 1.0], ["get (wsgi.py)", 0.25]]
+
+
+# --------------------------------------------------------------------------- memory (PSS)
+
+
+def test_pss_is_summed_per_process_type_from_the_supervisor_down() -> None:
+    sleeper = ("-c", "import time; time.sleep(60)")
+    child = subprocess.Popen([sys.executable, *sleeper])
+    try:
+        snapshot = memory_scenario.snapshot(os.getpid(), {sleeper: "sleeper"})
+    finally:
+        child.kill()
+        child.wait()
+    # The test process may have others (the suite's servers), labelled by their command lines.
+    assert snapshot.processes["devstack"] == 1
+    assert snapshot.processes["sleeper"] == 1
+    # A bare interpreter holds a few MiB of its own; this one, with pytest, more.
+    assert 1 < snapshot.pss_mib["sleeper"] < snapshot.pss_mib["devstack"]
+    assert snapshot.total_mib == sum(snapshot.pss_mib.values())
+    assert memory_scenario.pss_kib(child.pid) == 0  # gone: nothing, not an error
+
+
+def test_the_memory_table_shows_each_type_the_totals_and_the_goals() -> None:
+    idle = memory_scenario.Snapshot({"gateway": 100.0, "worker": 90.0}, {"gateway": 3, "worker": 3})
+    loaded = memory_scenario.Snapshot(
+        {"gateway": 120.0, "worker": 95.0}, {"gateway": 3, "worker": 3}
+    )
+    run = memory_scenario.ProfileRun("default", 4.2, idle, loaded, 100.0, fresh=False)
+    table = memory_scenario.pss_table([run])
+    assert "| default | gateway | 3 | 100 MiB | 120 MiB |" in table
+    assert "| default | **total** | 6 | 190 MiB | 215 MiB (goal ≤ 300: met) |" in table
+    assert "| default | 4.2 s (goal ≤ 5.5 s: met) |" in table

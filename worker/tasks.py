@@ -8,9 +8,11 @@ delivery log, re-enqueued by notify_app (see notify_app/deliveries/sending.py).
 
 from __future__ import annotations
 
+import gc
 from functools import cache
 from typing import Any
 
+from celery.signals import worker_before_create_process, worker_init
 from flask import Flask
 
 import notify_app
@@ -42,7 +44,9 @@ RETRY_OPTIONS: dict[str, Any] = {
 
 @cache
 def notify_application() -> Flask:
-    """notify_app, created once per worker process (after the fork, so no pool is shared).
+    """notify_app, created once, in the worker's first process before it forks anything
+    (share_with_forked_processes). Making it opens no connection, so its pools start empty in
+    every child and none is shared.
 
     Its log lines say "worker", so an operator tells them from the web service's.
     """
@@ -51,6 +55,23 @@ def notify_application() -> Flask:
     # (RETRY_OPTIONS), and recording an outcome retries by itself; the dead pool is discarded at
     # the first such error.
     return notify_app.create_app({"SERVICE_NAME": "worker"})
+
+
+@worker_init.connect
+def share_with_forked_processes(sender: Any, **_: Any) -> None:
+    """Before the worker forks its pool: the app is made here once and frozen with everything the
+    parent imported, out of the collector's reach, so the children share those pages instead of
+    copying them (a collection writes to every object it visits; see gunicorn.conf.py)."""
+    if sender.app is not celery_app:  # another app's worker in this process (a test's)
+        return
+    notify_application()
+    gc.freeze()
+
+
+@worker_before_create_process.connect
+def freeze_before_fork(**_: Any) -> None:
+    """What the parent made since (a pool process replaced later) is frozen the same way."""
+    gc.freeze()
 
 
 @celery_app.task(name=PING_TASK, ignore_result=False)

@@ -7,6 +7,7 @@ it) in turns over WRITERS users, and both insert into the same table of the same
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,11 +36,11 @@ class Writer:
     category_id: uuid.UUID
 
 
-def prepare_writers(context: BenchContext) -> list[Writer]:
+def prepare_writers(api_database_url: str) -> list[Writer]:
     """WRITERS users, each with one budgeted category and no transactions yet."""
     month = TRANSACTION_DATE.replace(day=1)
     writers = []
-    with dataset.transaction(context.system.api_database_url) as cursor:
+    with dataset.transaction(api_database_url) as cursor:
         for number in range(WRITERS):
             user_id = dataset.ensure_user(cursor, dataset.bench_email(f"bench-writer-{number}"))
             category_id = dataset.ensure_category(cursor, user_id, "bench writes")
@@ -51,6 +52,27 @@ def prepare_writers(context: BenchContext) -> list[Writer]:
     return writers
 
 
+def transaction_row(writer: Writer) -> dict[str, str]:
+    return {
+        "category_id": str(writer.category_id),
+        "type": "EXPENSE",
+        "amount": "12.50",
+        "date": TRANSACTION_DATE.isoformat(),
+        "description": "bench write",
+    }
+
+
+def write_requests(writers: list[Writer], tokens: Mapping[uuid.UUID, str]) -> list[HttpRequest]:
+    """Each writer's POST /api/transactions, with its token."""
+    return [
+        json_request(
+            "POST", "/api/transactions", transaction_row(writer),
+            token=tokens[writer.user_id], expected_status=201,
+        )
+        for writer in writers
+    ]  # fmt: skip
+
+
 def count_written(context: BenchContext, writers: list[Writer]) -> int:
     with dataset.transaction(context.system.api_database_url) as cursor:
         return sum(dataset.count_transactions(cursor, writer.user_id) for writer in writers)
@@ -58,22 +80,13 @@ def count_written(context: BenchContext, writers: list[Writer]) -> int:
 
 def run(context: BenchContext) -> ScenarioReport:
     system = context.system
-    writers = prepare_writers(context)
+    writers = prepare_writers(system.api_database_url)
     tokens = context.access_tokens(writer.user_id for writer in writers)
-    ours: list[HttpRequest] = []
+    ours = write_requests(writers, tokens)
     baseline: list[HttpRequest] = []
     for writer in writers:
-        row = {
-            "category_id": str(writer.category_id),
-            "type": "EXPENSE",
-            "amount": "12.50",
-            "date": TRANSACTION_DATE.isoformat(),
-            "description": "bench write",
-        }
+        row = transaction_row(writer)
         token = tokens[writer.user_id]
-        ours.append(
-            json_request("POST", "/api/transactions", row, token=token, expected_status=201)
-        )
         baseline.append(
             json_request(
                 "POST", "/transactions", {**row, "user_id": str(writer.user_id)},
