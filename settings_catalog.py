@@ -81,7 +81,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     _s("REFRESH_TOKEN_TTL_SECONDS", "api", "`2592000` (30 days)", "refresh token lifetime"),
     _s("REFRESH_REUSE_GRACE_SECONDS", "api", "`10`", "a used refresh token presented again this"
        " soon gets a new pair instead of signing the user out everywhere (see [Accounts and"
-       " tokens](#accounts-and-tokens))"),
+       " tokens](docs/architecture.md#accounts-and-tokens))"),
     _s("AUTH_RATE_LIMIT_PER_ADDRESS", "api", "`30 per minute`", "sign-up and sign-in attempts"
        " per client address ([flask-limiter notation](https://flask-limiter.readthedocs.io/en/"
        "stable/configuration.html#rate-limit-string-notation); join several with `;`)"),
@@ -90,7 +90,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " deletion) per signed-in account"),
     _s("AUTH_RATE_LIMIT_PER_ACCOUNT", "api", "`1000 per hour`", "failed sign-ins per account"
        " from all addresses together, past which the account is slowed down, never locked (see"
-       " [lockout resistance](#accounts-and-tokens))"),
+       " [lockout resistance](docs/architecture.md#accounts-and-tokens))"),
     _s("AUTH_RATE_LIMIT_SLOWED", "api", "`3 per hour`", "while an account is slowed: failed"
        " sign-ins per account and client address; an address that has not failed on it (its"
        " owner's) is not slowed"),
@@ -133,7 +133,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " webhook call", required_by=frozenset({NOTIFY}), secret=True,
        development_default="the webhook refuses every update"),
     _s("BOT_COMMANDS_PER_MINUTE", "notify", "`20`", "bot commands one chat may send per minute"
-       " (see [Using the bot](#using-the-bot))"),
+       " (see [Using the bot](docs/architecture.md#using-the-bot))"),
     _s("TELEGRAM_LINK_CODE_TTL_SECONDS", "notify", "`900`", "how long a link code stays valid"),
     _s("TELEGRAM_RATE_PER_SECOND", "worker", "`25`", "messages per second per worker process"
        " (Telegram allows a bot ~30/s in all: divide by the number of worker processes)"),
@@ -149,7 +149,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " an event whose worker died before its delivery row existed, and for a bot command or"
        " job whose api worker died (give both workers the same value: they share one set of"
        " unacknowledged tasks). Countdowns are capped at a third of it (see [Events and"
-       " delivery](#events-and-delivery))"),
+       " delivery](docs/architecture.md#events-and-delivery))"),
     _s("DELIVERY_LEASE_SECONDS", "worker", "`30`", "how long a worker holds a delivery while it"
        " sends it; a dead worker's delivery is swept once this ran out. Keep it above"
        " `TELEGRAM_TIMEOUT_SECONDS`"),
@@ -181,7 +181,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "superuser URL; tests create and drop their own databases"),
     _s("TEST_REDIS_URL", "tests", "embedded",
        "Redis the tests may flush (use a database of its own, e.g. `/15`)"),
-    _s("BENCH_*", "`make bench`", "see [Performance](#performance)",
+    _s("BENCH_*", "`make bench`", "see [Performance](bench/README.md)",
        "how long and how hard the benchmark pushes"),
     _s("FUZZ_MAX_EXAMPLES", "tests", "`10` (`make fuzz`: `300`)",
        "schemathesis cases per API operation"),

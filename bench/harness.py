@@ -1,6 +1,6 @@
 """The benchmark run: start the system, run the scenarios, print and save the results.
 
-Settings come from BENCH_* variables (bench/settings.py, README "Performance"); the servers are
+Settings come from BENCH_* variables (bench/settings.py, bench/README.md); the servers are
 embedded ones under instance/bench unless API_DATABASE_URL, NOTIFY_DATABASE_URL and BROKER_URL
 are all set. Exit code 1 if a scenario failed or the system did not start; scenarios whose
 endpoints do not exist yet are reported as "not available" and do not fail the run.

@@ -1,8 +1,9 @@
 """Database round trips per request on the main endpoints, counted with SQLAlchemy's events.
 
 A round trip is a statement sent on a cursor, or a BEGIN, COMMIT or ROLLBACK of a transaction
-(psycopg2 sends BEGIN right before a transaction's first statement). The counts below are the
-README's ("Performance"); a change that makes one grow fails here and must say why in both.
+(psycopg2 sends BEGIN right before a transaction's first statement). The counts below are those
+of bench/README.md ("Where a goal is missed"); a change that makes one grow fails here and must
+say why in both.
 Every request checks out one connection, once: nothing is loaded again after the commit, and no
 pre-ping runs at the checkout.
 """
