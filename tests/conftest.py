@@ -3,18 +3,27 @@
 TEST_POSTGRES_URL (a superuser URL) and TEST_REDIS_URL name servers to use; without them the
 embedded engines of devstack are started, so the suite runs on a machine with only Python. A
 test that needs a server it cannot reach fails and says which server, never skips.
+
+Tiers. Every test carries exactly one of four markers, put there by
+`pytest_collection_modifyitems` below, from the fixtures the test uses (FIXTURE_TIERS):
+    unit         no server: pure functions, files read as data, in-process stand-ins
+    integration  PostgreSQL and/or Redis (the `api`, `notify`, `redis_url`, ... fixtures), but
+                 no process of the system
+    e2e          real processes of the system: Celery workers, the api worker, gunicorn
+                 (`celery_worker`, `api_worker`, `gunicorn_gateway`)
+    chaos        kills and restarts servers or processes
+A module whose tests start or kill processes by themselves (no fixture shows it) raises its
+tier with `pytestmark = pytest.mark.e2e` (or `chaos`); a mark below what the fixtures say, or
+two marks, fails the collection. `make test` runs every tier, `make test-fast` (`-m "unit or
+integration"`) what needs no process of the system. One helper per need: `eventually` (waits),
+`in_parallel`, `launch` (processes, with `make run`'s command lines).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +40,44 @@ from werkzeug.test import Client
 from devstack.servers import (
     drop_database,
     ensure_database,
-    free_port,
     start_postgres,
     start_redis,
 )
+from tests.processes import LaunchedProcess, launch
 from tests.telegram_standin import TelegramStandIn
+from tests.users import PASSWORD, SignedInUser, register_through, unique_email
+from wsgi import Gateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
-GUNICORN_STARTUP_DEADLINE_SECONDS = 60
+
+TIERS = ("unit", "integration", "e2e", "chaos")  # lightest first
+# The fixtures that decide a test's tier; the heaviest one it uses (directly or not) wins.
+FIXTURE_TIERS = {
+    "postgres_superuser_url": "integration",
+    "redis_url": "integration",
+    "celery_worker": "e2e",
+    "api_worker": "e2e",
+    "gunicorn_gateway": "e2e",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its one tier (see the module docstring)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        derived = max(
+            (TIERS.index(tier) for name, tier in FIXTURE_TIERS.items() if name in fixtures),
+            default=0,
+        )
+        declared = [TIERS.index(mark.name) for mark in item.iter_markers() if mark.name in TIERS]
+        if len(declared) > 1 or (declared and declared[0] < derived):
+            raise pytest.UsageError(
+                f"{item.nodeid}: tier marks {[TIERS[d] for d in declared]}, but its fixtures make"
+                f" it {TIERS[derived]}; declare one tier, and never one below its fixtures'"
+            )
+        if not declared:
+            item.add_marker(TIERS[derived])
 
 
 def database_url(superuser_url: str, database: str) -> str:
@@ -251,89 +289,21 @@ def notify_client(notify: Flask) -> FlaskClient:
     return notify.test_client()
 
 
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    metrics_port: int
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def start_worker(environment: dict[str, str], log_path: Path) -> WorkerProcess:
-    log_file = log_path.open("ab")
-    metrics_dir = log_path.parent / f"metrics-{secrets.token_hex(3)}"
-    metrics_dir.mkdir()
-    metrics_port = free_port()
-    environment = {
-        **environment,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "WORKER_METRICS_PORT": str(metrics_port),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "worker", "worker",
-            "-Q", "notifications", "--concurrency", "2", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--hostname", f"test-{secrets.token_hex(3)}@%h",
-        ],
-        cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return WorkerProcess(process, log_path, metrics_port)
-
-
-def stop_worker(worker: WorkerProcess) -> None:
-    if worker.process.poll() is None:
-        worker.process.send_signal(signal.SIGTERM)
-        try:
-            worker.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.process.kill()
-            worker.process.wait()
-
-
-def wait_for_worker(worker: WorkerProcess, timeout_seconds: float = 60) -> None:
-    """Block until the worker answers a ping task, proving it consumes the queue."""
-    from worker.tasks import ping
-
-    deadline = time.monotonic() + timeout_seconds
-    token = secrets.token_hex(8)
-    while time.monotonic() < deadline:
-        if worker.process.poll() is not None:
-            pytest.fail(f"the Celery worker exited early:\n{worker.log_tail()}")
-        try:
-            if ping.apply_async(args=[token]).get(timeout=5) == token:
-                return
-        except Exception:  # noqa: S112 - not up yet; the deadline bounds the retries
-            continue
-    pytest.fail(f"the Celery worker did not answer a ping in {timeout_seconds}s:\n"
-                f"{worker.log_tail()}")  # fmt: skip
-
-
 @pytest.fixture(scope="session")
 def celery_worker(
     service_environment: dict[str, str],
     api_app_session: Flask,
     notify_app_session: Flask,
+    redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[WorkerProcess]:
+) -> Iterator[LaunchedProcess]:
     """A real `celery worker` process consuming the notifications queue."""
-    worker = start_worker(service_environment, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker = launch("worker", service_environment, tmp_path_factory.mktemp("worker"))
     try:
-        wait_for_worker(worker)
+        worker.wait_until_consuming(redis_url)
         yield worker
     finally:
-        stop_worker(worker)
-
-
-@dataclass
-class ApiWorkerProcess:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -341,89 +311,22 @@ def api_worker(
     service_environment: dict[str, str],
     api_app_session: Flask,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ApiWorkerProcess]:
+) -> Iterator[LaunchedProcess]:
     """A real `celery -A api_worker worker` process consuming the api_jobs queue (periodic jobs,
     the bot's commands)."""
-    log_path = tmp_path_factory.mktemp("api-worker") / "api-worker.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs",
-             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--hostname", f"api-jobs-{secrets.token_hex(3)}@%h"],
-            cwd=REPO_ROOT, env=service_environment, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    worker = ApiWorkerProcess(process, log_path)
+    worker = launch("api-worker", service_environment, tmp_path_factory.mktemp("api-worker"))
     try:
-        deadline = time.monotonic() + 60
-        while " ready." not in worker.log():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the api worker did not start:\n{worker.log()[-4000:]}")
-            time.sleep(0.2)
+        worker.wait_until_logged(" ready.")
         yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-# The password of every user signed up through the API in the tests.
-PASSWORD = "password123"
-
-
-@dataclass(frozen=True)
-class SignedInUser:
-    """A user as a client knows them once signed in; the one shape every test's users have.
-
-    `make_user` makes one directly in the database (for tests about what users do: no password
-    that could match, no refresh token); `sign_up` goes through POST /api/auth/register (for
-    tests about accounts). People acting through a client (tests/people.py, the e2e Person,
-    the budgeting UserClient) are built on one of the two.
-    """
-
-    id: uuid.UUID
-    email: str
-    access_token: str
-    refresh_token: str | None = None
-    password: str | None = None
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-
-# The name the older tests use.
-AuthenticatedUser = SignedInUser
-
-
-def unique_email() -> str:
-    return f"user-{secrets.token_hex(6)}@example.com"
-
-
-def register_through(
-    client: FlaskClient | Client, email: str | None = None, password: str = PASSWORD
-) -> SignedInUser:
-    """Sign a new user up with POST /api/auth/register through `client` (the api's test client
-    or the gateway's); asserts the 201."""
-    email = email or unique_email()
-    response = client.post("/api/auth/register", json={"email": email, "password": password})
-    assert response.status_code == 201, response.get_json(silent=True)
-    body = response.get_json()
-    return SignedInUser(
-        id=uuid.UUID(body["user"]["id"]),
-        email=body["user"]["email"],
-        access_token=body["access_token"],
-        refresh_token=body["refresh_token"],
-        password=password,
-    )
+        worker.stop()
 
 
 @pytest.fixture
 def make_user(api: Flask) -> Callable[[], SignedInUser]:
-    """A user row made directly, with an access token: for tests about what users do, not about
-    how they sign up (those use `sign_up`)."""
+    """A user row made directly, with an access token, talking to the api's test client: for
+    tests about what users do, not about how they sign up (those use `sign_up`). No password
+    could match, and there is no refresh token."""
     from flask_jwt_extended import create_access_token
 
     from api_app.extensions import db
@@ -434,19 +337,33 @@ def make_user(api: Flask) -> Callable[[], SignedInUser]:
             user = User(email=unique_email(), password_hash="unusable")
             db.session.add(user)
             db.session.commit()
-            return SignedInUser(user.id, user.email, create_access_token(identity=str(user.id)))
+            token = create_access_token(identity=str(user.id))
+            return SignedInUser(api.test_client(), user.id, user.email, token)
 
     return make
 
 
 @pytest.fixture
 def sign_up(api_client: FlaskClient) -> Callable[..., SignedInUser]:
-    """`sign_up(email=None, password=PASSWORD)`: a new account through the API."""
+    """`sign_up(email=None, password=PASSWORD)`: a new account through the api's POST
+    /api/auth/register."""
 
     def register(email: str | None = None, password: str = PASSWORD) -> SignedInUser:
         return register_through(api_client, email, password)
 
     return register
+
+
+@pytest.fixture
+def gateway(api: Flask, notify: Flask) -> Client:
+    """Both services behind `wsgi.Gateway`, the routing production uses, as one test client."""
+    return Client(Gateway(api, notify))
+
+
+@pytest.fixture
+def register(gateway: Client) -> Callable[[], SignedInUser]:
+    """A new account through the gateway: its user reaches both services."""
+    return lambda: register_through(gateway)
 
 
 @pytest.fixture(scope="session")
@@ -459,35 +376,11 @@ def gunicorn_gateway(
     Separate processes truly run requests at the same time, which one Python process with its
     global interpreter lock hardly does.
     """
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}", "--workers", "4", "wsgi:gateway"],
-            cwd=REPO_ROOT, env=service_environment, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
+    gateway = launch(
+        "gateway", service_environment, tmp_path_factory.mktemp("gunicorn"), "--workers", "4"
+    )
     try:
-        _wait_until_healthy(f"{base_url}/health", process, log_path)
-        yield base_url
+        gateway.wait_until_healthy()
+        yield gateway.url
     finally:
-        process.terminate()
-        process.wait()
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + GUNICORN_STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
-                if response.status == 200:
-                    return
-        except (
-            OSError
-        ):  # refused, reset or timed out while the workers boot; the deadline bounds it
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer {url} in {GUNICORN_STARTUP_DEADLINE_SECONDS}s:\n"
-                f"{log_path.read_text()[-4000:]}")  # fmt: skip
+        gateway.stop()

@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import api_app
-from tests.auth.conftest import PASSWORD, SignedUp, login, refresh, unique_email
+from tests.auth.conftest import login, refresh
 from tests.conftest import REPO_ROOT
+from tests.users import PASSWORD, SignedInUser, unique_email
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 Sql = Callable[..., list[tuple[Any, ...]]]
@@ -28,7 +29,7 @@ def bearer(access_token: str) -> dict[str, str]:
 
 
 def test_refresh_rotates_the_pair_and_consumes_the_presented_token(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     response = refresh(api_client, user.refresh_token)
@@ -43,7 +44,7 @@ def test_refresh_rotates_the_pair_and_consumes_the_presented_token(
 
 
 def test_reusing_a_consumed_token_revokes_every_token_of_its_user(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     victim = sign_up()
     other_device = login(api_client, victim.email).json["refresh_token"]
@@ -72,7 +73,7 @@ def test_reusing_a_consumed_token_revokes_every_token_of_its_user(
 
 
 def test_unknown_and_malformed_refresh_tokens(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     for token in ("not-a-token", "A" * 43, user.access_token[:256], "\ud800"):
@@ -124,7 +125,7 @@ def test_access_and_refresh_tokens_expire(short_lived_api: Flask, api_sql: Sql) 
 
 
 def test_logout_revokes_that_token_only(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     other_session = login(api_client, user.email).json["refresh_token"]
@@ -142,7 +143,7 @@ def test_logout_revokes_that_token_only(
 
 
 def test_logout_all_revokes_every_session_of_the_user(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     sessions = [user.refresh_token] + [
@@ -166,7 +167,7 @@ def _insert_token(api_sql: Sql, user_id: Any, token: str, expires_in: str) -> No
 
 
 def test_purge_tokens_deletes_expired_rows_only(
-    api: Flask, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api: Flask, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     user = sign_up()
     _insert_token(api_sql, user.id, "expired-live", "-1 hour")
@@ -184,7 +185,10 @@ def test_purge_tokens_deletes_expired_rows_only(
 
 
 def test_purge_tokens_runs_as_compose_calls_it(
-    api: Flask, service_environment: dict[str, str], sign_up: Callable[..., SignedUp], api_sql: Sql
+    api: Flask,
+    service_environment: dict[str, str],
+    sign_up: Callable[..., SignedInUser],
+    api_sql: Sql,
 ) -> None:
     user = sign_up()
     _insert_token(api_sql, user.id, "expired", "-1 minute")

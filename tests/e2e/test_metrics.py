@@ -7,17 +7,11 @@ from collections.abc import Callable
 
 from werkzeug.test import Client
 
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import (
-    SETTINGS,
-    Person,
-    Rows,
-    metric_samples,
-    metric_value,
-    settled_history,
-    wait_until_worker_idle,
-)
+from tests.e2e.conftest import SETTINGS, Rows, metric_samples, metric_value, settled_history
+from tests.pipeline import wait_until_broker_idle
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -29,22 +23,22 @@ def scrape(gateway: Client, path: str) -> Samples:
     return metric_samples(response.get_data(as_text=True))
 
 
-def scrape_worker(worker: WorkerProcess) -> Samples:
+def scrape_worker(worker: LaunchedProcess) -> Samples:
     url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         return metric_samples(response.read().decode())
 
 
 def test_the_metrics_of_the_api_the_notifications_service_and_the_worker_add_up(
-    register: Callable[[], Person],
+    register: Callable[[], SignedInUser],
     gateway: Client,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
     redis_url: str,
 ) -> None:
     # Tasks of earlier tests may still be running; they must not count as this test's.
-    wait_until_worker_idle(redis_url)
+    wait_until_broker_idle(redis_url)
     api_before = scrape(gateway, "/metrics")
     notify_before = scrape(gateway, "/api/notifications/metrics")
     worker_before = scrape_worker(celery_worker)
@@ -60,7 +54,7 @@ def test_the_metrics_of_the_api_the_notifications_service_and_the_worker_add_up(
         ann.transaction(food, amount, "2026-11-15")
     assert [row["status"] for row in settled_history(ann, rows)] == ["sent"]
     assert len(telegram.messages) == 1
-    wait_until_worker_idle(redis_url)
+    wait_until_broker_idle(redis_url)
 
     api_after = scrape(gateway, "/metrics")
     notify_after = scrape(gateway, "/api/notifications/metrics")
