@@ -15,8 +15,16 @@ Tiers. Every test carries exactly one of four markers, put there by
 A module whose tests start or kill processes by themselves (no fixture shows it) raises its
 tier with `pytestmark = pytest.mark.e2e` (or `chaos`); a mark below what the fixtures say, or
 two marks, fails the collection. `make test` runs every tier, `make test-fast` (`-m "unit or
-integration"`) what needs no process of the system. One helper per need: `eventually` (waits),
-`in_parallel`, `launch` (processes, with `make run`'s command lines).
+integration"`) what needs no process of the system.
+
+One helper per need:
+    tests/users.py       SignedInUser: a user and the requests they make (fixtures `make_user`,
+                         `sign_up`, `register`; `register_through(client)`; LiveClient for HTTP)
+    tests/eventually.py  eventually(probe, what, ...): wait for observable state, bounded
+    tests/parallel.py    in_parallel(*actions): run things at the same moment
+    tests/processes.py   launch(name, environment, log_dir, *options): a process of the system
+                         with `make run`'s command line
+    tests/pipeline.py    wait_until_broker_idle(redis_url): "nothing more comes", observed
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ FIXTURE_TIERS = {
     "celery_worker": "e2e",
     "api_worker": "e2e",
     "gunicorn_gateway": "e2e",
+    # Both services on a real HTTP server in the test's process, driven by schemathesis's.
+    "live_gateway": "e2e",
 }
 
 
@@ -139,12 +149,22 @@ def test_databases(postgres_superuser_url: str) -> Iterator[ServiceDatabases]:
     api_name, notify_name = f"budget_api_test_{suffix}", f"budget_notifications_test_{suffix}"
     for name in (api_name, notify_name):
         ensure_database(postgres_superuser_url, name)
+        _skip_waiting_for_the_disk(postgres_superuser_url, name)
     yield ServiceDatabases(
         api_url=database_url(postgres_superuser_url, api_name),
         notify_url=database_url(postgres_superuser_url, notify_name),
     )
     for name in (api_name, notify_name):
         drop_database(postgres_superuser_url, name)
+
+
+def _skip_waiting_for_the_disk(superuser_url: str, database: str) -> None:
+    """A commit in a throwaway database need not wait for its WAL to reach the disk: nothing in
+    it outlives the run (a crash still leaves it consistent, only without its last commits).
+    On a shared machine's disk that wait is most of what a small commit costs."""
+    with psycopg2.connect(superuser_url) as connection, connection.cursor() as cursor:
+        cursor.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
+    connection.close()
 
 
 @pytest.fixture(scope="session")
