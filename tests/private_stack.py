@@ -135,16 +135,19 @@ class PrivateStack:
         return _query(self.environment["API_DATABASE_URL"], sql, parameters)
 
     def wait_until_settled(self) -> None:
-        """Until every recorded event is published and every task is finished: from then on
-        nothing more reaches Telegram, so "exactly once" can be asserted without a sleep."""
+        """Until every recorded event is published, every delivery final (none left for the
+        sweep to send again) and every task finished: from then on nothing more reaches
+        Telegram, so "exactly once" can be asserted without a sleep."""
+
+        def settled() -> bool:
+            unpublished = "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
+            pending = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+            return self.api_query(unpublished) == self.notify_query(pending) == [(0,)]
+
         eventually(
-            lambda: (
-                self.api_query("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
-                == [(0,)]
-            ),
-            "every event in the outbox published",
-            timeout=STARTUP_WAIT_SECONDS,
-        )
+            settled, "every event published and every delivery final",
+            timeout=STARTUP_WAIT_SECONDS, pause=0.2,
+        )  # fmt: skip
         wait_until_broker_idle(self.redis.url)
 
     def sign_up(self) -> SignedInUser:
