@@ -26,7 +26,6 @@ from tests.conftest import ServiceDatabases
 from tests.eventually import eventually
 from tests.users import SignedInUser
 
-HISTORY = "/api/notifications/history?page_size=100"
 SETTINGS = "/api/notifications/settings"
 # The events that end up as a delivery in the user's history.
 # Every event that ends in a delivery row (sent or skipped) in the user's history.
