@@ -42,6 +42,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg2 import sql
 from sqlalchemy.engine import make_url
 from werkzeug.test import Client
 
@@ -256,32 +257,35 @@ def notify_app_session(service_environment: dict[str, str]) -> Flask:
     return app
 
 
-TRUNCATE_ATTEMPTS = 5
+EMPTYING_ATTEMPTS = 5
 
 
 def _empty_all_tables(database_url_: str) -> None:
     # The session's workers (the api worker's jobs, a command still finishing) may hold row locks
-    # on these tables; TRUNCATE takes its table locks one by one, so PostgreSQL can pick it as a
-    # deadlock's victim. Nothing was emptied then: try again.
-    for attempt in range(1, TRUNCATE_ATTEMPTS + 1):
+    # on these tables, so PostgreSQL can pick the emptying as a deadlock's victim. Nothing was
+    # emptied then (one transaction): try again.
+    for attempt in range(1, EMPTYING_ATTEMPTS + 1):
         try:
-            _truncate_all_tables(database_url_)
+            _delete_all_rows(database_url_)
             return
         except psycopg2.errors.DeadlockDetected:
-            if attempt == TRUNCATE_ATTEMPTS:
+            if attempt == EMPTYING_ATTEMPTS:
                 raise
             time.sleep(0.2 * attempt)
 
 
-def _truncate_all_tables(database_url_: str) -> None:
+def _delete_all_rows(database_url_: str) -> None:
+    """DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs a tenth of what
+    TRUNCATE's new files per table cost (measured: about 25 ms against 150 ms a test). With
+    the foreign keys' triggers off for this session, the order of the tables does not matter."""
     with psycopg2.connect(database_url_) as connection, connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename <> 'alembic_version'"
         )
-        tables = [row[0] for row in cursor.fetchall()]
-        if tables:
-            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        for (table,) in cursor.fetchall():
+            cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
     connection.close()
 
 
