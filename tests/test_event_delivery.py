@@ -242,12 +242,17 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.last_error == "blocked by the user"
     assert len(telegram.calls) == 1
-    with notify.app_context():
-        settings = db.session.scalar(
-            select(NotificationSettings).where(NotificationSettings.user_id == user_id)
-        )
-        assert settings is not None
-        assert settings.telegram_chat_id is None
+
+    def chat_forgotten() -> bool:
+        with notify.app_context():
+            settings = db.session.scalar(
+                select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+            )
+            assert settings is not None
+            return settings.telegram_chat_id is None
+
+    # The worker forgets the chat in a transaction of its own, after the delivery's outcome.
+    eventually(chat_forgotten, "the blocked chat forgotten")
 
     # The next alert does not even try the blocked chat.
     later = limit_exceeded(user_id, month=12)
