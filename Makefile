@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 26.3
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test compose-test lint format fuzz bench lock clean
+.PHONY: install run test test-fast compose-test lint format fuzz bench lock clean
 
 install: $(INSTALLED)
 
@@ -27,6 +27,10 @@ test: install ## the whole suite against real PostgreSQL, Redis and a Celery wor
 
 compose-test: ## compose.yml built, booted and used through nginx (needs root: installs Docker)
 	deploy/ci/compose-test.sh
+
+# The unit and integration tiers: no process of the system is started (tests/conftest.py).
+test-fast: install ## what needs no worker, relay or gunicorn: under a minute
+	$(BIN)/python -m pytest -m "unit or integration"
 
 FUZZ_MAX_EXAMPLES ?= 300
 fuzz: install ## schemathesis against both live services, FUZZ_MAX_EXAMPLES cases per operation

@@ -7,36 +7,37 @@ pipeline without depending on those endpoints.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
 
+import redis
 from flask import Flask
 from sqlalchemy import select
 
-from event_contract import Event
-
-T = TypeVar("T")
-
-# How long an asynchronous outcome may take before a test reports what it saw instead.
-OUTCOME_WAIT_SECONDS = 30.0
+from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE, Event
+from tests.eventually import eventually
 
 
-def wait_until(
-    probe: Callable[[], T | None], what: str, timeout: float = OUTCOME_WAIT_SECONDS
-) -> T:
-    """Poll `probe` until it returns something truthy; fail saying `what` never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s (last: {value!r})")
-        time.sleep(0.05)
+def wait_until_broker_idle(redis_url: str) -> None:
+    """Until the broker holds no task for either queue, neither waiting nor taken.
+
+    With late acknowledgement a task leaves kombu's `unacked` hash only after it ran (what it
+    sent on included), and the hash is shared by every consumer of the Redis database: once
+    nothing waits and nothing is taken, nothing more comes from the tasks sent so far. Seen
+    idle twice in a row, since a task moves from its queue into the hash in two steps.
+    """
+    broker = redis.Redis.from_url(redis_url)
+
+    def idle() -> bool:
+        queued = sum(
+            int(broker.llen(key))
+            for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE)
+            for key in broker.scan_iter(f"{queue}*")
+        )
+        return queued == 0 and int(broker.hlen("unacked")) == 0
+
+    eventually(lambda: idle() and idle(), "every queued task to be finished", pause=0.05)
 
 
 def record(api: Flask, *events: Event) -> None:
@@ -129,7 +130,7 @@ def finished_delivery(notify: Flask, event_id: uuid.UUID, **wait: float) -> Logg
         assert len(logged) <= 1, logged
         return logged[0] if logged and logged[0].status != "pending" else None
 
-    return wait_until(finished, f"a finished delivery of event {event_id}", **wait)
+    return eventually(finished, f"a finished delivery of event {event_id}", **wait)
 
 
 def outbox_row(api: Flask, event_id: uuid.UUID) -> dict[str, object] | None:

@@ -7,16 +7,11 @@ in its own process group so a test can SIGKILL one whole, like a container dying
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import secrets
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,40 +20,18 @@ from devstack.servers import (
     EmbeddedPostgres,
     EmbeddedRedis,
     ensure_database,
-    free_port,
     start_postgres,
     start_redis,
 )
 from tests.conftest import REPO_ROOT
+from tests.eventually import eventually
+from tests.pipeline import wait_until_broker_idle
+from tests.processes import STARTUP_WAIT_SECONDS, LaunchedProcess, launch
 from tests.telegram_standin import TelegramStandIn
+from tests.users import LiveClient, SignedInUser, register_through
 
 API_DATABASE = "budget_api"
 NOTIFY_DATABASE = "budget_notifications"
-STARTUP_WAIT_SECONDS = 90.0
-
-
-@dataclass
-class StackProcess:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log_path.read_text(errors="replace")
-        return f"--- {self.name} ---\n" + "\n".join(text.splitlines()[-lines:])
-
-    def kill(self) -> None:
-        """SIGKILL the process and its children at once."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=30)
-        self.kill()
 
 
 @dataclass
@@ -76,7 +49,7 @@ class PrivateStack:
     redis: EmbeddedRedis = field(init=False)
     telegram: TelegramStandIn = field(init=False)
     environment: dict[str, str] = field(init=False)
-    processes: list[StackProcess] = field(default_factory=list)
+    processes: list[LaunchedProcess] = field(default_factory=list)
     gateway_url: str = ""
 
     def __post_init__(self) -> None:
@@ -120,55 +93,25 @@ class PrivateStack:
 
     # -- processes --------------------------------------------------------------------------
 
-    def spawn(self, name: str, *arguments: str) -> StackProcess:
-        log_path = self.tmp_path / f"{name}.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, *arguments], cwd=REPO_ROOT, env=self.environment,
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        started = StackProcess(name, process, log_path)
+    def launch(self, name: str, *options: str, label: str = "") -> LaunchedProcess:
+        started = launch(name, self.environment, self.tmp_path, *options, label=label)
         self.processes.append(started)
         return started
 
-    def start_gateway(self, workers: int = 2) -> StackProcess:
-        port = free_port()
-        gateway = self.spawn(
-            "gateway", "-m", "gunicorn", "-c", "gunicorn.conf.py",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:gateway",
-        )  # fmt: skip
-        self.gateway_url = f"http://127.0.0.1:{port}"
-        self.wait_for(lambda: self.get("/health")[0] == 200, "the gateway's health", gateway)
+    def start_gateway(self, workers: int = 2) -> LaunchedProcess:
+        gateway = self.launch("gateway", "--workers", str(workers))
+        self.gateway_url = gateway.url
+        gateway.wait_until_healthy()
         return gateway
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2) -> StackProcess:
-        return self.spawn(
-            name, "-m", "celery", "-A", "worker", "worker", "-Q", "notifications",
-            "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
-            "--hostname", f"{name}-{secrets.token_hex(3)}@%h",
-        )  # fmt: skip
+    def start_worker(self, name: str = "worker", concurrency: int = 2) -> LaunchedProcess:
+        return self.launch("worker", "--concurrency", str(concurrency), label=name)
 
-    def start_relay(self, name: str = "relay") -> StackProcess:
-        return self.spawn(name, "-m", "flask", "--app", "api_app", "outbox", "relay")
+    def start_relay(self, name: str = "relay") -> LaunchedProcess:
+        return self.launch("relay", label=name)
 
-    def start_beat(self) -> StackProcess:
-        return self.spawn(
-            "beat", "-m", "celery", "-A", "scheduler.beat", "beat",
-            "--schedule", str(self.tmp_path / "beat-schedule"), "--loglevel", "INFO",
-        )  # fmt: skip
-
-    def wait_for(self, ready: Any, what: str, process: StackProcess | None = None) -> None:
-        deadline = time.monotonic() + STARTUP_WAIT_SECONDS
-        while True:
-            with contextlib.suppress(OSError):
-                if ready():
-                    return
-            if process is not None and process.process.poll() is not None:
-                raise AssertionError(f"{process.name} exited early:\n{process.log_tail()}")
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{what} did not happen in {STARTUP_WAIT_SECONDS}s")
-            time.sleep(0.2)
+    def start_beat(self) -> LaunchedProcess:
+        return self.launch("beat")
 
     # -- servers ----------------------------------------------------------------------------
 
@@ -187,24 +130,37 @@ class PrivateStack:
         self.notify_postgres = start_postgres(self.notify_postgres_dir, cleanup="stop")
 
     def notify_query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        import psycopg2
+        return _query(self.environment["NOTIFY_DATABASE_URL"], sql, parameters)
 
-        connection = psycopg2.connect(self.environment["NOTIFY_DATABASE_URL"])
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, parameters)
-                rows = list(cursor.fetchall()) if cursor.description else []
-            connection.commit()
-            return rows
-        finally:
-            connection.close()
+    def api_query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return _query(self.environment["API_DATABASE_URL"], sql, parameters)
 
-    def link_chat(self, user_id: str, chat_id: str) -> None:
+    def wait_until_settled(self) -> None:
+        """Until every recorded event is published, every delivery final (none left for the
+        sweep to send again) and every task finished: from then on nothing more reaches
+        Telegram, so "exactly once" can be asserted without a sleep."""
+
+        def settled() -> bool:
+            unpublished = "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
+            pending = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+            return self.api_query(unpublished) == self.notify_query(pending) == [(0,)]
+
+        eventually(
+            settled, "every event published and every delivery final",
+            timeout=STARTUP_WAIT_SECONDS, pause=0.2,
+        )  # fmt: skip
+        wait_until_broker_idle(self.redis.url)
+
+    def sign_up(self) -> SignedInUser:
+        """A new user, through the gateway over HTTP."""
+        return register_through(LiveClient(self.gateway_url))
+
+    def link_chat(self, user_id: uuid.UUID, chat_id: str) -> None:
         """What linking through the bot ends with (tested on its own): the user's chat id."""
         self.notify_query(
             "INSERT INTO notification_settings (user_id, telegram_chat_id) VALUES (%s, %s)"
             " ON CONFLICT (user_id) DO UPDATE SET telegram_chat_id = EXCLUDED.telegram_chat_id",
-            (user_id, chat_id),
+            (str(user_id), chat_id),
         )
 
     def logs(self) -> str:
@@ -220,56 +176,21 @@ class PrivateStack:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: object | None = None,
-        token: str | None = None,
-        timeout: float = 30,
-    ) -> tuple[int, dict[str, str], Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.gateway_url}{path}", data=data, method=method)  # noqa: S310 - localhost
-        if body is not None:
-            request.add_header("Content-Type", "application/json")
-        if token is not None:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                raw = response.read()
-                status, headers = response.status, dict(response.headers)
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            status, headers = error.code, dict(error.headers)
-        return status, headers, json.loads(raw) if raw else None
-
-    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
-        status, _, body = self.request("GET", path, token=token, timeout=10)
-        return status, body
+    def get(self, path: str) -> tuple[int, Any]:
+        """An anonymous GET through the gateway (a health probe): its status and JSON body."""
+        response = LiveClient(self.gateway_url, timeout_seconds=10).get(path)
+        return response.status_code, response.get_json(silent=True)
 
 
-@dataclass
-class Client:
-    """A user of the private stack, through the gateway."""
+def _query(url: str, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    import psycopg2
 
-    stack: PrivateStack
-    token: str
-    categories: dict[str, str]
-    user_id: str = ""
-
-    @classmethod
-    def sign_up(cls, stack: PrivateStack) -> Client:
-        status, _, body = stack.request(
-            "POST",
-            "/api/auth/register",
-            {"email": f"{secrets.token_hex(6)}@example.com", "password": "long enough secret"},
-        )
-        assert status == 201, body
-        token = body["access_token"]
-        status, _, listed = stack.request("GET", "/api/categories?page_size=100", token=token)
-        assert status == 200, listed
-        return cls(stack, token, {c["name"]: c["id"] for c in listed}, str(body["user"]["id"]))
-
-    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
-        status, _, answer = self.stack.request(method, path, body, token=self.token)
-        return status, answer
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            rows = list(cursor.fetchall()) if cursor.description else []
+        connection.commit()
+        return rows
+    finally:
+        connection.close()

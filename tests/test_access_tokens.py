@@ -7,11 +7,11 @@ from pathlib import Path
 
 import jwt
 
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 
 
 def test_access_token_is_eddsa_signed_with_issuer_and_audience(
-    make_user: Callable[[], AuthenticatedUser], signing_key_files: tuple[Path, Path]
+    make_user: Callable[[], SignedInUser], signing_key_files: tuple[Path, Path]
 ) -> None:
     user = make_user()
     claims = jwt.decode(

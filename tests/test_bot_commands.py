@@ -13,7 +13,7 @@ from flask import Flask
 from api_app.bot.parsing import match_category, parse_entry
 from event_contract import BotCommand, bot_command_id, bot_reply_id, bot_transaction_id
 from notify_app.deliveries.sending import CAPTION_MAX_LENGTH, caption
-from tests.conftest import register_through
+from tests.users import register_through
 
 FOOD, FUN, HEALTH, HOUSING, EATING_OUT = (uuid.uuid4() for _ in range(5))
 CATEGORIES = [

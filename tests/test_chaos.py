@@ -26,7 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.private_stack import Client, PrivateStack
+from tests.eventually import eventually
+from tests.private_stack import PrivateStack
+from tests.users import SignedInUser
+
+# It kills and restarts the servers and processes of a private stack.
+pytestmark = pytest.mark.chaos
 
 STREAM_SECONDS = 60.0
 CROSSINGS_PER_SECOND = 3.0
@@ -51,7 +56,7 @@ class Crossing:
 class Stream:
     """The client: one user after another records an expense over a fresh category's limit."""
 
-    clients: list[Client]
+    users: list[SignedInUser]
     budgets: list[str]
     crossings: list[Crossing]
     stop: threading.Event
@@ -61,32 +66,32 @@ class Stream:
         next_at = time.monotonic()
         number = 0
         while not self.stop.is_set():
-            client_index = number % len(self.clients)
-            self.cross(self.clients[client_index], self.budgets[client_index], f"c{number:04d}")
+            user_index = number % len(self.users)
+            self.cross(self.users[user_index], self.budgets[user_index], f"c{number:04d}")
             number += 1
             next_at += interval
             self.stop.wait(max(0.0, next_at - time.monotonic()))
 
-    def cross(self, client: Client, budget_id: str, name: str) -> None:
+    def cross(self, user: SignedInUser, budget_id: str, name: str) -> None:
         try:
-            status, category = client.call("POST", "/api/categories", {"name": name})
-            if status != 201:
+            created = user.post("/api/categories", json={"name": name})
+            if created.status_code != 201:
                 return
-            status, _ = client.call(
-                "PUT",
+            category = created.get_json()
+            limited = user.put(
                 f"/api/budgets/{budget_id}/limits/{category['id']}",
-                {"limit_amount": "10.00"},
+                json={"limit_amount": "10.00"},
             )
-            if status != 200:
+            if limited.status_code != 200:
                 return
         except OSError:
             return
         try:
-            status, _ = client.call(
-                "POST", "/api/transactions",
-                {"category_id": category["id"], "type": "EXPENSE", "amount": "20.00",
-                 "date": "2026-01-15"},
-            )  # fmt: skip
+            status = user.post(
+                "/api/transactions",
+                json={"category_id": category["id"], "type": "EXPENSE", "amount": "20.00",
+                      "date": "2026-01-15"},
+            ).status_code  # fmt: skip
         except OSError:
             self.crossings.append(Crossing(name, "unknown", None))
             return
@@ -113,15 +118,13 @@ def test_every_committed_crossing_gets_one_message_through_restarts_and_kills(
     relays = [stack.start_relay("relay-1"), stack.start_relay("relay-2")]
     stack.start_beat()
 
-    clients = [Client.sign_up(stack) for _ in range(USERS)]
+    users = [stack.sign_up() for _ in range(USERS)]
     budgets = []
-    for client in clients:
-        stack.link_chat(client.user_id, CHAT_ID)
-        status, budget = client.call("POST", "/api/budgets", {"year": 2026, "month": 1})
-        assert status == 201, budget
-        budgets.append(budget["id"])
+    for user in users:
+        stack.link_chat(user.id, CHAT_ID)
+        budgets.append(user.budget(2026, 1)["id"])
 
-    stream = Stream(clients, budgets, [], threading.Event())
+    stream = Stream(users, budgets, [], threading.Event())
     streaming = threading.Thread(target=stream.run, name="client stream")
     started = time.monotonic()
     streaming.start()
@@ -176,17 +179,24 @@ def test_every_committed_crossing_gets_one_message_through_restarts_and_kills(
         )
         return int(count)
 
-    deadline = time.monotonic() + DRAIN_WAIT_SECONDS
-    while not (set(committed) <= set(received()) and unfinished() == 0):
-        assert time.monotonic() < deadline, (
-            f"missing messages: {sorted(set(committed) - set(received()))[:20]},"
-            f" unfinished deliveries: {unfinished()}\n{stack.logs()}"
+    def dead_process() -> str | None:
+        return next(filter(None, (process.exited() for process in (*workers, *relays))), None)
+
+    try:
+        eventually(
+            lambda: set(committed) <= set(received()) and unfinished() == 0,
+            "a message for every committed crossing and every delivery final",
+            timeout=DRAIN_WAIT_SECONDS,
+            pause=1.0,
+            give_up=dead_process,
         )
-        for process in (*workers, *relays):
-            assert process.process.poll() is None, process.log_tail()
-        time.sleep(1)
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}\nmissing messages: {sorted(set(committed) - set(received()))[:20]},"
+            f" unfinished deliveries: {unfinished()}\n{stack.logs()}"
+        ) from None
     # Whatever was still on its way (a copy of a task) has had its chance to repeat a message.
-    time.sleep(5)
+    stack.wait_until_settled()
 
     counts = received()
     first_arrival: dict[str, float] = {}

@@ -7,9 +7,7 @@ change emitted.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,8 +18,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from event_contract import BUDGET_LIMIT_EXCEEDED, BUDGET_THRESHOLD_REACHED, GOAL_REACHED
-from tests.conftest import WorkerProcess
+from tests.parallel import in_parallel
 from tests.pipeline import finished_delivery, set_settings
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 
 NOVEMBER = date(2026, 11, 10)
@@ -262,35 +261,16 @@ def lock_goal_missing(api: Flask, stranger: uuid.UUID, goal_id: uuid.UUID) -> bo
         return lock_goal(db.session(), stranger, goal_id) is None
 
 
-def in_parallel(count: int, action: Callable[[], object]) -> None:
-    start = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        start.wait()
-        try:
-            action()
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-
-
 def test_twenty_parallel_transactions_that_cross_together_send_one_message(
     api: Flask,
     notify: Flask,
     setup: Setup,
     telegram: TelegramStandIn,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
 ) -> None:
     set_settings(notify, setup.user_id, chat_id="777")  # warnings at the default 80 %
 
-    in_parallel(20, lambda: add_transaction_use_case(api, setup, "30.00"))
+    in_parallel(*[lambda: add_transaction_use_case(api, setup, "30.00")] * 20)
 
     [payload] = emitted(api)
     assert (payload["limit"], payload["spent"]) == ("500.00", "510.00")

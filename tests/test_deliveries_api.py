@@ -15,9 +15,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service_kit.pagination import MAC_BYTES as CURSOR_MAC_BYTES
-from tests.conftest import NOTIFY_CURSOR_SECRET, AuthenticatedUser, ServiceDatabases, WorkerProcess
-from tests.pipeline import finished_delivery, limit_exceeded, record, set_settings, wait_until
+from tests.conftest import NOTIFY_CURSOR_SECRET, ServiceDatabases
+from tests.eventually import eventually
+from tests.pipeline import finished_delivery, limit_exceeded, record, set_settings
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 CHAT_ID = "987654321"
 TEST_TEXT = "Test message: your budget notifications will arrive in this chat."
@@ -27,9 +30,9 @@ def test_history_lists_the_users_deliveries_newest_first_in_pages(
     api: Flask,
     notify: Flask,
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     telegram: TelegramStandIn,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
 ) -> None:
     user, other = make_user(), make_user()
     set_settings(notify, user.id, chat_id=CHAT_ID)
@@ -76,7 +79,7 @@ def test_history_and_test_message_need_an_access_token(notify_client: FlaskClien
 def test_a_test_message_without_a_chat_id_is_a_conflict(
     notify: Flask,
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     telegram: TelegramStandIn,
 ) -> None:
     user, unregistered = make_user(), make_user()
@@ -95,9 +98,9 @@ def test_a_test_message_without_a_chat_id_is_a_conflict(
 def test_a_test_message_is_accepted_and_reaches_the_chat(
     notify: Flask,
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     telegram: TelegramStandIn,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
 ) -> None:
     user = make_user()
     set_settings(notify, user.id, chat_id=CHAT_ID)
@@ -116,11 +119,11 @@ def test_a_test_message_is_accepted_and_reaches_the_chat(
         history = notify_client.get("/api/notifications/history", headers=user.headers)
         return [item["status"] for item in history.json] == ["sent"]
 
-    wait_until(listed_as_sent, "the test message in the history")
+    eventually(listed_as_sent, "the test message in the history")
 
 
 def test_a_test_message_with_the_broker_down_is_unavailable_and_logged_failed(
-    notify: Flask, make_user: Callable[[], AuthenticatedUser], telegram: TelegramStandIn
+    notify: Flask, make_user: Callable[[], SignedInUser], telegram: TelegramStandIn
 ) -> None:
     import notify_app
     from devstack.servers import free_port
@@ -157,7 +160,7 @@ def insert_deliveries(notify_url: str, user_id: uuid.UUID, count: int) -> None:
 
 def test_history_walks_by_cursor_and_refuses_other_cursors(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     test_databases: ServiceDatabases,
 ) -> None:
     user, other = make_user(), make_user()
@@ -168,18 +171,22 @@ def test_history_walks_by_cursor_and_refuses_other_cursors(
     assert len(everything.json) == 7
 
     walked, path = [], "/api/notifications/history?page_size=2"
-    response = notify_client.get(path, headers=user.headers)
-    first_cursor = json.loads(response.headers["X-Pagination"])["next_cursor"]
-    while True:
+    first_cursor = json.loads(
+        notify_client.get(path, headers=user.headers).headers["X-Pagination"]
+    )["next_cursor"]
+    next_page = [path]
+
+    def walk_a_page() -> bool:
+        """Read the next page; whether it was the last."""
+        response = notify_client.get(next_page[0], headers=user.headers)
         assert response.status_code == 200, response.json
         walked.extend(response.json)
         metadata = json.loads(response.headers["X-Pagination"])
         assert metadata["total"] == 7
-        if metadata["next_cursor"] is None:
-            break
-        response = notify_client.get(
-            f"{path}&cursor={metadata['next_cursor']}", headers=user.headers
-        )
+        next_page[0] = f"{path}&cursor={metadata['next_cursor']}"
+        return metadata["next_cursor"] is None
+
+    eventually(walk_a_page, "the last page of 7 deliveries by 2", tries=4, pause=0)
     assert walked == everything.json
 
     for forged in [first_cursor[:-2], first_cursor + "A", "nonsense"]:
@@ -192,7 +199,7 @@ def test_history_walks_by_cursor_and_refuses_other_cursors(
 
 def test_a_cursor_keyed_with_the_public_token_key_is_refused(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     test_databases: ServiceDatabases,
     signing_key_files: tuple[Path, Path],
 ) -> None:

@@ -9,12 +9,7 @@ stays at an hour unless a test is about it: recovery after a crash must not wait
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,10 +26,9 @@ from devstack.servers import EmbeddedRedis, start_redis
 from event_contract import (
     API_JOBS_QUEUE,
     BOT_COMMAND_TASK,
-    NOTIFICATIONS_QUEUE,
     BotCommand,
 )
-from tests.conftest import REPO_ROOT, SignedInUser
+from tests.eventually import eventually
 from tests.pipeline import (
     deliveries_of,
     finished_delivery,
@@ -42,40 +36,17 @@ from tests.pipeline import (
     record,
     set_settings,
 )
+from tests.processes import LaunchedProcess, launch
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
+
+# Its tests stop their Redis and SIGKILL their own workers.
+pytestmark = pytest.mark.chaos
 
 CHAT_ID = "5550001"
 VISIBILITY_TIMEOUT_SECONDS = 2
 # Seconds the test's deliveries wait at most, for anything: generous, never a time limit.
 RECOVERY_WAIT_SECONDS = 90
-
-
-@dataclass
-class FaultWorker:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def pool_children(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children()
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool at once, like a machine or container dying."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        # A pool child orphaned by a killed leader must not outlive the test.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -87,83 +58,30 @@ class Rig:
     api: Flask
     environment: dict[str, str]
     tmp_path: Path
-    workers: list[FaultWorker]
-    beats: list[subprocess.Popen[bytes]]
+    processes: list[LaunchedProcess]
 
-    def start_worker(self, concurrency: int = 1) -> FaultWorker:
-        worker = self._start_celery_worker(
-            "worker", NOTIFICATIONS_QUEUE, concurrency, "worker", "fault"
-        )
-        self.wait_until_consuming(worker)
+    def launch(self, name: str, *options: str) -> LaunchedProcess:
+        process = launch(name, self.environment, self.tmp_path, *options)
+        self.processes.append(process)
+        return process
+
+    def start_worker(self, concurrency: int = 1) -> LaunchedProcess:
+        worker = self.launch("worker", "--concurrency", str(concurrency))
+        worker.wait_until_consuming(self.broker.url)
         return worker
 
-    def start_api_worker(self) -> FaultWorker:
+    def start_api_worker(self) -> LaunchedProcess:
         """An api worker (bot commands, periodic jobs) on this test's broker."""
-        worker = self._start_celery_worker(
-            "api_worker", API_JOBS_QUEUE, 1, "api-worker", "fault-api"
-        )
-        wait_until_logged(worker, " ready.")
+        worker = self.launch("api-worker")
+        worker.wait_until_logged(" ready.")
         return worker
-
-    def _start_celery_worker(
-        self, app: str, queue: str, concurrency: int, log_name: str, host_prefix: str
-    ) -> FaultWorker:
-        log_path = self.tmp_path / f"{log_name}-{len(self.workers)}.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", app, "worker",
-                    "-Q", queue, "--concurrency", str(concurrency),
-                    "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat", "--hostname", f"{host_prefix}-{secrets.token_hex(3)}@%h",
-                ],
-                cwd=REPO_ROOT, env=self.environment, stdout=log_file, stderr=subprocess.STDOUT,
-                # Its own process group, so the test can kill the whole worker at once.
-                start_new_session=True,
-            )  # fmt: skip
-        worker = FaultWorker(process, log_path)
-        self.workers.append(worker)
-        return worker
-
-    def wait_until_consuming(self, worker: FaultWorker) -> None:
-        client = Celery("fault-test-client", broker=self.broker.url, backend=self.broker.url)
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline:
-                if worker.process.poll() is not None:
-                    pytest.fail(f"the worker exited early:\n{worker.log_tail()}")
-                try:
-                    result = client.send_task(
-                        "notifications.ping", args=[token], queue=NOTIFICATIONS_QUEUE
-                    )
-                    if result.get(timeout=5) == token:
-                        return
-                except Exception:  # noqa: S112 - not up yet; the deadline bounds the retries
-                    continue
-            pytest.fail(f"the worker never answered a ping:\n{worker.log_tail()}")
-        finally:
-            client.close()
 
     def start_beat(self) -> None:
         """Celery beat with the system's schedule: here, the delivery sweep every second."""
-        log_file = (self.tmp_path / "beat.log").open("ab")
-        command = [
-            sys.executable, "-m", "celery", "-A", "scheduler.beat", "beat",
-            "--schedule", str(self.tmp_path / "beat-schedule"), "--loglevel", "INFO",
-        ]  # fmt: skip
-        beat = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=self.environment, stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        self.beats.append(beat)
+        self.launch("beat")
 
-    def start_relay(self) -> subprocess.Popen[bytes]:
-        log_file = (self.tmp_path / "relay.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "api_app", "outbox", "relay"],
-            cwd=REPO_ROOT, env=self.environment, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    def start_relay(self) -> LaunchedProcess:
+        return self.launch("relay")
 
 
 @pytest.fixture
@@ -196,15 +114,12 @@ def rig(
         **broker_settings,
     }
     publishing_api = api_app.create_app({"TESTING": True, "BROKER_URL": broker.url})
-    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [], [])
+    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [])
     try:
         yield rig
     finally:
-        for worker in rig.workers:
-            worker.stop()
-        for beat in rig.beats:
-            beat.terminate()
-            beat.wait(timeout=30)
+        for process in rig.processes:
+            process.stop()
         telegram.stop()
         broker.stop()
 
@@ -235,8 +150,8 @@ def test_events_recorded_while_redis_is_down_are_each_delivered_once_when_it_is_
         record(rig.api, marker)
         assert finished_delivery(notify, marker.id, timeout=60).status == "sent"
     finally:
-        relay.send_signal(signal.SIGTERM)
-        assert relay.wait(timeout=30) == 0
+        relay.process.send_signal(signal.SIGTERM)
+        assert relay.process.wait(timeout=30) == 0
     texts = sent_texts(rig.telegram)
     assert sorted(text.split(" for ")[0] for text in texts) == sorted(
         f"Budget alert: {name}" for name in [*categories, "Marker"]
@@ -288,7 +203,7 @@ def test_a_killed_pool_process_is_replaced_and_its_task_delivered(rig: Rig, noti
 
     record(rig.api, event)
     rig.telegram.wait_for_messages(1, timeout=30)
-    [child] = worker.pool_children()
+    [child] = psutil.Process(worker.process.pid).children()
     child.kill()
     rig.telegram.default_delay_seconds = 0.0
 
@@ -356,7 +271,7 @@ def test_a_worker_killed_before_the_delivery_row_exists_delivers_after_its_resta
     event = limit_exceeded(user_id)
     with hold_user_events(notify, user_id):
         record(rig.api, event)
-        wait_until_logged(first_worker, f"[{event.id}] received")
+        first_worker.wait_until_logged(f"[{event.id}] received")
         first_worker.kill()
     assert deliveries_of(notify, event.id) == []
 
@@ -381,7 +296,7 @@ def test_a_worker_killed_while_a_429_wait_runs_delivers_after_its_restart(
 
     record(rig.api, event)
     rig.telegram.wait_for_calls(1, timeout=30)
-    wait_until_logged(first_worker, "Task notifications.send_delivery[")  # the countdown, held
+    first_worker.wait_until_logged("Task notifications.send_delivery[")  # the countdown, held
     first_worker.kill()
     [waiting] = deliveries_of(notify, event.id)
     assert (waiting.status, waiting.attempts) == ("pending", 1), first_worker.log_tail()
@@ -422,14 +337,6 @@ def test_a_delivery_left_pending_without_a_task_is_swept_and_sent(rig: Rig, noti
     assert sent_texts(rig.telegram) == ["Lost and found"]
 
 
-def wait_until_logged(worker: FaultWorker, text: str) -> None:
-    deadline = time.monotonic() + 60
-    while text not in worker.log_path.read_text(errors="replace"):
-        if time.monotonic() >= deadline:
-            pytest.fail(f"the worker never logged {text!r}:\n{worker.log_tail()}")
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("broker_settings", [{"BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}])
 def test_a_bot_command_whose_api_worker_was_killed_is_carried_out_after_the_timeout(
     rig: Rig, api: Flask, make_user: Callable[[], SignedInUser]
@@ -461,20 +368,22 @@ def test_a_bot_command_whose_api_worker_was_killed_is_carried_out_after_the_time
             client.send_task(BOT_COMMAND_TASK, args=[command.to_message()], queue=API_JOBS_QUEUE)
         finally:
             client.close()
-        wait_until_logged(first_worker, f"bot command {command.id}")
+        first_worker.wait_until_logged(f"bot command {command.id}")
         first_worker.kill()
     finally:
         holder.close()
 
     rig.start_api_worker()
-    deadline = time.monotonic() + RECOVERY_WAIT_SECONDS
-    while True:
+
+    def recorded() -> list[str]:
         with api.app_context():
-            recorded = db.session.scalars(
+            names = db.session.scalars(
                 select(BotCommandRecord.name).where(BotCommandRecord.id == command.id)
             ).all()
             db.session.rollback()
-        if recorded or time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
-    assert recorded == ["summary"], "the command was not carried out once after its worker died"
+        return list(names)
+
+    eventually(
+        recorded, "the command carried out after its worker died", timeout=RECOVERY_WAIT_SECONDS
+    )
+    assert recorded() == ["summary"], "the command was not carried out once after its worker died"

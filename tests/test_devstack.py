@@ -27,6 +27,9 @@ from devstack.servers import (
     start_redis,
 )
 
+# It starts, kills and restarts embedded PostgreSQL and Redis servers.
+pytestmark = pytest.mark.chaos
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROBE_DATABASE = "devstack_probe"
 QUEUE_KEY = "devstack:queue"

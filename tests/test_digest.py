@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,10 +22,12 @@ from api_app.events import month_closed_event_id
 from event_contract import BUDGET_MONTH_CLOSED
 from notify_app import messages
 from notify_app.messages import DigestCategory
-from tests.conftest import WorkerProcess
-from tests.people import Person, outbox_payloads
-from tests.pipeline import deliveries_of, finished_delivery, wait_until
+from tests.eventually import eventually
+from tests.people import outbox_payloads
+from tests.pipeline import deliveries_of, finished_delivery
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 # A month that has ended whenever the suite runs.
 YEAR, MONTH = 2025, 10
@@ -56,26 +59,31 @@ def expected_text(summary: dict[str, Any]) -> str:
 
 
 def test_closing_a_month_twice_sends_each_opted_in_user_one_digest_with_the_summary_figures(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
 ) -> None:
-    ann, bob, cid, dan, eve = (Person.sign_up(api, notify) for _ in range(5))
+    ann, bob, cid, dan, eve = (register() for _ in range(5))
     ann.settings(telegram_chat_id="4001", notify_monthly_digest=True)
     bob.settings(telegram_chat_id="4002", notify_monthly_digest=True)
     cid.settings(telegram_chat_id="4003")  # the digest stays off by default
     dan.settings(telegram_chat_id="4004", notify_monthly_digest=True)
     eve.settings(telegram_chat_id="4005", notify_monthly_digest=True)
 
-    ann.budget(YEAR, MONTH, Food="500.00", Housing="2000.00", Entertainment="100.00")
-    ann.record("INCOME", "Salary", "3000.00", "2025-10-01")
+    limits = {"Food": "500.00", "Housing": "2000.00", "Entertainment": "100.00"}
+    ann.budget(YEAR, MONTH, {ann.category_id(name): limit for name, limit in limits.items()})
+    ann.transaction(ann.category_id("Salary"), "3000.00", "2025-10-01", "INCOME")
     ann.spend("Food", "520.00", "2025-10-02")
     ann.spend("Housing", "1930.00", "2025-10-03")
     ann.spend("Entertainment", "150.00", "2025-10-31")
     ann.spend("Food", "999.00", "2025-11-01")  # another month
-    bob.record("INCOME", "Salary", "100.00", "2025-10-15")  # no budget at all
+    bob.transaction(bob.category_id("Salary"), "100.00", "2025-10-15", "INCOME")  # no budget at all
     bob.spend("Food", "40.50", "2025-10-16")
     cid.spend("Food", "10.00", "2025-10-16")
     dan.spend("Food", "10.00", "2025-09-30")  # no activity in October
-    eve.budget(YEAR, MONTH, Food="500.00")
+    eve.budget(YEAR, MONTH, {eve.category_id("Food"): "500.00"})
     eve.spend("Food", "500.00", "2025-10-20")  # exactly the limit: within it
     eve.spend("Transport", "35.00", "2025-10-20")
 
@@ -140,12 +148,16 @@ def test_closing_a_month_twice_sends_each_opted_in_user_one_digest_with_the_summ
 
 
 def test_a_run_after_the_outbox_was_purged_sends_nothing_again(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
 ) -> None:
     from api_app.events.outbox import purge_published
     from api_app.unit_of_work import UnitOfWork
 
-    person = Person.sign_up(api, notify)
+    person = register()
     person.settings(telegram_chat_id="5001", notify_monthly_digest=True)
     person.spend("Food", "12.34", "2025-10-05")
     assert close_month(api, "--year", "2025", "--month", "10")[0] == 0
@@ -160,7 +172,7 @@ def test_a_run_after_the_outbox_was_purged_sends_nothing_again(
         "closed 2025-10: 1 users with transactions, 1 new digest events\n",
     )
     # The worker handled it a second time (its task id is the event id) ...
-    wait_until(
+    eventually(
         lambda: celery_worker.log_tail(2000).count(f"[{event_id}] succeeded") == 2,
         "the second handling of the digest event",
     )
@@ -171,10 +183,12 @@ def test_a_run_after_the_outbox_was_purged_sends_nothing_again(
     ]
 
 
-def test_by_default_the_previous_calendar_month_is_closed(api: Flask, notify: Flask) -> None:
+def test_by_default_the_previous_calendar_month_is_closed(
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
+) -> None:
     today = datetime.now(UTC).date()
     year, month = previous_month(today)
-    person = Person.sign_up(api, notify)
+    person = register()
     person.spend("Food", "1.00", date(year, month, 28).isoformat())
     person.spend("Food", "1.00", today.isoformat())  # the current month is not closed
 
@@ -187,15 +201,13 @@ def test_by_default_the_previous_calendar_month_is_closed(api: Flask, notify: Fl
 
 
 def test_a_month_closes_for_each_user_when_it_has_ended_in_their_time_zone(
-    api: Flask, notify: Flask
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
 ) -> None:
     from api_app.budgets.month_close import close_month as close
 
-    berlin, los_angeles = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    berlin, los_angeles = register(), register()
     for person, zone in ((berlin, "Europe/Berlin"), (los_angeles, "America/Los_Angeles")):
-        response = person.api.patch(
-            "/api/users/me", json={"timezone": zone}, headers=person.headers
-        )
+        response = person.patch("/api/users/me", json={"timezone": zone})
         assert response.status_code == 200, response.json
         person.spend("Food", "1.00", "2025-10-31")
 
@@ -227,9 +239,13 @@ def test_previous_month_wraps_the_year() -> None:
     ],
 )
 def test_bad_arguments_are_refused_and_record_nothing(
-    api: Flask, notify: Flask, arguments: list[str], complaint: str
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    arguments: list[str],
+    complaint: str,
 ) -> None:
-    person = Person.sign_up(api, notify)
+    person = register()
     for day in ("2025-03-10", "2025-12-10", "1999-01-10"):
         person.spend("Food", "1.00", day)
     exit_code, output = close_month(api, *arguments)
@@ -238,9 +254,11 @@ def test_bad_arguments_are_refused_and_record_nothing(
     assert outbox_payloads(api, person.id, BUDGET_MONTH_CLOSED) == []
 
 
-def test_a_month_that_has_not_ended_is_refused(api: Flask, notify: Flask) -> None:
+def test_a_month_that_has_not_ended_is_refused(
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
+) -> None:
     today = datetime.now(UTC).date()
-    person = Person.sign_up(api, notify)
+    person = register()
     person.spend("Food", "1.00", today.isoformat())
     following = today.replace(day=1) + timedelta(days=32)
     for year, month in ((today.year, today.month), (following.year, following.month)):

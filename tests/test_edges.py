@@ -16,7 +16,7 @@ from werkzeug.test import Client
 
 import api_app
 from service_kit.edges import body_limit
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 from wsgi import Gateway
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
@@ -37,7 +37,7 @@ def big_json(size: int) -> bytes:
     [("POST", "/api/categories"), ("PATCH", "/api/notifications/settings")],
 )
 def test_a_body_over_one_mebibyte_answers_413_in_the_error_shape(
-    gateway: Client, make_user: Callable[[], AuthenticatedUser], method: str, path: str
+    gateway: Client, make_user: Callable[[], SignedInUser], method: str, path: str
 ) -> None:
     user = make_user()
     response = gateway.open(
@@ -106,7 +106,7 @@ def test_every_response_says_nosniff(gateway: Client, path: str) -> None:
 
 
 def test_token_responses_are_never_cached(
-    gateway: Client, make_user: Callable[[], AuthenticatedUser]
+    gateway: Client, make_user: Callable[[], SignedInUser]
 ) -> None:
     body = {"email": "no-store@example.com", "password": "long enough secret"}
     registered = gateway.post("/api/auth/register", json=body)
@@ -132,7 +132,7 @@ def test_swagger_ui_is_served_by_the_service_itself(gateway: Client, prefix: str
     assert gateway.get(f"{prefix}/docs/assets/../../etc/passwd").status_code == 404
 
 
-def forged_tokens(user: AuthenticatedUser) -> dict[str, str]:
+def forged_tokens(user: SignedInUser) -> dict[str, str]:
     header, payload, signature = user.access_token.split(".")
     return {
         "garbage": "not-a-jwt",
@@ -143,7 +143,7 @@ def forged_tokens(user: AuthenticatedUser) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/api/categories", "/api/notifications/settings"])
 def test_401_messages_are_our_own_words(
-    gateway: Client, make_user: Callable[[], AuthenticatedUser], path: str
+    gateway: Client, make_user: Callable[[], SignedInUser], path: str
 ) -> None:
     user = make_user()
     for name, token in forged_tokens(user).items():
@@ -177,7 +177,7 @@ def test_both_services_document_their_401s_alike(gateway: Client) -> None:
 
 
 def test_the_statement_import_allows_more_than_the_default_body_limit(
-    gateway: Client, make_user: Callable[[], AuthenticatedUser]
+    gateway: Client, make_user: Callable[[], SignedInUser]
 ) -> None:
     """Over 1 MiB and within the import's own 5 MiB: taken (as a dry run here)."""
     import io

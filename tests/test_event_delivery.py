@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from api_app.events import goal_reached, user_deleted, user_registered
-from tests.conftest import TELEGRAM_TEST_BOT_TOKEN, WorkerProcess
+from tests.conftest import TELEGRAM_TEST_BOT_TOKEN
+from tests.eventually import eventually
 from tests.pipeline import (
     deliveries_of,
     finished_delivery,
@@ -23,15 +24,15 @@ from tests.pipeline import (
     outbox_row,
     record,
     set_settings,
-    wait_until,
 )
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 
 CHAT_ID = "-1001234567890"
 
 
 def test_a_crossed_limit_sends_exactly_one_message_with_the_exact_text(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
@@ -60,7 +61,7 @@ def test_a_crossed_limit_sends_exactly_one_message_with_the_exact_text(
 
 
 def test_a_redelivered_event_sends_nothing_more(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     from api_app.events.fast_path import PUBLISHER_EXTENSION
 
@@ -87,7 +88,7 @@ def test_a_redelivered_event_sends_nothing_more(
 
 
 def test_a_reached_goal_sends_its_message(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id="42")
@@ -107,7 +108,7 @@ def test_a_reached_goal_sends_its_message(
 
 
 def test_flags_off_or_no_chat_id_skip_with_the_reason(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     limits_off, goals_off, no_chat, unknown = (uuid.uuid4() for _ in range(4))
     set_settings(notify, limits_off, chat_id=CHAT_ID, limit_alerts=False)
@@ -141,7 +142,7 @@ def test_flags_off_or_no_chat_id_skip_with_the_reason(
 
 
 def test_registration_creates_settings_and_deletion_removes_them_and_the_history(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     from notify_app.extensions import db
     from notify_app.models import Delivery, NotificationSettings
@@ -156,7 +157,7 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
                 select(NotificationSettings).where(NotificationSettings.user_id == owner)
             )
 
-    settings = wait_until(lambda: settings_of(user_id), "the settings row of the new user")
+    settings = eventually(lambda: settings_of(user_id), "the settings row of the new user")
     assert (
         settings.telegram_chat_id,
         settings.notify_limit_exceeded,
@@ -173,7 +174,7 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
         db.session.commit()
     again = user_registered(user_id, "ann@example.com")
     record(api, again, limit_exceeded(user_id), limit_exceeded(other_user))
-    wait_until(lambda: len(telegram.messages) == 1, "the alert to the user's chat")
+    eventually(lambda: len(telegram.messages) == 1, "the alert to the user's chat")
     kept = settings_of(user_id)
     assert kept is not None
     assert (kept.telegram_chat_id, kept.notify_goal_reached) == (CHAT_ID, False)
@@ -182,10 +183,10 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
         with notify.app_context():
             return len(db.session.scalars(select(Delivery).where(Delivery.user_id == owner)).all())
 
-    wait_until(lambda: history_size(other_user) == 1, "the other user's skipped alert")
+    eventually(lambda: history_size(other_user) == 1, "the other user's skipped alert")
 
     record(api, user_deleted(user_id))
-    wait_until(lambda: settings_of(user_id) is None, "the settings row to go")
+    eventually(lambda: settings_of(user_id) is None, "the settings row to go")
     assert history_size(user_id) == 0
     # Nobody else's data goes with it.
     assert settings_of(other_user) is not None
@@ -193,7 +194,7 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
 
 
 def test_telegram_rate_limit_is_waited_out_then_delivered(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
@@ -210,7 +211,7 @@ def test_telegram_rate_limit_is_waited_out_then_delivered(
 
 
 def test_telegram_server_errors_are_retried_and_delivered_once(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)
@@ -226,7 +227,7 @@ def test_telegram_server_errors_are_retried_and_delivered_once(
 
 
 def test_telegram_server_errors_forever_fail_after_the_maximum_attempts(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     """TELEGRAM_MAX_ATTEMPTS (4) requests, backed off between them, then failed for good."""
     user_id = uuid.uuid4()
@@ -243,7 +244,7 @@ def test_telegram_server_errors_forever_fail_after_the_maximum_attempts(
 
 
 def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     from notify_app.extensions import db
     from notify_app.models import NotificationSettings
@@ -259,12 +260,17 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.last_error == "blocked by the user"
     assert len(telegram.calls) == 1
-    with notify.app_context():
-        settings = db.session.scalar(
-            select(NotificationSettings).where(NotificationSettings.user_id == user_id)
-        )
-        assert settings is not None
-        assert settings.telegram_chat_id is None
+
+    def chat_forgotten() -> bool:
+        with notify.app_context():
+            settings = db.session.scalar(
+                select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+            )
+            assert settings is not None
+            return settings.telegram_chat_id is None
+
+    # The worker forgets the chat in a transaction of its own, after the delivery's outcome.
+    eventually(chat_forgotten, "the blocked chat forgotten")
 
     # The next alert does not even try the blocked chat.
     later = limit_exceeded(user_id, month=12)
@@ -274,7 +280,7 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
 
 
 def test_chat_not_found_fails_without_retrying(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id=CHAT_ID)

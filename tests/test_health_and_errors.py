@@ -54,6 +54,7 @@ def test_health_answers_503_json_fast_when_the_database_is_unreachable(
     assert elapsed < 2.5, f"health took {elapsed:.1f}s with the database unreachable"
 
 
+@pytest.mark.chaos  # it stops a PostgreSQL server of its own under the app
 def test_health_answers_503_when_its_database_stops(
     service_environment: dict[str, str], tmp_path: Path
 ) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import TELEGRAM_WEBHOOK_SECRET, AuthenticatedUser
+from tests.conftest import TELEGRAM_WEBHOOK_SECRET
+from tests.users import SignedInUser
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 NESTING = 5000
@@ -93,7 +94,7 @@ def routes(app: Flask) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("service", ["api", "notify"])
 def test_no_body_whatsoever_answers_5xx_on_any_route(
     request: pytest.FixtureRequest,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     service: str,
 ) -> None:
     app: Flask = request.getfixturevalue(service)

@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 import api_app
 import notify_app
 from notify_app.extensions import autocommit_engine
-from tests.conftest import PASSWORD, AuthenticatedUser, ServiceDatabases, register_through
+from tests.conftest import ServiceDatabases
+from tests.users import PASSWORD, SignedInUser, register_through
 
 
 @contextmanager
@@ -80,7 +81,7 @@ def test_a_failed_sign_in_statement_is_logged_without_the_email(
 
 def test_a_failed_notify_statement_is_logged_without_the_user_id(
     impatient_apps: Callable[[Any], Flask],
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     test_databases: ServiceDatabases,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

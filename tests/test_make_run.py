@@ -8,7 +8,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +21,11 @@ import pytest
 from devstack.run import PROFILES
 from devstack.servers import free_port
 from tests.conftest import REPO_ROOT
+from tests.eventually import eventually
 from tests.telegram_standin import TelegramStandIn
+
+# It starts every process of the system itself (no fixture of the suite shows it).
+pytestmark = pytest.mark.e2e
 
 STARTUP_DEADLINE_SECONDS = 120
 
@@ -35,26 +38,32 @@ def get_json(url: str) -> tuple[int, object]:
         return error.code, json.loads(error.read())
 
 
+def make_run_exited(process: subprocess.Popen[bytes], log: Path) -> str | None:
+    if process.poll() is None:
+        return None
+    return f"make run exited early:\n{log.read_text()[-4000:]}"
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"make run exited early:\n{log.read_text()[-4000:]}"
-        try:
-            if get_json(url)[0] == 200:
-                return
-        # OSError covers refused connections and read timeouts while gunicorn boots its workers.
-        except (urllib.error.URLError, OSError, json.JSONDecodeError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} never answered 200:\n{log.read_text()[-4000:]}")
+    eventually(
+        lambda: get_json(url)[0] == 200,
+        f"{url} answering 200",
+        timeout=STARTUP_DEADLINE_SECONDS,
+        pause=0.5,
+        # Refused connections and read timeouts while gunicorn boots its workers.
+        ignoring=(OSError, json.JSONDecodeError),
+        give_up=lambda: make_run_exited(process, log),
+    )
 
 
 def wait_until_logged(text: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while text not in log.read_text(errors="replace"):
-        assert process.poll() is None, f"make run exited early:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline, f"never logged {text!r}:\n{log.read_text()[-4000:]}"
-        time.sleep(0.5)
+    eventually(
+        lambda: text in log.read_text(errors="replace"),
+        f"make run logging {text!r}",
+        timeout=STARTUP_DEADLINE_SECONDS,
+        pause=0.5,
+        give_up=lambda: make_run_exited(process, log),
+    )
 
 
 def make_run_environment(tmp_path: Path, gateway_port: int) -> dict[str, str]:
@@ -155,10 +164,7 @@ def notify_rows(database_url: str, sql: str, parameters: tuple[Any, ...]) -> lis
 
 
 def wait_for(what: str, ready: Any, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while not ready():
-        assert time.monotonic() < deadline, f"{what} never happened:\n{log.read_text()[-4000:]}"
-        time.sleep(0.5)
+    eventually(ready, f"{what} (log: {log})", timeout=STARTUP_DEADLINE_SECONDS, pause=0.5)
 
 
 def cross_a_limit(base: str, token: str, budget_id: str, name: str) -> None:

@@ -9,8 +9,9 @@ import psycopg2
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthenticatedUser, ServiceDatabases
+from tests.conftest import ServiceDatabases
 from tests.linking import link_chat
+from tests.users import SignedInUser
 
 DEFAULTS = {
     "telegram_chat_id": None,
@@ -43,7 +44,7 @@ def settings_rows(test_databases: ServiceDatabases) -> Callable[[], list[tuple[A
 
 def test_settings_are_the_defaults_until_changed(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
 ) -> None:
     user = make_user()
@@ -55,7 +56,7 @@ def test_settings_are_the_defaults_until_changed(
 
 def test_patch_changes_the_given_fields_and_keeps_the_others(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
 ) -> None:
     user = make_user()
@@ -74,7 +75,7 @@ def test_patch_changes_the_given_fields_and_keeps_the_others(
 
 
 def test_null_unlinks_the_chat(
-    notify_client: FlaskClient, make_user: Callable[[], AuthenticatedUser]
+    notify_client: FlaskClient, make_user: Callable[[], SignedInUser]
 ) -> None:
     user = make_user()
     link_chat(notify_client, user.headers, "-1001234567890")
@@ -88,7 +89,7 @@ def test_null_unlinks_the_chat(
 @pytest.mark.parametrize("chat_id", ["123456789", "-1001234567890", "7", 42, ""])
 def test_a_chat_id_cannot_be_set_by_hand(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
     chat_id: Any,
 ) -> None:
@@ -104,7 +105,7 @@ def test_a_chat_id_cannot_be_set_by_hand(
 
 def test_an_empty_patch_changes_nothing(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
 ) -> None:
     user = make_user()
@@ -127,7 +128,7 @@ def test_an_empty_patch_changes_nothing(
 )
 def test_invalid_patches_answer_422_and_change_nothing(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
     body: Any,
 ) -> None:
@@ -140,7 +141,7 @@ def test_invalid_patches_answer_422_and_change_nothing(
 
 def test_each_user_sees_and_changes_only_their_own_settings(
     notify_client: FlaskClient,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     settings_rows: Callable[[], list[tuple[Any, ...]]],
 ) -> None:
     alice, bob = make_user(), make_user()

@@ -17,7 +17,8 @@ import api_app
 import notify_app
 from devstack.servers import free_port
 from service_kit.logs import configure_logging
-from tests.conftest import AuthenticatedUser, ServiceDatabases
+from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 from wsgi import Gateway
 
 
@@ -62,7 +63,7 @@ def json_log() -> Iterator[io.StringIO]:
 
 def test_log_lines_are_json_with_service_request_and_user_ids(
     service_environment: dict[str, str],
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     json_log: io.StringIO,
 ) -> None:
     user = make_user()

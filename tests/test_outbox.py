@@ -4,10 +4,8 @@ never lost when the broker is down, and never published twice by concurrent rela
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from devstack.servers import EmbeddedRedis, free_port, start_redis
 from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE, Event
+from tests.eventually import eventually
+from tests.parallel import in_parallel
 from tests.pipeline import limit_exceeded, outbox_row, record
 
 
@@ -198,24 +198,24 @@ def test_concurrent_relays_never_publish_an_event_twice(
     record(unreachable, *events)  # all left unpublished for the relays
     assert queued_event_ids(quiet_broker.url) == []
 
-    start = threading.Barrier(3)
+    # Enough batches for one relay to publish everything alone, and its last, empty one.
+    batches = len(events) // 7 + 2
 
     def relay() -> list[bool]:
         """Whether the broker refused anything, batch by batch, until nothing was left."""
         refusals: list[bool] = []
-        with app.app_context():
-            start.wait()
-            while True:
-                with Session(db.engine) as session:
-                    report = publish_pending(session, app.extensions[PUBLISHER_EXTENSION], limit=7)
-                refusals.append(report.broker_failed)
-                if report.published == 0:
-                    return refusals
 
-    # The results come back to this thread (an exception in a relay too), where they count.
-    with ThreadPoolExecutor(3) as pool:
-        relays = [pool.submit(relay) for _ in range(3)]
-        refusals = [refused for run in relays for refused in run.result()]
+        def publish_a_batch() -> bool:
+            with Session(db.engine) as session:
+                report = publish_pending(session, app.extensions[PUBLISHER_EXTENSION], limit=7)
+            refusals.append(report.broker_failed)
+            return report.published == 0
+
+        with app.app_context():
+            eventually(publish_a_batch, "an empty batch: nothing left", tries=batches, pause=0)
+        return refusals
+
+    refusals = [refused for run in in_parallel(relay, relay, relay) for refused in run]
     assert not any(refusals)
 
     published = queued_event_ids(quiet_broker.url)

@@ -4,7 +4,7 @@ data, each doing its work once however often (or late) it runs."""
 from __future__ import annotations
 
 import secrets
-import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +17,13 @@ from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
 from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
 from scheduler import API_JOBS_QUEUE, CLOSE_MONTH_TASK, SCHEDULE
-from tests.conftest import ApiWorkerProcess, WorkerProcess
-from tests.people import Person, outbox_payloads
-from tests.pipeline import finished_delivery, wait_until
+from tests.eventually import eventually
+from tests.parallel import in_parallel
+from tests.people import outbox_payloads
+from tests.pipeline import finished_delivery
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 # Early on November 1st, UTC: October has ended for every user in UTC.
 NOW = datetime(2025, 11, 1, 0, 5, tzinfo=UTC)
@@ -56,10 +59,12 @@ def test_the_schedule_is_in_utc(service_environment: dict[str, str]) -> None:
     assert celery_app.conf.beat_schedule is SCHEDULE
 
 
-def test_the_month_close_job_closes_the_previous_month_once(api: Flask, notify: Flask) -> None:
+def test_the_month_close_job_closes_the_previous_month_once(
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
+) -> None:
     from api_app import jobs
 
-    person = Person.sign_up(api, notify)
+    person = register()
     person.spend("Food", "12.34", "2025-10-05")
 
     with api.app_context():
@@ -75,10 +80,12 @@ def test_the_month_close_job_closes_the_previous_month_once(api: Flask, notify: 
     assert (payload["year"], payload["month"]) == (2025, 10)
 
 
-def test_a_month_close_that_missed_the_first_runs_late_and_once(api: Flask, notify: Flask) -> None:
+def test_a_month_close_that_missed_the_first_runs_late_and_once(
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
+) -> None:
     from api_app import jobs
 
-    person = Person.sign_up(api, notify)
+    person = register()
     person.spend("Food", "7.00", "2025-10-31")
     with api.app_context():
         # The system was down from October 31st to November 6th: the first run after it closes
@@ -89,13 +96,13 @@ def test_a_month_close_that_missed_the_first_runs_late_and_once(api: Flask, noti
 
 
 def test_the_month_stays_open_while_a_user_waits_for_it_to_end_in_their_time_zone(
-    api: Flask, notify: Flask
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
 ) -> None:
     from api_app import jobs
     from api_app.extensions import db
     from api_app.models import User
 
-    utc_user, la_user = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    utc_user, la_user = register(), register()
     for person in (utc_user, la_user):
         person.spend("Food", "5.00", "2025-10-20")
     with api.app_context():
@@ -114,28 +121,21 @@ def test_the_month_stays_open_while_a_user_waits_for_it_to_end_in_their_time_zon
 
 
 def test_two_replicas_closing_the_same_month_at_once_close_it_once(
-    api: Flask, notify: Flask
+    register: Callable[[], SignedInUser], api: Flask, notify: Flask
 ) -> None:
     from api_app import jobs
     from api_app.extensions import db
     from api_app.models import JobRun
 
-    people = [Person.sign_up(api, notify) for _ in range(3)]
+    people = [register() for _ in range(3)]
     for person in people:
         person.spend("Food", "1.00", "2025-10-10")
-    statuses: list[str] = []
-    start = threading.Barrier(2)
 
-    def replica() -> None:
+    def replica() -> str:
         with api.app_context():
-            start.wait()
-            statuses.append(jobs.close_last_month(NOW).status)
+            return jobs.close_last_month(NOW).status
 
-    threads = [threading.Thread(target=replica) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = in_parallel(replica, replica)
 
     assert "done" in statuses
     assert statuses.count("done") + statuses.count("busy") + statuses.count("already done") == 2
@@ -190,22 +190,23 @@ def test_the_link_code_purge_job_deletes_expired_codes(notify: Flask) -> None:
 
 
 @pytest.fixture
-def api_worker_process(api_worker: ApiWorkerProcess) -> Path:
+def api_worker_process(api_worker: LaunchedProcess) -> Path:
     """The session's api worker: a second one would compete with it for the task."""
     return api_worker.log_path
 
 
 def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(
+    register: Callable[[], SignedInUser],
     api: Flask,
     notify: Flask,
     telegram: TelegramStandIn,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
     api_worker_process: Path,
     service_environment: dict[str, str],
 ) -> None:
     """What beat does on the hour: the month-close task, by name, on the api_jobs queue."""
     year, month = previous_month(datetime.now(UTC).date())
-    person = Person.sign_up(api, notify)
+    person = register()
     person.settings(telegram_chat_id="6001", notify_monthly_digest=True)
     person.spend("Food", "3.50", f"{year}-{month:02d}-01")
 
@@ -217,5 +218,5 @@ def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(
 
     delivery = finished_delivery(notify, month_closed_event_id(person.id, year, month), timeout=90)
     assert delivery.status == "sent"
-    wait_until(lambda: [m for m in telegram.messages if m["chat_id"] == "6001"], "the digest")
+    eventually(lambda: [m for m in telegram.messages if m["chat_id"] == "6001"], "the digest")
     assert "Task api.close_month[" in api_worker_process.read_text()

@@ -10,11 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.pipeline import wait_until
-from tests.private_stack import Client, PrivateStack
+from tests.eventually import eventually
+from tests.private_stack import PrivateStack
+from tests.users import SignedInUser
+
+# It stops and restarts a private PostgreSQL under the running system.
+pytestmark = pytest.mark.chaos
 
 CHAT_ID = "7700"
 ERROR_FIELDS = {"code", "status", "message", "errors"}
@@ -33,18 +38,14 @@ def stack(tmp_path: Path, signing_key_files: tuple[Path, Path]) -> Iterator[Priv
         stack.close()
 
 
-def crossing(client: Client, category: str, month: int) -> tuple[int, object]:
+def crossing(user: SignedInUser, category: str, month: int) -> Any:
     """An expense of 20.00 against a limit of 10.00: one budget.limit_exceeded."""
-    status, budget = client.call(
-        "POST", "/api/budgets",
-        {"year": 2026, "month": month, "limits": [
-            {"category_id": client.categories[category], "limit_amount": "10.00"}]},
-    )  # fmt: skip
-    assert status == 201, budget
-    return client.call(
-        "POST", "/api/transactions",
-        {"category_id": client.categories[category], "type": "EXPENSE", "amount": "20.00",
-         "date": f"2026-{month:02d}-15"},
+    category_id = user.category_id(category)
+    user.budget(2026, month, {category_id: "10.00"})
+    return user.post(
+        "/api/transactions",
+        json={"category_id": category_id, "type": "EXPENSE", "amount": "20.00",
+              "date": f"2026-{month:02d}-15"},
     )  # fmt: skip
 
 
@@ -53,13 +54,13 @@ def alerts(stack: PrivateStack) -> list[str]:
 
 
 def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) -> None:
-    client = Client.sign_up(stack)
-    stack.link_chat(client.user_id, CHAT_ID)
+    user = stack.sign_up()
+    stack.link_chat(user.id, CHAT_ID)
 
     # An alert committed just before the outage, its send still in flight when it begins.
     stack.telegram.default_delay_seconds = 3.0
-    status, body = crossing(client, "Food", 1)
-    assert status == 201, body
+    response = crossing(user, "Food", 1)
+    assert response.status_code == 201, response.get_json(silent=True)
     stack.telegram.wait_for_calls(1, timeout=60)
     stack.stop_postgres()
     stack.telegram.default_delay_seconds = 0.0
@@ -70,16 +71,16 @@ def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) 
         print(f"{path} with PostgreSQL down: {status} in {time.monotonic() - started:.2f}s")
         assert status == 503, body
         assert set(body) == ERROR_FIELDS
-    status, body = client.call(
-        "POST", "/api/transactions",
-        {"category_id": client.categories["Food"], "type": "EXPENSE", "amount": "1.00",
-         "date": "2026-01-16"},
+    response = user.post(
+        "/api/transactions",
+        json={"category_id": user.category_id("Food"), "type": "EXPENSE", "amount": "1.00",
+              "date": "2026-01-16"},
     )  # fmt: skip
-    assert status >= 500, body
-    assert set(body) == ERROR_FIELDS
-    status, body = client.call("PATCH", "/api/notifications/settings", {"warn_at_percent": 90})
-    assert status >= 500, body
-    assert set(body) == ERROR_FIELDS
+    assert response.status_code >= 500, response.get_json(silent=True)
+    assert set(response.get_json()) == ERROR_FIELDS
+    response = user.patch("/api/notifications/settings", json={"warn_at_percent": 90})
+    assert response.status_code >= 500, response.get_json(silent=True)
+    assert set(response.get_json()) == ERROR_FIELDS
 
     stack.start_postgres_again()
 
@@ -88,13 +89,15 @@ def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) 
     for _ in range(3):
         assert stack.get("/health")[0] == 200
         assert stack.get("/api/notifications/health")[0] == 200
-    assert client.call("PATCH", "/api/notifications/settings", {"warn_at_percent": 90})[0] == 200
-    status, body = crossing(client, "Transport", 2)
-    assert status == 201, body
+    assert (
+        user.patch("/api/notifications/settings", json={"warn_at_percent": 90}).status_code == 200
+    )
+    response = crossing(user, "Transport", 2)
+    assert response.status_code == 201, response.get_json(silent=True)
 
     # Workers and relay carried on by themselves: both alerts arrive, each once.
-    wait_until(lambda: len(alerts(stack)) >= 2, "both alerts at Telegram", timeout=120)
-    time.sleep(2)  # a duplicate would come right behind
+    eventually(lambda: len(alerts(stack)) >= 2, "both alerts at Telegram", timeout=120)
+    stack.wait_until_settled()  # a duplicate would be at Telegram by then
     texts = alerts(stack)
     assert sorted(text.split(" for ")[0] for text in texts) == [
         "Budget alert: Food",

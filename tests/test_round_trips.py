@@ -21,7 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from tests.conftest import AuthenticatedUser, ServiceDatabases, SignedInUser
+from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 
 # Endpoint -> round trips, BEGIN and COMMIT (or ROLLBACK) included.
 EXPECTED = {
@@ -93,42 +94,34 @@ def counting(api: Flask) -> Iterator[RoundTrips]:
 class Scene:
     """A user with a budgeted category far from its limit, a transaction and a goal."""
 
-    client: FlaskClient
-    user: AuthenticatedUser
+    user: SignedInUser
     category_id: str
     budget_id: str
     transaction_id: str
     goal_id: str
 
-    def send(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
-        response = self.client.open(path, method=method, headers=self.user.headers, **kwargs)
-        assert response.status_code == status, response.get_json(silent=True)
-        return response.get_json(silent=True)
-
 
 @pytest.fixture
-def scene(api: Flask, make_user: Callable[[], AuthenticatedUser]) -> Scene:
-    client = api.test_client()
+def scene(api: Flask, make_user: Callable[[], SignedInUser]) -> Scene:
     user = make_user()
-    blank = Scene(client, user, "", "", "", "")
-    category_id = blank.send("POST", "/api/categories", 201, json={"name": "Food"})["id"]
-    budget_id = blank.send(
+    category_id = user.expect(201, "POST", "/api/categories", json={"name": "Food"})["id"]
+    budget_id = user.expect(
+        201,
         "POST",
         "/api/budgets",
-        201,
         json={
             "year": 2026,
             "month": 11,
             "limits": [{"category_id": category_id, "limit_amount": "100000.00"}],
         },
     )["id"]
-    transaction_id = blank.send(
-        "POST", "/api/transactions", 201, json=expense(category_id, "12.50")
+    transaction_id = user.expect(
+        201, "POST", "/api/transactions", json=expense(category_id, "12.50")
     )["id"]
-    goal_id = blank.send(
-        "POST", "/api/goals", 201, json={"name": "Bike", "target_amount": "1000.00"}
+    goal_id = user.expect(
+        201, "POST", "/api/goals", json={"name": "Bike", "target_amount": "1000.00"}
     )["id"]
-    return Scene(client, user, category_id, budget_id, transaction_id, goal_id)
+    return Scene(user, category_id, budget_id, transaction_id, goal_id)
 
 
 def expense(category_id: str, amount: str) -> dict[str, str]:
@@ -160,34 +153,37 @@ def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
     s = scene
     counted = {
         "POST /api/transactions": measured(
-            api, lambda: s.send("POST", "/api/transactions", 201, json=expense(s.category_id, "3"))
+            api,
+            lambda: s.user.expect(
+                201, "POST", "/api/transactions", json=expense(s.category_id, "3")
+            ),
         ),
         "PATCH /api/transactions/{id}": measured(
             api,
-            lambda: s.send(
-                "PATCH", f"/api/transactions/{s.transaction_id}", 200, json={"amount": "13.00"}
+            lambda: s.user.expect(
+                200, "PATCH", f"/api/transactions/{s.transaction_id}", json={"amount": "13.00"}
             ),
         ),
         "DELETE /api/transactions/{id}": measured(
-            api, lambda: s.send("DELETE", f"/api/transactions/{s.transaction_id}", 204)
+            api, lambda: s.user.expect(204, "DELETE", f"/api/transactions/{s.transaction_id}")
         ),
         "PUT /api/budgets/{id}/limits/{category_id}": measured(
             api,
-            lambda: s.send(
+            lambda: s.user.expect(
+                200,
                 "PUT",
                 f"/api/budgets/{s.budget_id}/limits/{s.category_id}",
-                200,
                 json={"limit_amount": "90000.00"},
             ),
         ),
         "POST /api/goals/{id}/contributions": measured(
             api,
-            lambda: s.send(
-                "POST", f"/api/goals/{s.goal_id}/contributions", 200, json={"amount": "10.00"}
+            lambda: s.user.expect(
+                200, "POST", f"/api/goals/{s.goal_id}/contributions", json={"amount": "10.00"}
             ),
         ),
         "GET /api/budgets/summary": measured(
-            api, lambda: s.send("GET", "/api/budgets/summary?year=2026&month=11", 200)
+            api, lambda: s.user.expect(200, "GET", "/api/budgets/summary?year=2026&month=11")
         ),
     }
     assert {endpoint: trips.total for endpoint, trips in counted.items()} == {
@@ -234,7 +230,7 @@ def test_a_dropped_connection_costs_no_request(
     finally:
         with app.app_context():
             db.engine.dispose()
-    transactions = scene.send("GET", "/api/transactions?page_size=100", 200)
+    transactions = scene.user.expect(200, "GET", "/api/transactions?page_size=100")
     assert sorted(transaction["amount"] for transaction in transactions) == ["1.00", "12.50"]
 
 

@@ -10,9 +10,14 @@ import pytest
 from flask import Flask
 
 from event_contract import SCHEMA_VERSION, UnsupportedSchemaVersionError
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import wait_until_worker_idle
-from tests.pipeline import deliveries_of, finished_delivery, limit_exceeded, set_settings
+from tests.pipeline import (
+    deliveries_of,
+    finished_delivery,
+    limit_exceeded,
+    set_settings,
+    wait_until_broker_idle,
+)
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 
 
@@ -27,7 +32,7 @@ def test_the_worker_refuses_an_unknown_schema_version_once_and_moves_on(
     api: Flask,
     notify: Flask,
     telegram: TelegramStandIn,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
     redis_url: str,
 ) -> None:
     from worker.tasks import handle_event
@@ -42,7 +47,7 @@ def test_the_worker_refuses_an_unknown_schema_version_once_and_moves_on(
 
     # The known event is delivered; the other one is refused and leaves nothing behind.
     assert finished_delivery(notify, current.id).status == "sent"
-    wait_until_worker_idle(redis_url)
+    wait_until_broker_idle(redis_url)
     assert deliveries_of(notify, future.id) == []
     assert len(telegram.delivered_messages) == 1
     refusals = [

@@ -16,13 +16,14 @@ from flask.testing import FlaskClient
 from notify_app.extensions import db
 from notify_app.linking.service import code_digest
 from notify_app.models import NotificationSettings, TelegramLinkCode
-from tests.conftest import REPO_ROOT, TELEGRAM_WEBHOOK_SECRET, AuthenticatedUser
+from tests.conftest import REPO_ROOT, TELEGRAM_WEBHOOK_SECRET
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 WEBHOOK = "/api/notifications/telegram/webhook"
 
 
-def request_link(notify_client: FlaskClient, user: AuthenticatedUser) -> str:
+def request_link(notify_client: FlaskClient, user: SignedInUser) -> str:
     response = notify_client.post("/api/notifications/telegram/link", headers=user.headers)
     assert response.status_code == 201, response.json
     url = urlsplit(response.json["url"])
@@ -42,7 +43,7 @@ def send_update(
     )
 
 
-def chat_id_of(notify: Flask, user: AuthenticatedUser) -> str | None:
+def chat_id_of(notify: Flask, user: SignedInUser) -> str | None:
     with notify.app_context():
         settings = db.session.execute(
             db.select(NotificationSettings).filter_by(user_id=user.id)
@@ -51,12 +52,12 @@ def chat_id_of(notify: Flask, user: AuthenticatedUser) -> str | None:
 
 
 @pytest.fixture
-def user(make_user: Callable[[], AuthenticatedUser], notify: Flask) -> AuthenticatedUser:
+def user(make_user: Callable[[], SignedInUser], notify: Flask) -> SignedInUser:
     return make_user()
 
 
 def test_start_with_a_fresh_code_links_the_chat_and_replies(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     code = request_link(notify_client, user)
     response = send_update(notify_client, f"/start {code}", chat_id=-100123)
@@ -68,7 +69,7 @@ def test_start_with_a_fresh_code_links_the_chat_and_replies(
 
 
 def test_a_code_links_once_only(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     code = request_link(notify_client, user)
     send_update(notify_client, f"/start {code}", chat_id=1)
@@ -81,7 +82,7 @@ def test_a_code_links_once_only(
 def test_an_expired_or_unknown_code_links_nothing(
     notify: Flask,
     notify_client: FlaskClient,
-    user: AuthenticatedUser,
+    user: SignedInUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(notify.config, "TELEGRAM_LINK_CODE_TTL", timedelta(seconds=-1))
@@ -92,7 +93,7 @@ def test_an_expired_or_unknown_code_links_nothing(
 
 
 def test_codes_are_stored_only_as_digests(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     code = request_link(notify_client, user)
     with notify.app_context():
@@ -102,7 +103,7 @@ def test_codes_are_stored_only_as_digests(
 
 
 def test_a_wrong_or_missing_secret_is_rejected_and_changes_nothing(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     code = request_link(notify_client, user)
     wrong = send_update(notify_client, f"/start {code}", secret="guess")
@@ -116,7 +117,7 @@ def test_a_wrong_or_missing_secret_is_rejected_and_changes_nothing(
 
 
 def test_stop_unlinks_the_chat(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     send_update(notify_client, f"/start {request_link(notify_client, user)}", chat_id=55)
     reply = send_update(notify_client, "/stop", chat_id=55)
@@ -185,7 +186,7 @@ def test_set_webhook_registers_the_url_with_the_secret(
 
 
 def test_purge_codes_deletes_expired_and_used_codes_only(
-    notify: Flask, notify_client: FlaskClient, user: AuthenticatedUser
+    notify: Flask, notify_client: FlaskClient, user: SignedInUser
 ) -> None:
     used = request_link(notify_client, user)
     send_update(notify_client, f"/start {used}")

@@ -11,7 +11,7 @@ from flask import Flask
 
 import api_app
 import notify_app
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 LINK = "/api/notifications/telegram/link"
@@ -49,7 +49,7 @@ def limited_notify(limited_apps: list[Flask]) -> Callable[..., Flask]:
 
 def test_test_messages_are_limited_per_user(
     notify: Flask,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(TEST_MESSAGE_RATE_LIMIT="2 per hour").test_client()
@@ -62,7 +62,7 @@ def test_test_messages_are_limited_per_user(
 
 def test_telegram_links_are_limited_per_user(
     notify: Flask,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(TELEGRAM_LINK_RATE_LIMIT="2 per hour").test_client()
@@ -74,7 +74,7 @@ def test_telegram_links_are_limited_per_user(
 
 def test_every_notify_write_draws_on_one_budget_per_user(
     notify: Flask,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     limited_notify: Callable[..., Flask],
 ) -> None:
     client = limited_notify(WRITE_RATE_LIMIT_PER_USER="3 per minute").test_client()
@@ -91,7 +91,7 @@ def test_every_notify_write_draws_on_one_budget_per_user(
 
 
 def test_every_api_write_draws_on_one_budget_per_user(
-    api: Flask, make_user: Callable[[], AuthenticatedUser], limited_apps: list[Flask]
+    api: Flask, make_user: Callable[[], SignedInUser], limited_apps: list[Flask]
 ) -> None:
     app = api_app.create_app({"TESTING": True, "WRITE_RATE_LIMIT_PER_USER": "3 per minute"})
     limited_apps.append(app)

@@ -6,6 +6,7 @@ HTTP API of both services, the real worker and the Telegram stand-in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -21,9 +22,10 @@ from event_contract import (
 )
 from notify_app import messages
 from notify_app.config import load_config as load_notify_config
-from tests.conftest import WorkerProcess
-from tests.people import Outcome, Person, outbox_payloads, outcomes
+from tests.people import Outcome, outbox_payloads, outcomes
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 THRESHOLDS = (50, 80, 90)
 LIMIT = "500.00"
@@ -109,15 +111,19 @@ def test_the_heads_up_text() -> None:
 
 
 def test_40_85_95_120_percent_warns_once_at_80_and_alerts_once(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
 ) -> None:
-    warned, unwarned = Person.sign_up(api, notify), Person.sign_up(api, notify)
+    warned, unwarned = register(), register()
     assert warned.settings(telegram_chat_id="1001", warn_at_percent=80)["warn_at_percent"] == 80
     assert (
         unwarned.settings(telegram_chat_id="1002", warn_at_percent=None)["warn_at_percent"] is None
     )
     for person in (warned, unwarned):
-        person.budget(2026, 11, Food=LIMIT)
+        person.budget(2026, 11, {person.category_id("Food"): LIMIT})
         for amount in ("200.00", "225.00", "50.00", "125.00"):  # 40, 85, 95, 120 %
             person.spend("Food", amount, "2026-11-10")
 
@@ -155,18 +161,22 @@ def test_40_85_95_120_percent_warns_once_at_80_and_alerts_once(
 
 
 def test_one_jump_from_10_to_95_percent_emits_only_the_90_event(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
 ) -> None:
-    person = Person.sign_up(api, notify)
+    person = register()
     person.settings(telegram_chat_id="2001")  # warnings at the default, 80 %
-    person.budget(2026, 11, Food=LIMIT)
+    person.budget(2026, 11, {person.category_id("Food"): LIMIT})
     person.spend("Food", "50.00", "2026-11-01")
     jump = person.spend("Food", "425.00", "2026-11-02")
 
     [payload] = outbox_payloads(api, person.id, BUDGET_THRESHOLD_REACHED)
     assert payload == {
         "budget_id": payload["budget_id"],
-        "category_id": person.categories["Food"],
+        "category_id": person.category_id("Food"),
         "category_name": "Food",
         "year": 2026,
         "month": 11,
@@ -188,11 +198,15 @@ def test_one_jump_from_10_to_95_percent_emits_only_the_90_event(
 
 
 def test_setting_or_lowering_a_limit_follows_the_same_rules(
-    api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: WorkerProcess
+    register: Callable[[], SignedInUser],
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
 ) -> None:
-    person = Person.sign_up(api, notify)
+    person = register()
     person.settings(telegram_chat_id="3001", warn_at_percent=50)
-    budget_id = person.budget(2026, 11, Housing="1000.00")
+    budget_id = person.budget(2026, 11, {person.category_id("Housing"): "1000.00"})["id"]
     person.spend("Food", "420.00", "2026-11-03")  # no limit yet: nothing
 
     person.set_limit(budget_id, "Food", "1000.00")  # none before -> 42 %: nothing
@@ -221,9 +235,13 @@ SETTINGS = "/api/notifications/settings"
 
 @pytest.mark.parametrize("value", [50, 80, 90, None])
 def test_warn_at_percent_takes_a_threshold_or_null(
-    notify_client: FlaskClient, api: Flask, notify: Flask, value: int | None
+    register: Callable[[], SignedInUser],
+    notify_client: FlaskClient,
+    api: Flask,
+    notify: Flask,
+    value: int | None,
 ) -> None:
-    person = Person.sign_up(api, notify)
+    person = register()
     changed = person.settings(warn_at_percent=value, notify_monthly_digest=True)
     assert (changed["warn_at_percent"], changed["notify_monthly_digest"]) == (value, True)
     again = notify_client.get(SETTINGS, headers=person.headers).json
@@ -246,9 +264,13 @@ def test_warn_at_percent_takes_a_threshold_or_null(
     ],
 )
 def test_other_values_answer_422_and_change_nothing(
-    notify_client: FlaskClient, api: Flask, notify: Flask, body: dict[str, object]
+    register: Callable[[], SignedInUser],
+    notify_client: FlaskClient,
+    api: Flask,
+    notify: Flask,
+    body: dict[str, object],
 ) -> None:
-    person = Person.sign_up(api, notify)
+    person = register()
     before = notify_client.get(SETTINGS, headers=person.headers).json
     response = notify_client.patch(SETTINGS, json=body, headers=person.headers)
     assert response.status_code == 422

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 import urllib.request
 
-from tests.conftest import WorkerProcess
+from tests.processes import LaunchedProcess
 
 
-def test_a_task_makes_a_round_trip_through_a_real_worker(celery_worker: WorkerProcess) -> None:
+def test_a_task_makes_a_round_trip_through_a_real_worker(celery_worker: LaunchedProcess) -> None:
     from worker.tasks import ping
 
     token = secrets.token_hex(8)
@@ -17,7 +17,7 @@ def test_a_task_makes_a_round_trip_through_a_real_worker(celery_worker: WorkerPr
     assert "notifications.ping" in celery_worker.log_tail(200)
 
 
-def test_the_worker_serves_task_metrics(celery_worker: WorkerProcess) -> None:
+def test_the_worker_serves_task_metrics(celery_worker: LaunchedProcess) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
     from worker.tasks import ping

@@ -9,12 +9,8 @@ import psycopg2
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, ServiceDatabases, SignedInUser, unique_email
-
-# One family of signed-in users for every test (tests/conftest.py): `sign_up` registers through
-# the API and answers a SignedInUser, with its password and refresh token.
-SignedUp = SignedInUser
-__all__ = ["PASSWORD", "SignedUp", "unique_email"]
+from tests.conftest import ServiceDatabases
+from tests.users import PASSWORD
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:

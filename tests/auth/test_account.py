@@ -25,7 +25,8 @@ from api_app.models import (
     Transaction,
     TransactionType,
 )
-from tests.auth.conftest import PASSWORD, SignedUp, api_tables, login, refresh
+from tests.auth.conftest import api_tables, login, refresh
+from tests.users import PASSWORD, SignedInUser
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 NEW_PASSWORD = "a new passphrase"
@@ -33,7 +34,7 @@ Sql = Callable[..., list[tuple[Any, ...]]]
 
 
 def test_me_answers_the_signed_in_user(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     response = api_client.get("/api/users/me", headers=user.headers)
@@ -53,7 +54,7 @@ def test_me_works_with_the_make_user_fixture(
 
 
 def test_change_password_needs_the_current_one(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     user = sign_up()
     [(hash_before,)] = api_sql("SELECT password_hash FROM users")
@@ -79,7 +80,10 @@ def test_change_password_needs_the_current_one(
     ],
 )
 def test_invalid_password_changes_answer_422_and_change_nothing(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql, body: dict[str, Any]
+    api_client: FlaskClient,
+    sign_up: Callable[..., SignedInUser],
+    api_sql: Sql,
+    body: dict[str, Any],
 ) -> None:
     user = sign_up()
     [(hash_before,)] = api_sql("SELECT password_hash FROM users")
@@ -89,7 +93,7 @@ def test_invalid_password_changes_answer_422_and_change_nothing(
 
 
 def test_change_password_revokes_every_refresh_token(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     other_session = login(api_client, user.email).json["refresh_token"]
@@ -174,7 +178,7 @@ def _rows_mentioning(api_sql: Sql, table: str, ids: set[str]) -> int:
 
 
 def test_delete_account_removes_every_row_of_the_user(
-    api: Flask, api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api: Flask, api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     user = sign_up()
     login(api_client, user.email)
@@ -213,7 +217,7 @@ def test_delete_account_removes_every_row_of_the_user(
 )
 def test_delete_account_needs_the_password(
     api_client: FlaskClient,
-    sign_up: Callable[..., SignedUp],
+    sign_up: Callable[..., SignedInUser],
     api_sql: Sql,
     body: dict[str, Any],
     status: int,
@@ -227,7 +231,7 @@ def test_delete_account_needs_the_password(
 
 
 def test_the_database_never_holds_a_password_or_refresh_token_in_clear(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     user = sign_up(password="Distinctive-Passphrase-1")
     secrets_handed_out = {user.password, user.refresh_token}

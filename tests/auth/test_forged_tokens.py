@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from devstack.servers import free_port
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 from wsgi import Gateway
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
@@ -121,7 +121,7 @@ def keys(signing_key_files: tuple[Path, Path]) -> tuple[str, str]:
 
 
 def test_a_correctly_made_token_opens_both_services(
-    gateway: Client, make_user: Callable[[], AuthenticatedUser], keys: tuple[str, str]
+    gateway: Client, make_user: Callable[[], SignedInUser], keys: tuple[str, str]
 ) -> None:
     """The control for the matrix below: the same recipe, signed right, is accepted."""
     user = make_user()
@@ -134,7 +134,7 @@ def test_a_correctly_made_token_opens_both_services(
 @pytest.mark.parametrize("case", FORGED_CASES)
 def test_forged_and_broken_tokens_answer_401_json_with_a_bearer_challenge(
     gateway: Client,
-    make_user: Callable[[], AuthenticatedUser],
+    make_user: Callable[[], SignedInUser],
     keys: tuple[str, str],
     service: str,
     case: str,

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 import api_app
 from devstack.servers import free_port
-from tests.auth.conftest import PASSWORD, unique_email
-from tests.conftest import REPO_ROOT, register_through
+from tests.conftest import REPO_ROOT
+from tests.users import PASSWORD, register_through, unique_email
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 LIMIT = 3

@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import api_app
-from tests.auth.conftest import PASSWORD, SignedUp, login, refresh, unique_email
+from tests.auth.conftest import login, refresh
 from tests.conftest import REPO_ROOT
+from tests.users import PASSWORD, SignedInUser, unique_email
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 Sql = Callable[..., list[tuple[Any, ...]]]
@@ -28,7 +29,7 @@ def bearer(access_token: str) -> dict[str, str]:
 
 
 def test_refresh_rotates_the_pair_and_consumes_the_presented_token(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     response = refresh(api_client, user.refresh_token)
@@ -43,7 +44,7 @@ def test_refresh_rotates_the_pair_and_consumes_the_presented_token(
 
 
 def test_reusing_a_consumed_token_revokes_every_token_of_its_user(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     victim = sign_up()
     other_device = login(api_client, victim.email).json["refresh_token"]
@@ -80,7 +81,7 @@ def past_the_grace_period(api_sql: Sql, user_id: Any) -> None:
 
 
 def test_a_replay_within_the_grace_period_answers_the_same_successor(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     """Issue 22 item 8: two tabs racing get one session, not two independent ones."""
     user = sign_up()
@@ -95,7 +96,7 @@ def test_a_replay_within_the_grace_period_answers_the_same_successor(
 
 
 def test_reuse_detection_covers_a_replay_within_the_grace_period(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     """A thief who replays a stolen token right after its owner used it holds the owner's own
     successor: whoever of the two uses it second is caught, and both are signed out."""
@@ -115,7 +116,7 @@ def test_reuse_detection_covers_a_replay_within_the_grace_period(
 
 
 def test_a_replay_within_the_grace_period_is_refused_once_the_successor_is_revoked(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     successor = refresh(api_client, user.refresh_token).json["refresh_token"]
@@ -126,7 +127,7 @@ def test_a_replay_within_the_grace_period_is_refused_once_the_successor_is_revok
 
 
 def test_unknown_and_malformed_refresh_tokens(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     for token in ("not-a-token", "A" * 43, user.access_token[:256], "\ud800"):
@@ -178,7 +179,7 @@ def test_access_and_refresh_tokens_expire(short_lived_api: Flask, api_sql: Sql) 
 
 
 def test_logout_revokes_that_token_only(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     other_session = login(api_client, user.email).json["refresh_token"]
@@ -196,7 +197,7 @@ def test_logout_revokes_that_token_only(
 
 
 def test_logout_all_revokes_every_session_of_the_user(
-    api_client: FlaskClient, sign_up: Callable[..., SignedUp]
+    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
 ) -> None:
     user = sign_up()
     sessions = [user.refresh_token] + [
@@ -220,7 +221,7 @@ def _insert_token(api_sql: Sql, user_id: Any, token: str, expires_in: str) -> No
 
 
 def test_purge_tokens_deletes_expired_rows_only(
-    api: Flask, sign_up: Callable[..., SignedUp], api_sql: Sql
+    api: Flask, sign_up: Callable[..., SignedInUser], api_sql: Sql
 ) -> None:
     user = sign_up()
     _insert_token(api_sql, user.id, "expired-live", "-1 hour")
@@ -238,7 +239,10 @@ def test_purge_tokens_deletes_expired_rows_only(
 
 
 def test_purge_tokens_runs_as_compose_calls_it(
-    api: Flask, service_environment: dict[str, str], sign_up: Callable[..., SignedUp], api_sql: Sql
+    api: Flask,
+    service_environment: dict[str, str],
+    sign_up: Callable[..., SignedInUser],
+    api_sql: Sql,
 ) -> None:
     user = sign_up()
     _insert_token(api_sql, user.id, "expired", "-1 minute")

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 
 
 def test_a_new_account_is_in_utc(
-    api_client: FlaskClient, make_user: Callable[[], AuthenticatedUser]
+    api_client: FlaskClient, make_user: Callable[[], SignedInUser]
 ) -> None:
     user = make_user()
     assert api_client.get("/api/users/me", headers=user.headers).json["timezone"] == "UTC"
@@ -22,7 +22,7 @@ def test_a_new_account_is_in_utc(
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles", "Pacific/Kiritimati"])
 def test_the_chosen_zone_is_kept_and_shown(
-    api_client: FlaskClient, make_user: Callable[[], AuthenticatedUser], zone: str
+    api_client: FlaskClient, make_user: Callable[[], SignedInUser], zone: str
 ) -> None:
     user = make_user()
     response = api_client.patch("/api/users/me", json={"timezone": zone}, headers=user.headers)
@@ -32,7 +32,7 @@ def test_the_chosen_zone_is_kept_and_shown(
 
 
 def test_one_users_zone_is_not_anothers(
-    api_client: FlaskClient, make_user: Callable[[], AuthenticatedUser]
+    api_client: FlaskClient, make_user: Callable[[], SignedInUser]
 ) -> None:
     alice, bob = make_user(), make_user()
     api_client.patch("/api/users/me", json={"timezone": "Asia/Tokyo"}, headers=alice.headers)
@@ -55,7 +55,7 @@ def test_one_users_zone_is_not_anothers(
     ],
 )
 def test_an_unknown_zone_is_refused_and_nothing_changes(
-    api_client: FlaskClient, make_user: Callable[[], AuthenticatedUser], body: dict[str, Any]
+    api_client: FlaskClient, make_user: Callable[[], SignedInUser], body: dict[str, Any]
 ) -> None:
     user = make_user()
     response = api_client.patch("/api/users/me", json=body, headers=user.headers)

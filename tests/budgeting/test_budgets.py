@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 
-from tests.budgeting.conftest import UserClient
+from tests.users import SignedInUser
 
 BUDGET_KEYS = {"id", "month", "year", "limits", "created_at", "updated_at"}
 
 
-def test_create_with_limits(alice: UserClient) -> None:
+def test_create_with_limits(alice: SignedInUser) -> None:
     food = alice.category("Food")
     rent = alice.category("Rent")
     response = alice.post(
@@ -38,7 +38,7 @@ def test_create_with_limits(alice: UserClient) -> None:
     assert alice.get(f"/api/budgets/{response.json['id']}").json == response.json
 
 
-def test_one_budget_per_month(alice: UserClient, bob: UserClient) -> None:
+def test_one_budget_per_month(alice: SignedInUser, bob: SignedInUser) -> None:
     alice.budget(2024, 3)
     again = alice.post("/api/budgets", json={"year": 2024, "month": 3})
     assert again.status_code == 409
@@ -65,14 +65,14 @@ def test_one_budget_per_month(alice: UserClient, bob: UserClient) -> None:
         {"year": 2024, "month": 3, "name": "March"},
     ],
 )
-def test_invalid_input_is_refused(alice: UserClient, body: dict[str, object]) -> None:
+def test_invalid_input_is_refused(alice: SignedInUser, body: dict[str, object]) -> None:
     response = alice.post("/api/budgets", json=body)
     assert response.status_code == 422, response.json
     assert alice.get("/api/budgets").json == []
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "1.234", "10000000000", None])
-def test_invalid_limit_amounts_are_refused(alice: UserClient, amount: object) -> None:
+def test_invalid_limit_amounts_are_refused(alice: SignedInUser, amount: object) -> None:
     food = alice.category("Food")
     body = {
         "year": 2024,
@@ -82,7 +82,7 @@ def test_invalid_limit_amounts_are_refused(alice: UserClient, amount: object) ->
     assert alice.post("/api/budgets", json=body).status_code == 422
 
 
-def test_one_limit_per_category(alice: UserClient) -> None:
+def test_one_limit_per_category(alice: SignedInUser) -> None:
     food = alice.category("Food")
     limit = {"category_id": food["id"], "limit_amount": "10"}
     response = alice.post("/api/budgets", json={"year": 2024, "month": 3, "limits": [limit, limit]})
@@ -90,7 +90,9 @@ def test_one_limit_per_category(alice: UserClient) -> None:
     assert response.json["errors"]["json"]["limits"] == ["At most one limit per category."]
 
 
-def test_a_limit_on_a_category_that_is_not_yours_is_404(alice: UserClient, bob: UserClient) -> None:
+def test_a_limit_on_a_category_that_is_not_yours_is_404(
+    alice: SignedInUser, bob: SignedInUser
+) -> None:
     food = alice.category("Food")
     bobs = bob.category("Food")
     response = alice.post(
@@ -111,22 +113,13 @@ def test_a_limit_on_a_category_that_is_not_yours_is_404(alice: UserClient, bob: 
     assert alice.get("/api/budgets").json == []
 
 
-def test_copy_from_previous_takes_the_latest_earlier_budget(alice: UserClient) -> None:
+def test_copy_from_previous_takes_the_latest_earlier_budget(alice: SignedInUser) -> None:
     food = alice.category("Food")
     rent = alice.category("Rent")
-    alice.budget(2023, 11, limits=[{"category_id": food["id"], "limit_amount": "1"}])
-    alice.budget(
-        2024,
-        1,
-        limits=[
-            {"category_id": food["id"], "limit_amount": "100"},
-            {"category_id": rent["id"], "limit_amount": "900"},
-        ],
-    )
-    alice.budget(2024, 6, limits=[{"category_id": food["id"], "limit_amount": "5"}])
-    march = alice.budget(
-        2024, 3, copy_from="previous", limits=[{"category_id": rent["id"], "limit_amount": "950"}]
-    )
+    alice.budget(2023, 11, limits={food["id"]: "1"})
+    alice.budget(2024, 1, limits={food["id"]: "100", rent["id"]: "900"})
+    alice.budget(2024, 6, limits={food["id"]: "5"})
+    march = alice.budget(2024, 3, copy_from="previous", limits={rent["id"]: "950"})
     assert {limit["category_id"]: limit["limit_amount"] for limit in march["limits"]} == {
         food["id"]: "100.00",
         rent["id"]: "950.00",
@@ -134,15 +127,15 @@ def test_copy_from_previous_takes_the_latest_earlier_budget(alice: UserClient) -
 
 
 def test_copy_from_previous_without_an_earlier_budget_starts_empty(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     bobs_food = bob.category("Food")
-    bob.budget(2024, 1, limits=[{"category_id": bobs_food["id"], "limit_amount": "100"}])
+    bob.budget(2024, 1, limits={bobs_food["id"]: "100"})
     alice.budget(2024, 6)
     assert alice.budget(2024, 3, copy_from="previous")["limits"] == []
 
 
-def test_list_newest_first_and_by_year(alice: UserClient) -> None:
+def test_list_newest_first_and_by_year(alice: SignedInUser) -> None:
     for year, month in [(2023, 12), (2024, 2), (2024, 1), (2025, 1)]:
         alice.budget(year, month)
     listed = alice.get("/api/budgets").json
@@ -158,9 +151,9 @@ def test_list_newest_first_and_by_year(alice: UserClient) -> None:
     assert alice.get("/api/budgets?page_size=2").headers["X-Pagination"]
 
 
-def test_delete_a_budget_and_its_limits(alice: UserClient) -> None:
+def test_delete_a_budget_and_its_limits(alice: SignedInUser) -> None:
     food = alice.category("Food")
-    budget = alice.budget(limits=[{"category_id": food["id"], "limit_amount": "10"}])
+    budget = alice.budget(limits={food["id"]: "10"})
     assert alice.delete(f"/api/budgets/{budget['id']}").status_code == 204
     assert alice.get(f"/api/budgets/{budget['id']}").status_code == 404
     assert alice.delete(f"/api/budgets/{budget['id']}").status_code == 404
@@ -169,7 +162,7 @@ def test_delete_a_budget_and_its_limits(alice: UserClient) -> None:
     assert alice.delete(f"/api/categories/{food['id']}").status_code == 204
 
 
-def test_put_creates_then_changes_a_limit(alice: UserClient) -> None:
+def test_put_creates_then_changes_a_limit(alice: SignedInUser) -> None:
     food = alice.category("Food")
     budget = alice.budget()
     path = f"/api/budgets/{budget['id']}/limits/{food['id']}"
@@ -184,7 +177,7 @@ def test_put_creates_then_changes_a_limit(alice: UserClient) -> None:
 
 
 @pytest.mark.parametrize("body", [{}, {"limit_amount": "0"}, {"limit_amount": "1", "x": 1}])
-def test_put_refuses_invalid_amounts(alice: UserClient, body: dict[str, object]) -> None:
+def test_put_refuses_invalid_amounts(alice: SignedInUser, body: dict[str, object]) -> None:
     food = alice.category("Food")
     budget = alice.budget()
     response = alice.put(f"/api/budgets/{budget['id']}/limits/{food['id']}", json=body)
@@ -192,7 +185,7 @@ def test_put_refuses_invalid_amounts(alice: UserClient, body: dict[str, object])
     assert alice.get(f"/api/budgets/{budget['id']}").json == budget
 
 
-def test_put_needs_your_budget_and_your_category(alice: UserClient, bob: UserClient) -> None:
+def test_put_needs_your_budget_and_your_category(alice: SignedInUser, bob: SignedInUser) -> None:
     food = alice.category("Food")
     budget = alice.budget()
     for budget_id, category_id in [
@@ -207,15 +200,10 @@ def test_put_needs_your_budget_and_your_category(alice: UserClient, bob: UserCli
     assert alice.get(f"/api/budgets/{budget['id']}").json["limits"] == []
 
 
-def test_delete_a_limit(alice: UserClient) -> None:
+def test_delete_a_limit(alice: SignedInUser) -> None:
     food = alice.category("Food")
     rent = alice.category("Rent")
-    budget = alice.budget(
-        limits=[
-            {"category_id": food["id"], "limit_amount": "10"},
-            {"category_id": rent["id"], "limit_amount": "20"},
-        ]
-    )
+    budget = alice.budget(limits={food["id"]: "10", rent["id"]: "20"})
     path = f"/api/budgets/{budget['id']}/limits/{food['id']}"
     assert alice.delete(path).status_code == 204
     assert alice.get(f"/api/budgets/{budget['id']}").json["limits"] == [
@@ -227,7 +215,7 @@ def test_delete_a_limit(alice: UserClient) -> None:
 
 
 def test_a_limit_for_someone_elses_category_is_404_naming_the_path(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     budget = alice.budget()
     theirs = bob.category("Food")

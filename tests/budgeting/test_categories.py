@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from tests.budgeting.conftest import UserClient
+from tests.users import SignedInUser
 
 CATEGORY_KEYS = {"id", "name", "icon", "is_default", "created_at"}
 
 
-def test_create_answers_the_new_category(alice: UserClient) -> None:
+def test_create_answers_the_new_category(alice: SignedInUser) -> None:
     response = alice.post("/api/categories", json={"name": "Food", "icon": "🍎"})
     assert response.status_code == 201
     assert set(response.json) == CATEGORY_KEYS
@@ -22,7 +22,7 @@ def test_create_answers_the_new_category(alice: UserClient) -> None:
     assert alice.get(f"/api/categories/{response.json['id']}").json == response.json
 
 
-def test_icon_is_optional(alice: UserClient) -> None:
+def test_icon_is_optional(alice: SignedInUser) -> None:
     assert alice.category("Rent")["icon"] is None
 
 
@@ -40,18 +40,18 @@ def test_icon_is_optional(alice: UserClient) -> None:
         {"name": "Food", "colour": "red"},
     ],
 )
-def test_invalid_input_is_refused_and_creates_nothing(alice: UserClient, body: object) -> None:
+def test_invalid_input_is_refused_and_creates_nothing(alice: SignedInUser, body: object) -> None:
     response = alice.post("/api/categories", json=body)
     assert response.status_code == 422
     assert response.json["errors"]["json"]
     assert alice.get("/api/categories").json == []
 
 
-def test_a_name_of_64_characters_is_fine(alice: UserClient) -> None:
+def test_a_name_of_64_characters_is_fine(alice: SignedInUser) -> None:
     assert alice.category("x" * 64)["name"] == "x" * 64
 
 
-def test_names_are_unique_per_user(alice: UserClient, bob: UserClient) -> None:
+def test_names_are_unique_per_user(alice: SignedInUser, bob: SignedInUser) -> None:
     alice.category("Food")
     duplicate = alice.post("/api/categories", json={"name": "Food"})
     assert duplicate.status_code == 409
@@ -62,7 +62,7 @@ def test_names_are_unique_per_user(alice: UserClient, bob: UserClient) -> None:
     assert bob.category("Food")["name"] == "Food"
 
 
-def test_list_is_sorted_by_name_and_paginated(alice: UserClient) -> None:
+def test_list_is_sorted_by_name_and_paginated(alice: SignedInUser) -> None:
     for name in ["Rent", "Food", "Travel", "Gifts"]:
         alice.category(name)
     first = alice.get("/api/categories?page=1&page_size=3")
@@ -82,11 +82,11 @@ def test_list_is_sorted_by_name_and_paginated(alice: UserClient) -> None:
 
 
 @pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=101", "page=abc"])
-def test_bad_pagination_is_refused(alice: UserClient, query: str) -> None:
+def test_bad_pagination_is_refused(alice: SignedInUser, query: str) -> None:
     assert alice.get(f"/api/categories?{query}").status_code == 422
 
 
-def test_rename_and_change_icon(alice: UserClient) -> None:
+def test_rename_and_change_icon(alice: SignedInUser) -> None:
     food = alice.category("Food")
     renamed = alice.patch(f"/api/categories/{food['id']}", json={"name": "Groceries", "icon": "🛒"})
     assert renamed.status_code == 200
@@ -97,7 +97,7 @@ def test_rename_and_change_icon(alice: UserClient) -> None:
     assert unchanged.json == cleared.json
 
 
-def test_rename_to_a_taken_name_is_a_conflict(alice: UserClient) -> None:
+def test_rename_to_a_taken_name_is_a_conflict(alice: SignedInUser) -> None:
     alice.category("Food")
     rent = alice.category("Rent")
     response = alice.patch(f"/api/categories/{rent['id']}", json={"name": "Food"})
@@ -108,27 +108,27 @@ def test_rename_to_a_taken_name_is_a_conflict(alice: UserClient) -> None:
 @pytest.mark.parametrize(
     "body", [{"name": ""}, {"name": None}, {"is_default": True}, {"id": str(uuid.uuid4())}]
 )
-def test_invalid_changes_are_refused(alice: UserClient, body: object) -> None:
+def test_invalid_changes_are_refused(alice: SignedInUser, body: object) -> None:
     food = alice.category("Food")
     assert alice.patch(f"/api/categories/{food['id']}", json=body).status_code == 422
     assert alice.get(f"/api/categories/{food['id']}").json == food
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-def test_a_missing_category_is_404(alice: UserClient, method: str) -> None:
+def test_a_missing_category_is_404(alice: SignedInUser, method: str) -> None:
     response = alice.request(method, f"/api/categories/{uuid.uuid4()}", json={"name": "x"})
     assert response.status_code == 404
     assert response.json["message"] == "category not found"
     assert alice.get("/api/categories/not-a-uuid").status_code == 404
 
 
-def test_delete_an_unused_category(alice: UserClient) -> None:
+def test_delete_an_unused_category(alice: SignedInUser) -> None:
     food = alice.category("Food")
     assert alice.delete(f"/api/categories/{food['id']}").status_code == 204
     assert alice.get(f"/api/categories/{food['id']}").status_code == 404
 
 
-def test_delete_is_refused_while_transactions_use_the_category(alice: UserClient) -> None:
+def test_delete_is_refused_while_transactions_use_the_category(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "5.00")
     response = alice.delete(f"/api/categories/{food['id']}")
@@ -138,24 +138,19 @@ def test_delete_is_refused_while_transactions_use_the_category(alice: UserClient
     assert len(alice.get("/api/transactions").json) == 1
 
 
-def test_delete_is_refused_while_a_budget_limits_the_category(alice: UserClient) -> None:
+def test_delete_is_refused_while_a_budget_limits_the_category(alice: SignedInUser) -> None:
     food = alice.category("Food")
-    alice.budget(limits=[{"category_id": food["id"], "limit_amount": "100"}])
+    alice.budget(limits={food["id"]: "100"})
     assert alice.delete(f"/api/categories/{food['id']}").status_code == 409
     assert alice.get("/api/budgets").json[0]["limits"] != []
 
 
-def test_delete_with_reassign_moves_transactions_and_drops_limits(alice: UserClient) -> None:
+def test_delete_with_reassign_moves_transactions_and_drops_limits(alice: SignedInUser) -> None:
     food = alice.category("Food")
     groceries = alice.category("Groceries")
     kept = alice.transaction(groceries["id"], "1.00")
     moved = [alice.transaction(food["id"], amount) for amount in ("2.00", "3.00")]
-    budget = alice.budget(
-        limits=[
-            {"category_id": food["id"], "limit_amount": "10"},
-            {"category_id": groceries["id"], "limit_amount": "20"},
-        ]
-    )
+    budget = alice.budget(limits={food["id"]: "10", groceries["id"]: "20"})
     response = alice.delete(f"/api/categories/{food['id']}?reassign_to={groceries['id']}")
     assert response.status_code == 204
     assert alice.get(f"/api/categories/{food['id']}").status_code == 404
@@ -169,7 +164,9 @@ def test_delete_with_reassign_moves_transactions_and_drops_limits(alice: UserCli
     ]
 
 
-def test_reassign_to_must_be_another_category_of_yours(alice: UserClient, bob: UserClient) -> None:
+def test_reassign_to_must_be_another_category_of_yours(
+    alice: SignedInUser, bob: SignedInUser
+) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "2.00")
     itself = alice.delete(f"/api/categories/{food['id']}?reassign_to={food['id']}")
@@ -182,7 +179,7 @@ def test_reassign_to_must_be_another_category_of_yours(alice: UserClient, bob: U
     assert len(alice.get(f"/api/transactions?category_id={food['id']}").json) == 1
 
 
-def test_requests_without_a_valid_token_are_401(alice: UserClient) -> None:
+def test_requests_without_a_valid_token_are_401(alice: SignedInUser) -> None:
     for headers in [{}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic x"}]:
         response = alice.client.post("/api/categories", json={"name": ""}, headers=headers)
         assert response.status_code == 401

@@ -3,93 +3,78 @@ processes, and a contribution racing a change made while it waits for the goal's
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import psycopg2
-import requests
 
-from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
-from tests.pipeline import wait_until
+from tests.eventually import eventually
+from tests.parallel import in_parallel
+from tests.users import LiveClient, SignedInUser
 
 PARALLEL = 20
 
 
-def in_parallel(send: Callable[[requests.Session], requests.Response]) -> list[int]:
-    """Send PARALLEL requests at once (each thread waits for the others before sending)."""
-    start = threading.Barrier(PARALLEL)
-
-    def one() -> int:
-        with requests.Session() as session:
-            start.wait()
-            return send(session).status_code
-
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        return list(pool.map(lambda _: one(), range(PARALLEL)))
+def statuses_in_parallel(
+    gunicorn_gateway: str, user: SignedInUser, method: str, path: str, body: Any
+) -> list[int]:
+    """PARALLEL identical requests at once through gunicorn's worker processes; their statuses."""
+    over_http = replace(user, client=LiveClient(gunicorn_gateway, timeout_seconds=60))
+    return in_parallel(*[lambda: over_http.request(method, path, json=body).status_code] * PARALLEL)
 
 
-def post(base_url: str, client: UserClient, path: str, body: Any) -> Callable[..., Any]:
-    return lambda session: session.post(
-        f"{base_url}{path}", json=body, headers=client.user.headers, timeout=60
-    )
-
-
-def test_parallel_contributions_all_count(gunicorn_gateway: str, alice: UserClient) -> None:
+def test_parallel_contributions_all_count(gunicorn_gateway: str, alice: SignedInUser) -> None:
     goal = alice.goal(target="1000.00")
     alice.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "5.55"})
-    statuses = in_parallel(
-        post(gunicorn_gateway, alice, f"/api/goals/{goal['id']}/contributions", {"amount": "1.00"})
+    contributions = f"/api/goals/{goal['id']}/contributions"
+    statuses = statuses_in_parallel(
+        gunicorn_gateway, alice, "POST", contributions, {"amount": "1.00"}
     )
     assert statuses == [200] * PARALLEL
     assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "25.55"
 
 
 def test_parallel_withdrawals_stop_exactly_at_zero(
-    gunicorn_gateway: str, alice: UserClient
+    gunicorn_gateway: str, alice: SignedInUser
 ) -> None:
     goal = alice.goal(target="1000.00")
     alice.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "7.00"})
-    statuses = in_parallel(
-        post(gunicorn_gateway, alice, f"/api/goals/{goal['id']}/contributions", {"amount": "-1.00"})
+    contributions = f"/api/goals/{goal['id']}/contributions"
+    statuses = statuses_in_parallel(
+        gunicorn_gateway, alice, "POST", contributions, {"amount": "-1.00"}
     )
     assert sorted(statuses) == [200] * 7 + [422] * (PARALLEL - 7)
     assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "0.00"
 
 
-def test_parallel_transactions_all_count(gunicorn_gateway: str, alice: UserClient) -> None:
+def test_parallel_transactions_all_count(gunicorn_gateway: str, alice: SignedInUser) -> None:
     food = alice.category("Food")
     body = {"category_id": food["id"], "type": "EXPENSE", "amount": "1.00", "date": "2024-03-10"}
-    statuses = in_parallel(post(gunicorn_gateway, alice, "/api/transactions", body))
+    statuses = statuses_in_parallel(gunicorn_gateway, alice, "POST", "/api/transactions", body)
     assert statuses == [201] * PARALLEL
     summary = alice.get("/api/budgets/summary?year=2024&month=3").json
     assert summary["expense"] == "20.00"
     assert summary["categories"][0]["spent"] == "20.00"
 
 
-def test_parallel_limit_changes_leave_one_limit(gunicorn_gateway: str, alice: UserClient) -> None:
+def test_parallel_limit_changes_leave_one_limit(gunicorn_gateway: str, alice: SignedInUser) -> None:
     food = alice.category("Food")
     budget = alice.budget()
     path = f"/api/budgets/{budget['id']}/limits/{food['id']}"
-    statuses = in_parallel(
-        lambda session: session.put(
-            f"{gunicorn_gateway}{path}",
-            json={"limit_amount": "10.00"},
-            headers=alice.user.headers,
-            timeout=60,
-        )
-    )
+    statuses = statuses_in_parallel(gunicorn_gateway, alice, "PUT", path, {"limit_amount": "10.00"})
     assert statuses == [200] * PARALLEL
     assert alice.get(f"/api/budgets/{budget['id']}").json["limits"] == [
         {"category_id": food["id"], "limit_amount": "10.00"}
     ]
 
 
-def test_parallel_budgets_for_one_month_make_one(gunicorn_gateway: str, alice: UserClient) -> None:
-    statuses = in_parallel(
-        post(gunicorn_gateway, alice, "/api/budgets", {"year": 2024, "month": 5})
+def test_parallel_budgets_for_one_month_make_one(
+    gunicorn_gateway: str, alice: SignedInUser
+) -> None:
+    statuses = statuses_in_parallel(
+        gunicorn_gateway, alice, "POST", "/api/budgets", {"year": 2024, "month": 5}
     )
     assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
     assert len(alice.get("/api/budgets").json) == 1
@@ -106,11 +91,11 @@ def wait_until_a_request_waits_for_a_lock(cursor: Any) -> None:
         count: int = cursor.fetchone()[0]
         return count
 
-    wait_until(lock_waiters, "a request waiting for the goal's row lock")
+    eventually(lock_waiters, "a request waiting for the goal's row lock")
 
 
 def test_a_contribution_sees_the_amount_it_waited_for(
-    alice: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     """The goal row is locked by another transaction that adds 100.00 while the request waits:
     a request that read current_amount before taking the lock would write back 5.55 + 1.00 and

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -13,9 +12,10 @@ import psycopg2
 import pytest
 
 from api_app.transactions.export import crlf_rows
-from tests.budgeting.conftest import UserClient
 from tests.budgeting.test_lists import walk
 from tests.conftest import ServiceDatabases
+from tests.eventually import eventually
+from tests.users import SignedInUser
 
 HEADER = ["date", "type", "amount", "category_id", "category", "description", "id", "created_at"]
 AWKWARD_DESCRIPTIONS = [
@@ -66,7 +66,7 @@ def expected_csv(transactions: list[dict[str, Any]], names: dict[str, str]) -> b
     return buffer.getvalue().encode()
 
 
-def export(client: UserClient, query: str = "") -> bytes:
+def export(client: SignedInUser, query: str = "") -> bytes:
     response = client.get(f"/api/transactions/export.csv{query}")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -75,7 +75,7 @@ def export(client: UserClient, query: str = "") -> bytes:
 
 
 def test_the_export_is_the_list_byte_for_byte(
-    alice: UserClient, bob: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, bob: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     categories = [alice.category(name) for name in ["Food", "@home", 'Odd, "name"\nhere', "-x"]]
     names = {category["id"]: category["name"] for category in categories}
@@ -93,7 +93,7 @@ def test_the_export_is_the_list_byte_for_byte(
         cursor.execute(
             "UPDATE transactions SET created_at = date_trunc('second', created_at)"
             " WHERE user_id = %s AND description = 'plain'",
-            (str(alice.user.id),),
+            (str(alice.id),),
         )
     connection.close()
 
@@ -130,12 +130,12 @@ def insert_history(
 
 
 def test_a_long_export_streams_in_pieces_and_misses_nothing(
-    alice: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     food = alice.category("Food")
-    insert_history(test_databases, alice.user.id, food["id"], 6000)
+    insert_history(test_databases, alice.id, food["id"], 6000)
     response = alice.client.get(
-        "/api/transactions/export.csv", headers=alice.user.headers, buffered=False
+        "/api/transactions/export.csv", headers=alice.headers, buffered=False
     )
     pieces = list(response.response)
     response.close()
@@ -157,22 +157,19 @@ def copies_running(databases: ServiceDatabases) -> int:
 
 
 def test_a_client_that_stops_reading_stops_the_query(
-    alice: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     food = alice.category("Food")
-    insert_history(test_databases, alice.user.id, food["id"], 20000)
+    insert_history(test_databases, alice.id, food["id"], 20000)
     threads_before = threading.active_count()
     response = alice.client.get(
-        "/api/transactions/export.csv", headers=alice.user.headers, buffered=False
+        "/api/transactions/export.csv", headers=alice.headers, buffered=False
     )
     chunks = iter(response.response)
     assert next(chunks).startswith(b"date,type,amount")
     assert next(chunks)
     response.close()  # what a WSGI server does when the client hangs up
-    deadline = time.monotonic() + 30
-    while copies_running(test_databases) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert copies_running(test_databases) == 0
+    eventually(lambda: copies_running(test_databases) == 0, "the COPY to end with the client")
     assert threading.active_count() == threads_before
     # The connection pool is fine afterwards.
     assert export(alice, "?from=2030-01-01").startswith(b"date,")
@@ -235,7 +232,7 @@ def formulas_seen_splitting_on(text: str, separator: str) -> list[str]:
     return [cell for cell in cells if cell.lstrip(' "').startswith(FORMULA_CHARACTERS)]
 
 
-def test_no_spreadsheet_sees_a_formula_whatever_it_splits_on(alice: UserClient) -> None:
+def test_no_spreadsheet_sees_a_formula_whatever_it_splits_on(alice: SignedInUser) -> None:
     category = alice.category("Rent;=2+3")
     for description in SEPARATED_FORMULAS:
         alice.transaction(category["id"], "1.00", description=description)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AuthenticatedUser
+from tests.users import SignedInUser
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,6 @@ def run_schemathesis(base_url: str, token: str, spec_path: str, tmp_path: Path) 
 
 @pytest.mark.parametrize("spec_path", ["/api/openapi.json", "/api/notifications/openapi.json"])
 def test_schemathesis_finds_no_server_error_and_nothing_off_spec(
-    live_gateway: str, make_user: Callable[[], AuthenticatedUser], tmp_path: Path, spec_path: str
+    live_gateway: str, make_user: Callable[[], SignedInUser], tmp_path: Path, spec_path: str
 ) -> None:
     run_schemathesis(live_gateway, make_user().access_token, spec_path, tmp_path)

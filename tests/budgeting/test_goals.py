@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.budgeting.conftest import UserClient
+from tests.users import SignedInUser
 
 GOAL_KEYS = {
     "id", "name", "target_amount", "current_amount", "remaining", "progress_percent", "reached",
@@ -15,11 +15,11 @@ GOAL_KEYS = {
 }  # fmt: skip
 
 
-def contribute(client: UserClient, goal: dict[str, Any], amount: Any) -> Any:
+def contribute(client: SignedInUser, goal: dict[str, Any], amount: Any) -> Any:
     return client.post(f"/api/goals/{goal['id']}/contributions", json={"amount": amount})
 
 
-def test_create_a_goal(alice: UserClient) -> None:
+def test_create_a_goal(alice: SignedInUser) -> None:
     response = alice.post(
         "/api/goals", json={"name": "Bike", "target_amount": "300", "deadline": "2024-12-24"}
     )
@@ -51,12 +51,12 @@ def test_create_a_goal(alice: UserClient) -> None:
         {"name": "Bike", "target_amount": "10", "current_amount": "5"},
     ],
 )
-def test_invalid_input_is_refused(alice: UserClient, body: dict[str, Any]) -> None:
+def test_invalid_input_is_refused(alice: SignedInUser, body: dict[str, Any]) -> None:
     assert alice.post("/api/goals", json=body).status_code == 422
     assert alice.get("/api/goals").json == []
 
 
-def test_contributions_and_progress(alice: UserClient) -> None:
+def test_contributions_and_progress(alice: SignedInUser) -> None:
     goal = alice.goal(target="100.00")
     first = contribute(alice, goal, "33.33")
     assert first.status_code == 200
@@ -71,7 +71,7 @@ def test_contributions_and_progress(alice: UserClient) -> None:
     assert (beyond["progress_percent"], beyond["reached"]) == (150.0, True)
 
 
-def test_one_cent_short_is_not_reached(alice: UserClient) -> None:
+def test_one_cent_short_is_not_reached(alice: SignedInUser) -> None:
     goal = alice.goal(target="100.00")
     almost = contribute(alice, goal, "99.99").json
     assert (almost["reached"], almost["remaining"], almost["progress_percent"]) == (
@@ -79,7 +79,7 @@ def test_one_cent_short_is_not_reached(alice: UserClient) -> None:
     )  # fmt: skip
 
 
-def test_withdrawals_never_go_below_zero(alice: UserClient) -> None:
+def test_withdrawals_never_go_below_zero(alice: SignedInUser) -> None:
     goal = alice.goal(target="100.00")
     contribute(alice, goal, "30.00")
     too_much = contribute(alice, goal, "-30.01")
@@ -92,7 +92,7 @@ def test_withdrawals_never_go_below_zero(alice: UserClient) -> None:
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00", 0, "-0", "1.001", "abc", None, "10000000000"])
-def test_invalid_contributions_are_refused(alice: UserClient, amount: Any) -> None:
+def test_invalid_contributions_are_refused(alice: SignedInUser, amount: Any) -> None:
     goal = alice.goal()
     response = contribute(alice, goal, amount)
     assert response.status_code == 422
@@ -100,7 +100,7 @@ def test_invalid_contributions_are_refused(alice: UserClient, amount: Any) -> No
     assert alice.get(f"/api/goals/{goal['id']}").json == goal
 
 
-def test_the_saved_amount_cannot_exceed_what_can_be_stored(alice: UserClient) -> None:
+def test_the_saved_amount_cannot_exceed_what_can_be_stored(alice: SignedInUser) -> None:
     goal = alice.goal(target="9999999999.99")
     assert contribute(alice, goal, "9999999999.99").status_code == 200
     response = contribute(alice, goal, "0.01")
@@ -108,7 +108,7 @@ def test_the_saved_amount_cannot_exceed_what_can_be_stored(alice: UserClient) ->
     assert alice.get(f"/api/goals/{goal['id']}").json["current_amount"] == "9999999999.99"
 
 
-def test_change_name_target_and_deadline(alice: UserClient) -> None:
+def test_change_name_target_and_deadline(alice: SignedInUser) -> None:
     goal = alice.goal(target="100.00", deadline="2024-12-24")
     contribute(alice, goal, "60")
     changed = alice.patch(
@@ -124,13 +124,13 @@ def test_change_name_target_and_deadline(alice: UserClient) -> None:
     "body",
     [{"current_amount": "5"}, {"target_amount": "0"}, {"name": ""}, {"deadline": "soon"}],
 )
-def test_invalid_changes_change_nothing(alice: UserClient, body: dict[str, Any]) -> None:
+def test_invalid_changes_change_nothing(alice: SignedInUser, body: dict[str, Any]) -> None:
     goal = alice.goal()
     assert alice.patch(f"/api/goals/{goal['id']}", json=body).status_code == 422
     assert alice.get(f"/api/goals/{goal['id']}").json == goal
 
 
-def test_delete_and_list(alice: UserClient) -> None:
+def test_delete_and_list(alice: SignedInUser) -> None:
     older = alice.goal("Bike")
     newer = alice.goal("Trip")
     assert [goal["id"] for goal in alice.get("/api/goals").json] == [newer["id"], older["id"]]
@@ -145,7 +145,7 @@ def test_delete_and_list(alice: UserClient) -> None:
     [("GET", "", None), ("PATCH", "", {}), ("DELETE", "", None),
      ("POST", "/contributions", {"amount": "1"})],
 )  # fmt: skip
-def test_a_missing_goal_is_404(alice: UserClient, method: str, suffix: str, body: Any) -> None:
+def test_a_missing_goal_is_404(alice: SignedInUser, method: str, suffix: str, body: Any) -> None:
     response = alice.request(method, f"/api/goals/{uuid.uuid4()}{suffix}", json=body)
     assert response.status_code == 404
     assert response.json["message"] == "goal not found"

@@ -12,17 +12,17 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from event_contract import BUDGET_LIMIT_EXCEEDED, BUDGET_THRESHOLD_REACHED
-from tests.budgeting.conftest import UserClient
 from tests.budgeting.test_concurrency import wait_until_a_request_waits_for_a_lock
 from tests.budgeting.test_export import SEPARATED_FORMULAS
 from tests.conftest import ServiceDatabases
 from tests.people import outbox_payloads
+from tests.users import SignedInUser
 
 IMPORT = "/api/transactions/import"
 BANK_HEADER = "date,amount,description,category\n"
 
 
-def upload(user: UserClient, content: bytes | str, **form: str) -> TestResponse:
+def upload(user: SignedInUser, content: bytes | str, **form: str) -> TestResponse:
     data = content.encode() if isinstance(content, str) else content
     return user.post(
         IMPORT,
@@ -31,14 +31,14 @@ def upload(user: UserClient, content: bytes | str, **form: str) -> TestResponse:
     )
 
 
-def imported(user: UserClient, content: bytes | str, **form: str) -> dict[str, Any]:
+def imported(user: SignedInUser, content: bytes | str, **form: str) -> dict[str, Any]:
     response = upload(user, content, **form)
     assert response.status_code == 200, response.json
     body: dict[str, Any] = response.json
     return body
 
 
-def listed(user: UserClient) -> list[tuple[str, str, str, str, str | None]]:
+def listed(user: SignedInUser) -> list[tuple[str, str, str, str, str | None]]:
     """(date, type, amount, category name, description) of every transaction, sorted."""
     names = {c["id"]: c["name"] for c in user.get("/api/categories?page_size=100").json}
     items = user.get("/api/transactions?page_size=100").json
@@ -49,7 +49,7 @@ def listed(user: UserClient) -> list[tuple[str, str, str, str, str | None]]:
 
 
 def test_an_export_imported_into_another_account_reproduces_its_transactions(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     food, salary = alice.category("Food"), alice.category("Salary")
     alice.transaction(food["id"], "12.50", "2024-03-15", description="Market, stall 3")
@@ -69,7 +69,7 @@ def test_an_export_imported_into_another_account_reproduces_its_transactions(
     assert [(d, t, a, n.capitalize(), s) for d, t, a, n, s in listed(bob)] == listed(alice)
 
 
-def test_an_export_imported_into_the_same_account_is_all_duplicates(alice: UserClient) -> None:
+def test_an_export_imported_into_the_same_account_is_all_duplicates(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "2.50", "2024-03-16", description="Coffee")
     alice.transaction(food["id"], "2.50", "2024-03-16", description="Coffee")
@@ -80,7 +80,7 @@ def test_an_export_imported_into_the_same_account_is_all_duplicates(alice: UserC
     assert listed(alice) == before
 
 
-def test_duplicates_are_counted_per_occurrence(alice: UserClient) -> None:
+def test_duplicates_are_counted_per_occurrence(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "2.50", "2024-03-16", description="Coffee")
     two_coffees = BANK_HEADER + "2024-03-16,-2.50,Coffee,Food\n" * 2
@@ -100,14 +100,14 @@ def test_duplicates_are_counted_per_occurrence(alice: UserClient) -> None:
     assert imported(alice, others) == {"created": 4, "duplicates": 0, "errors": []}
 
 
-def test_two_identical_rows_of_one_file_are_two_transactions(alice: UserClient) -> None:
+def test_two_identical_rows_of_one_file_are_two_transactions(alice: SignedInUser) -> None:
     alice.category("Food")
     result = imported(alice, BANK_HEADER + "2024-03-16,-2.50,Coffee,Food\n" * 2)
     assert result == {"created": 2, "duplicates": 0, "errors": []}
 
 
 def test_a_bank_statement_with_semicolons_bom_dotted_dates_and_decimal_commas(
-    alice: UserClient,
+    alice: SignedInUser,
 ) -> None:
     food, salary = alice.category("Food"), alice.category("Salary")
     other = alice.category("Other")
@@ -129,7 +129,7 @@ def test_a_bank_statement_with_semicolons_bom_dotted_dates_and_decimal_commas(
     }
 
 
-def test_a_dry_run_says_what_would_happen_and_records_nothing(alice: UserClient) -> None:
+def test_a_dry_run_says_what_would_happen_and_records_nothing(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "2.50", "2024-03-16", description="Coffee")
     statement = BANK_HEADER + "2024-03-16,-2.50,Coffee,Food\n2024-03-17,-4.00,,Food\n"
@@ -146,7 +146,7 @@ def test_a_dry_run_says_what_would_happen_and_records_nothing(alice: UserClient)
     assert len(alice.get("/api/transactions").json) == 1
 
 
-def test_any_row_error_imports_nothing_and_lists_every_error_by_line(alice: UserClient) -> None:
+def test_any_row_error_imports_nothing_and_lists_every_error_by_line(alice: SignedInUser) -> None:
     alice.category("Food")
     statement = (
         BANK_HEADER
@@ -168,20 +168,20 @@ def test_any_row_error_imports_nothing_and_lists_every_error_by_line(alice: User
 
 
 def test_an_import_over_a_limit_alerts_once_for_the_category_month(
-    api: Flask, alice: UserClient
+    api: Flask, alice: SignedInUser
 ) -> None:
     food = alice.category("Food")
-    alice.budget(2024, 3, limits=[{"category_id": food["id"], "limit_amount": "100"}])
+    alice.budget(2024, 3, limits={food["id"]: "100"})
     statement = BANK_HEADER + "".join(
         f"2024-03-{day:02d},-30.00,Lunch,Food\n" for day in range(1, 6)
     )
     assert imported(alice, statement)["created"] == 5
-    alerts = outbox_payloads(api, alice.user.id, BUDGET_LIMIT_EXCEEDED)
+    alerts = outbox_payloads(api, alice.id, BUDGET_LIMIT_EXCEEDED)
     assert [(a["year"], a["month"], a["spent"]) for a in alerts] == [(2024, 3, "150.00")]
-    assert outbox_payloads(api, alice.user.id, BUDGET_THRESHOLD_REACHED) == []
+    assert outbox_payloads(api, alice.id, BUDGET_THRESHOLD_REACHED) == []
 
 
-def test_files_that_cannot_be_read_are_refused(alice: UserClient) -> None:
+def test_files_that_cannot_be_read_are_refused(alice: SignedInUser) -> None:
     alice.category("Food")
     for content, line in [
         (b"", 1),
@@ -196,7 +196,7 @@ def test_files_that_cannot_be_read_are_refused(alice: UserClient) -> None:
     assert alice.get("/api/transactions").json == []
 
 
-def test_at_most_10000_rows(alice: UserClient) -> None:
+def test_at_most_10000_rows(alice: SignedInUser) -> None:
     food = alice.category("Food")
     row = "2024-03-16,-1.00,Coffee\n"
     response = upload(alice, "date,amount,description\n" + row * 10_001,
@@ -210,7 +210,7 @@ def test_at_most_10000_rows(alice: UserClient) -> None:
     assert result["created"] == 10_000
 
 
-def test_at_most_5_mib(alice: UserClient) -> None:
+def test_at_most_5_mib(alice: SignedInUser) -> None:
     food = alice.category("Food")
     header = b"date,amount,description\n2024-03-16,-1.00,"
     response = upload(alice, header + b"x" * (5 * 1024 * 1024), default_category_id=food["id"])
@@ -218,7 +218,7 @@ def test_at_most_5_mib(alice: UserClient) -> None:
     assert set(response.json) == {"code", "status", "message", "errors"}
 
 
-def test_the_request_itself_is_checked(alice: UserClient, bob: UserClient) -> None:
+def test_the_request_itself_is_checked(alice: SignedInUser, bob: SignedInUser) -> None:
     bobs = bob.category("Food")
     statement = BANK_HEADER + "2024-03-16,-2.50,Coffee,\n"
     assert upload(alice, statement, default_category_id=bobs["id"]).status_code == 404
@@ -232,7 +232,7 @@ def test_the_request_itself_is_checked(alice: UserClient, bob: UserClient) -> No
     assert alice.get("/api/transactions").json == []
 
 
-def test_the_export_of_an_import_reads_the_same(alice: UserClient, bob: UserClient) -> None:
+def test_the_export_of_an_import_reads_the_same(alice: SignedInUser, bob: SignedInUser) -> None:
     alice.category("Food")
     imported(alice, BANK_HEADER + "2024-03-16,-2.50,@home,Food\n")
     export = alice.get("/api/transactions/export.csv").get_data(as_text=True)
@@ -244,7 +244,7 @@ def test_the_export_of_an_import_reads_the_same(alice: UserClient, bob: UserClie
 
 
 def test_text_guarded_against_spreadsheets_reads_back_unchanged(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     food = alice.category("Rent;=2+3")
     for description in SEPARATED_FORMULAS:
@@ -257,7 +257,7 @@ def test_text_guarded_against_spreadsheets_reads_back_unchanged(
 
 
 def test_an_import_waits_for_the_users_import_in_progress_and_counts_what_it_created(
-    alice: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     """Another import of the same file holds the user's import lock and has inserted its rows
     when this one starts: this one must wait, then count them as duplicates. Without the lock it
@@ -269,15 +269,13 @@ def test_an_import_waits_for_the_users_import_in_progress_and_counts_what_it_cre
     watcher.autocommit = True
     try:
         with holder.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE", (str(alice.user.id),)
-            )
+            cursor.execute("SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE", (str(alice.id),))
             cursor.executemany(
                 "INSERT INTO transactions (user_id, category_id, type, amount, date, description)"
                 " VALUES (%s, %s, 'EXPENSE', %s, %s, %s)",
                 [
-                    (str(alice.user.id), food["id"], "2.50", "2024-03-16", "Coffee"),
-                    (str(alice.user.id), food["id"], "4.00", "2024-03-17", "Tea"),
+                    (str(alice.id), food["id"], "2.50", "2024-03-16", "Coffee"),
+                    (str(alice.id), food["id"], "4.00", "2024-03-17", "Tea"),
                 ],
             )
             with ThreadPoolExecutor(1) as pool:

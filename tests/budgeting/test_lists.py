@@ -13,8 +13,8 @@ import psycopg2
 import pytest
 
 from service_kit.pagination import COUNT_LIMIT
-from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 
 
 def pagination(response: Any) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def pagination(response: Any) -> dict[str, Any]:
     return metadata
 
 
-def walk(client: UserClient, path: str, page_size: int, between_pages: Any = None) -> list[Any]:
+def walk(client: SignedInUser, path: str, page_size: int, between_pages: Any = None) -> list[Any]:
     """Every item of a list, first page without a cursor, then by next_cursor to the end."""
     joiner = "&" if "?" in path else "?"
     response = client.get(f"{path}{joiner}page_size={page_size}")
@@ -54,7 +54,7 @@ def insert_transactions(
     connection.close()
 
 
-def test_a_cursor_walk_sees_every_row_once_while_rows_are_added(alice: UserClient) -> None:
+def test_a_cursor_walk_sees_every_row_once_while_rows_are_added(alice: SignedInUser) -> None:
     food, salary = alice.category("Food"), alice.category("Salary")
     start = date(2024, 1, 1)
     for number in range(45):
@@ -83,7 +83,7 @@ def test_a_cursor_walk_sees_every_row_once_while_rows_are_added(alice: UserClien
     assert set(ids) - {item["id"] for item in before} <= {item["id"] for item in added}
 
 
-def test_every_list_walks_by_cursor(alice: UserClient) -> None:
+def test_every_list_walks_by_cursor(alice: SignedInUser) -> None:
     for name in ["Rent", "Food", "Travel", "Gifts", "Books"]:
         alice.category(name)
     for month in range(1, 6):
@@ -99,7 +99,7 @@ def test_every_list_walks_by_cursor(alice: UserClient) -> None:
     assert [goal["name"] for goal in goals] == [f"Goal {number}" for number in range(4, -1, -1)]
 
 
-def test_the_first_page_says_how_to_go_on_and_the_last_page_says_stop(alice: UserClient) -> None:
+def test_the_first_page_says_how_to_go_on_and_the_last_page_says_stop(alice: SignedInUser) -> None:
     food = alice.category("Food")
     for day in ["2024-01-01", "2024-01-02", "2024-01-03"]:
         alice.transaction(food["id"], "1.00", day=day)
@@ -117,12 +117,12 @@ def test_the_first_page_says_how_to_go_on_and_the_last_page_says_stop(alice: Use
     assert pagination(empty) == {"total": 0, "total_pages": 0, "next_cursor": None}
 
 
-def test_counting_stops_at_the_limit(alice: UserClient, test_databases: ServiceDatabases) -> None:
+def test_counting_stops_at_the_limit(alice: SignedInUser, test_databases: ServiceDatabases) -> None:
     food = alice.category("Food")
-    insert_transactions(test_databases, alice.user.id, food["id"], COUNT_LIMIT, date(2024, 5, 1))
+    insert_transactions(test_databases, alice.id, food["id"], COUNT_LIMIT, date(2024, 5, 1))
     assert pagination(alice.get("/api/transactions"))["total"] == COUNT_LIMIT
 
-    insert_transactions(test_databases, alice.user.id, food["id"], 1, date(2024, 5, 2))
+    insert_transactions(test_databases, alice.id, food["id"], 1, date(2024, 5, 2))
     first = alice.get("/api/transactions?page_size=100")
     metadata = pagination(first)
     assert "total" not in metadata
@@ -140,13 +140,13 @@ def test_counting_stops_at_the_limit(alice: UserClient, test_databases: ServiceD
     assert alice.get("/api/transactions?page=9223372036854775807&page_size=100").json == []
 
 
-def first_cursor(client: UserClient, path: str) -> str:
+def first_cursor(client: SignedInUser, path: str) -> str:
     cursor = pagination(client.get(path))["next_cursor"]
     assert isinstance(cursor, str)
     return cursor
 
 
-def refused(client: UserClient, path: str) -> None:
+def refused(client: SignedInUser, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 422, response.json
     assert set(response.json) == {"code", "status", "message", "errors"}
@@ -175,12 +175,12 @@ def tampered(cursor: str) -> list[str]:
         base64.b64encode(b"{}").decode(),
     ],
 )
-def test_a_cursor_that_was_never_issued_is_refused(alice: UserClient, cursor: str) -> None:
+def test_a_cursor_that_was_never_issued_is_refused(alice: SignedInUser, cursor: str) -> None:
     alice.transaction(alice.category("Food")["id"], "1.00")
     refused(alice, f"/api/transactions?cursor={cursor}")
 
 
-def test_an_edited_cursor_is_refused(alice: UserClient) -> None:
+def test_an_edited_cursor_is_refused(alice: SignedInUser) -> None:
     food = alice.category("Food")
     for day in ["2024-01-01", "2024-01-02"]:
         alice.transaction(food["id"], "1.00", day=day)
@@ -192,7 +192,7 @@ def test_an_edited_cursor_is_refused(alice: UserClient) -> None:
 
 
 def test_a_cursor_holds_for_its_own_list_filters_and_user_only(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     food = alice.category("Food")
     for day in ["2024-01-01", "2024-01-02", "2024-01-03"]:
@@ -215,7 +215,7 @@ def test_a_cursor_holds_for_its_own_list_filters_and_user_only(
     }
 
 
-def test_the_documents_describe_cursor_pagination(alice: UserClient) -> None:
+def test_the_documents_describe_cursor_pagination(alice: SignedInUser) -> None:
     document = alice.get("/api/openapi.json").json
     operation = document["paths"]["/api/transactions"]["get"]
     names = {parameter["name"] for parameter in operation["parameters"]}
@@ -228,11 +228,11 @@ def test_the_documents_describe_cursor_pagination(alice: UserClient) -> None:
 
 
 def test_a_cursor_walk_holds_while_another_connection_keeps_writing(
-    alice: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     food = alice.category("Food")
     for day in range(1, 29):
-        insert_transactions(test_databases, alice.user.id, food["id"], 5, date(2024, 2, day))
+        insert_transactions(test_databases, alice.id, food["id"], 5, date(2024, 2, day))
     path = "/api/transactions?from=2024-02-03&to=2024-02-26"
     before = {item["id"] for item in walk(alice, path, page_size=100)}
     assert len(before) == 120
@@ -248,7 +248,7 @@ def test_a_cursor_walk_holds_while_another_connection_keeps_writing(
                     cursor.execute(
                         "INSERT INTO transactions (user_id, category_id, type, amount, date)"
                         " VALUES (%s, %s, 'EXPENSE', 1, %s) RETURNING id",
-                        (str(alice.user.id), food["id"], date(2024, 2, 1 + day % 28)),
+                        (str(alice.id), food["id"], date(2024, 2, 1 + day % 28)),
                     )
                     written.append(str(cursor.fetchone()[0]))
                     day += 1

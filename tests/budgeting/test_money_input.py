@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.budgeting.conftest import UserClient
+from tests.users import SignedInUser
 
 
-def post_raw(client: UserClient, path: str, body: str) -> Any:
+def post_raw(client: SignedInUser, path: str, body: str) -> Any:
     return client.post(path, data=body, content_type="application/json")
 
 
@@ -30,7 +30,7 @@ def post_raw(client: UserClient, path: str, body: str) -> Any:
     ],
 )
 def test_amounts_as_json_numbers_are_read_exactly(
-    alice: UserClient, given: str, stored: str
+    alice: SignedInUser, given: str, stored: str
 ) -> None:
     """The number is spliced into the JSON text as written: a float would turn 0.07 into
     0.07000000000000000666 (three decimals too many) and 1234567890.12 into ...0.1199999."""
@@ -43,7 +43,7 @@ def test_amounts_as_json_numbers_are_read_exactly(
     ("given", "stored"),
     [("12.50", "12.50"), ("12.5", "12.50"), ("12", "12.00"), ("0.01", "0.01"), ("0.10", "0.10")],
 )
-def test_amounts_as_strings(alice: UserClient, given: str, stored: str) -> None:
+def test_amounts_as_strings(alice: SignedInUser, given: str, stored: str) -> None:
     goal = alice.post("/api/goals", json={"name": "Bike", "target_amount": given})
     assert goal.status_code == 201, goal.json
     assert goal.json["target_amount"] == stored
@@ -58,7 +58,7 @@ def test_amounts_as_strings(alice: UserClient, given: str, stored: str) -> None:
         "[]", "{}", '"NaN"', '"Infinity"',
     ],
 )  # fmt: skip
-def test_invalid_amounts_are_refused_with_422(alice: UserClient, raw_amount: str) -> None:
+def test_invalid_amounts_are_refused_with_422(alice: SignedInUser, raw_amount: str) -> None:
     response = post_raw(alice, "/api/goals", f'{{"name": "Bike", "target_amount": {raw_amount}}}')
     assert response.status_code == 422, response.json
     assert "target_amount" in response.json["errors"]["json"]
@@ -76,13 +76,13 @@ def test_invalid_amounts_are_refused_with_422(alice: UserClient, raw_amount: str
     ],
     ids=["NaN", "Infinity", "integer-too-long", "too-deep", "truncated"],
 )
-def test_bodies_that_are_not_json_answer_400(alice: UserClient, raw_body: str) -> None:
+def test_bodies_that_are_not_json_answer_400(alice: SignedInUser, raw_body: str) -> None:
     response = post_raw(alice, "/api/goals", raw_body)
     assert response.status_code == 400
     assert set(response.json) == {"code", "status", "message", "errors"}
 
 
-def test_a_body_that_is_not_json_at_all_answers_415(alice: UserClient) -> None:
+def test_a_body_that_is_not_json_at_all_answers_415(alice: SignedInUser) -> None:
     goal = alice.goal()
     response = alice.patch(f"/api/goals/{goal['id']}", data="name=x")
     assert response.status_code == 415
@@ -91,7 +91,7 @@ def test_a_body_that_is_not_json_at_all_answers_415(alice: UserClient) -> None:
     assert no_body.status_code == 415
 
 
-def test_the_response_carries_amounts_as_strings(alice: UserClient) -> None:
+def test_the_response_carries_amounts_as_strings(alice: SignedInUser) -> None:
     response = alice.post("/api/goals", json={"name": "Bike", "target_amount": 3})
     body = json.loads(response.get_data(as_text=True))
     assert body["target_amount"] == "3.00"

@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.budgeting.conftest import UserClient
+from tests.users import SignedInUser
 
 
-def report(user: UserClient, query: str) -> list[dict[str, Any]]:
+def report(user: SignedInUser, query: str) -> list[dict[str, Any]]:
     response = user.get(f"/api/reports/monthly?{query}")
     assert response.status_code == 200, response.json
     body: list[dict[str, Any]] = response.json
     return body
 
 
-def test_every_month_of_the_range_is_present_with_zeros_where_empty(alice: UserClient) -> None:
+def test_every_month_of_the_range_is_present_with_zeros_where_empty(alice: SignedInUser) -> None:
     food, salary = alice.category("Food"), alice.category("Salary")
     alice.transaction(salary["id"], "3000.00", "2023-11-30", kind="INCOME")
     alice.transaction(food["id"], "12.50", "2023-11-01")
@@ -47,14 +47,9 @@ def test_every_month_of_the_range_is_present_with_zeros_where_empty(alice: UserC
     assert (february["expense"], february["net"]) == ("5.00", "-5.00")
 
 
-def test_categories_with_a_limit_or_spending_appear_by_name(alice: UserClient) -> None:
+def test_categories_with_a_limit_or_spending_appear_by_name(alice: SignedInUser) -> None:
     food, rent, fun = alice.category("Food"), alice.category("Rent"), alice.category("Fun")
-    alice.budget(
-        2024, 1, limits=[
-            {"category_id": rent["id"], "limit_amount": "1000"},
-            {"category_id": food["id"], "limit_amount": "300"},
-        ],
-    )  # fmt: skip
+    alice.budget(2024, 1, limits={rent["id"]: "1000", food["id"]: "300"})
     alice.transaction(food["id"], "310.00", "2024-01-10")
     alice.transaction(fun["id"], "20.00", "2024-01-11")
     alice.transaction(fun["id"], "5.00", "2024-02-11")
@@ -73,9 +68,9 @@ def test_categories_with_a_limit_or_spending_appear_by_name(alice: UserClient) -
     assert (february["income"], february["expense"]) == ("50.00", "5.00")
 
 
-def test_each_month_agrees_with_the_monthly_summary(alice: UserClient) -> None:
+def test_each_month_agrees_with_the_monthly_summary(alice: SignedInUser) -> None:
     food, salary = alice.category("Food"), alice.category("Salary")
-    alice.budget(2024, 5, limits=[{"category_id": food["id"], "limit_amount": "100"}])
+    alice.budget(2024, 5, limits={food["id"]: "100"})
     for day, amount in (("2024-04-30", "10.00"), ("2024-05-01", "0.01"), ("2024-05-31", "99.99")):
         alice.transaction(food["id"], amount, day)
     alice.transaction(salary["id"], "1234.56", "2024-05-15", kind="INCOME")
@@ -91,7 +86,7 @@ def test_each_month_agrees_with_the_monthly_summary(alice: UserClient) -> None:
         ]
 
 
-def test_a_range_across_the_new_year_and_of_one_month(alice: UserClient) -> None:
+def test_a_range_across_the_new_year_and_of_one_month(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "1.00", "2024-12-31")
     alice.transaction(food["id"], "2.00", "2025-01-01")
@@ -102,7 +97,7 @@ def test_a_range_across_the_new_year_and_of_one_month(alice: UserClient) -> None
     assert [m["expense"] for m in report(alice, "from=2025-01&to=2025-01")] == ["2.00"]
 
 
-def test_36_months_at_most(alice: UserClient) -> None:
+def test_36_months_at_most(alice: SignedInUser) -> None:
     assert len(report(alice, "from=2022-01&to=2024-12")) == 36
     response = alice.get("/api/reports/monthly?from=2022-01&to=2025-01")
     assert response.status_code == 422
@@ -117,13 +112,13 @@ def test_36_months_at_most(alice: UserClient) -> None:
         "from=2000-01",
     ],
 )  # fmt: skip
-def test_bad_ranges_are_refused(alice: UserClient, query: str) -> None:
+def test_bad_ranges_are_refused(alice: SignedInUser, query: str) -> None:
     response = alice.get(f"/api/reports/monthly?{query}")
     assert response.status_code == 422
     assert set(response.json) == {"code", "status", "message", "errors"}
 
 
-def test_the_default_is_the_last_twelve_months_in_the_users_time_zone(alice: UserClient) -> None:
+def test_the_default_is_the_last_twelve_months_in_the_users_time_zone(alice: SignedInUser) -> None:
     assert alice.patch("/api/users/me", json={"timezone": "Pacific/Kiritimati"}).status_code == 200
     today = datetime.now(UTC).astimezone(ZoneInfo("Pacific/Kiritimati")).date()
     months = report(alice, "")
@@ -135,14 +130,14 @@ def test_the_default_is_the_last_twelve_months_in_the_users_time_zone(alice: Use
     assert [(m["year"], m["month"]) for m in only_from] == [(today.year, today.month)]
 
 
-def test_other_users_rows_never_count(alice: UserClient, bob: UserClient) -> None:
+def test_other_users_rows_never_count(alice: SignedInUser, bob: SignedInUser) -> None:
     bobs_food = bob.category("Food")
-    bob.budget(2024, 3, limits=[{"category_id": bobs_food["id"], "limit_amount": "5"}])
+    bob.budget(2024, 3, limits={bobs_food["id"]: "5"})
     bob.transaction(bobs_food["id"], "99.00", "2024-03-02")
     alice.category("Food")
     [march] = report(alice, "from=2024-03&to=2024-03")
     assert (march["expense"], march["categories"]) == ("0.00", [])
 
 
-def test_the_report_needs_a_token(alice: UserClient) -> None:
+def test_the_report_needs_a_token(alice: SignedInUser) -> None:
     assert alice.client.get("/api/reports/monthly").status_code == 401

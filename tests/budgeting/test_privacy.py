@@ -8,8 +8,8 @@ from typing import Any
 
 import psycopg2
 
-from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 
 Ids = dict[str, str]
 # (method, path, body) for the ids of the object under attack and of the attacker's own rows.
@@ -61,9 +61,9 @@ ATTACKS: dict[str, Attack] = {
 }  # fmt: skip
 
 
-def populate(client: UserClient) -> Ids:
+def populate(client: SignedInUser) -> Ids:
     category = client.category("Food")
-    budget = client.budget(limits=[{"category_id": category["id"], "limit_amount": "50"}])
+    budget = client.budget(limits={category["id"]: "50"})
     transaction = client.transaction(category["id"], "20.00")
     goal = client.goal(target="100")
     client.post(f"/api/goals/{goal['id']}/contributions", json={"amount": "10"})
@@ -75,7 +75,7 @@ def populate(client: UserClient) -> Ids:
     }
 
 
-def everything_of(client: UserClient) -> dict[str, Any]:
+def everything_of(client: SignedInUser) -> dict[str, Any]:
     views = {
         path: client.get(path).json
         for path in [
@@ -88,7 +88,7 @@ def everything_of(client: UserClient) -> dict[str, Any]:
 
 
 def test_another_users_id_answers_404_exactly_like_a_missing_one(
-    alice: UserClient, bob: UserClient
+    alice: SignedInUser, bob: SignedInUser
 ) -> None:
     alices = populate(alice)
     bobs = populate(bob)
@@ -115,7 +115,7 @@ def test_another_users_id_answers_404_exactly_like_a_missing_one(
 
 
 def test_lists_summary_and_export_hold_only_your_rows(
-    alice: UserClient, bob: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, bob: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     alices = populate(alice)
     bobs = populate(bob)

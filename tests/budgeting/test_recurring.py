@@ -7,7 +7,6 @@ recurring run`; the tests hand it the moment it runs at, so days of downtime tak
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,8 +21,9 @@ from api_app.extensions import db
 from api_app.models import RecurringTransaction
 from api_app.recurring.service import RunReport, record_due_occurrences
 from event_contract import BUDGET_LIMIT_EXCEEDED
-from tests.budgeting.conftest import UserClient
+from tests.parallel import in_parallel
 from tests.people import outbox_payloads
+from tests.users import SignedInUser
 
 RULE_KEYS = {
     "id", "category_id", "type", "amount", "description", "frequency", "start_date", "end_date",
@@ -31,7 +31,7 @@ RULE_KEYS = {
 }  # fmt: skip
 
 
-def rule(user: UserClient, category_id: str, **fields: Any) -> dict[str, Any]:
+def rule(user: SignedInUser, category_id: str, **fields: Any) -> dict[str, Any]:
     body = {
         "category_id": category_id,
         "type": "EXPENSE",
@@ -43,14 +43,14 @@ def rule(user: UserClient, category_id: str, **fields: Any) -> dict[str, Any]:
     return user.created("/api/recurring", body)
 
 
-def recorded(user: UserClient, rule_id: str) -> list[dict[str, Any]]:
+def recorded(user: SignedInUser, rule_id: str) -> list[dict[str, Any]]:
     response = user.get(f"/api/transactions?recurring_id={rule_id}&page_size=100")
     assert response.status_code == 200, response.json
     items: list[dict[str, Any]] = response.json
     return sorted(items, key=lambda item: item["date"])
 
 
-def dates(user: UserClient, rule_id: str) -> list[str]:
+def dates(user: SignedInUser, rule_id: str) -> list[str]:
     return [item["date"] for item in recorded(user, rule_id)]
 
 
@@ -64,7 +64,7 @@ def utc(*parts: int) -> datetime:
 
 
 def test_a_monthly_rule_falls_on_the_months_last_day_where_it_is_shorter(
-    alice: UserClient,
+    alice: SignedInUser,
 ) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2024-01-31", end_date="2024-12-31")
@@ -80,7 +80,7 @@ def test_a_monthly_rule_falls_on_the_months_last_day_where_it_is_shorter(
     ]  # fmt: skip
 
 
-def test_weekly_and_yearly_rules(alice: UserClient) -> None:
+def test_weekly_and_yearly_rules(alice: SignedInUser) -> None:
     gym = alice.category("Gym")
     weekly = rule(alice, gym["id"], frequency="weekly", start_date="2024-02-26",
                   end_date="2024-03-20")  # fmt: skip
@@ -93,7 +93,7 @@ def test_weekly_and_yearly_rules(alice: UserClient) -> None:
 
 
 def test_creating_a_rule_records_every_occurrence_up_to_today_and_points_at_the_next(
-    alice: UserClient,
+    alice: SignedInUser,
 ) -> None:
     salary = alice.category("Salary")
     today = datetime.now(UTC).date()
@@ -111,7 +111,7 @@ def test_creating_a_rule_records_every_occurrence_up_to_today_and_points_at_the_
     assert alice.get(f"/api/recurring/{created['id']}").json == created
 
 
-def test_a_rule_starting_later_records_nothing_yet(alice: UserClient) -> None:
+def test_a_rule_starting_later_records_nothing_yet(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2031-05-31")
     assert created["next_date"] == "2031-05-31"
@@ -119,7 +119,7 @@ def test_a_rule_starting_later_records_nothing_yet(alice: UserClient) -> None:
 
 
 def test_catch_up_after_days_of_downtime_records_each_missed_occurrence_once(
-    api: Flask, alice: UserClient
+    api: Flask, alice: SignedInUser
 ) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2030-01-31")
@@ -137,23 +137,12 @@ def test_catch_up_after_days_of_downtime_records_each_missed_occurrence_once(
 
 
 def test_runs_at_the_same_time_record_each_occurrence_once(
-    api: Flask, sign_in: Callable[[], UserClient]
+    api: Flask, make_user: Callable[[], SignedInUser]
 ) -> None:
-    users = [sign_in() for _ in range(4)]
+    users = [make_user() for _ in range(4)]
     rules = [rule(user, user.category("Rent")["id"], frequency="weekly", start_date="2030-01-01")
              for user in users]  # fmt: skip
-    reports: list[RunReport] = []
-    barrier = threading.Barrier(4)
-
-    def run() -> None:
-        barrier.wait()
-        reports.append(run_at(api, utc(2030, 3, 1)))
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = in_parallel(*[lambda: run_at(api, utc(2030, 3, 1))] * 4)
     # 2030-01-01 to 2030-02-26: nine Tuesdays per rule, recorded by whichever run got there.
     assert sum(report.transactions for report in reports) == 4 * 9
     for user, created in zip(users, rules, strict=True):
@@ -161,7 +150,7 @@ def test_runs_at_the_same_time_record_each_occurrence_once(
     assert run_at(api, utc(2030, 3, 1)) == RunReport(rules=0, transactions=0)
 
 
-def test_today_is_the_users_today(api: Flask, alice: UserClient, bob: UserClient) -> None:
+def test_today_is_the_users_today(api: Flask, alice: SignedInUser, bob: SignedInUser) -> None:
     assert alice.patch("/api/users/me", json={"timezone": "Pacific/Auckland"}).status_code == 200
     alices = rule(alice, alice.category("Rent")["id"], start_date="2030-03-01")
     bobs = rule(bob, bob.category("Rent")["id"], start_date="2030-03-01")
@@ -173,7 +162,7 @@ def test_today_is_the_users_today(api: Flask, alice: UserClient, bob: UserClient
     assert dates(bob, bobs["id"]) == ["2030-03-01"]
 
 
-def test_creating_uses_the_users_today(alice: UserClient) -> None:
+def test_creating_uses_the_users_today(alice: SignedInUser) -> None:
     zone = "Pacific/Kiritimati"  # UTC+14: its today is often UTC's tomorrow
     assert alice.patch("/api/users/me", json={"timezone": zone}).status_code == 200
     today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
@@ -183,7 +172,7 @@ def test_creating_uses_the_users_today(alice: UserClient) -> None:
     assert created["next_date"] == (today + timedelta(weeks=1)).isoformat()
 
 
-def test_the_cli_command_runs_the_job(api: Flask, alice: UserClient) -> None:
+def test_the_cli_command_runs_the_job(api: Flask, alice: SignedInUser) -> None:
     in_three_days = datetime.now(UTC).date() + timedelta(days=3)
     created = rule(alice, alice.category("Rent")["id"], frequency="weekly",
                    start_date=in_three_days.isoformat())  # fmt: skip
@@ -206,22 +195,22 @@ def test_the_cli_command_runs_the_job(api: Flask, alice: UserClient) -> None:
 
 
 def test_recorded_expenses_alert_like_any_expense_once_per_category_month(
-    api: Flask, alice: UserClient
+    api: Flask, alice: SignedInUser
 ) -> None:
     food = alice.category("Food")
-    alice.budget(2024, 3, limits=[{"category_id": food["id"], "limit_amount": "100"}])
-    alice.budget(2024, 4, limits=[{"category_id": food["id"], "limit_amount": "100"}])
+    alice.budget(2024, 3, limits={food["id"]: "100"})
+    alice.budget(2024, 4, limits={food["id"]: "100"})
     # Four or five Mondays of 30.00 each month: over the limit of 100.00 in both months.
     rule(alice, food["id"], amount="30", frequency="weekly", start_date="2024-03-04",
          end_date="2024-04-29")  # fmt: skip
-    alerts = outbox_payloads(api, alice.user.id, BUDGET_LIMIT_EXCEEDED)
+    alerts = outbox_payloads(api, alice.id, BUDGET_LIMIT_EXCEEDED)
     # Recorded in one transaction: the outbox's order between them is not theirs.
     assert sorted((a["year"], a["month"], a["spent"]) for a in alerts) == [
         (2024, 3, "120.00"), (2024, 4, "150.00"),
     ]  # fmt: skip
 
 
-def test_the_transactions_stay_when_the_rule_is_deleted(alice: UserClient) -> None:
+def test_the_transactions_stay_when_the_rule_is_deleted(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2024-01-15", end_date="2024-03-15")
     [first, *_] = recorded(alice, created["id"])
@@ -233,7 +222,7 @@ def test_the_transactions_stay_when_the_rule_is_deleted(alice: UserClient) -> No
     assert alice.get(f"/api/transactions/{first['id']}").json["amount"] == "10.00"
 
 
-def test_changing_a_rule_records_what_is_missing_and_never_twice(alice: UserClient) -> None:
+def test_changing_a_rule_records_what_is_missing_and_never_twice(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2024-03-10", end_date="2024-05-10")
     assert dates(alice, created["id"]) == ["2024-03-10", "2024-04-10", "2024-05-10"]
@@ -253,7 +242,7 @@ def test_changing_a_rule_records_what_is_missing_and_never_twice(alice: UserClie
     ]  # fmt: skip
 
 
-def test_ending_a_rule_stops_it(api: Flask, alice: UserClient) -> None:
+def test_ending_a_rule_stops_it(api: Flask, alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2030-01-31")
     changed = alice.patch(f"/api/recurring/{created['id']}", json={"end_date": "2030-03-30"})
@@ -263,7 +252,7 @@ def test_ending_a_rule_stops_it(api: Flask, alice: UserClient) -> None:
     assert alice.get(f"/api/recurring/{created['id']}").json["next_date"] is None
 
 
-def test_list_shows_the_newest_first_page_by_page(alice: UserClient) -> None:
+def test_list_shows_the_newest_first_page_by_page(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     made = [rule(alice, rent["id"], start_date=f"2031-0{n}-01") for n in range(1, 4)]
     first = alice.get("/api/recurring?page_size=2")
@@ -285,7 +274,7 @@ def test_list_shows_the_newest_first_page_by_page(alice: UserClient) -> None:
     ],
 )  # fmt: skip
 def test_invalid_rules_are_refused_and_record_nothing(
-    alice: UserClient, field: str, value: Any
+    alice: SignedInUser, field: str, value: Any
 ) -> None:
     rent = alice.category("Rent")
     body = {"category_id": rent["id"], "type": "EXPENSE", "amount": "1", "frequency": "monthly",
@@ -297,7 +286,7 @@ def test_invalid_rules_are_refused_and_record_nothing(
     assert alice.get("/api/transactions").json == []
 
 
-def test_a_start_too_far_back_is_refused(alice: UserClient) -> None:
+def test_a_start_too_far_back_is_refused(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     body = {"category_id": rent["id"], "type": "EXPENSE", "amount": "1", "frequency": "weekly",
             "start_date": "1990-01-01"}  # fmt: skip
@@ -308,7 +297,7 @@ def test_a_start_too_far_back_is_refused(alice: UserClient) -> None:
     assert alice.get("/api/transactions").json == []
 
 
-def test_an_end_before_the_changed_start_is_refused(alice: UserClient) -> None:
+def test_an_end_before_the_changed_start_is_refused(alice: SignedInUser) -> None:
     created = rule(alice, alice.category("Rent")["id"], end_date="2030-12-31")
     response = alice.patch(f"/api/recurring/{created['id']}", json={"start_date": "2031-01-31"})
     assert response.status_code == 422
@@ -316,7 +305,7 @@ def test_an_end_before_the_changed_start_is_refused(alice: UserClient) -> None:
     assert alice.get(f"/api/recurring/{created['id']}").json == created
 
 
-def test_another_users_rule_is_not_found(alice: UserClient, bob: UserClient) -> None:
+def test_another_users_rule_is_not_found(alice: SignedInUser, bob: SignedInUser) -> None:
     alices = rule(alice, alice.category("Rent")["id"])
     path = f"/api/recurring/{alices['id']}"
     assert bob.get(path).status_code == 404
@@ -334,7 +323,7 @@ def test_another_users_rule_is_not_found(alice: UserClient, bob: UserClient) -> 
     assert alice.patch(path, json={"category_id": bobs_category["id"]}).status_code == 404
 
 
-def test_a_category_with_rules_is_deleted_only_by_moving_them(alice: UserClient) -> None:
+def test_a_category_with_rules_is_deleted_only_by_moving_them(alice: SignedInUser) -> None:
     rent, housing = alice.category("Rent"), alice.category("Housing")
     created = rule(alice, rent["id"])
     assert alice.delete(f"/api/categories/{rent['id']}").status_code == 409
@@ -343,7 +332,7 @@ def test_a_category_with_rules_is_deleted_only_by_moving_them(alice: UserClient)
     assert alice.get(f"/api/recurring/{created['id']}").json["category_id"] == housing["id"]
 
 
-def test_the_recurring_filter_of_transactions(alice: UserClient) -> None:
+def test_the_recurring_filter_of_transactions(alice: SignedInUser) -> None:
     rent = alice.category("Rent")
     created = rule(alice, rent["id"], start_date="2024-01-01", end_date="2024-02-01")
     alice.transaction(rent["id"], "5.00", "2024-01-02")
@@ -355,11 +344,11 @@ def test_the_recurring_filter_of_transactions(alice: UserClient) -> None:
     assert alice.get("/api/transactions?recurring_id=nope").status_code == 422
 
 
-def test_rules_need_a_token(alice: UserClient) -> None:
+def test_rules_need_a_token(alice: SignedInUser) -> None:
     assert alice.client.get("/api/recurring").status_code == 401
 
 
-def test_the_job_leaves_a_rule_that_is_not_due(api: Flask, alice: UserClient) -> None:
+def test_the_job_leaves_a_rule_that_is_not_due(api: Flask, alice: SignedInUser) -> None:
     created = rule(alice, alice.category("Rent")["id"], start_date="2030-01-31")
     assert run_at(api, utc(2030, 1, 30)) == RunReport(rules=0, transactions=0)
     assert dates(alice, created["id"]) == []

@@ -14,22 +14,22 @@ from sqlalchemy import event
 
 from api_app.budgets.spending import spent_in_month
 from api_app.extensions import db
-from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 
 INDEX = "transactions_user_id_date_idx"
 
 
-def summary(client: UserClient, year: int = 2024, month: int = 3) -> dict[str, Any]:
+def summary(client: SignedInUser, year: int = 2024, month: int = 3) -> dict[str, Any]:
     response = client.get(f"/api/budgets/summary?year={year}&month={month}")
     assert response.status_code == 200, response.json
     body: dict[str, Any] = response.json
     return body
 
 
-def test_money_adds_up_exactly_and_spending_the_limit_is_not_over(alice: UserClient) -> None:
+def test_money_adds_up_exactly_and_spending_the_limit_is_not_over(alice: SignedInUser) -> None:
     food = alice.category("Food", icon="🍎")
-    alice.budget(limits=[{"category_id": food["id"], "limit_amount": "0.30"}])
+    alice.budget(limits={food["id"]: "0.30"})
     alice.transaction(food["id"], "0.10")
     alice.transaction(food["id"], 0.2)
     assert summary(alice) == {
@@ -59,10 +59,10 @@ def test_money_adds_up_exactly_and_spending_the_limit_is_not_over(alice: UserCli
 
 
 def test_one_cent_over_a_large_limit_is_over_even_if_the_percentage_rounds_to_100(
-    alice: UserClient,
+    alice: SignedInUser,
 ) -> None:
     food = alice.category("Food")
-    alice.budget(limits=[{"category_id": food["id"], "limit_amount": "1000000.00"}])
+    alice.budget(limits={food["id"]: "1000000.00"})
     alice.transaction(food["id"], "1000000.01")
     [category] = summary(alice)["categories"]
     assert (category["percent"], category["over_limit"], category["remaining"]) == (
@@ -70,12 +70,12 @@ def test_one_cent_over_a_large_limit_is_over_even_if_the_percentage_rounds_to_10
     )  # fmt: skip
 
 
-def test_every_category_with_a_limit_or_spending_appears(alice: UserClient) -> None:
+def test_every_category_with_a_limit_or_spending_appears(alice: SignedInUser) -> None:
     food = alice.category("Food")
     rent = alice.category("Rent")
     salary = alice.category("Salary")
     alice.category("Unused")
-    alice.budget(limits=[{"category_id": rent["id"], "limit_amount": "900"}])
+    alice.budget(limits={rent["id"]: "900"})
     alice.transaction(food["id"], "12.34")
     alice.transaction(salary["id"], "2500", kind="INCOME")
     body = summary(alice)
@@ -92,14 +92,14 @@ def test_every_category_with_a_limit_or_spending_appears(alice: UserClient) -> N
     ]  # fmt: skip
 
 
-def test_without_a_budget_spending_still_shows(alice: UserClient) -> None:
+def test_without_a_budget_spending_still_shows(alice: SignedInUser) -> None:
     food = alice.category("Food")
     alice.transaction(food["id"], "3.00")
     [category] = summary(alice)["categories"]
     assert (category["spent"], category["limit"]) == ("3.00", None)
 
 
-def test_an_empty_month(alice: UserClient) -> None:
+def test_an_empty_month(alice: SignedInUser) -> None:
     assert summary(alice, 2030, 1) == {
         "year": 2030, "month": 1, "income": "0.00", "expense": "0.00", "net": "0.00",
         "categories": [],
@@ -108,7 +108,7 @@ def test_an_empty_month(alice: UserClient) -> None:
 
 @pytest.mark.parametrize(("year", "month"), [(2024, 3), (2023, 12)])
 def test_only_the_month_counts_first_and_last_day_included(
-    alice: UserClient, year: int, month: int
+    alice: SignedInUser, year: int, month: int
 ) -> None:
     food = alice.category("Food")
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
@@ -125,14 +125,14 @@ def test_only_the_month_counts_first_and_last_day_included(
     "query",
     ["", "year=2024", "month=3", "year=2024&month=13", "year=1999&month=1", "year=x&month=1"],
 )
-def test_year_and_month_are_required_and_checked(alice: UserClient, query: str) -> None:
+def test_year_and_month_are_required_and_checked(alice: SignedInUser, query: str) -> None:
     assert alice.get(f"/api/budgets/summary?{query}").status_code == 422
 
 
-def test_other_users_rows_never_count(alice: UserClient, bob: UserClient) -> None:
+def test_other_users_rows_never_count(alice: SignedInUser, bob: SignedInUser) -> None:
     food = alice.category("Food")
     bobs_food = bob.category("Food")
-    bob.budget(limits=[{"category_id": bobs_food["id"], "limit_amount": "5"}])
+    bob.budget(limits={bobs_food["id"]: "5"})
     bob.transaction(bobs_food["id"], "99.00")
     bob.transaction(bobs_food["id"], "50.00", kind="INCOME")
     alice.transaction(food["id"], "1.00")
@@ -142,7 +142,7 @@ def test_other_users_rows_never_count(alice: UserClient, bob: UserClient) -> Non
 
 
 def test_spent_in_month_is_one_categorys_expenses_of_one_month(
-    alice: UserClient, bob: UserClient, api: Flask
+    alice: SignedInUser, bob: SignedInUser, api: Flask
 ) -> None:
     food = alice.category("Food")
     rent = alice.category("Rent")
@@ -153,9 +153,9 @@ def test_spent_in_month_is_one_categorys_expenses_of_one_month(
     alice.transaction(rent["id"], "900.00", "2024-03-01")
     bob.transaction(bob.category("Food")["id"], "3.00", "2024-03-05")
     with api.app_context():
-        assert str(spent_in_month(alice.user.id, uuid.UUID(food["id"]), 2024, 3)) == "0.30"
-        assert str(spent_in_month(alice.user.id, uuid.UUID(food["id"]), 2024, 5)) == "0.00"
-        assert str(spent_in_month(bob.user.id, uuid.UUID(food["id"]), 2024, 3)) == "0.00"
+        assert str(spent_in_month(alice.id, uuid.UUID(food["id"]), 2024, 3)) == "0.30"
+        assert str(spent_in_month(alice.id, uuid.UUID(food["id"]), 2024, 5)) == "0.00"
+        assert str(spent_in_month(bob.id, uuid.UUID(food["id"]), 2024, 3)) == "0.00"
     assert summary(alice)["categories"][0]["spent"] == "0.30"
 
 
@@ -175,7 +175,7 @@ def recorded_statements(app: Flask) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def fill_history(database_url: str, owner: UserClient, category_id: str, amount: str) -> None:
+def fill_history(database_url: str, owner: SignedInUser, category_id: str, amount: str) -> None:
     """Six years of expenses, three a day, in one category."""
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         cursor.execute(
@@ -185,17 +185,17 @@ def fill_history(database_url: str, owner: UserClient, category_id: str, amount:
             FROM generate_series('2019-01-01'::date, '2024-12-31'::date, '1 day') AS day,
                  generate_series(1, 3)
             """,
-            {"user": str(owner.user.id), "category": category_id, "amount": amount},
+            {"user": str(owner.id), "category": category_id, "amount": amount},
         )
         cursor.execute("ANALYZE transactions")
     connection.close()
 
 
 def test_the_summary_reads_only_that_months_rows_through_the_index(
-    alice: UserClient, bob: UserClient, api: Flask, test_databases: ServiceDatabases
+    alice: SignedInUser, bob: SignedInUser, api: Flask, test_databases: ServiceDatabases
 ) -> None:
     food = alice.category("Food")
-    alice.budget(limits=[{"category_id": food["id"], "limit_amount": "100"}])
+    alice.budget(limits={food["id"]: "100"})
     fill_history(test_databases.api_url, alice, food["id"], "1.25")
     fill_history(test_databases.api_url, bob, bob.category("Food")["id"], "2.00")
 

@@ -11,15 +11,15 @@ from typing import Any
 import psycopg2
 import pytest
 
-from tests.budgeting.conftest import UserClient
 from tests.conftest import ServiceDatabases
+from tests.users import SignedInUser
 
 TRANSACTION_KEYS = {
     "id", "category_id", "type", "amount", "date", "description", "recurring_id", "created_at",
 }  # fmt: skip
 
 
-def test_record_an_expense(alice: UserClient) -> None:
+def test_record_an_expense(alice: SignedInUser) -> None:
     food = alice.category("Food")
     response = alice.post(
         "/api/transactions",
@@ -40,7 +40,7 @@ def test_record_an_expense(alice: UserClient) -> None:
 
 
 @pytest.mark.parametrize("given", ["income", "Income", "iNcOmE", "INCOME"])
-def test_type_is_case_insensitive_and_answered_upper_case(alice: UserClient, given: str) -> None:
+def test_type_is_case_insensitive_and_answered_upper_case(alice: SignedInUser, given: str) -> None:
     salary = alice.category("Salary")
     assert alice.transaction(salary["id"], "100", kind=given)["type"] == "INCOME"
 
@@ -68,7 +68,7 @@ def test_type_is_case_insensitive_and_answered_upper_case(alice: UserClient, giv
     ],
 )
 def test_invalid_input_is_refused_and_records_nothing(
-    alice: UserClient, field: str, value: Any
+    alice: SignedInUser, field: str, value: Any
 ) -> None:
     food = alice.category("Food")
     body = {"category_id": food["id"], "type": "EXPENSE", "amount": "1", "date": "2024-03-05"}
@@ -79,20 +79,20 @@ def test_invalid_input_is_refused_and_records_nothing(
 
 
 @pytest.mark.parametrize("missing", ["category_id", "type", "amount", "date"])
-def test_required_fields(alice: UserClient, missing: str) -> None:
+def test_required_fields(alice: SignedInUser, missing: str) -> None:
     food = alice.category("Food")
     body = {"category_id": food["id"], "type": "EXPENSE", "amount": "1", "date": "2024-03-05"}
     del body[missing]
     assert alice.post("/api/transactions", json=body).status_code == 422
 
 
-def test_description_is_optional_up_to_500_characters(alice: UserClient) -> None:
+def test_description_is_optional_up_to_500_characters(alice: SignedInUser) -> None:
     food = alice.category("Food")
     assert alice.transaction(food["id"], "1")["description"] is None
     assert alice.transaction(food["id"], "1", description="x" * 500)["description"] == "x" * 500
 
 
-def test_the_category_must_be_yours(alice: UserClient, bob: UserClient) -> None:
+def test_the_category_must_be_yours(alice: SignedInUser, bob: SignedInUser) -> None:
     for category_id in [bob.category("Food")["id"], str(uuid.uuid4())]:
         response = alice.post(
             "/api/transactions",
@@ -109,7 +109,7 @@ def test_the_category_must_be_yours(alice: UserClient, bob: UserClient) -> None:
     assert bob.get("/api/transactions").json == []
 
 
-def test_change_any_field(alice: UserClient) -> None:
+def test_change_any_field(alice: SignedInUser) -> None:
     food = alice.category("Food")
     salary = alice.category("Salary")
     original = alice.transaction(food["id"], "5.00", description="lunch")
@@ -136,14 +136,16 @@ def test_change_any_field(alice: UserClient) -> None:
     "body",
     [{"amount": "0"}, {"type": "x"}, {"date": "tomorrow"}, {"user_id": str(uuid.uuid4())}],
 )
-def test_invalid_changes_change_nothing(alice: UserClient, body: dict[str, Any]) -> None:
+def test_invalid_changes_change_nothing(alice: SignedInUser, body: dict[str, Any]) -> None:
     food = alice.category("Food")
     original = alice.transaction(food["id"], "5.00")
     assert alice.patch(f"/api/transactions/{original['id']}", json=body).status_code == 422
     assert alice.get(f"/api/transactions/{original['id']}").json == original
 
 
-def test_moving_to_a_category_that_is_not_yours_is_404(alice: UserClient, bob: UserClient) -> None:
+def test_moving_to_a_category_that_is_not_yours_is_404(
+    alice: SignedInUser, bob: SignedInUser
+) -> None:
     food = alice.category("Food")
     original = alice.transaction(food["id"], "5.00")
     response = alice.patch(
@@ -153,7 +155,7 @@ def test_moving_to_a_category_that_is_not_yours_is_404(alice: UserClient, bob: U
     assert alice.get(f"/api/transactions/{original['id']}").json == original
 
 
-def test_delete(alice: UserClient) -> None:
+def test_delete(alice: SignedInUser) -> None:
     food = alice.category("Food")
     transaction = alice.transaction(food["id"], "5.00")
     assert alice.delete(f"/api/transactions/{transaction['id']}").status_code == 204
@@ -162,7 +164,7 @@ def test_delete(alice: UserClient) -> None:
         assert response.status_code == 404
 
 
-def make_history(client: UserClient) -> dict[str, Any]:
+def make_history(client: SignedInUser) -> dict[str, Any]:
     food = client.category("Food")
     salary = client.category("Salary")
     return {
@@ -181,14 +183,14 @@ def ids(response: Any) -> list[str]:
     return [item["id"] for item in response.json]
 
 
-def test_list_is_newest_date_first_then_newest_created(alice: UserClient) -> None:
+def test_list_is_newest_date_first_then_newest_created(alice: SignedInUser) -> None:
     h = make_history(alice)
     assert ids(alice.get("/api/transactions")) == [
         h[name]["id"] for name in ["after", "last", "later_same_day", "paid", "first", "early"]
     ]
 
 
-def test_filters_combine_and_dates_are_inclusive(alice: UserClient) -> None:
+def test_filters_combine_and_dates_are_inclusive(alice: SignedInUser) -> None:
     h = make_history(alice)
     february = alice.get("/api/transactions?from=2024-02-01&to=2024-02-29")
     assert ids(february) == [h[n]["id"] for n in ["last", "later_same_day", "paid", "first"]]
@@ -204,24 +206,24 @@ def test_filters_combine_and_dates_are_inclusive(alice: UserClient) -> None:
 @pytest.mark.parametrize(
     "query", ["from=2024-13-01", "to=yesterday", "type=transfer", "category_id=x", "page_size=101"]
 )
-def test_invalid_filters_are_refused(alice: UserClient, query: str) -> None:
+def test_invalid_filters_are_refused(alice: SignedInUser, query: str) -> None:
     assert alice.get(f"/api/transactions?{query}").status_code == 422
 
 
-def test_from_after_to_is_refused(alice: UserClient) -> None:
+def test_from_after_to_is_refused(alice: SignedInUser) -> None:
     response = alice.get("/api/transactions?from=2024-02-02&to=2024-02-01")
     assert response.status_code == 422
     assert response.json["errors"] == {"query": {"to": ["Must not be before `from`."]}}
 
 
-def test_list_is_paginated(alice: UserClient) -> None:
+def test_list_is_paginated(alice: SignedInUser) -> None:
     make_history(alice)
     response = alice.get("/api/transactions?page=2&page_size=4")
     assert len(response.json) == 2
     assert json.loads(response.headers["X-Pagination"])["total"] == 6
 
 
-def read_csv(client: UserClient, query: str = "") -> list[dict[str, str]]:
+def read_csv(client: SignedInUser, query: str = "") -> list[dict[str, str]]:
     response = client.get(f"/api/transactions/export.csv{query}")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -229,7 +231,7 @@ def read_csv(client: UserClient, query: str = "") -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 
-def test_csv_export_has_a_header_and_the_lists_rows_and_filters(alice: UserClient) -> None:
+def test_csv_export_has_a_header_and_the_lists_rows_and_filters(alice: SignedInUser) -> None:
     h = make_history(alice)
     rows = read_csv(alice, "?from=2024-02-01&to=2024-02-29&type=EXPENSE")
     assert [row["id"] for row in rows] == [h[n]["id"] for n in ["last", "later_same_day", "first"]]
@@ -247,7 +249,7 @@ def test_csv_export_has_a_header_and_the_lists_rows_and_filters(alice: UserClien
     assert alice.get("/api/transactions/export.csv?type=nope").status_code == 422
 
 
-def test_csv_keeps_awkward_text_intact_and_inert(alice: UserClient) -> None:
+def test_csv_keeps_awkward_text_intact_and_inert(alice: SignedInUser) -> None:
     category = alice.category('=HYPERLINK("x")')
     text = 'He said "hi", then\nleft; =1+1'
     alice.transaction(category["id"], "1.00", description=text)
@@ -259,7 +261,7 @@ def test_csv_keeps_awkward_text_intact_and_inert(alice: UserClient) -> None:
     assert {row["category"] for row in rows} == {'\'=HYPERLINK("x")'}
 
 
-def test_csv_of_nothing_is_just_the_header(alice: UserClient) -> None:
+def test_csv_of_nothing_is_just_the_header(alice: SignedInUser) -> None:
     response = alice.get("/api/transactions/export.csv")
     assert response.get_data(as_text=True) == (
         "date,type,amount,category_id,category,description,id,created_at\r\n"
@@ -267,16 +269,16 @@ def test_csv_of_nothing_is_just_the_header(alice: UserClient) -> None:
 
 
 def test_deleting_a_user_removes_their_transactions(
-    alice: UserClient, bob: UserClient, test_databases: ServiceDatabases
+    alice: SignedInUser, bob: SignedInUser, test_databases: ServiceDatabases
 ) -> None:
     alice.transaction(alice.category("Food")["id"], "1.00")
     bob.transaction(bob.category("Food")["id"], "1.00")
     with psycopg2.connect(test_databases.api_url) as connection, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM users WHERE id = %s", (str(alice.user.id),))
+        cursor.execute("DELETE FROM users WHERE id = %s", (str(alice.id),))
         cursor.execute("SELECT user_id FROM transactions")
         remaining = [row[0] for row in cursor.fetchall()]
     connection.close()
-    assert remaining == [str(bob.user.id)]
+    assert remaining == [str(bob.id)]
     gone = alice.get("/api/transactions")
     assert gone.status_code == 401
     assert gone.json["message"] == "access token no longer valid: sign in again"

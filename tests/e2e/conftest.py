@@ -8,32 +8,24 @@ outbox row is committed with the request, so it says what the worker will be ask
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
 import pytest
-import redis
-from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
-from werkzeug.test import Client, TestResponse
 
 from event_contract import (
     BUDGET_LIMIT_EXCEEDED,
     BUDGET_MONTH_CLOSED,
     BUDGET_THRESHOLD_REACHED,
     GOAL_REACHED,
-    NOTIFICATIONS_QUEUE,
 )
-from tests.conftest import ServiceDatabases, register_through
-from tests.linking import apply_settings
-from tests.pipeline import OUTCOME_WAIT_SECONDS, wait_until
-from wsgi import Gateway
+from tests.conftest import ServiceDatabases
+from tests.eventually import eventually
+from tests.users import SignedInUser
 
-HISTORY = "/api/notifications/history?page_size=100"
 SETTINGS = "/api/notifications/settings"
 # The events that end up as a delivery in the user's history.
 # Every event that ends in a delivery row (sent or skipped) in the user's history.
@@ -45,89 +37,6 @@ NOTIFYING_EVENTS = (
 )
 # The alerts of issue 6; heads-up warnings and digests have tests of their own.
 ALERTS = (BUDGET_LIMIT_EXCEEDED, GOAL_REACHED)
-
-
-@pytest.fixture
-def gateway(api: Flask, notify: Flask) -> Client:
-    return Client(Gateway(api, notify))
-
-
-@dataclass
-class Person:
-    """A signed-up user and the calls they make; the helpers assert the status they expect."""
-
-    gateway: Client
-    id: uuid.UUID
-    email: str
-    access_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-    def call(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> TestResponse:
-        return self.gateway.open(
-            path, method=method, headers={**self.headers, **(headers or {})}, **kwargs
-        )
-
-    def expect(self, status: int, method: str, path: str, **kwargs: Any) -> Any:
-        """The JSON body of a call that must answer `status` (None for an empty body)."""
-        response = self.call(method, path, **kwargs)
-        body = response.get_json(silent=True)
-        assert response.status_code == status, f"{method} {path}: {response.status_code} {body}"
-        return body
-
-    def category_id(self, name: str) -> str:
-        """One of the user's categories by name: a default one (Food, Transport, ...) or theirs."""
-        categories = self.expect(200, "GET", "/api/categories?page_size=100")
-        (wanted,) = [category["id"] for category in categories if category["name"] == name]
-        return str(wanted)
-
-    def new_category(self, name: str) -> str:
-        return str(self.expect(201, "POST", "/api/categories", json={"name": name})["id"])
-
-    def settings(self, **changes: Any) -> dict[str, Any]:
-        """PATCH the notification settings (notify_limit_exceeded, ...); a telegram_chat_id
-        other than null is linked through the bot's deep link, the one way to set it."""
-        response = apply_settings(self.gateway, self.headers, changes)
-        body = response.get_json(silent=True)
-        assert response.status_code == 200, f"PATCH {SETTINGS}: {response.status_code} {body}"
-        settings: dict[str, Any] = body
-        return settings
-
-    def budget(self, year: int, month: int, limits: dict[str, str]) -> str:
-        """A monthly budget with {category id: limit}; its id."""
-        body = {
-            "year": year,
-            "month": month,
-            "limits": [{"category_id": c, "limit_amount": a} for c, a in limits.items()],
-        }
-        return str(self.expect(201, "POST", "/api/budgets", json=body)["id"])
-
-    def transaction(
-        self, category_id: str, amount: str, day: str, kind: str = "EXPENSE"
-    ) -> dict[str, Any]:
-        body = {"category_id": category_id, "type": kind, "amount": amount, "date": day}
-        created: dict[str, Any] = self.expect(201, "POST", "/api/transactions", json=body)
-        return created
-
-    def history(self) -> list[dict[str, Any]]:
-        """GET /api/notifications/history: the user's deliveries, newest first."""
-        rows: list[dict[str, Any]] = self.expect(200, "GET", HISTORY)
-        return rows
-
-
-@pytest.fixture
-def register(gateway: Client) -> Callable[[], Person]:
-    """Sign a new user up through POST /api/auth/register."""
-
-    def sign_up() -> Person:
-        user = register_through(gateway)
-        return Person(gateway, user.id, user.email, user.access_token)
-
-    return sign_up
 
 
 @dataclass(frozen=True)
@@ -168,7 +77,7 @@ def rows(test_databases: ServiceDatabases) -> Rows:
 
 
 def settled_history(
-    person: Person, rows: Rows, kinds: tuple[str, ...] = ALERTS
+    person: SignedInUser, rows: Rows, kinds: tuple[str, ...] = ALERTS
 ) -> list[dict[str, Any]]:
     """The user's history of `kinds` once the worker has finished every event that their
     requests recorded: one finished delivery per event, and none for anything else.
@@ -184,35 +93,13 @@ def settled_history(
         # In a tuple: an empty history is an answer too.
         return (history,) if done == expected and len(history) == len(expected) else None
 
-    (history,) = wait_until(finished, f"one finished delivery for each of the events {expected}")
+    (history,) = eventually(finished, f"one finished delivery for each of the events {expected}")
     return [row for row in history if row["event_type"] in kinds]
 
 
 def sent_messages(telegram_messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(chat id, text) of each message "Telegram" received, in order."""
     return [(message["chat_id"], message["text"]) for message in telegram_messages]
-
-
-def wait_until_worker_idle(redis_url: str) -> None:
-    """Until the broker holds no task for the notifications queue, neither waiting nor taken.
-
-    With late acknowledgement a task leaves kombu's `unacked` hash only after it ran (its
-    task_postrun metrics included). Seen idle twice in a row: a task moves from the queue into
-    the hash in two steps.
-    """
-    broker = redis.Redis.from_url(redis_url)
-
-    def idle() -> bool:
-        queued = sum(int(broker.llen(key)) for key in broker.scan_iter(f"{NOTIFICATIONS_QUEUE}*"))
-        return queued == 0 and int(broker.hlen("unacked")) == 0
-
-    def idle_twice() -> bool:
-        if not idle():
-            return False
-        time.sleep(0.05)
-        return idle()
-
-    wait_until(idle_twice, "the worker to finish every queued task", timeout=OUTCOME_WAIT_SECONDS)
 
 
 def metric_samples(metrics_text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

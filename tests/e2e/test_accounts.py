@@ -9,10 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.test import Client
 
-from tests.conftest import PASSWORD, TELEGRAM_WEBHOOK_SECRET, WorkerProcess
-from tests.e2e.conftest import SETTINGS, Person, Rows, settled_history
-from tests.pipeline import wait_until
+from tests.conftest import TELEGRAM_WEBHOOK_SECRET
+from tests.e2e.conftest import SETTINGS, Rows, settled_history
+from tests.eventually import eventually
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import PASSWORD, SignedInUser
 
 WEBHOOK = "/api/notifications/telegram/webhook"
 
@@ -26,11 +28,11 @@ def settings_row(rows: Rows, user_id: uuid.UUID) -> list[tuple[object, ...]]:
 
 
 def test_signing_up_creates_the_notification_settings(
-    register: Callable[[], Person], celery_worker: WorkerProcess, rows: Rows
+    register: Callable[[], SignedInUser], celery_worker: LaunchedProcess, rows: Rows
 ) -> None:
     user = register()
 
-    created = wait_until(lambda: settings_row(rows, user.id), "the new user's settings row")
+    created = eventually(lambda: settings_row(rows, user.id), "the new user's settings row")
     assert created == [(None, True, True)]
     assert user.expect(200, "GET", SETTINGS) == {
         "telegram_chat_id": None,
@@ -56,15 +58,15 @@ def history_rows(rows: Rows, user_id: uuid.UUID) -> int:
     return int(count)
 
 
-def cross_a_limit(user: Person) -> None:
+def cross_a_limit(user: SignedInUser) -> None:
     food = user.category_id("Food")
     user.budget(2026, 11, {food: "10.00"})
     user.transaction(food, "10.01", "2026-11-01")
 
 
 def test_deleting_the_account_removes_its_settings_and_history(
-    register: Callable[[], Person],
-    celery_worker: WorkerProcess,
+    register: Callable[[], SignedInUser],
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
 ) -> None:
@@ -80,7 +82,7 @@ def test_deleting_the_account_removes_its_settings_and_history(
     ann.expect(204, "DELETE", "/api/users/me", json={"password": PASSWORD})
 
     ann.expect(401, "GET", "/api/users/me")
-    wait_until(lambda: not settings_row(rows, ann.id), "the deleted user's settings to go")
+    eventually(lambda: not settings_row(rows, ann.id), "the deleted user's settings to go")
     assert history_rows(rows, ann.id) == 0
     # Her token is refused by notify_app too, though its signature is valid until it expires.
     ann.expect(401, "GET", "/api/notifications/history")
@@ -101,15 +103,18 @@ def start(gateway: Client, code: str, chat_id: int) -> dict[str, str]:
 
 
 def test_a_telegram_link_of_a_deleted_account_links_nothing(
-    register: Callable[[], Person], gateway: Client, celery_worker: WorkerProcess, rows: Rows
+    register: Callable[[], SignedInUser],
+    gateway: Client,
+    celery_worker: LaunchedProcess,
+    rows: Rows,
 ) -> None:
     ann = register()
     offer = ann.expect(201, "POST", "/api/notifications/telegram/link")
     code = parse_qs(urlsplit(offer["url"]).query)["start"][0]
-    wait_until(lambda: settings_row(rows, ann.id), "the new user's settings row")
+    eventually(lambda: settings_row(rows, ann.id), "the new user's settings row")
 
     ann.expect(204, "DELETE", "/api/users/me", json={"password": PASSWORD})
-    wait_until(lambda: not settings_row(rows, ann.id), "the deleted user's settings to go")
+    eventually(lambda: not settings_row(rows, ann.id), "the deleted user's settings to go")
 
     reply = start(gateway, f"/start {code}", chat_id=777)
     assert "not valid" in reply["text"]

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import Person, Rows, sent_messages, settled_history
+from tests.e2e.conftest import Rows, sent_messages, settled_history
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 CHAT_ID = "-1001234567890"
 NOVEMBER = "2026-11-10"
@@ -24,20 +25,20 @@ WAIT = 30.0
 
 @dataclass(frozen=True)
 class Budgeted:
-    person: Person
+    person: SignedInUser
     food: str
     budget_id: str
 
 
 @pytest.fixture
-def ann(register: Callable[[], Person], celery_worker: WorkerProcess) -> Budgeted:
+def ann(register: Callable[[], SignedInUser], celery_worker: LaunchedProcess) -> Budgeted:
     ann = register()
     # Limit and goal alerts alone: heads-up warnings have their own tests (tests/test_warnings.py).
     assert (
         ann.settings(telegram_chat_id=CHAT_ID, warn_at_percent=None)["telegram_chat_id"] == CHAT_ID
     )
     food = ann.category_id("Food")
-    return Budgeted(ann, food, ann.budget(2026, 11, {food: "500.00"}))
+    return Budgeted(ann, food, ann.budget(2026, 11, {food: "500.00"})["id"])
 
 
 def food_alert(spent: str, limit: str, percent: int) -> tuple[str, str]:
@@ -156,7 +157,7 @@ def test_deleting_a_category_into_another_that_goes_over_its_limit_alerts_once(
 ) -> None:
     user = ann.person
     user.transaction(ann.food, "300.00", NOVEMBER)
-    groceries = user.new_category("Groceries")
+    groceries = user.category("Groceries")["id"]
     user.transaction(groceries, "250.00", "2026-11-02")
     user.transaction(groceries, "80.00", "2026-10-02")  # a month without a budget
     assert settled_history(user, rows) == []

@@ -7,17 +7,11 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import (
-    SETTINGS,
-    Person,
-    Rows,
-    metric_samples,
-    metric_value,
-    settled_history,
-    wait_until_worker_idle,
-)
+from tests.e2e.conftest import SETTINGS, Rows, metric_samples, metric_value, settled_history
+from tests.pipeline import wait_until_broker_idle
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -30,23 +24,23 @@ def scrape(app: Flask, path: str) -> Samples:
     return metric_samples(response.get_data(as_text=True))
 
 
-def scrape_worker(worker: WorkerProcess) -> Samples:
+def scrape_worker(worker: LaunchedProcess) -> Samples:
     url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         return metric_samples(response.read().decode())
 
 
 def test_the_metrics_of_the_api_the_notifications_service_and_the_worker_add_up(
-    register: Callable[[], Person],
+    register: Callable[[], SignedInUser],
     api: Flask,
     notify: Flask,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
     redis_url: str,
 ) -> None:
     # Tasks of earlier tests may still be running; they must not count as this test's.
-    wait_until_worker_idle(redis_url)
+    wait_until_broker_idle(redis_url)
     api_before = scrape(api, "/metrics")
     notify_before = scrape(notify, "/api/notifications/metrics")
     worker_before = scrape_worker(celery_worker)
@@ -62,7 +56,7 @@ def test_the_metrics_of_the_api_the_notifications_service_and_the_worker_add_up(
         ann.transaction(food, amount, "2026-11-15")
     assert [row["status"] for row in settled_history(ann, rows)] == ["sent"]
     assert len(telegram.messages) == 1
-    wait_until_worker_idle(redis_url)
+    wait_until_broker_idle(redis_url)
 
     api_after = scrape(api, "/metrics")
     notify_after = scrape(notify, "/api/notifications/metrics")

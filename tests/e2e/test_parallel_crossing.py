@@ -3,23 +3,22 @@ over the limit, send exactly one message."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
-import requests
-
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import Person, Rows, sent_messages, settled_history
+from tests.e2e.conftest import Rows, sent_messages, settled_history
+from tests.parallel import in_parallel
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import LiveClient, SignedInUser
 
 PARALLEL = 20
 
 
 def test_twenty_parallel_expenses_that_cross_together_send_one_message(
     gunicorn_gateway: str,
-    register: Callable[[], Person],
-    celery_worker: WorkerProcess,
+    register: Callable[[], SignedInUser],
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
 ) -> None:
@@ -28,18 +27,11 @@ def test_twenty_parallel_expenses_that_cross_together_send_one_message(
     food = ann.category_id("Food")
     ann.budget(2026, 11, {food: "500.00"})
     body = {"category_id": food, "type": "EXPENSE", "amount": "30.00", "date": "2026-11-10"}
-    start = threading.Barrier(PARALLEL)
-
-    def post_expense(_: int) -> int:
-        with requests.Session() as session:
-            start.wait()
-            response = session.post(
-                f"{gunicorn_gateway}/api/transactions", json=body, headers=ann.headers, timeout=60
-            )
-            return response.status_code
-
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        statuses = list(pool.map(post_expense, range(PARALLEL)))
+    # Through gunicorn's worker processes, which truly run the requests at the same time.
+    over_http = replace(ann, client=LiveClient(gunicorn_gateway, timeout_seconds=60))
+    statuses = in_parallel(
+        *[lambda: over_http.post("/api/transactions", json=body).status_code] * PARALLEL
+    )
 
     assert statuses == [201] * PARALLEL
     summary = ann.expect(200, "GET", "/api/budgets/summary?year=2026&month=11")

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from service_kit.logs import ServiceLogHandler, configure_logging
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import Person, Rows, settled_history
-from tests.pipeline import wait_until
+from tests.e2e.conftest import Rows, settled_history
+from tests.eventually import eventually
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 
 @pytest.fixture
@@ -44,8 +45,8 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_the_request_id_of_a_crossing_reaches_the_outbox_and_the_worker_log(
-    register: Callable[[], Person],
-    celery_worker: WorkerProcess,
+    register: Callable[[], SignedInUser],
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
     api_log: io.StringIO,
@@ -56,7 +57,7 @@ def test_the_request_id_of_a_crossing_reaches_the_outbox_and_the_worker_log(
     ann.budget(2026, 11, {food: "100.00"})
     request_id = f"e2e-{secrets.token_hex(8)}"
 
-    response = ann.call(
+    response = ann.request(
         "POST",
         "/api/transactions",
         json={"category_id": food, "type": "EXPENSE", "amount": "100.01", "date": "2026-11-03"},
@@ -97,7 +98,7 @@ def test_the_request_id_of_a_crossing_reaches_the_outbox_and_the_worker_log(
         # The delivery's line is written right after its row is committed: wait for it.
         return lines if any(" sent after " in entry["message"] for entry in lines) else None
 
-    lines = wait_until(worker_lines, f"the worker's log lines about event {event_id}")
+    lines = eventually(worker_lines, f"the worker's log lines about event {event_id}")
     assert [entry["message"] for entry in lines] == [
         f"handling budget.limit_exceeded event {event_id}",
         f"delivery {delivery['id']} of event {event_id}: sent after 1 attempt(s)",

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import urllib.request
 from typing import Any
 
 import pytest
 from werkzeug.test import Client
 
-from tests.conftest import PASSWORD, WorkerProcess
 from tests.e2e.conftest import SETTINGS, Rows
-from tests.pipeline import wait_until
+from tests.eventually import eventually
+from tests.parallel import in_parallel
+from tests.processes import LaunchedProcess
+from tests.users import PASSWORD
 
 ME = "/api/users/me"
 REFRESH = "/api/auth/refresh"
@@ -42,7 +43,7 @@ def refused_everywhere(gateway: Client, token: str) -> None:
     def notify_refuses() -> bool:
         return gateway.get(SETTINGS, headers=bearer(token)).status_code == 401
 
-    wait_until(notify_refuses, "notify_app to refuse the revoked access token")
+    eventually(notify_refuses, "notify_app to refuse the revoked access token")
     refused = gateway.get(SETTINGS, headers=bearer(token))
     assert set(refused.get_json()) == {"code", "status", "message", "errors"}
     assert refused.get_json()["message"] == "access token no longer valid: sign in again"
@@ -50,7 +51,7 @@ def refused_everywhere(gateway: Client, token: str) -> None:
 
 @pytest.mark.parametrize("revocation", ["logout-all", "password change"])
 def test_revocation_refuses_earlier_access_tokens_on_both_services(
-    gateway: Client, celery_worker: WorkerProcess, revocation: str
+    gateway: Client, celery_worker: LaunchedProcess, revocation: str
 ) -> None:
     ann = sign_up(gateway)
     old = ann["access_token"]
@@ -80,7 +81,7 @@ def test_revocation_refuses_earlier_access_tokens_on_both_services(
 
 
 def test_a_deleted_account_is_refused_by_notify_which_writes_nothing_for_it(
-    gateway: Client, celery_worker: WorkerProcess, rows: Rows
+    gateway: Client, celery_worker: LaunchedProcess, rows: Rows
 ) -> None:
     ann = sign_up(gateway)
     token = ann["access_token"]
@@ -93,7 +94,7 @@ def test_a_deleted_account_is_refused_by_notify_which_writes_nothing_for_it(
     def forgotten() -> bool:
         return bool(rows.notify("SELECT 1 FROM deleted_users WHERE user_id = %s", user_id))
 
-    wait_until(forgotten, "notify_app to handle user.deleted")
+    eventually(forgotten, "notify_app to handle user.deleted")
     for method, path in (
         ("PATCH", SETTINGS),
         ("POST", "/api/notifications/telegram/link"),
@@ -124,7 +125,7 @@ def test_two_refreshes_of_one_token_within_the_grace_period_keep_the_user_signed
 
 
 def test_reuse_after_the_grace_period_signs_out_everywhere(
-    gateway: Client, celery_worker: WorkerProcess, rows: Rows
+    gateway: Client, celery_worker: LaunchedProcess, rows: Rows
 ) -> None:
     ann = sign_up(gateway)
     rotated = gateway.post(REFRESH, json={"refresh_token": ann["refresh_token"]}).get_json()
@@ -161,22 +162,8 @@ def test_tabs_refreshing_at_the_same_moment_both_stay_signed_in(gunicorn_gateway
     status, registered = post("/api/auth/register", {"email": email, "password": PASSWORD})
     assert status == 201
     for _ in range(3):
-        barrier = threading.Barrier(4)
-        results: list[tuple[int, dict[str, Any]]] = []
-
-        def tab(
-            token: str,
-            barrier: threading.Barrier = barrier,
-            results: list[tuple[int, dict[str, Any]]] = results,
-        ) -> None:
-            barrier.wait()
-            results.append(post(REFRESH, {"refresh_token": token}))
-
-        tabs = [threading.Thread(target=tab, args=(registered["refresh_token"],)) for _ in range(4)]
-        for thread in tabs:
-            thread.start()
-        for thread in tabs:
-            thread.join()
+        token = registered["refresh_token"]
+        results = in_parallel(*[lambda token=token: post(REFRESH, {"refresh_token": token})] * 4)
         assert [status for status, _ in results] == [200] * 4, results
         # One session for the four (issue 22 item 8): the same successor, not four siblings.
         assert len({body["refresh_token"] for _, body in results}) == 1, results

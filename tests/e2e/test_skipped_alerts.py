@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WorkerProcess
-from tests.e2e.conftest import Person, Rows, settled_history
+from tests.e2e.conftest import Rows, settled_history
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 LIMIT_ALERT = (
     "Budget alert: Food for November 2026 is over its limit: 510.00 spent of 500.00 (102%)."
@@ -17,13 +18,13 @@ LIMIT_ALERT = (
 GOAL_ALERT = 'Goal reached: "Holiday" has 300.00 of 300.00.'
 
 
-def cross_the_food_limit(user: Person) -> None:
+def cross_the_food_limit(user: SignedInUser) -> None:
     food = user.category_id("Food")
     user.budget(2026, 11, {food: "500.00"})
     user.transaction(food, "510.00", "2026-11-10")
 
 
-def reach_a_goal(user: Person) -> None:
+def reach_a_goal(user: SignedInUser) -> None:
     goal = user.expect(201, "POST", "/api/goals", json={"name": "Holiday", "target_amount": "300"})
     user.expect(200, "POST", f"/api/goals/{goal['id']}/contributions", json={"amount": "300"})
 
@@ -53,12 +54,12 @@ def reach_a_goal(user: Person) -> None:
     ],
 )  # fmt: skip
 def test_an_unwanted_or_undeliverable_alert_is_skipped_with_the_reason(
-    register: Callable[[], Person],
-    celery_worker: WorkerProcess,
+    register: Callable[[], SignedInUser],
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
     patches: list[dict[str, Any]],
-    cross: Callable[[Person], None],
+    cross: Callable[[SignedInUser], None],
     text: str,
     reason: str,
 ) -> None:
@@ -75,15 +76,15 @@ def test_an_unwanted_or_undeliverable_alert_is_skipped_with_the_reason(
 
 
 def test_turning_limit_alerts_back_on_delivers_the_next_crossing(
-    register: Callable[[], Person],
-    celery_worker: WorkerProcess,
+    register: Callable[[], SignedInUser],
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
 ) -> None:
     user = register()
     user.settings(telegram_chat_id="4242", notify_limit_exceeded=False)
     food = user.category_id("Food")
-    budget = user.budget(2026, 11, {food: "500.00"})
+    budget = user.budget(2026, 11, {food: "500.00"})["id"]
     user.transaction(food, "510.00", "2026-11-10")
     assert [row["status"] for row in settled_history(user, rows)] == ["skipped"]
 

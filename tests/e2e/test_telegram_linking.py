@@ -8,10 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.test import Client
 
-from tests.conftest import TELEGRAM_WEBHOOK_SECRET, WorkerProcess
-from tests.e2e.conftest import SETTINGS, Person, Rows, sent_messages, settled_history
-from tests.pipeline import wait_until
+from tests.conftest import TELEGRAM_WEBHOOK_SECRET
+from tests.e2e.conftest import SETTINGS, Rows, sent_messages, settled_history
+from tests.eventually import eventually
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import SignedInUser
 
 WEBHOOK = "/api/notifications/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -29,15 +31,15 @@ def telegram_posts(
 
 
 def test_a_chat_linked_with_the_deep_link_receives_the_alerts(
-    register: Callable[[], Person],
+    register: Callable[[], SignedInUser],
     gateway: Client,
-    celery_worker: WorkerProcess,
+    celery_worker: LaunchedProcess,
     rows: Rows,
     telegram: TelegramStandIn,
 ) -> None:
     ann = register()
     # The worker has handled ann's user.registered: notify_app knows which account it is.
-    wait_until(
+    eventually(
         lambda: rows.notify("SELECT 1 FROM notification_settings WHERE user_id = %s", str(ann.id)),
         "ann's notification settings",
     )
