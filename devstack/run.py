@@ -76,24 +76,49 @@ SMALL_PROFILE: Final = "small"
 PROFILES: Final = (DEFAULT_PROFILE, SMALL_PROFILE)
 
 
+def role_commands(gateway_bind: str, state_dir: Path) -> dict[str, ServiceCommand]:
+    """Every role of the system as a process of its own, as compose runs them and as tests
+    launch them one at a time (tests/processes.py). `state_dir` keeps beat's record of when each
+    job last ran."""
+    beat_schedule = str(state_dir / "celerybeat-schedule")
+    # fmt: off
+    commands = (
+        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, "--workers", "2", "wsgi:gateway")),  # noqa: E501
+        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", "--concurrency", "2")),  # noqa: E501
+        ServiceCommand("relay", ("-m", "flask", "--app", "api_app", "outbox", "relay")),
+        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo")),  # noqa: E501
+        ServiceCommand("beat", ("-m", "celery", "-A", "scheduler.beat", "beat", "--schedule", beat_schedule, "--loglevel", "INFO")),  # noqa: E501
+    )
+    # fmt: on
+    return {command.name: command for command in commands}
+
+
 def service_commands(
     gateway_bind: str, state_dir: Path, profile: str = DEFAULT_PROFILE
 ) -> tuple[ServiceCommand, ...]:
     """The processes `make run` supervises in `profile`; adding a process is adding a line.
 
-    `state_dir` keeps beat's record of when each job last ran.
+    The roles of role_commands(), with the relay and beat as threads of the api worker (a solo
+    pool, which forks nothing); in the small profile one gunicorn worker and the notifications
+    worker's solo pool.
     """
-    small = profile == SMALL_PROFILE
+    roles = role_commands(gateway_bind, state_dir)
     beat_schedule = str(state_dir / "celerybeat-schedule")
-    gateway_workers = ("--workers", "1") if small else ("--workers", "2")
-    worker_pool = ("--pool", "solo") if small else ("--concurrency", "2")
-    # fmt: off
-    return (
-        ServiceCommand("gateway", ("-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", gateway_bind, *gateway_workers, "wsgi:gateway")),  # noqa: E501
-        ServiceCommand("worker", ("-m", "celery", "-A", "worker", "worker", "-Q", "notifications", "--loglevel", "INFO", *worker_pool)),  # noqa: E501
-        ServiceCommand("api-worker", ("-m", "celery", "-A", "api_worker", "worker", "-Q", "api_jobs", "--loglevel", "INFO", "--pool", "solo", "--relay", "--beat-thread", "--schedule", beat_schedule)),  # noqa: E501
-    )
-    # fmt: on
+    gateway, worker, api_worker = roles["gateway"], roles["worker"], roles["api-worker"]
+    if profile == SMALL_PROFILE:
+        gateway = _replaced(gateway, ("--workers", "2"), ("--workers", "1"))
+        worker = _replaced(worker, ("--concurrency", "2"), ("--pool", "solo"))
+    embedded = ("--relay", "--beat-thread", "--schedule", beat_schedule)
+    api_worker = ServiceCommand(api_worker.name, (*api_worker.python_arguments, *embedded))
+    return (gateway, worker, api_worker)
+
+
+def _replaced(
+    command: ServiceCommand, old: tuple[str, ...], new: tuple[str, ...]
+) -> ServiceCommand:
+    arguments = command.python_arguments
+    at = next(i for i in range(len(arguments)) if arguments[i : i + len(old)] == old)
+    return ServiceCommand(command.name, (*arguments[:at], *new, *arguments[at + len(old) :]))
 
 
 def migration_arguments(app_module: str) -> tuple[str, ...]:

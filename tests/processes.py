@@ -1,7 +1,8 @@
 """`launch`: the one way a test starts a process of the system, with `make run`'s command line.
 
-The command lines come from `devstack.run.service_commands`, so a test's gateway, worker,
-relay, api worker and beat are the ones `make run` supervises. A test appends options; they
+The command lines come from `devstack.run.role_commands`, so a test's gateway, worker,
+relay, api worker and beat are the ones `make run` and compose run (each role as a process of its
+own; `make run` embeds the relay and beat in its api worker). A test appends options; they
 win, since Celery's and gunicorn's parsers take an option's last value. Each process runs in a
 process group of its own with its output in a log file: a test can SIGKILL it whole, like a
 container dying, and show its log when something goes wrong.
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.run import REPO_ROOT, service_commands
+from devstack.run import REPO_ROOT, role_commands
 from devstack.servers import free_port
 from tests.eventually import eventually
 
@@ -121,7 +122,7 @@ def launch(
     """
     label = label or name
     gateway_bind = f"127.0.0.1:{free_port()}"
-    (command,) = [c for c in service_commands(gateway_bind, log_dir) if c.name == name]
+    command = role_commands(gateway_bind, log_dir)[name]
     arguments = [*command.python_arguments, *options]
     environment = dict(environment)
     if name in CELERY_WORKERS:
