@@ -115,8 +115,9 @@ def test_every_committed_crossing_gets_one_message_through_restarts_and_kills(
 
     clients = [Client.sign_up(stack) for _ in range(USERS)]
     budgets = []
-    for client in clients:
-        stack.link_chat(client.user_id, CHAT_ID)
+    for index, client in enumerate(clients):
+        # A chat belongs to one account: each user has their own.
+        stack.link_chat(client.user_id, str(int(CHAT_ID) + index))
         status, budget = client.call("POST", "/api/budgets", {"year": 2026, "month": 1})
         assert status == 201, budget
         budgets.append(budget["id"])

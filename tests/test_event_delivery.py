@@ -114,7 +114,7 @@ def test_flags_off_or_no_chat_id_skip_with_the_reason(
 ) -> None:
     limits_off, goals_off, no_chat, unknown = (uuid.uuid4() for _ in range(4))
     set_settings(notify, limits_off, chat_id=CHAT_ID, limit_alerts=False)
-    set_settings(notify, goals_off, chat_id=CHAT_ID, goal_alerts=False)
+    set_settings(notify, goals_off, chat_id="-1001234567891", goal_alerts=False)
     set_settings(notify, no_chat, chat_id=None)
     goal = goal_reached(
         user_id=goals_off,
