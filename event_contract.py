@@ -68,9 +68,16 @@ TASK_QUEUES: Final[Mapping[str, str]] = {
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
-# Logout-all or a password change: access tokens with an `epoch` claim below the payload's
-# `epoch` are no longer valid.
+# Logout-all, a password change or a stolen refresh token: access tokens with an `epoch` claim
+# below the payload's `epoch` are no longer valid, and the account's Telegram chat is unlinked.
 USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
+# Its `reason`: why every session ended (the chat is told).
+SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
+PASSWORD_CHANGED: Final = "password_changed"  # noqa: S105 - a reason, not a password
+REFRESH_TOKEN_REUSED: Final = "refresh_token_reused"  # noqa: S105 - a reason, not a token
+SESSIONS_REVOKED_REASONS: Final = frozenset(
+    {SIGNED_OUT_EVERYWHERE, PASSWORD_CHANGED, REFRESH_TOKEN_REUSED}
+)
 BUDGET_LIMIT_EXCEEDED: Final = "budget.limit_exceeded"
 GOAL_REACHED: Final = "goal.reached"
 BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
@@ -208,17 +215,26 @@ class UserDeleted:
 
 @dataclass(frozen=True)
 class UserSessionsRevoked:
-    """Access tokens with an `epoch` claim below `epoch` are no longer valid."""
+    """Access tokens with an `epoch` claim below `epoch` are no longer valid; `reason` is one
+    of SESSIONS_REVOKED_REASONS.
+
+    `reason` came later without a new schema_version: a field added with a default is read
+    from older messages (theirs was a logout-all or a password change, told alike) and
+    ignored by older readers."""
 
     TYPE: ClassVar[str] = USER_SESSIONS_REVOKED
     epoch: int
+    reason: str = SIGNED_OUT_EVERYWHERE
 
     def to_json(self) -> dict[str, Any]:
-        return {"epoch": self.epoch}
+        return {"epoch": self.epoch, "reason": self.reason}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(epoch=_whole(data["epoch"]))
+        reason = _text(data.get("reason", SIGNED_OUT_EVERYWHERE))
+        if reason not in SESSIONS_REVOKED_REASONS:
+            raise ValueError(f"unknown reason {reason!r} for {USER_SESSIONS_REVOKED}")
+        return cls(epoch=_whole(data["epoch"]), reason=reason)
 
 
 @dataclass(frozen=True)

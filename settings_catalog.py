@@ -98,6 +98,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " `POST /api/auth/logout` together, per client address"),
     _s("WRITE_RATE_LIMIT_PER_USER", "api, notify", "`120 per minute`", "writes (POST, PUT,"
        " PATCH, DELETE) of one signed-in user, counted per service"),
+    _s("DAILY_ROW_QUOTA_PER_USER", "api", "`20000`", "rows one user's requests may write per UTC"
+       " day: transactions created (one, an import's rows, a recurring rule's catch-up) and"
+       " recurring rules; past it 429 with `Retry-After` until midnight UTC, nothing written"),
+    _s("REPORT_MONTHS_RATE_LIMIT_PER_USER", "api", "`720 per day`", "months of"
+       " `GET /api/reports/monthly` per user (a 36-month report costs 36)"),
+    _s("EXPORT_RATE_LIMIT_PER_USER", "api", "`30 per hour`",
+       "`GET /api/transactions/export.csv` per user"),
     _s("TEST_MESSAGE_RATE_LIMIT", "notify", "`5 per hour`",
        "`POST /api/notifications/test` per user"),
     _s("TELEGRAM_LINK_RATE_LIMIT", "notify", "`10 per hour`",

@@ -71,6 +71,16 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         ),
         # Every write of one signed-in user (both services read it, each counts its own).
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
+        # Quotas per account. Rows its requests may write per UTC day (transactions: one, an
+        # import's rows, a recurring rule's catch-up; and recurring rules), counted in
+        # PostgreSQL (api_app.quotas).
+        "DAILY_ROW_QUOTA_PER_USER": int(environ.get("DAILY_ROW_QUOTA_PER_USER", "20000")),
+        # The expensive reads, counted like the rate limits: months of monthly reports (a
+        # 36-month report costs 36), and CSV exports.
+        "REPORT_MONTHS_RATE_LIMIT_PER_USER": environ.get(
+            "REPORT_MONTHS_RATE_LIMIT_PER_USER", "720 per day"
+        ),
+        "EXPORT_RATE_LIMIT_PER_USER": environ.get("EXPORT_RATE_LIMIT_PER_USER", "30 per hour"),
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.
         "RATELIMIT_STORAGE_URI": broker_url,
         "RATELIMIT_KEY_PREFIX": "budget-api",

@@ -1,5 +1,5 @@
 """What api_app's use cases refuse: the kit's domain errors (service_kit.domain_errors), which
-the edge maps to 403, 404, 409 and 422 in the one JSON error shape, and api_app's own."""
+the edge maps to 403, 404, 409, 422 and 429 in the one JSON error shape, and api_app's own."""
 
 from service_kit.domain_errors import (
     ConflictError,
@@ -8,6 +8,7 @@ from service_kit.domain_errors import (
     ForbiddenError,
     InvalidError,
     NotFoundError,
+    QuotaExceededError,
 )
 
 
@@ -22,5 +23,6 @@ __all__ = [
     "ForbiddenError",
     "InvalidError",
     "NotFoundError",
+    "QuotaExceededError",
     "WrongPasswordError",
 ]

@@ -1,13 +1,16 @@
 """api_app's rate limits: on everything that checks a password (per client address and per
 account; an account under attack is slowed down, never locked), on refreshing and signing out,
-and on every write of a signed-in user (so that one account cannot flood the database or the
-queue). How they are counted and answered: service_kit.rate_limits.
+on every write of a signed-in user (so that one account cannot flood the database or the
+queue), and on the expensive reads of one (months of reports, CSV exports). How they are
+counted and answered: service_kit.rate_limits. Rows written per day: api_app.quotas.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 
 from flask import Flask, Response, current_app, request
 from flask_jwt_extended import current_user
@@ -15,8 +18,9 @@ from limits import RateLimitItem, parse_many
 from redis import RedisError
 
 from api_app.auth.schemas import normalize_email
+from api_app.domain_errors import QuotaExceededError
 from service_kit import rate_limits
-from service_kit.rate_limits import config_value
+from service_kit.rate_limits import config_value, signed_in_user
 
 LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_PER_ADDRESS",
@@ -25,6 +29,8 @@ LIMIT_SETTINGS = (
     "AUTH_RATE_LIMIT_SLOWED",
     "SESSION_RATE_LIMIT_PER_ADDRESS",
     "WRITE_RATE_LIMIT_PER_USER",
+    "REPORT_MONTHS_RATE_LIMIT_PER_USER",
+    "EXPORT_RATE_LIMIT_PER_USER",
 )
 
 logger = logging.getLogger(__name__)
@@ -133,3 +139,33 @@ per_signed_in_account = limiter.shared_limit(
 )
 # Apply it after the access token was verified (api_app.access.protected does).
 per_user_writes = rate_limits.per_user_writes(limiter)
+
+
+# The expensive reads of a signed-in user (after the access token was verified). A CSV export
+# streams every matching transaction: a number of them per account.
+per_user_exports = limiter.shared_limit(
+    config_value("EXPORT_RATE_LIMIT_PER_USER"), scope="exports", key_func=signed_in_user
+)
+REPORT_MONTHS = "report-months"
+
+
+def spend_report_months(months: int) -> None:
+    """A monthly report costs the months it covers (REPORT_MONTHS_RATE_LIMIT_PER_USER):
+    QuotaExceededError, spending nothing, when they do not fit in what is left."""
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], REPORT_MONTHS, signed_in_user())
+    limits = parse_many(current_app.config["REPORT_MONTHS_RATE_LIMIT_PER_USER"])
+    try:
+        for limit in limits:
+            if not limiter.limiter.test(limit, *key, cost=months):
+                # When enough of the oldest counted months leave the window.
+                reset = limiter.limiter.get_window_stats(limit, *key).reset_time
+                raise QuotaExceededError(
+                    f"a report of {months} months is past this account's limit of {limit};"
+                    " ask for fewer months, or later",
+                    retry_after_seconds=max(1, math.ceil(reset - time.time())),
+                )
+        for limit in limits:
+            limiter.limiter.hit(limit, *key, cost=months)
+    except RedisError:
+        # As the limiter's own limits while Redis is away: the report is not refused for it.
+        logger.warning("report months not counted: the limiter's Redis is down")

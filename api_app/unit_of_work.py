@@ -36,6 +36,7 @@ from api_app.crossings.limits import LimitCrossings
 from api_app.events.outbox import record_event, record_event_once
 from api_app.extensions import db
 from api_app.models import Goal
+from api_app.quotas import count_rows_written
 from event_contract import Event
 
 # session.info key: how many units are open on the session.
@@ -92,6 +93,18 @@ class UnitOfWork:
                 record=self.record,
             )
         return self._limits
+
+    def count_rows_written(self, rows: int) -> None:
+        """Count rows this use case writes against the user's daily quota (api_app.quotas):
+        QuotaExceededError past it, and the unit rolls everything back."""
+        if self.user_id is None:
+            raise RuntimeError("quotas are a user's: UnitOfWork(user_id)")
+        count_rows_written(
+            self.session,
+            self.user_id,
+            rows,
+            quota=current_app.config["DAILY_ROW_QUOTA_PER_USER"],
+        )
 
     def change_goal(self, goal_id: uuid.UUID, change: Callable[[Goal], None]) -> Goal:
         """Lock the user's goal, apply `change`, record goal.reached if it was reached."""

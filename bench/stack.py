@@ -60,6 +60,10 @@ BENCH_ENVIRONMENT: Final = {
     "AUTH_RATE_LIMIT_PER_EMAIL": "1000000 per minute",
     "AUTH_RATE_LIMIT_PER_ACCOUNT": "1000000 per minute",
     "WRITE_RATE_LIMIT_PER_USER": "1000000 per minute",
+    # The scenarios seed and read far more per user than a person does in a day.
+    "DAILY_ROW_QUOTA_PER_USER": "100000000",
+    "REPORT_MONTHS_RATE_LIMIT_PER_USER": "1000000000 per day",
+    "EXPORT_RATE_LIMIT_PER_USER": "1000000 per minute",
     "TELEGRAM_RATE_PER_SECOND": "100000",
 }
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import InvalidOperation
 from typing import Any, assert_never
 
-from sqlalchemy import Uuid, bindparam, delete, func, text
+from sqlalchemy import Uuid, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -88,7 +88,7 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
         case UserDeleted():
             on_user_deleted(uow, event.user_id)
         case UserSessionsRevoked():
-            on_user_sessions_revoked(uow, event.user_id, payload)
+            on_user_sessions_revoked(uow, event, payload)
         case BudgetLimitExceeded():
             on_budget_limit_exceeded(uow, event, payload, settings)
         case GoalReached():
@@ -129,11 +129,16 @@ def on_user_deleted(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     uow.session.execute(delete(NotificationSettings).where(NotificationSettings.user_id == user_id))
 
 
-def on_user_sessions_revoked(
-    uow: UnitOfWork, user_id: uuid.UUID, revoked: UserSessionsRevoked
-) -> None:
+def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSessionsRevoked) -> None:
     """Remember the user's new token epoch: access tokens minted before are refused from now on.
-    Epochs only rise, so an older event arriving late changes nothing."""
+    Epochs only rise, so an older event arriving late changes nothing.
+
+    And unlink the account's chat and void its unused link codes (whoever held a token for a
+    minute could have linked their own chat), telling the chat why. Once: the delivery row
+    this writes (unique per event) is committed with the unlinking, and an event that finds
+    its row has been handled, so a redelivery unlinks nothing (not even a chat linked since)
+    and says nothing twice."""
+    user_id = event.user_id
     uow.session.execute(
         insert(TokenEpoch)
         .values(user_id=user_id, epoch=revoked.epoch)
@@ -144,6 +149,34 @@ def on_user_sessions_revoked(
                 "updated_at": func.now(),
             },
         )
+    )
+    if uow.session.scalar(select(Delivery.id).where(Delivery.event_id == event.id)) is not None:
+        return
+    uow.session.execute(
+        delete(TelegramLinkCode).where(
+            TelegramLinkCode.user_id == user_id, TelegramLinkCode.used_at.is_(None)
+        )
+    )
+    chat_id = uow.session.scalar(
+        select(NotificationSettings.telegram_chat_id)
+        .where(NotificationSettings.user_id == user_id)
+        .with_for_update()
+    )
+    if chat_id is not None:
+        uow.session.execute(
+            update(NotificationSettings)
+            .where(NotificationSettings.user_id == user_id)
+            .values(telegram_chat_id=None)
+        )
+        logger.info("telegram chat unlinked: sessions revoked", extra={"user_id": str(user_id)})
+    # Without a chat the row is logged as skipped: it still marks the event handled.
+    _notify(
+        uow,
+        event,
+        messages.chat_unlinked_on_sign_out(revoked.reason),
+        wanted=True,
+        unwanted_reason="",
+        chat_id=chat_id,
     )
 
 

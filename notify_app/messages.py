@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from event_contract import money
+from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, money
 
 # handlers.py names months through this module too.
 from service_kit.months import MONTH_NAMES as MONTH_NAMES
@@ -15,6 +15,21 @@ from service_kit.months import MONTH_NAMES as MONTH_NAMES
 MAX_MESSAGE_LENGTH = 4096
 
 TEST_MESSAGE = "Test message: your budget notifications will arrive in this chat."
+
+
+def chat_unlinked_on_sign_out(reason: str) -> str:
+    """Every session of the account ended (user.sessions_revoked, its `reason`), so its chat
+    was unlinked: whoever held a token for a minute could have linked their own chat."""
+    if reason == PASSWORD_CHANGED:
+        lead = "Your password was changed, so you were signed out everywhere"
+    elif reason == REFRESH_TOKEN_REUSED:
+        lead = "A stolen sign-in was detected, so you were signed out everywhere"
+    else:
+        lead = "You signed out everywhere"
+    return (
+        f"{lead}, and this chat is unlinked from your budget account. To get alerts here again,"
+        " sign in and open the Telegram link from the app's settings."
+    )
 
 
 def percent_of_limit(spent: Decimal, limit: Decimal) -> int:

@@ -29,7 +29,11 @@ from notify_app.settings.defaults import DEFAULTS
 
 class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "notification_settings"
-    __table_args__ = (CheckConstraint("warn_at_percent BETWEEN 1 AND 99", name="warn_at_percent"),)
+    __table_args__ = (
+        CheckConstraint("warn_at_percent BETWEEN 1 AND 99", name="warn_at_percent"),
+        # One account per chat: a chat linked elsewhere is unlinked here first (the bot's /start).
+        UniqueConstraint("telegram_chat_id", name="notification_settings_telegram_chat_id_key"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         Uuid, primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")

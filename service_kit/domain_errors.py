@@ -1,7 +1,7 @@
 """What a use case refuses, in its own terms: no status codes, no request locations.
 
 Services raise these (or subclasses of their own); the edge (service_kit.errors) turns each into
-the one JSON error shape (404, 409, 422), so the same use case can serve a REST call, a CLI
+the one JSON error shape (404, 409, 422, 429), so the same use case can serve a REST call, a CLI
 command or a task alike. A refusal may name the input fields at fault: a field is a path into
 the use case's input, such as ("amount",) or ("limits", 1, "category_id"), with what is wrong
 with it.
@@ -43,6 +43,15 @@ class InvalidError(DomainError):
 
 class ForbiddenError(DomainError):
     """The user may see this but not do it (a password confirming a change is wrong)."""
+
+
+class QuotaExceededError(DomainError):
+    """The account used up a quota (rows written today): nothing was done, and nothing fits
+    before `retry_after_seconds` (when the quota's window frees)."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class UnavailableError(DomainError):

@@ -19,6 +19,7 @@ from werkzeug.exceptions import (
     HTTPException,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     UnprocessableEntity,
 )
 
@@ -30,6 +31,7 @@ from service_kit.domain_errors import (
     ForbiddenError,
     InvalidError,
     NotFoundError,
+    QuotaExceededError,
     UnavailableError,
 )
 
@@ -82,9 +84,14 @@ class JsonErrorApi(Api):  # type: ignore[misc]
         return payload, status_code, headers
 
     def handle_domain_error(self, error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
-        http_error = next(
-            http for domain, http in HTTP_ERRORS.items() if isinstance(error, domain)
-        )()
+        http_error: HTTPException
+        if isinstance(error, QuotaExceededError):
+            # 429 with Retry-After, as the rate limits answer (service_kit.rate_limits).
+            http_error = TooManyRequests(retry_after=error.retry_after_seconds)
+        else:
+            http_error = next(
+                http for domain, http in HTTP_ERRORS.items() if isinstance(error, domain)
+            )()
         # Where flask_smorest.abort keeps the message and errors for handle_http_exception.
         http_error.data = {  # type: ignore[attr-defined]
             "message": error.message,

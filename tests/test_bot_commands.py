@@ -122,3 +122,34 @@ def test_a_command_carried_out_twice_records_one_transaction_and_one_reply(api: 
             select(OutboxEvent.id).where(OutboxEvent.type == "bot.reply")
         ).all()
         assert replies == [bot_reply_id(command.id)]
+
+
+def test_a_spent_past_the_daily_quota_records_nothing_and_says_so(
+    api: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import select
+
+    from api_app.bot.service import OVER_DAILY_QUOTA, handle_bot_command
+    from api_app.extensions import db
+    from api_app.models import OutboxEvent, Transaction
+
+    user = register_through(api.test_client())
+    command = BotCommand(
+        id=bot_command_id("b", 100),
+        user_id=user.id,
+        chat_id="4243",
+        name="spent",
+        arguments="3.20 food tea",
+        sent_at=datetime.now(UTC),
+    )
+    monkeypatch.setitem(api.config, "DAILY_ROW_QUOTA_PER_USER", 0)
+    with api.app_context():
+        assert handle_bot_command(command.to_message()) == "done"
+        assert not db.session.scalars(
+            select(Transaction).where(Transaction.user_id == user.id)
+        ).all()
+        reply = db.session.scalar(
+            select(OutboxEvent).where(OutboxEvent.id == bot_reply_id(command.id))
+        )
+        assert reply is not None
+        assert reply.payload["payload"]["text"] == OVER_DAILY_QUOTA

@@ -120,8 +120,9 @@ def test_every_committed_crossing_gets_one_message_through_restarts_and_kills(
 
     users = [stack.sign_up() for _ in range(USERS)]
     budgets = []
-    for user in users:
-        stack.link_chat(user.id, CHAT_ID)
+    for index, user in enumerate(users):
+        # A chat belongs to one account: each user has their own.
+        stack.link_chat(user.id, str(int(CHAT_ID) + index))
         budgets.append(user.budget(2026, 1)["id"])
 
     stream = Stream(users, budgets, [], threading.Event())

@@ -39,7 +39,10 @@ GOAL = uuid.UUID("00000000-0000-0000-0000-00000000000e")
 WIRE: list[tuple[Payload, dict[str, Any]]] = [
     (UserRegistered(email="ann@example.com"), {"email": "ann@example.com"}),
     (UserDeleted(), {}),
-    (UserSessionsRevoked(epoch=3), {"epoch": 3}),
+    (
+        UserSessionsRevoked(epoch=3, reason="password_changed"),
+        {"epoch": 3, "reason": "password_changed"},
+    ),
     (
         BudgetLimitExceeded(
             budget_id=BUDGET,
@@ -177,6 +180,15 @@ def test_a_payload_that_does_not_fit_its_type_is_refused(change: dict[str, Any])
     message = Event(user_id=uuid.uuid4(), payload=payload).to_message()
     with pytest.raises((ValueError, TypeError)):
         Event.from_message({**message, "payload": {**wire, **change}})
+
+
+def test_sessions_revoked_from_before_its_reason_reads_as_signed_out_everywhere() -> None:
+    """`reason` came without a new schema_version: older messages still parse."""
+    assert UserSessionsRevoked.from_json({"epoch": 4}) == UserSessionsRevoked(
+        epoch=4, reason="signed_out_everywhere"
+    )
+    with pytest.raises(ValueError, match="unknown reason"):
+        UserSessionsRevoked.from_json({"epoch": 4, "reason": "because"})
 
 
 def test_a_missing_field_is_refused() -> None:

@@ -9,12 +9,15 @@ each event.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from api_app.events import goal_reached, user_deleted, user_registered
+from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
 from tests.conftest import TELEGRAM_TEST_BOT_TOKEN
 from tests.eventually import eventually
 from tests.pipeline import (
@@ -112,7 +115,7 @@ def test_flags_off_or_no_chat_id_skip_with_the_reason(
 ) -> None:
     limits_off, goals_off, no_chat, unknown = (uuid.uuid4() for _ in range(4))
     set_settings(notify, limits_off, chat_id=CHAT_ID, limit_alerts=False)
-    set_settings(notify, goals_off, chat_id=CHAT_ID, goal_alerts=False)
+    set_settings(notify, goals_off, chat_id="-1001234567891", goal_alerts=False)
     set_settings(notify, no_chat, chat_id=None)
     goal = goal_reached(
         user_id=goals_off,
@@ -292,3 +295,79 @@ def test_chat_not_found_fails_without_retrying(
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.last_error == "chat unreachable"
     assert len(telegram.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "lead"),
+    [
+        (SIGNED_OUT_EVERYWHERE, "You signed out everywhere"),
+        (PASSWORD_CHANGED, "Your password was changed"),
+        (REFRESH_TOKEN_REUSED, "A stolen sign-in was detected"),
+    ],
+)
+def test_sessions_revoked_unlinks_the_chat_voids_codes_and_says_so_once(
+    api: Flask,
+    notify: Flask,
+    telegram: TelegramStandIn,
+    celery_worker: LaunchedProcess,
+    reason: str,
+    lead: str,
+) -> None:
+    from api_app.events import user_sessions_revoked
+    from api_app.events.fast_path import PUBLISHER_EXTENSION
+    from notify_app.extensions import db
+    from notify_app.models import NotificationSettings, TelegramLinkCode
+
+    user_id, bystander = uuid.uuid4(), uuid.uuid4()
+    set_settings(notify, user_id, chat_id=CHAT_ID)
+    set_settings(notify, bystander, chat_id="777")
+    with notify.app_context():
+        for owner, digest in ((user_id, "unused"), (bystander, "bystander's")):
+            db.session.add(
+                TelegramLinkCode(
+                    user_id=owner,
+                    code_digest=digest,
+                    expires_at=datetime.now(UTC) + timedelta(hours=1),
+                )
+            )
+        db.session.commit()
+    event = user_sessions_revoked(user_id, 2, reason)
+    record(api, event)
+
+    delivery = finished_delivery(notify, event.id)
+    assert (delivery.status, delivery.chat_id) == ("sent", CHAT_ID)
+    assert delivery.text.startswith(lead)
+    assert "this chat is unlinked" in delivery.text
+    assert "open the Telegram link from the app" in delivery.text
+
+    def chat_and_usable_codes(owner: uuid.UUID) -> tuple[str | None, int]:
+        with notify.app_context():
+            chat = db.session.scalar(
+                select(NotificationSettings.telegram_chat_id).where(
+                    NotificationSettings.user_id == owner
+                )
+            )
+            codes = db.session.scalars(
+                select(TelegramLinkCode).where(
+                    TelegramLinkCode.user_id == owner, TelegramLinkCode.used_at.is_(None)
+                )
+            ).all()
+            return chat, len(codes)
+
+    assert chat_and_usable_codes(user_id) == (None, 0)
+    assert chat_and_usable_codes(bystander) == ("777", 1)
+
+    # Linked again, then the old event comes back: it unlinks nothing and says nothing again.
+    with notify.app_context():
+        db.session.execute(
+            NotificationSettings.__table__.update()
+            .where(NotificationSettings.user_id == user_id)
+            .values(telegram_chat_id=CHAT_ID)
+        )
+        db.session.commit()
+    api.extensions[PUBLISHER_EXTENSION].publish(event.to_message())
+    marker = limit_exceeded(user_id, category_name="Marker")
+    record(api, marker)
+    assert finished_delivery(notify, marker.id).status == "sent"
+    assert len(telegram.messages) == 2
+    assert chat_and_usable_codes(user_id) == (CHAT_ID, 0)

@@ -71,3 +71,40 @@ def test_upgrade_touches_only_its_own_database_and_is_reversible(
     assert catalog.tables(scratch_databases["own"]) == {"alembic_version"}
     flask_db(service, environment, "upgrade")
     assert catalog.tables(scratch_databases["own"]) == tables_after_first
+
+
+def test_notify_0010_unlinks_chats_no_deep_link_vouches_for(
+    service_environment: dict[str, str], scratch_databases: dict[str, str]
+) -> None:
+    """Kept: a chat whose owner used a link code. Unlinked: a chat set through the old PATCH
+    (no used code of the user's), and a chat on two accounts (which one is meant is unknown)."""
+    import psycopg2
+
+    environment = {
+        **service_environment,
+        "NOTIFY_DATABASE_URL": scratch_databases["own"],
+        "API_DATABASE_URL": scratch_databases["other"],
+    }
+    flask_db("notify_app", environment, "upgrade", "0009")
+    linked, typed_in, shared_a, shared_b = (
+        f"00000000-0000-0000-0000-00000000000{n}" for n in range(1, 5)
+    )
+    with psycopg2.connect(scratch_databases["own"]) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notification_settings (user_id, telegram_chat_id) VALUES"
+            " (%s, '1'), (%s, '2'), (%s, '3'), (%s, '3')",
+            (linked, typed_in, shared_a, shared_b),
+        )
+        cursor.execute(
+            "INSERT INTO telegram_link_codes (user_id, code_digest, expires_at, used_at) VALUES"
+            " (%s, 'a', now(), now()), (%s, 'b', now(), now()), (%s, 'c', now(), now()),"
+            " (%s, 'd', now() + interval '1 hour', NULL)",
+            (linked, shared_a, shared_b, typed_in),
+        )
+    connection.close()
+    flask_db("notify_app", environment, "upgrade")
+    with psycopg2.connect(scratch_databases["own"]) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT user_id::text, telegram_chat_id FROM notification_settings")
+        chats = dict(cursor.fetchall())
+    connection.close()
+    assert chats == {linked: "1", typed_in: None, shared_a: None, shared_b: None}

@@ -123,6 +123,12 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "reply": Column("jsonb", False, None),
         "created_at": NOW,
     },
+    # Rows each account's requests wrote today, against its daily quota (api_app/quotas.py).
+    "daily_row_counts": {
+        "user_id": Column("uuid", False, None),
+        "day": Column("date", False, None),
+        "rows": Column("integer", False, None),
+    },
 }
 
 API_UNIQUE = {
@@ -136,6 +142,7 @@ API_UNIQUE = {
     "outbox_events": set(),
     "job_runs": set(),  # its primary key is (job, period)
     "bot_commands": set(),
+    "daily_row_counts": set(),  # its primary key is the user
     "recurring_transactions": set(),
     "recurring_occurrences": set(),
 }
@@ -164,6 +171,7 @@ API_INDEXES = {
     "bot_commands": {
         "bot_commands_user_id_chat_id_created_at_idx": ("user_id", "chat_id", "created_at")
     },
+    "daily_row_counts": {},
 }
 
 # transactions.user_id has no foreign key in the specification.
@@ -192,6 +200,7 @@ API_FOREIGN_KEYS = {
         ("category_id", "categories", "CASCADE"),
     },
     "recurring_occurrences": {("recurring_id", "recurring_transactions", "CASCADE")},
+    "daily_row_counts": {("user_id", "users", "CASCADE")},
 }
 
 NOTIFY_COLUMNS = {
@@ -285,7 +294,11 @@ def test_transaction_type_is_a_postgres_enum(migrated: ServiceDatabases) -> None
 def test_notification_settings_columns(migrated: ServiceDatabases) -> None:
     url = migrated.notify_url
     assert catalog.columns(url, "notification_settings") == NOTIFY_COLUMNS["notification_settings"]
-    assert catalog.unique_column_sets(url, "notification_settings") == {("user_id",)}
+    # One account per chat (issue 22 item 1).
+    assert catalog.unique_column_sets(url, "notification_settings") == {
+        ("user_id",),
+        ("telegram_chat_id",),
+    }
     assert catalog.foreign_keys(url, "notification_settings") == set()
 
 

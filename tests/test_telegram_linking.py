@@ -205,3 +205,37 @@ def test_purge_codes_deletes_expired_and_used_codes_only(
     assert result.output.strip() == "purged 2 link codes"
     with notify.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(TelegramLinkCode)) == 1
+
+
+def test_a_chat_linked_to_another_account_leaves_the_first_one(
+    notify: Flask,
+    notify_client: FlaskClient,
+    make_user: Callable[[], SignedInUser],
+) -> None:
+    victim, attacker = make_user(), make_user()
+    send_update(notify_client, f"/start {request_link(notify_client, victim)}", chat_id=77)
+    reply = send_update(
+        notify_client, f"/start {request_link(notify_client, attacker)}", chat_id=77
+    )
+    assert chat_id_of(notify, victim) is None
+    assert chat_id_of(notify, attacker) == "77"
+    # Told which account it now belongs to, that the other one let go, and how to undo it.
+    text = reply.json["text"]
+    assert text.startswith("Linked!")
+    assert "no longer linked to the account it was linked to before" in text
+    assert "/stop" in text
+
+
+def test_the_database_refuses_one_chat_on_two_accounts(
+    notify: Flask, make_user: Callable[[], SignedInUser]
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    first, second = make_user(), make_user()
+    with notify.app_context():
+        db.session.add(NotificationSettings(user_id=first.id, telegram_chat_id="88"))
+        db.session.commit()
+        db.session.add(NotificationSettings(user_id=second.id, telegram_chat_id="88"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()

@@ -16,6 +16,7 @@ from api_app.auth.passwords import check_password, hash_password
 from api_app.events import user_registered, user_sessions_revoked
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
+from event_contract import REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
 
 
 class EmailTakenError(Exception):
@@ -74,7 +75,7 @@ def refresh(token: str) -> IssuedSession:
             # Theft: whoever holds a copy loses every session, access tokens included. The
             # revocation must stand although this request fails: the unit commits it, and the
             # refusal is raised after.
-            sign_out_everywhere(uow, reuse.user_id)
+            sign_out_everywhere(uow, reuse.user_id, REFRESH_TOKEN_REUSED)
             theft = reuse
         else:
             return _session(uow.session.get_one(User, user_id), successor)
@@ -88,13 +89,14 @@ def logout(token: str) -> None:
 
 def logout_everywhere(user: User) -> None:
     with UnitOfWork() as uow:
-        sign_out_everywhere(uow, user.id)
+        sign_out_everywhere(uow, user.id, SIGNED_OUT_EVERYWHERE)
 
 
-def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID, reason: str) -> None:
     """Revoke every refresh token and raise the token epoch, which refuses every access token
-    minted before, here and (told by user.sessions_revoked) in notify_app. In the caller's
-    unit of work."""
+    minted before, here and (told by user.sessions_revoked, with the `reason`: one of the
+    contract's SESSIONS_REVOKED_REASONS) in notify_app, which also unlinks the account's chat.
+    In the caller's unit of work."""
     epoch = uow.session.execute(
         update(User)
         .where(User.id == user_id)
@@ -102,7 +104,7 @@ def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID) -> None:
         .returning(User.token_epoch)
     ).scalar_one()
     refresh_tokens.revoke_all(user_id)
-    uow.record(user_sessions_revoked(user_id, epoch))
+    uow.record(user_sessions_revoked(user_id, epoch, reason))
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

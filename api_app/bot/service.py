@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from api_app.bot.parsing import match_category, parse_entry
 from api_app.budgets.spending import spent_in_month
 from api_app.budgets.summary import monthly_summary
-from api_app.domain_errors import NotFoundError
+from api_app.domain_errors import NotFoundError, QuotaExceededError
 from api_app.extensions import db
 from api_app.models import (
     BotCommandRecord,
@@ -62,6 +62,10 @@ CHOICE_PREFIX: Final = "c"
 USAGE: Final = (
     "Write it like this: /spent 12.50 food lunch (amount, category or the start of its name,"
     " then a description if you like)."
+)
+OVER_DAILY_QUOTA: Final = (
+    "This account wrote as many entries today as it may in a day; nothing was recorded."
+    " Send it again tomorrow."
 )
 
 
@@ -194,11 +198,14 @@ def _record(
     day: date,
     description: str | None,
 ) -> Outcome:
-    transaction = create_transaction(
-        command.user_id,
-        NewTransaction(category_id, kind, amount, day, description),
-        transaction_id=bot_transaction_id(command.id),
-    )
+    try:
+        transaction = create_transaction(
+            command.user_id,
+            NewTransaction(category_id, kind, amount, day, description),
+            transaction_id=bot_transaction_id(command.id),
+        )
+    except QuotaExceededError:
+        return Outcome(OVER_DAILY_QUOTA)
     verb = "Spent" if kind is TransactionType.EXPENSE else "Income"
     about = f" ({description})" if description else ""
     text = f"{verb}: {money(amount)}{about}, {day.day} {MONTHS[day.month - 1][:3]}.\n"

@@ -32,8 +32,8 @@ def user_deleted(user_id: uuid.UUID) -> Event:
     return Event(user_id=user_id, payload=UserDeleted())
 
 
-def user_sessions_revoked(user_id: uuid.UUID, epoch: int) -> Event:
-    return Event(user_id=user_id, payload=UserSessionsRevoked(epoch=epoch))
+def user_sessions_revoked(user_id: uuid.UUID, epoch: int, reason: str) -> Event:
+    return Event(user_id=user_id, payload=UserSessionsRevoked(epoch=epoch, reason=reason))
 
 
 def budget_limit_exceeded(

@@ -1,6 +1,6 @@
 """The budget_api tables: the specification's seven, the outbox of the events, the rules of
-recurring transactions with their recorded occurrences, the runs of the periodic jobs, and the
-bot's commands."""
+recurring transactions with their recorded occurrences, the runs of the periodic jobs, the
+bot's commands, and the rows each account wrote today (its quota)."""
 
 from api_app.models.bot_command import BotCommandRecord
 from api_app.models.budget import Budget, BudgetLimit
@@ -8,6 +8,7 @@ from api_app.models.category import Category
 from api_app.models.goal import Goal
 from api_app.models.job_run import JobRun
 from api_app.models.outbox import OutboxEvent
+from api_app.models.quota import DailyRowCount
 from api_app.models.recurring import Frequency, RecurringOccurrence, RecurringTransaction
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
@@ -17,6 +18,7 @@ __all__ = [
     "Budget",
     "BudgetLimit",
     "Category",
+    "DailyRowCount",
     "Frequency",
     "Goal",
     "JobRun",

@@ -107,7 +107,12 @@ def create_rule(user_id: uuid.UUID, today: date, new: NewRule) -> RecurringTrans
         _check_dates(rule)
         uow.session.add(rule)
         uow.session.flush()
-        _record_up_to(uow, rule, today, since=rule.start_date, at_most=MAX_OCCURRENCES_AT_ONCE)
+        recorded = _record_up_to(
+            uow, rule, today, since=rule.start_date, at_most=MAX_OCCURRENCES_AT_ONCE
+        )
+        # The rule counts too: it writes a row a period from now on (the daily job's rows,
+        # which are not counted: the rule was).
+        uow.count_rows_written(1 + recorded)
     return rule
 
 
@@ -134,7 +139,9 @@ def update_rule(
             setattr(rule, attribute, value)
         _check_dates(rule)
         uow.session.flush()
-        _record_up_to(uow, rule, today, since=rule.start_date, at_most=MAX_OCCURRENCES_AT_ONCE)
+        uow.count_rows_written(
+            _record_up_to(uow, rule, today, since=rule.start_date, at_most=MAX_OCCURRENCES_AT_ONCE)
+        )
     return rule
 
 

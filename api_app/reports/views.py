@@ -10,10 +10,12 @@ from flask_jwt_extended import current_user
 from flask_smorest.error_handler import ErrorSchema
 
 from api_app.access import current_user_id, protected
+from api_app.rate_limits import spend_report_months
 from api_app.reports.monthly import MonthTrend, monthly_trend, months_between
 from api_app.reports.schemas import MAX_MONTHS, MonthlyReportArgsSchema, MonthTrendSchema
 from api_app.users.timezones import today_in
 from service_kit.blueprint import Blueprint, abort
+from service_kit.openapi import RATE_LIMITED
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports over months")
 
@@ -28,6 +30,7 @@ class MonthlyReport(MethodView):
     @blp.alt_response(
         422, schema=ErrorSchema, description="Not YYYY-MM, `to` before `from`, over 36 months"
     )
+    @blp.alt_response(429, **RATE_LIMITED)
     def get(self, args: dict[str, Any]) -> list[MonthTrend]:
         """Income, expenses, net and spending per category for each month of a range (at most
         36 months), oldest first, every month present"""
@@ -44,6 +47,7 @@ class MonthlyReport(MethodView):
                 message="invalid query",
                 errors={"query": {"from": [f"A report covers at most {MAX_MONTHS} months."]}},
             )
+        spend_report_months(months_between(first, last))
         return monthly_trend(current_user_id(), first, last)
 
 

@@ -114,6 +114,8 @@ def import_statement(
                 to_create.append(transaction)
         if dry_run:
             return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
+        # All its rows against the daily quota: an import that would pass it writes nothing.
+        uow.count_rows_written(len(to_create))
         uow.limits.insert_transactions(
             [
                 {

@@ -103,6 +103,7 @@ def create_transaction(
     """`transaction_id`: the new row's id when the caller derives it (the bot: from the
     Telegram update, so a repeated update cannot record it twice)."""
     with UnitOfWork(user_id) as uow:
+        uow.count_rows_written(1)
         row = uow.limits.write_expenses(
             INSERT_TRANSACTION,
             {

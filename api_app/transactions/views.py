@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from api_app.access import current_user_id, protected
 from api_app.extensions import db
 from api_app.models import Transaction
+from api_app.rate_limits import per_user_exports
 from api_app.transactions import service
 from api_app.transactions.export import csv_rows, csv_stream
 from api_app.transactions.importing import (
@@ -31,6 +32,7 @@ from api_app.transactions.schemas import (
 )
 from service_kit.blueprint import Blueprint, abort
 from service_kit.edges import body_limit
+from service_kit.openapi import RATE_LIMITED
 
 blp = Blueprint(
     "transactions", __name__, url_prefix="/api/transactions", description="Income and expenses"
@@ -70,6 +72,8 @@ class TransactionsCsv(MethodView):
         content_type="text/csv",
         description="A header row, then one row per transaction: ISO dates, amounts like 12.50",
     )
+    @blp.alt_response(429, **RATE_LIMITED)
+    @per_user_exports
     def get(self, wanted: service.TransactionFilter) -> Response:
         """Your transactions matching the filters, as CSV, in the order of the list"""
         transactions = service.transactions_of(current_user_id(), wanted)

@@ -14,6 +14,7 @@ from api_app.events import user_deleted
 from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
+from event_contract import PASSWORD_CHANGED
 
 
 def get_account(user_id: uuid.UUID) -> User:
@@ -28,7 +29,7 @@ def change_password(user_id: uuid.UUID, current_password: str, new_password: str
         user = uow.session.get_one(User, user_id)
         _confirm_password(user, current_password)
         user.password_hash = hash_password(new_password)
-        sign_out_everywhere(uow, user_id)
+        sign_out_everywhere(uow, user_id, PASSWORD_CHANGED)
 
 
 def change_timezone(user_id: uuid.UUID, timezone: str) -> User:

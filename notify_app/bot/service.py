@@ -117,14 +117,13 @@ def answer_update(update: Any) -> dict[str, Any]:
 
 
 def linked_user(chat_id: str) -> uuid.UUID | None:
-    """The user whose alerts go to this chat (the latest to link it, should there be several)."""
+    """The user whose alerts go to this chat: one at most (a unique index, migration 0010)."""
     # Its own unit: ended before the rate limit and the broker are asked anything.
     with UnitOfWork() as uow:
         return uow.session.scalar(
-            select(NotificationSettings.user_id)
-            .where(NotificationSettings.telegram_chat_id == chat_id)
-            .order_by(NotificationSettings.updated_at.desc())
-            .limit(1)
+            select(NotificationSettings.user_id).where(
+                NotificationSettings.telegram_chat_id == chat_id
+            )
         )
 
 

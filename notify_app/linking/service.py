@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, bindparam, delete, func, or_, select, update
 
 from notify_app.auth import lock_user
 from notify_app.domain_errors import NotFoundError
@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 LINKED_REPLY = (
     "Linked! Budget alerts for the account {account} will arrive in this chat."
     " Not your account? Send /stop to unlink."
+)
+# A chat belongs to one account at a time: linking it elsewhere lets go of the one before.
+MOVED_REPLY = (
+    "Linked! Budget alerts for the account {account} will arrive in this chat, which is no"
+    " longer linked to the account it was linked to before ({previous})."
+    " Not what you meant? Send /stop to unlink, then open the link from the other account's app."
 )
 # Only for accounts whose user.registered event has not been handled yet.
 UNNAMED_ACCOUNT = "that opened this link"
@@ -72,18 +78,46 @@ def start_command(chat_id: str, code: str | None) -> str:
     try:
         with UnitOfWork() as uow:
             user_id = _consume_code(uow, code)
-            # The consumed code and the linked chat are committed together.
+            previous = _release_chat(uow, chat_id, new_owner=user_id)
+            # The consumed code, the released chat and the linked chat are committed together.
             update_settings(user_id, SettingsChanges(telegram_chat_id=chat_id))
-            hint = uow.session.scalar(
-                select(NotificationSettings.email_hint).where(
-                    NotificationSettings.user_id == user_id
-                )
-            )
+            hint = _email_hint_of(uow, user_id)
     except NotFoundError:
         logger.info("telegram /start with an unknown, used or expired code")
         return UNKNOWN_CODE_REPLY
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
+    account = hint or UNNAMED_ACCOUNT
+    if previous is None:
+        return LINKED_REPLY.format(account=account)
+    logger.info("telegram chat moved to another account", extra={"user_id": str(previous)})
+    return MOVED_REPLY.format(
+        account=account, previous=_email_hint_of(uow, previous) or UNNAMED_ACCOUNT
+    )
+
+
+def _release_chat(uow: UnitOfWork, chat_id: str, *, new_owner: uuid.UUID) -> uuid.UUID | None:
+    """Unlink the chat from the account it belongs to, unless that is `new_owner`; that
+    account. Two /starts from one chat take turns (a lock on the chat), so neither trips over
+    the unique index on the chat id (migration 0010) that enforces one account per chat."""
+    uow.session.execute(_LOCK_CHAT, {"chat_key": f"telegram chat {chat_id}"})
+    return uow.session.execute(
+        update(NotificationSettings)
+        .where(
+            NotificationSettings.telegram_chat_id == chat_id,
+            NotificationSettings.user_id != new_owner,
+        )
+        .values(telegram_chat_id=None, updated_at=datetime.now(UTC))
+        .returning(NotificationSettings.user_id)
+    ).scalar_one_or_none()
+
+
+_LOCK_CHAT = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("chat_key"))))
+
+
+def _email_hint_of(uow: UnitOfWork, user_id: uuid.UUID) -> str | None:
+    return uow.session.scalar(
+        select(NotificationSettings.email_hint).where(NotificationSettings.user_id == user_id)
+    )
 
 
 def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:

@@ -18,6 +18,7 @@ from api_app.models import (
     Budget,
     BudgetLimit,
     Category,
+    DailyRowCount,
     Frequency,
     Goal,
     RecurringOccurrence,
@@ -162,6 +163,8 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
                 reply={"chat_id": "1", "text": "May 2026 so far"},
             )
         )
+        # The rows their requests wrote today, against their daily quota.
+        db.session.add(DailyRowCount(user_id=user_id, day=date(2026, 5, 1), rows=3))
         db.session.commit()
         ids = {str(user_id)}
         for model in (Category, Budget, Goal, Transaction, RecurringTransaction):

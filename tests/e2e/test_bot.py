@@ -26,7 +26,7 @@ from tests.eventually import eventually
 from tests.pipeline import wait_until_broker_idle
 from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
-from tests.users import SignedInUser
+from tests.users import PASSWORD, SignedInUser
 
 WEBHOOK = "/api/notifications/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -365,3 +365,34 @@ def test_a_command_the_broker_does_not_take_is_answered_503_so_telegram_sends_it
     monkeypatch.undo()
     for extension in ("delivery_queue", "bot_rate_limit_redis"):
         notify.extensions.pop(extension, None)
+
+
+def test_after_logout_all_the_chat_is_unlinked_told_so_and_the_bot_acts_no_more(
+    register: Callable[[], SignedInUser],
+    gateway: Client,
+    telegram: TelegramStandIn,
+    bot_pipeline: LaunchedProcess,
+) -> None:
+    ann = register()
+    link_chat(gateway, ann, 7501)
+    post_update(gateway, text_update(7501, "/spent 4.21 food groceries"))
+    wait_for_replies(telegram, 7501, 1)
+    # An unused link code of hers: it must not link anything after the sign-out either.
+    offer = ann.expect(201, "POST", "/api/notifications/telegram/link")
+    code = parse_qs(urlsplit(offer["url"]).query)["start"][0]
+
+    ann.expect(204, "POST", "/api/auth/logout-all")
+
+    [_, told] = wait_for_replies(telegram, 7501, 2)
+    assert told["text"].startswith("You signed out everywhere, and this chat is unlinked")
+    for command in ("/summary", "/spent 4.21 food groceries"):
+        answer = post_update(gateway, text_update(7501, command)).get_json()
+        assert answer["text"].startswith("This chat is not linked to an account")
+    voided = post_update(gateway, text_update(7502, f"/start {code}")).get_json()
+    assert "not valid" in voided["text"]
+    signed_in = gateway.post(
+        "/api/auth/login", json={"email": ann.email, "password": PASSWORD}
+    ).get_json()
+    ann.access_token = signed_in["access_token"]
+    assert [t["amount"] for t in transactions_of(ann)] == ["4.21"]
+    assert ann.expect(200, "GET", "/api/notifications/settings")["telegram_chat_id"] is None

@@ -1,0 +1,52 @@
+"""Quotas: how many rows one account's requests may write per day, beyond the per-minute
+rates of api_app.rate_limits (120 writes a minute could each import 10,000 rows).
+
+Counted in PostgreSQL, in the use case's own transaction (docs/architecture.md, "Quotas"): a
+write that is refused or rolls back counts nothing, and two concurrent writes of one account
+cannot both slip under the quota (the counter's row is locked until the first commits).
+What counts: the transactions a request creates (one, an import's rows, a recurring rule's
+catch-up) and a recurring rule itself; see README "Configuration", DAILY_ROW_QUOTA_PER_USER.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import case
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from api_app.domain_errors import QuotaExceededError
+from api_app.models import DailyRowCount
+
+
+def count_rows_written(
+    session: Session, user_id: uuid.UUID, rows: int, *, quota: int, now: datetime | None = None
+) -> None:
+    """Add `rows` to the account's count for today (UTC); QuotaExceededError, counting
+    nothing, if that would pass `quota`: the caller's unit of work then rolls back the rows."""
+    if rows <= 0:
+        return
+    now = now or datetime.now(UTC)
+    today = now.astimezone(UTC).date()
+    counted = DailyRowCount.rows + rows
+    if rows <= quota:
+        new = insert(DailyRowCount).values(user_id=user_id, day=today, rows=rows)
+        after = case((DailyRowCount.day == today, counted), else_=new.excluded.rows)
+        written = session.execute(
+            new.on_conflict_do_update(
+                index_elements=[DailyRowCount.user_id],
+                set_={"day": today, "rows": after},
+                where=after <= quota,
+            ).returning(DailyRowCount.rows)
+        ).scalar_one_or_none()
+        if written is not None:
+            return
+    tomorrow = datetime.combine(today + timedelta(days=1), time.min, UTC)
+    raise QuotaExceededError(
+        f"this would write more than {quota} rows today, this account's daily quota;"
+        " nothing was written",
+        retry_after_seconds=max(1, math.ceil((tomorrow - now).total_seconds())),
+    )
