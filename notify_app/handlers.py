@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import InvalidOperation
 from typing import Any, assert_never
 
-from sqlalchemy import Uuid, bindparam, delete, func, text
+from sqlalchemy import Uuid, bindparam, case, delete, func, or_, text
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -26,6 +26,7 @@ from event_contract import (
     GoalReached,
     UnsupportedSchemaVersionError,
     UserDeleted,
+    UserLanguageChanged,
     UserRegistered,
     UserSessionsRevoked,
     money,
@@ -43,6 +44,7 @@ from notify_app.models import (
 )
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import heading, supported_language, translator
 from service_kit.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -84,7 +86,9 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     payload = event.payload
     match payload:
         case UserRegistered():
-            on_user_registered(uow, event.user_id, payload)
+            on_user_registered(uow, event, payload)
+        case UserLanguageChanged():
+            on_user_language_changed(uow, event, payload)
         case UserDeleted():
             on_user_deleted(uow, event.user_id)
         case UserSessionsRevoked():
@@ -103,15 +107,55 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
             assert_never(payload)
 
 
-def on_user_registered(uow: UnitOfWork, user_id: uuid.UUID, registered: UserRegistered) -> None:
+def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered) -> None:
     """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
     email the bot names when a chat is linked."""
     hint = email_hint(registered.email)
+    language = supported_language(registered.language)
+    # A language change handled before this event (a redelivery) is the later choice.
+    newer = or_(
+        NotificationSettings.language_chosen_at.is_(None),
+        NotificationSettings.language_chosen_at < event.occurred_at,
+    )
     uow.session.execute(
         insert(NotificationSettings)
-        .values(user_id=user_id, email_hint=hint)
+        .values(
+            user_id=event.user_id,
+            email_hint=hint,
+            language=language,
+            language_chosen_at=event.occurred_at,
+        )
         .on_conflict_do_update(
-            index_elements=[NotificationSettings.user_id], set_={"email_hint": hint}
+            index_elements=[NotificationSettings.user_id],
+            set_={
+                "email_hint": hint,
+                "language": case((newer, language), else_=NotificationSettings.language),
+                "language_chosen_at": func.greatest(
+                    NotificationSettings.language_chosen_at, event.occurred_at
+                ),
+            },
+        )
+    )
+
+
+def on_user_language_changed(uow: UnitOfWork, event: Event, changed: UserLanguageChanged) -> None:
+    """The alerts' language from now on. Two changes moments apart may be handled in either
+    order: the later choice (occurred_at) is the one that stays."""
+    language = supported_language(changed.language)
+    uow.session.execute(
+        insert(NotificationSettings)
+        .values(user_id=event.user_id, language=language, language_chosen_at=event.occurred_at)
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id],
+            set_={
+                "language": language,
+                "language_chosen_at": event.occurred_at,
+                "updated_at": func.now(),
+            },
+            where=or_(
+                NotificationSettings.language_chosen_at.is_(None),
+                NotificationSettings.language_chosen_at < event.occurred_at,
+            ),
         )
     )
 
@@ -151,6 +195,7 @@ def on_budget_limit_exceeded(
     uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, settings: Settings
 ) -> None:
     text = messages.budget_limit_exceeded(
+        t=translator(settings.language),
         category_name=exceeded.category_name,
         year=exceeded.year,
         month=exceeded.month,
@@ -171,6 +216,7 @@ def on_goal_reached(
     uow: UnitOfWork, event: Event, reached: GoalReached, settings: Settings
 ) -> None:
     text = messages.goal_reached(
+        t=translator(settings.language),
         name=reached.name,
         current_amount=reached.current_amount,
         target_amount=reached.target_amount,
@@ -192,6 +238,7 @@ def on_budget_threshold_reached(
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
     text = messages.budget_threshold_reached(
+        t=translator(settings.language),
         category_name=reached.category_name,
         year=reached.year,
         month=reached.month,
@@ -218,6 +265,7 @@ def on_budget_month_closed(
     uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, settings: Settings
 ) -> None:
     text = messages.monthly_digest(
+        t=translator(settings.language),
         year=closed.year,
         month=closed.month,
         income=closed.income,
@@ -237,8 +285,8 @@ def on_budget_month_closed(
     ]
     chart: dict[str, Any] | None = None
     if bars:
-        month_name = messages.MONTH_NAMES[closed.month - 1]
-        chart = {"title": f"{month_name} {closed.year}", "bars": bars}
+        month = heading(translator(settings.language).month(closed.year, closed.month))
+        chart = {"title": month, "bars": bars, "language": settings.language}
     _notify(
         uow,
         event,

@@ -26,6 +26,7 @@ from event_contract import (
     Payload,
     UnsupportedSchemaVersionError,
     UserDeleted,
+    UserLanguageChanged,
     UserRegistered,
     UserSessionsRevoked,
 )
@@ -140,6 +141,12 @@ WIRE: list[tuple[Payload, dict[str, Any]]] = [
             "chart": {"title": "November 2026", "bars": []},
         },
     ),
+    (
+        UserRegistered(email="olga@example.com", language="ru"),
+        {"email": "olga@example.com", "language": "ru"},
+    ),
+    (UserLanguageChanged(language="ru"), {"language": "ru"}),
+    (UserLanguageChanged(language=None), {"language": None}),
 ]
 
 

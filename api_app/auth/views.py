@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
@@ -15,6 +16,7 @@ from api_app.rate_limits import (
     per_user_writes,
 )
 from service_kit.edges import no_store
+from service_kit.i18n import LANGUAGES
 from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
 blp = Blueprint(
@@ -38,7 +40,12 @@ class Register(MethodView):
     def post(self, credentials: dict[str, str]) -> service.IssuedSession:
         """Create an account and sign in"""
         try:
-            session = service.register(credentials["email"], credentials["password"])
+            session = service.register(
+                credentials["email"],
+                credentials["password"],
+                language=credentials.get("language"),
+                client_language=request.accept_languages.best_match(LANGUAGES),
+            )
         except service.EmailTakenError:
             abort(409, message="an account with this email already exists")
         return session

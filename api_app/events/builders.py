@@ -19,13 +19,18 @@ from event_contract import (
     Event,
     GoalReached,
     UserDeleted,
+    UserLanguageChanged,
     UserRegistered,
     UserSessionsRevoked,
 )
 
 
-def user_registered(user_id: uuid.UUID, email: str) -> Event:
-    return Event(user_id=user_id, payload=UserRegistered(email=email))
+def user_registered(user_id: uuid.UUID, email: str, language: str | None) -> Event:
+    return Event(user_id=user_id, payload=UserRegistered(email=email, language=language))
+
+
+def user_language_changed(user_id: uuid.UUID, language: str | None) -> Event:
+    return Event(user_id=user_id, payload=UserLanguageChanged(language=language))
 
 
 def user_deleted(user_id: uuid.UUID) -> Event:

@@ -17,22 +17,43 @@ from notify_app.domain_errors import NotFoundError
 from notify_app.models import DeletedUser, NotificationSettings, TelegramLinkCode
 from notify_app.settings.service import SettingsChanges, update_settings
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import Translator, choose_language, supported_language, translator
 
 logger = logging.getLogger(__name__)
 
-LINKED_REPLY = (
-    "Linked! Budget alerts for the account {account} will arrive in this chat."
-    " Not your account? Send /stop to unlink."
-)
-# Only for accounts whose user.registered event has not been handled yet.
-UNNAMED_ACCOUNT = "that opened this link"
-UNKNOWN_CODE_REPLY = (
-    "This link is not valid any more: it was used already or has expired. "
-    "Ask the app for a new Telegram link and open it again."
-)
-NO_CODE_REPLY = "Hi! To get budget alerts here, open the Telegram link from the app's settings."
-STOPPED_REPLY = "Unlinked. You will not get budget alerts in this chat any more."
-NOT_LINKED_REPLY = "This chat is not linked to any account."
+
+def linked_reply(t: Translator, account: str | None) -> str:
+    if account is None:
+        # Only for accounts whose user.registered event has not been handled yet.
+        return t.gettext(
+            "Linked! Budget alerts for the account that opened this link will arrive in this"
+            " chat. Not your account? Send /stop to unlink."
+        )
+    return t.gettext(
+        "Linked! Budget alerts for the account %(account)s will arrive in this chat."
+        " Not your account? Send /stop to unlink."
+    ) % {"account": account}
+
+
+def unknown_code_reply(t: Translator) -> str:
+    return t.gettext(
+        "This link is not valid any more: it was used already or has expired. "
+        "Ask the app for a new Telegram link and open it again."
+    )
+
+
+def no_code_reply(t: Translator) -> str:
+    return t.gettext(
+        "Hi! To get budget alerts here, open the Telegram link from the app's settings."
+    )
+
+
+def stopped_reply(t: Translator) -> str:
+    return t.gettext("Unlinked. You will not get budget alerts in this chat any more.")
+
+
+def not_linked_reply(t: Translator) -> str:
+    return t.gettext("This chat is not linked to any account.")
 
 
 @dataclass(frozen=True)
@@ -65,25 +86,28 @@ def create_link_code(user_id: uuid.UUID, valid_for: timedelta) -> LinkOffer:
     return LinkOffer(code, expires_at)
 
 
-def start_command(chat_id: str, code: str | None) -> str:
-    """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply."""
+def start_command(chat_id: str, code: str | None, language_code: str | None = None) -> str:
+    """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply,
+    in the user's language, else the sender's Telegram language (`language_code`), which is
+    remembered as the chat's for the user's alerts."""
     if not code:
-        return NO_CODE_REPLY
+        return no_code_reply(translator(language_code))
     try:
         with UnitOfWork() as uow:
             user_id = _consume_code(uow, code)
             # The consumed code and the linked chat are committed together.
             update_settings(user_id, SettingsChanges(telegram_chat_id=chat_id))
-            hint = uow.session.scalar(
-                select(NotificationSettings.email_hint).where(
-                    NotificationSettings.user_id == user_id
-                )
-            )
+            row = uow.session.execute(
+                update(NotificationSettings)
+                .where(NotificationSettings.user_id == user_id)
+                .values(telegram_language=supported_language(language_code))
+                .returning(NotificationSettings.email_hint, NotificationSettings.language)
+            ).one()
     except NotFoundError:
         logger.info("telegram /start with an unknown, used or expired code")
-        return UNKNOWN_CODE_REPLY
+        return unknown_code_reply(translator(language_code))
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    return LINKED_REPLY.format(account=hint or UNNAMED_ACCOUNT)
+    return linked_reply(translator(choose_language(row.language, language_code)), row.email_hint)
 
 
 def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
@@ -116,7 +140,7 @@ def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
     return user_id
 
 
-def stop_command(chat_id: str) -> str:
+def stop_command(chat_id: str, t: Translator) -> str:
     """`/stop`: unlink the chat from whichever user it is linked to; returns the reply."""
     with UnitOfWork() as uow:
         unlinked = (
@@ -129,7 +153,7 @@ def stop_command(chat_id: str) -> str:
             .scalars()
             .all()
         )
-    return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
+    return stopped_reply(t) if unlinked else not_linked_reply(t)
 
 
 def purge_link_codes() -> int:

@@ -1,0 +1,26 @@
+"""users.language: the language a person chose for the bot and the alerts ("en", "ru")
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06 07:50:00.000000
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # NULL: none chosen, the Telegram language of the chat's user decides, else English.
+    op.add_column("users", sa.Column("language", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("users", "language")
