@@ -68,7 +68,7 @@ TASK_QUEUES: Final[Mapping[str, str]] = {
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
-USER_LANGUAGE_CHANGED: Final = "user.language_changed"
+USER_LOCALE_CHANGED: Final = "user.locale_changed"
 # Logout-all or a password change: access tokens with an `epoch` claim below the payload's
 # `epoch` are no longer valid.
 USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
@@ -207,18 +207,23 @@ class UserRegistered:
 
 
 @dataclass(frozen=True)
-class UserLanguageChanged:
-    """The person chose the language of their texts (None: none, their Telegram's decides)."""
+class UserLocaleChanged:
+    """The person chose the language of their texts (None: none, their Telegram's decides)
+    or the currency of their amounts (an ISO 4217 code; None: the language's own)."""
 
-    TYPE: ClassVar[str] = USER_LANGUAGE_CHANGED
+    TYPE: ClassVar[str] = USER_LOCALE_CHANGED
     language: str | None
+    currency: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"language": self.language}
+        return {"language": self.language, "currency": self.currency}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(language=_optional_text(data["language"]))
+        return cls(
+            language=_optional_text(data["language"]),
+            currency=_optional_text(data.get("currency")),
+        )
 
 
 @dataclass(frozen=True)
@@ -429,7 +434,8 @@ class BotReply:
     """api_app's answer to a BotCommand, for the chat that sent it.
 
     `buttons`: an inline keyboard, rows of {"text", "data"} (the data comes back as a "choose"
-    command). `chart`: {"title", "bars": [{"name", "spent", "limit"}]}, amounts as strings,
+    command). `chart`: {"title", "bars": [{"name", "spent", "limit"}], "language"?,
+    "currency"?}, amounts as strings,
     sent as a photo with `text` as its caption.
     """
 
@@ -467,7 +473,7 @@ def _object(value: object) -> Mapping[str, Any]:
 
 Payload = (
     UserRegistered
-    | UserLanguageChanged
+    | UserLocaleChanged
     | UserDeleted
     | UserSessionsRevoked
     | BudgetLimitExceeded
@@ -481,7 +487,7 @@ PAYLOAD_TYPES: Final[Mapping[str, type[Payload]]] = {
     payload.TYPE: payload
     for payload in (
         UserRegistered,
-        UserLanguageChanged,
+        UserLocaleChanged,
         UserDeleted,
         UserSessionsRevoked,
         BudgetLimitExceeded,

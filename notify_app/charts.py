@@ -54,10 +54,13 @@ def bars_of(chart: dict[str, Any]) -> list[Bar]:
 
 
 def chart_png(chart: dict[str, Any]) -> bytes:
-    """The PNG of a chart as events and deliveries carry it, in its "language" (English when
-    it names none: replies recorded before languages)."""
-    language = chart.get("language")
-    t = translator(language if isinstance(language, str) else DEFAULT_LANGUAGE)
+    """The PNG of a chart as events and deliveries carry it, in its "language" and "currency"
+    (English, plain amounts, when it names none: replies recorded before languages)."""
+    language, currency = chart.get("language"), chart.get("currency")
+    t = translator(
+        language if isinstance(language, str) else DEFAULT_LANGUAGE,
+        currency if isinstance(currency, str) else None,
+    )
     return bar_chart_png(str(chart["title"]), bars_of(chart), t)
 
 

@@ -26,7 +26,7 @@ from event_contract import (
     GoalReached,
     UnsupportedSchemaVersionError,
     UserDeleted,
-    UserLanguageChanged,
+    UserLocaleChanged,
     UserRegistered,
     UserSessionsRevoked,
     money,
@@ -44,7 +44,7 @@ from notify_app.models import (
 )
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 from notify_app.unit_of_work import UnitOfWork
-from service_kit.i18n import heading, supported_language, translator
+from service_kit.i18n import heading, known_currency, supported_language, translator
 from service_kit.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     match payload:
         case UserRegistered():
             on_user_registered(uow, event, payload)
-        case UserLanguageChanged():
-            on_user_language_changed(uow, event, payload)
+        case UserLocaleChanged():
+            on_user_locale_changed(uow, event, payload)
         case UserDeleted():
             on_user_deleted(uow, event.user_id)
         case UserSessionsRevoked():
@@ -114,8 +114,8 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
     language = supported_language(registered.language)
     # A language change handled before this event (a redelivery) is the later choice.
     newer = or_(
-        NotificationSettings.language_chosen_at.is_(None),
-        NotificationSettings.language_chosen_at < event.occurred_at,
+        NotificationSettings.locale_chosen_at.is_(None),
+        NotificationSettings.locale_chosen_at < event.occurred_at,
     )
     uow.session.execute(
         insert(NotificationSettings)
@@ -123,38 +123,45 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
             user_id=event.user_id,
             email_hint=hint,
             language=language,
-            language_chosen_at=event.occurred_at,
+            locale_chosen_at=event.occurred_at,
         )
         .on_conflict_do_update(
             index_elements=[NotificationSettings.user_id],
             set_={
                 "email_hint": hint,
                 "language": case((newer, language), else_=NotificationSettings.language),
-                "language_chosen_at": func.greatest(
-                    NotificationSettings.language_chosen_at, event.occurred_at
+                "locale_chosen_at": func.greatest(
+                    NotificationSettings.locale_chosen_at, event.occurred_at
                 ),
             },
         )
     )
 
 
-def on_user_language_changed(uow: UnitOfWork, event: Event, changed: UserLanguageChanged) -> None:
+def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleChanged) -> None:
     """The alerts' language from now on. Two changes moments apart may be handled in either
     order: the later choice (occurred_at) is the one that stays."""
     language = supported_language(changed.language)
+    currency = changed.currency if known_currency(changed.currency) else None
     uow.session.execute(
         insert(NotificationSettings)
-        .values(user_id=event.user_id, language=language, language_chosen_at=event.occurred_at)
+        .values(
+            user_id=event.user_id,
+            language=language,
+            currency=currency,
+            locale_chosen_at=event.occurred_at,
+        )
         .on_conflict_do_update(
             index_elements=[NotificationSettings.user_id],
             set_={
                 "language": language,
-                "language_chosen_at": event.occurred_at,
+                "currency": currency,
+                "locale_chosen_at": event.occurred_at,
                 "updated_at": func.now(),
             },
             where=or_(
-                NotificationSettings.language_chosen_at.is_(None),
-                NotificationSettings.language_chosen_at < event.occurred_at,
+                NotificationSettings.locale_chosen_at.is_(None),
+                NotificationSettings.locale_chosen_at < event.occurred_at,
             ),
         )
     )
@@ -195,7 +202,7 @@ def on_budget_limit_exceeded(
     uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, settings: Settings
 ) -> None:
     text = messages.budget_limit_exceeded(
-        t=translator(settings.language),
+        t=translator(settings.language, settings.currency),
         category_name=exceeded.category_name,
         year=exceeded.year,
         month=exceeded.month,
@@ -216,7 +223,7 @@ def on_goal_reached(
     uow: UnitOfWork, event: Event, reached: GoalReached, settings: Settings
 ) -> None:
     text = messages.goal_reached(
-        t=translator(settings.language),
+        t=translator(settings.language, settings.currency),
         name=reached.name,
         current_amount=reached.current_amount,
         target_amount=reached.target_amount,
@@ -238,7 +245,7 @@ def on_budget_threshold_reached(
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
     text = messages.budget_threshold_reached(
-        t=translator(settings.language),
+        t=translator(settings.language, settings.currency),
         category_name=reached.category_name,
         year=reached.year,
         month=reached.month,
@@ -265,7 +272,7 @@ def on_budget_month_closed(
     uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, settings: Settings
 ) -> None:
     text = messages.monthly_digest(
-        t=translator(settings.language),
+        t=translator(settings.language, settings.currency),
         year=closed.year,
         month=closed.month,
         income=closed.income,
@@ -285,8 +292,15 @@ def on_budget_month_closed(
     ]
     chart: dict[str, Any] | None = None
     if bars:
-        month = heading(translator(settings.language).month(closed.year, closed.month))
-        chart = {"title": month, "bars": bars, "language": settings.language}
+        month = heading(
+            translator(settings.language, settings.currency).month(closed.year, closed.month)
+        )
+        chart = {
+            "title": month,
+            "bars": bars,
+            "language": settings.language,
+            "currency": settings.currency,
+        }
     _notify(
         uow,
         event,

@@ -58,8 +58,10 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     # Telegram language of whoever linked the chat; neither known: English.
     language: Mapped[str | None] = mapped_column(Text)
     telegram_language: Mapped[str | None] = mapped_column(Text)
+    # The ISO 4217 code of the amounts; None: the language's own.
+    currency: Mapped[str | None] = mapped_column(Text)
     # When the person chose `language` (the event's occurred_at): a late older choice loses.
-    language_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locale_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

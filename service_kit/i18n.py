@@ -23,7 +23,7 @@ from typing import Final
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, list_currencies
 from babel.support import Translations
 
 LANGUAGES: Final = ("en", "ru")
@@ -31,9 +31,14 @@ DEFAULT_LANGUAGE: Final = "en"
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 DOMAIN: Final = "messages"
 CENT: Final = Decimal("0.01")
-# One currency per account is shown for now, the locale's own; English keeps plain amounts
-# ("520.00"), as its texts always had.
+# The currency an account without one of its own is shown in: the language's own; English
+# keeps plain amounts ("520.00"), as its texts always had.
 LOCALE_CURRENCY: Final[dict[str, str | None]] = {"en": None, "ru": "RUB"}
+
+
+def known_currency(code: object) -> bool:
+    """An ISO 4217 code that CLDR knows ("EUR", "RUB"), upper case as ISO writes it."""
+    return isinstance(code, str) and code.isupper() and code in list_currencies()
 
 
 def supported_language(code: object) -> str | None:
@@ -70,9 +75,11 @@ def _translations(language: str) -> gettext.NullTranslations:
 
 @dataclass(frozen=True)
 class Translator:
-    """One language's texts, amounts and dates."""
+    """One language's texts, amounts and dates, and the account's currency (None: the
+    language's own)."""
 
     language: str
+    currency: str | None = None
 
     def gettext(self, message: str) -> str:
         return _translations(self.language).gettext(message)
@@ -85,10 +92,11 @@ class Translator:
     def amount(self, value: Decimal) -> str:
         """Two decimals, exact (Decimal all the way), written as the language writes money."""
         value = value.quantize(CENT)
-        currency = LOCALE_CURRENCY[self.language]
+        currency = self.currency or LOCALE_CURRENCY[self.language]
         if currency is None:
             return format_decimal(value, format="0.00", locale=self.language)
-        return format_currency(value, currency, locale=self.language)
+        # Two decimals whatever the currency's custom (yen has none): the exact amount.
+        return format_currency(value, currency, locale=self.language, currency_digits=False)
 
     def month(self, year: int, month: int) -> str:
         """ "November 2026", "ноябрь 2026"."""
@@ -126,8 +134,8 @@ MONTHS_IN: Final = (
 )
 
 
-def translator(language: str | None) -> Translator:
-    return Translator(choose_language(language))
+def translator(language: str | None, currency: str | None = None) -> Translator:
+    return Translator(choose_language(language), currency if known_currency(currency) else None)
 
 
 def heading(text: str) -> str:

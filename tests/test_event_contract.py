@@ -26,7 +26,7 @@ from event_contract import (
     Payload,
     UnsupportedSchemaVersionError,
     UserDeleted,
-    UserLanguageChanged,
+    UserLocaleChanged,
     UserRegistered,
     UserSessionsRevoked,
 )
@@ -145,8 +145,11 @@ WIRE: list[tuple[Payload, dict[str, Any]]] = [
         UserRegistered(email="olga@example.com", language="ru"),
         {"email": "olga@example.com", "language": "ru"},
     ),
-    (UserLanguageChanged(language="ru"), {"language": "ru"}),
-    (UserLanguageChanged(language=None), {"language": None}),
+    (
+        UserLocaleChanged(language="ru", currency="EUR"),
+        {"language": "ru", "currency": "EUR"},
+    ),
+    (UserLocaleChanged(language=None), {"language": None, "currency": None}),
 ]
 
 

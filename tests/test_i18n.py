@@ -15,7 +15,14 @@ from babel.messages.pofile import read_po
 from PIL import Image, ImageDraw, ImageFont
 
 from notify_app import charts, messages
-from service_kit.i18n import LOCALE_DIR, choose_language, sentence, supported_language, translator
+from service_kit.i18n import (
+    LOCALE_DIR,
+    choose_language,
+    known_currency,
+    sentence,
+    supported_language,
+    translator,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
@@ -95,6 +102,24 @@ def test_amounts_and_dates_by_language() -> None:
     assert sentence(en.day(date(2026, 12, 6))) == "6 Dec."
     assert ru.month(2026, 11) == "ноябрь 2026"
     assert ru.in_month(11) == "в ноябре"
+
+
+def test_the_accounts_currency_overrules_the_languages_own() -> None:
+    assert translator("ru", "EUR").amount(Decimal("250.5")) == "250,50\xa0€"
+    assert translator("en", "USD").amount(Decimal("1250.5")) == "$1,250.50"
+    # Two decimals whatever the currency's custom: the amount as it was recorded.
+    assert translator("en", "JPY").amount(Decimal("100.5")) == "¥100.50"
+    assert translator("ru", None).amount(Decimal(-3)) == "-3,00\xa0₽"
+    assert [known_currency(code) for code in ("EUR", "RUB", "eur", "XYZ", "EURO", None)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    # An unknown code is never shown: the language's own is.
+    assert translator("ru", "XYZ").amount(Decimal(1)) == "1,00\xa0₽"
 
 
 def test_alerts_in_russian() -> None:

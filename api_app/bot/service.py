@@ -37,7 +37,7 @@ from api_app.models import (
 from api_app.months import month_bounds
 from api_app.transactions.service import NewTransaction, create_transaction, delete_transaction
 from api_app.unit_of_work import UnitOfWork
-from api_app.users.service import set_language
+from api_app.users.service import set_locale
 from api_app.users.timezones import today_in
 from event_contract import (
     BOT_CHOOSE,
@@ -97,14 +97,14 @@ def handle_bot_command(message: dict[str, Any]) -> str:
         with UnitOfWork(command.user_id) as uow:
             # FOR KEY SHARE: the account cannot be deleted under the command.
             user = uow.session.execute(
-                select(User.timezone, User.language)
+                select(User.timezone, User.language, User.currency)
                 .where(User.id == command.user_id)
                 .with_for_update(read=True, key_share=True)
             ).one_or_none()
             if user is None:
                 return "no such user"
             # The person's choice, else their Telegram's language, else English.
-            t = translator(choose_language(user.language, command.language_code))
+            t = translator(choose_language(user.language, command.language_code), user.currency)
             outcome = COMMANDS[command.name](
                 Asked(command, today_in(user.timezone, command.sent_at), t, uow)
             )
@@ -403,6 +403,7 @@ def _summary(asked: Asked) -> Outcome:
     chart = {
         "title": title,
         "language": t.language,
+        "currency": t.currency,
         "bars": [
             {"name": category.name, "spent": money(category.spent), "limit": money(category.limit)}
             for category in budgeted
@@ -423,7 +424,7 @@ def _language(asked: Asked) -> Outcome:
             asked.t.gettext("Write /language ru for Russian or /language en for English.")
         )
     user = asked.uow.session.get_one(User, asked.command.user_id)
-    set_language(asked.uow, user, language)
+    set_locale(asked.uow, user, language=language, currency=user.currency)
     return Outcome(translator(language).gettext("From now on I write in English."))
 
 

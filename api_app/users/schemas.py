@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api_app.auth import passwords
 from api_app.users.timezones import is_known_zone
-from service_kit.i18n import LANGUAGES
+from service_kit.i18n import LANGUAGES, known_currency
 
 TIMEZONE_MAX_LENGTH = 64
 
@@ -27,12 +27,26 @@ class UserSchema(Schema):
             "example": "ru",
         },
     )
+    currency = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "ISO 4217 code of the account's amounts in the bot and the alerts;"
+            " null: the language's own (ru: RUB, en: plain numbers)",
+            "example": "EUR",
+        },
+    )
     created_at = fields.DateTime(required=True)
 
 
 def _known_zone(name: str) -> None:
     if not is_known_zone(name):
         raise ValidationError("Not a known IANA time zone, such as Europe/Berlin or UTC.")
+
+
+def _known_currency(code: str) -> None:
+    if not known_currency(code):
+        raise ValidationError("Not a known ISO 4217 currency code, such as EUR or RUB.")
 
 
 class UserUpdateSchema(Schema):
@@ -53,10 +67,19 @@ class UserUpdateSchema(Schema):
         },
     )
 
+    currency = fields.String(
+        allow_none=True,
+        validate=[validate.Length(equal=3), _known_currency],
+        metadata={
+            "description": "An ISO 4217 code (EUR, RUB, USD); null for the language's own",
+            "example": "EUR",
+        },
+    )
+
     @validates_schema
     def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Give a timezone, a language or both.")
+            raise ValidationError("Give a timezone, a language or a currency.")
 
 
 class PasswordChangeSchema(Schema):

@@ -52,7 +52,7 @@ def send_test_message(user_id: uuid.UUID) -> Delivery:
             user_id=user_id,
             status="pending",
             chat_id=chat_id,
-            text=messages.delivery_test_text(translator(settings.language)),
+            text=messages.delivery_test_text(translator(settings.language, settings.currency)),
         )
         uow.session.add(delivery)
     try:

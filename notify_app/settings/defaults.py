@@ -20,6 +20,7 @@ class Settings:
     # What the alerts are written in (not a field of the settings endpoint: the account's
     # language is set in api_app, PATCH /api/users/me).
     language: str = DEFAULT_LANGUAGE
+    currency: str | None = None
 
 
 DEFAULTS = Settings()
@@ -35,4 +36,5 @@ def settings_from(row: Any) -> Settings:
         warn_at_percent=row.warn_at_percent,
         notify_monthly_digest=row.notify_monthly_digest,
         language=choose_language(row.language, row.telegram_language),
+        currency=row.currency,
     )

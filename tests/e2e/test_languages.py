@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +15,7 @@ from PIL import Image
 from werkzeug.test import Client
 
 from tests.conftest import PASSWORD, ApiWorkerProcess, unique_email
-from tests.e2e.conftest import Person
+from tests.e2e.conftest import Person, Rows
 from tests.e2e.test_bot import (
     bot_pipeline,  # noqa: F401 - the fixture, used by name
     next_update_id,
@@ -48,7 +49,8 @@ def sign_up(gateway: Client, **extra: Any) -> Person:
     response = gateway.post("/api/auth/register", json=body, **extra)
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
-    return Person(gateway, created["user"]["id"], created["user"]["email"], created["access_token"])
+    user = created["user"]
+    return Person(gateway, uuid.UUID(user["id"]), user["email"], created["access_token"])
 
 
 def link(gateway: Client, person: Person, chat_id: int, language_code: str | None) -> str:
@@ -148,7 +150,7 @@ def test_without_a_choice_telegram_decides_and_a_choice_overrules_it(
         answer = post_update(gateway, said(7701, "/help", language_code)).get_json()
         return answer["text"].startswith(start) or None
 
-    # notify_app learns the choice through user.language_changed: its help shows when.
+    # notify_app learns the choice through user.locale_changed: its help shows when.
     wait_until(lambda: help_starts("ru", "What I understand:"), "notify to learn English")
     bob.transaction(transport, "11.00", today())
     replies = wait_for_replies(telegram, 7701, 3)
@@ -158,10 +160,40 @@ def test_without_a_choice_telegram_decides_and_a_choice_overrules_it(
     wait_until(lambda: help_starts("en", "Что я понимаю:"), "notify to learn Russian")
 
 
-def test_the_language_is_validated(gateway: Client) -> None:
+def test_a_chosen_currency_shows_in_the_bot_and_in_the_alerts(
+    gateway: Client,
+    telegram: TelegramStandIn,
+    bot_pipeline: ApiWorkerProcess,  # noqa: F811
+    rows: Rows,
+) -> None:
+    eva = sign_up(gateway, json={"language": "ru"})
+    eva.expect(200, "PATCH", "/api/users/me", json={"currency": "EUR"})
+    link(gateway, eva, 7801, "ru")
+    # notify_app learns the currency through user.locale_changed.
+    wait_until(
+        lambda: rows.notify(
+            "SELECT 1 FROM notification_settings WHERE user_id = %s AND currency = 'EUR'",
+            str(eva.id),
+        ),
+        "notify to learn the currency",
+    )
+    food = eva.category_id("Продукты")
+    now = datetime.now(UTC)
+    eva.budget(now.year, now.month, {food: "10.00"})
+    post_update(gateway, said(7801, "/spent 12 прод", "ru"))
+    texts = sorted(reply["text"] for reply in wait_for_replies(telegram, 7801, 2))
+    assert texts[0].endswith("потрачено 12,00\xa0€ из 10,00\xa0€ (120%).")
+    assert texts[1].startswith("Потрачено: 12,00\xa0€, ")
+
+
+def test_the_language_and_the_currency_are_validated(gateway: Client) -> None:
     person = sign_up(gateway)
     person.expect(422, "PATCH", "/api/users/me", json={"language": "de"})
+    for code in ("eur", "XYZ", "EURO", "", 978):
+        person.expect(422, "PATCH", "/api/users/me", json={"currency": code})
     person.expect(422, "PATCH", "/api/users/me", json={})
     assert person.expect(200, "PATCH", "/api/users/me", json={"language": None})["language"] is None
     changed = person.expect(200, "PATCH", "/api/users/me", json={"language": "ru"})
-    assert (changed["language"], changed["timezone"]) == ("ru", "UTC")
+    assert (changed["language"], changed["timezone"], changed["currency"]) == ("ru", "UTC", None)
+    changed = person.expect(200, "PATCH", "/api/users/me", json={"currency": "EUR"})
+    assert (changed["language"], changed["currency"]) == ("ru", "EUR")

@@ -1,4 +1,5 @@
-"""users.language: the language a person chose for the bot and the alerts ("en", "ru")
+"""users.language and users.currency: the language a person chose for the bot and the alerts
+("en", "ru") and the currency their amounts are shown in (ISO 4217)
 
 Revision ID: 0008
 Revises: 0007
@@ -20,7 +21,10 @@ depends_on = None
 def upgrade() -> None:
     # NULL: none chosen, the Telegram language of the chat's user decides, else English.
     op.add_column("users", sa.Column("language", sa.Text(), nullable=True))
+    # NULL: the language's own (Russian: RUB; English: plain amounts).
+    op.add_column("users", sa.Column("currency", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("users", "currency")
     op.drop_column("users", "language")

@@ -1,4 +1,5 @@
-"""notification_settings: the language alerts are written in; event_recipient() returns it
+"""notification_settings: the language and currency alerts are written in; event_recipient()
+returns them
 
 Revision ID: 0010
 Revises: 0009
@@ -51,20 +52,26 @@ $$
 
 
 def upgrade() -> None:
-    # The person's own choice (user.registered, user.language_changed) ...
+    # The person's own choice (user.registered, user.locale_changed) ...
     op.add_column("notification_settings", sa.Column("language", sa.Text(), nullable=True))
     op.add_column(
         "notification_settings",
-        sa.Column("language_chosen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("locale_chosen_at", sa.DateTime(timezone=True), nullable=True),
     )
+    # The ISO 4217 code of the amounts (user.locale_changed); NULL: the language's own.
+    op.add_column("notification_settings", sa.Column("currency", sa.Text(), nullable=True))
     # ... else the Telegram language of whoever linked the chat (/start).
     op.add_column("notification_settings", sa.Column("telegram_language", sa.Text(), nullable=True))
     # The returned columns change, so the function (migration 0009's) is made anew.
     op.execute("DROP FUNCTION event_recipient(uuid)")
     op.execute(
         _FUNCTION.format(
-            extra=",\n    language text,\n    telegram_language text",
-            extra_columns=",\n               settings.language,\n               settings.telegram_language",
+            extra=",\n    language text,\n    telegram_language text,\n    currency text",
+            extra_columns=(
+                ",\n               settings.language,"
+                "\n               settings.telegram_language,"
+                "\n               settings.currency"
+            ),
         )
     )
 
@@ -72,6 +79,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP FUNCTION event_recipient(uuid)")
     op.execute(_FUNCTION.format(extra="", extra_columns=""))
+    op.drop_column("notification_settings", "currency")
     op.drop_column("notification_settings", "telegram_language")
-    op.drop_column("notification_settings", "language_chosen_at")
+    op.drop_column("notification_settings", "locale_chosen_at")
     op.drop_column("notification_settings", "language")
