@@ -112,7 +112,7 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
     email the bot names when a chat is linked."""
     hint = email_hint(registered.email)
     language = supported_language(registered.language)
-    # A language change handled before this event (a redelivery) is the later choice.
+    # A locale change handled before this event (redelivered, or overtaken) is the later choice.
     newer = or_(
         NotificationSettings.locale_chosen_at.is_(None),
         NotificationSettings.locale_chosen_at < event.occurred_at,
@@ -139,8 +139,8 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
 
 
 def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleChanged) -> None:
-    """The alerts' language from now on. Two changes moments apart may be handled in either
-    order: the later choice (occurred_at) is the one that stays."""
+    """The alerts' language and currency from now on. Two changes moments apart may be handled
+    in either order: the later choice (occurred_at) is the one that stays."""
     language = supported_language(changed.language)
     currency = changed.currency if known_currency(changed.currency) else None
     uow.session.execute(

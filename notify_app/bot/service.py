@@ -99,13 +99,17 @@ def answer_update(update: Any) -> dict[str, Any]:
                 incoming.chat_id, incoming.arguments or None, incoming.language_code
             ),
         )
+    known = incoming.command in FORWARDED or incoming.command in {BOT_CHOOSE, "stop"}
+    if not known and not incoming.private:
+        # Talk in a group that is not for the bot: no answer, no look-up.
+        return {}
     account = linked_account(incoming.chat_id)
     # The person's own choice, else what their Telegram speaks, else English.
     t = translator(choose_language(account and account[1], incoming.language_code))
     if incoming.command == "stop":
         return _say(incoming, linking.stop_command(incoming.chat_id, t))
-    if incoming.command not in FORWARDED and incoming.command != BOT_CHOOSE:
-        return _say(incoming, help_text(t)) if incoming.private else {}
+    if not known:
+        return _say(incoming, help_text(t))
     if not incoming.private:
         return _say(incoming, private_only_text(t))
     if account is None:
