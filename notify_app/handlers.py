@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import InvalidOperation
 from typing import Any, assert_never
 
-from sqlalchemy import Uuid, bindparam, case, delete, func, or_, text
+from sqlalchemy import ColumnElement, Uuid, bindparam, case, delete, func, or_, text
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -113,10 +113,7 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
     hint = email_hint(registered.email)
     language = supported_language(registered.language)
     # A locale change handled before this event (redelivered, or overtaken) is the later choice.
-    newer = or_(
-        NotificationSettings.locale_chosen_at.is_(None),
-        NotificationSettings.locale_chosen_at < event.occurred_at,
-    )
+    newer = _later_choice(event)
     uow.session.execute(
         insert(NotificationSettings)
         .values(
@@ -159,11 +156,16 @@ def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleCha
                 "locale_chosen_at": event.occurred_at,
                 "updated_at": func.now(),
             },
-            where=or_(
-                NotificationSettings.locale_chosen_at.is_(None),
-                NotificationSettings.locale_chosen_at < event.occurred_at,
-            ),
+            where=_later_choice(event),
         )
+    )
+
+
+def _later_choice(event: Event) -> ColumnElement[bool]:
+    """The stored language and currency were chosen before `event`, or never."""
+    return or_(
+        NotificationSettings.locale_chosen_at.is_(None),
+        NotificationSettings.locale_chosen_at < event.occurred_at,
     )
 
 
