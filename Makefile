@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 26.3
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-fast compose-test lint format fuzz bench lock clean
+.PHONY: install run test test-fast compose-test lint format fuzz bench lock clean catalogs
 
 install: $(INSTALLED)
 
@@ -60,3 +60,9 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Re-extract the texts people read (babel.cfg) and bring the Russian catalog up to date; then
+# translate what `tests/test_i18n.py` names as missing.
+catalogs: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o service_kit/locale/messages.pot api_app notify_app service_kit
+	$(BIN)/pybabel update -i service_kit/locale/messages.pot -d service_kit/locale -D messages --no-fuzzy-matching --ignore-obsolete -w 100

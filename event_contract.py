@@ -68,6 +68,7 @@ TASK_QUEUES: Final[Mapping[str, str]] = {
 
 USER_REGISTERED: Final = "user.registered"
 USER_DELETED: Final = "user.deleted"
+USER_LOCALE_CHANGED: Final = "user.locale_changed"
 # Logout-all, a password change or a stolen refresh token: access tokens with an `epoch` claim
 # below the payload's `epoch` are no longer valid, and the account's Telegram chat is unlinked.
 USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
@@ -177,6 +178,10 @@ def _id(value: object) -> uuid.UUID:
     return uuid.UUID(_text(value))
 
 
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
 def _optional_id(value: object) -> uuid.UUID | None:
     return None if value is None else _id(value)
 
@@ -190,15 +195,42 @@ def _optional_id_text(value: uuid.UUID | None) -> str | None:
 
 @dataclass(frozen=True)
 class UserRegistered:
+    """`language`: the one the person chose at sign-up ("en", "ru"), None when they did not."""
+
     TYPE: ClassVar[str] = USER_REGISTERED
     email: str
+    language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"email": self.email}
+        registered: dict[str, Any] = {"email": self.email}
+        if self.language is not None:
+            registered["language"] = self.language
+        return registered
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(email=_text(data["email"]))
+        # Absent from events recorded before languages: the same as not chosen.
+        return cls(email=_text(data["email"]), language=_optional_text(data.get("language")))
+
+
+@dataclass(frozen=True)
+class UserLocaleChanged:
+    """The person chose the language of their texts (None: none, their Telegram's decides)
+    or the currency of their amounts (an ISO 4217 code; None: the language's own)."""
+
+    TYPE: ClassVar[str] = USER_LOCALE_CHANGED
+    language: str | None
+    currency: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"language": self.language, "currency": self.currency}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            language=_optional_text(data["language"]),
+            currency=_optional_text(data.get("currency")),
+        )
 
 
 @dataclass(frozen=True)
@@ -418,7 +450,8 @@ class BotReply:
     """api_app's answer to a BotCommand, for the chat that sent it.
 
     `buttons`: an inline keyboard, rows of {"text", "data"} (the data comes back as a "choose"
-    command). `chart`: {"title", "bars": [{"name", "spent", "limit"}]}, amounts as strings,
+    command). `chart`: {"title", "bars": [{"name", "spent", "limit"}], "language"?,
+    "currency"?}, amounts as strings,
     sent as a photo with `text` as its caption.
     """
 
@@ -456,6 +489,7 @@ def _object(value: object) -> Mapping[str, Any]:
 
 Payload = (
     UserRegistered
+    | UserLocaleChanged
     | UserDeleted
     | UserSessionsRevoked
     | BudgetLimitExceeded
@@ -469,6 +503,7 @@ PAYLOAD_TYPES: Final[Mapping[str, type[Payload]]] = {
     payload.TYPE: payload
     for payload in (
         UserRegistered,
+        UserLocaleChanged,
         UserDeleted,
         UserSessionsRevoked,
         BudgetLimitExceeded,
@@ -552,7 +587,10 @@ BOT_INCOME: Final = "income"
 BOT_UNDO: Final = "undo"
 BOT_SUMMARY: Final = "summary"
 BOT_CHOOSE: Final = "choose"
-BOT_COMMANDS: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_CHOOSE})
+BOT_LANGUAGE: Final = "language"
+BOT_COMMANDS: Final = frozenset(
+    {BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_CHOOSE, BOT_LANGUAGE}
+)
 
 
 def bot_command_id(bot: str, update_id: int) -> uuid.UUID:
@@ -575,7 +613,9 @@ class BotCommand:
     """A command from a linked chat, as it crosses the broker to the api worker.
 
     `arguments` is the text after the command (`12,50 food lunch`; for "choose", the button's
-    data); `sent_at` is when the user sent it (Telegram's message date), which decides "today".
+    data); `sent_at` is when the user sent it (Telegram's message date), which decides "today";
+    `language_code` is Telegram's language of the sender ("ru", "en-GB"), the reply's language
+    when the account has none chosen.
     """
 
     id: uuid.UUID
@@ -584,6 +624,7 @@ class BotCommand:
     name: str
     arguments: str
     sent_at: datetime
+    language_code: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_message(self) -> dict[str, Any]:
@@ -594,6 +635,7 @@ class BotCommand:
             "name": self.name,
             "arguments": self.arguments,
             "sent_at": self.sent_at.isoformat(),
+            "language_code": self.language_code,
             "schema_version": self.schema_version,
         }
 
@@ -616,6 +658,7 @@ class BotCommand:
             name=name,
             arguments=str(message["arguments"]),
             sent_at=sent_at,
+            language_code=_optional_text(message.get("language_code")),
             schema_version=version,
         )
 

@@ -2,15 +2,26 @@
 
 One row per budgeted category: the limit as a grey bar, what was spent over it (green within the
 limit, red over it), the figures beside. Bars share one scale, the largest of the amounts.
+
+Names are drawn in Roboto (the font-roboto package: Latin and Cyrillic; Pillow's own font has
+Latin only). A character the font has no glyph for (an emoji) is left out, never drawn as a box.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
+
+import font_roboto  # type: ignore[import-untyped]
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+from service_kit.i18n import DEFAULT_LANGUAGE, Translator, translator
+
+FONT_PATH: Final[str] = font_roboto.Roboto
 
 WIDTH: Final = 800
 ROW_HEIGHT: Final = 44
@@ -41,8 +52,34 @@ def bars_of(chart: dict[str, Any]) -> list[Bar]:
     ]
 
 
-def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
+def chart_png(chart: dict[str, Any]) -> bytes:
+    """The PNG of a chart as events and deliveries carry it, in its "language" and "currency"
+    (English, plain amounts, when it names none: replies recorded before languages)."""
+    language, currency = chart.get("language"), chart.get("currency")
+    t = translator(
+        language if isinstance(language, str) else DEFAULT_LANGUAGE,
+        currency if isinstance(currency, str) else None,
+    )
+    return bar_chart_png(str(chart["title"]), bars_of(chart), t)
+
+
+@functools.cache
+def drawable_characters() -> frozenset[int]:
+    """The code points the font has a glyph for (its cmap)."""
+    with TTFont(FONT_PATH, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def drawable(text: str) -> str:
+    """`text` without the characters the font would draw as a box (emoji, mostly)."""
+    known = drawable_characters()
+    kept = "".join(character for character in text if ord(character) in known or character == " ")
+    return " ".join(kept.split())
+
+
+def bar_chart_png(title: str, bars: Sequence[Bar], t: Translator | None = None) -> bytes:
     """The PNG image of the chart."""
+    t = t or translator(DEFAULT_LANGUAGE)
     shown = list(bars)[:MAX_BARS]
     height = TOP + ROW_HEIGHT * max(len(shown), 1) + BOTTOM
     # Here, not at the top: only the process that draws a chart pays for Pillow (issue 26).
@@ -50,16 +87,17 @@ def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
 
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    title_font = ImageFont.load_default(size=24)
-    font = ImageFont.load_default(size=16)
-    draw.text((16, 18), f"{title}: spent of limit", fill=INK, font=title_font)
+    title_font = ImageFont.truetype(FONT_PATH, size=24)
+    font = ImageFont.truetype(FONT_PATH, size=16)
+    heading = t.gettext("%(title)s: spent of limit") % {"title": title}
+    draw.text((16, 18), drawable(heading), fill=INK, font=title_font)
     scale = max([max(bar.spent, bar.limit) for bar in shown] + [Decimal(1)])
     plot_left = LABEL_WIDTH
     plot_width = WIDTH - LABEL_WIDTH - FIGURES_WIDTH
     for row, bar in enumerate(shown):
         top = TOP + row * ROW_HEIGHT + 8
         bottom = top + ROW_HEIGHT - 16
-        draw.text((16, top + 4), _fit(bar.name, 22), fill=INK, font=font)
+        draw.text((16, top + 4), _fit(drawable(bar.name), 22), fill=INK, font=font)
         draw.rectangle(
             (plot_left, top, plot_left + _length(bar.limit, scale, plot_width), bottom),
             fill=LIMIT_COLOUR,
@@ -71,7 +109,7 @@ def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
             draw.rectangle(
                 (plot_left, top + inset, plot_left + spent_length, bottom - inset), fill=colour
             )
-        figures = f"{bar.spent:.2f} / {bar.limit:.2f}"
+        figures = f"{t.amount(bar.spent)} / {t.amount(bar.limit)}"
         draw.text((WIDTH - FIGURES_WIDTH + 12, top + 4), figures, fill=INK, font=font)
     output = io.BytesIO()
     image.save(output, format="PNG", optimize=True)

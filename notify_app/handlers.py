@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import InvalidOperation
 from typing import Any, assert_never
 
-from sqlalchemy import Uuid, bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Uuid, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
@@ -26,6 +26,7 @@ from event_contract import (
     GoalReached,
     UnsupportedSchemaVersionError,
     UserDeleted,
+    UserLocaleChanged,
     UserRegistered,
     UserSessionsRevoked,
     money,
@@ -43,6 +44,13 @@ from notify_app.models import (
 )
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import (
+    choose_language,
+    heading,
+    known_currency,
+    supported_language,
+    translator,
+)
 from service_kit.request_ids import request_id_context
 
 logger = logging.getLogger(__name__)
@@ -84,7 +92,9 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
     payload = event.payload
     match payload:
         case UserRegistered():
-            on_user_registered(uow, event.user_id, payload)
+            on_user_registered(uow, event, payload)
+        case UserLocaleChanged():
+            on_user_locale_changed(uow, event, payload)
         case UserDeleted():
             on_user_deleted(uow, event.user_id)
         case UserSessionsRevoked():
@@ -103,16 +113,65 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
             assert_never(payload)
 
 
-def on_user_registered(uow: UnitOfWork, user_id: uuid.UUID, registered: UserRegistered) -> None:
+def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered) -> None:
     """Settings with the defaults (see the settings endpoint), no chat id yet, and the masked
     email the bot names when a chat is linked."""
     hint = email_hint(registered.email)
+    language = supported_language(registered.language)
+    # A locale change handled before this event (redelivered, or overtaken) is the later choice.
+    newer = _later_choice(event)
     uow.session.execute(
         insert(NotificationSettings)
-        .values(user_id=user_id, email_hint=hint)
-        .on_conflict_do_update(
-            index_elements=[NotificationSettings.user_id], set_={"email_hint": hint}
+        .values(
+            user_id=event.user_id,
+            email_hint=hint,
+            language=language,
+            locale_chosen_at=event.occurred_at,
         )
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id],
+            set_={
+                "email_hint": hint,
+                "language": case((newer, language), else_=NotificationSettings.language),
+                "locale_chosen_at": func.greatest(
+                    NotificationSettings.locale_chosen_at, event.occurred_at
+                ),
+            },
+        )
+    )
+
+
+def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleChanged) -> None:
+    """The alerts' language and currency from now on. Two changes moments apart may be handled
+    in either order: the later choice (occurred_at) is the one that stays."""
+    language = supported_language(changed.language)
+    currency = changed.currency if known_currency(changed.currency) else None
+    uow.session.execute(
+        insert(NotificationSettings)
+        .values(
+            user_id=event.user_id,
+            language=language,
+            currency=currency,
+            locale_chosen_at=event.occurred_at,
+        )
+        .on_conflict_do_update(
+            index_elements=[NotificationSettings.user_id],
+            set_={
+                "language": language,
+                "currency": currency,
+                "locale_chosen_at": event.occurred_at,
+                "updated_at": func.now(),
+            },
+            where=_later_choice(event),
+        )
+    )
+
+
+def _later_choice(event: Event) -> ColumnElement[bool]:
+    """The stored language and currency were chosen before `event`, or never."""
+    return or_(
+        NotificationSettings.locale_chosen_at.is_(None),
+        NotificationSettings.locale_chosen_at < event.occurred_at,
     )
 
 
@@ -157,10 +216,22 @@ def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSession
             TelegramLinkCode.user_id == user_id, TelegramLinkCode.used_at.is_(None)
         )
     )
-    chat_id = uow.session.scalar(
-        select(NotificationSettings.telegram_chat_id)
+    recipient = uow.session.execute(
+        select(
+            NotificationSettings.telegram_chat_id,
+            NotificationSettings.language,
+            NotificationSettings.telegram_language,
+            NotificationSettings.currency,
+        )
         .where(NotificationSettings.user_id == user_id)
         .with_for_update()
+    ).one_or_none()
+    chat_id = None if recipient is None else recipient.telegram_chat_id
+    t = translator(
+        None
+        if recipient is None
+        else choose_language(recipient.language, recipient.telegram_language),
+        None if recipient is None else recipient.currency,
     )
     if chat_id is not None:
         uow.session.execute(
@@ -173,7 +244,7 @@ def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSession
     _notify(
         uow,
         event,
-        messages.chat_unlinked_on_sign_out(revoked.reason),
+        messages.chat_unlinked_on_sign_out(t, revoked.reason),
         wanted=True,
         unwanted_reason="",
         chat_id=chat_id,
@@ -184,6 +255,7 @@ def on_budget_limit_exceeded(
     uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, settings: Settings
 ) -> None:
     text = messages.budget_limit_exceeded(
+        t=translator(settings.language, settings.currency),
         category_name=exceeded.category_name,
         year=exceeded.year,
         month=exceeded.month,
@@ -204,6 +276,7 @@ def on_goal_reached(
     uow: UnitOfWork, event: Event, reached: GoalReached, settings: Settings
 ) -> None:
     text = messages.goal_reached(
+        t=translator(settings.language, settings.currency),
         name=reached.name,
         current_amount=reached.current_amount,
         target_amount=reached.target_amount,
@@ -225,6 +298,7 @@ def on_budget_threshold_reached(
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
     text = messages.budget_threshold_reached(
+        t=translator(settings.language, settings.currency),
         category_name=reached.category_name,
         year=reached.year,
         month=reached.month,
@@ -251,6 +325,7 @@ def on_budget_month_closed(
     uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, settings: Settings
 ) -> None:
     text = messages.monthly_digest(
+        t=translator(settings.language, settings.currency),
         year=closed.year,
         month=closed.month,
         income=closed.income,
@@ -270,8 +345,15 @@ def on_budget_month_closed(
     ]
     chart: dict[str, Any] | None = None
     if bars:
-        month_name = messages.MONTH_NAMES[closed.month - 1]
-        chart = {"title": f"{month_name} {closed.year}", "bars": bars}
+        month = heading(
+            translator(settings.language, settings.currency).month(closed.year, closed.month)
+        )
+        chart = {
+            "title": month,
+            "bars": bars,
+            "language": settings.language,
+            "currency": settings.currency,
+        }
     _notify(
         uow,
         event,

@@ -1,35 +1,39 @@
-"""The exact texts users receive: short, human, amounts with two decimals."""
+"""The exact texts users receive: short, human, amounts with two decimals, in the recipient's
+language (service_kit.i18n; English when none is known)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import Final
 
-from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, money
-
-# handlers.py names months through this module too.
-from service_kit.months import MONTH_NAMES as MONTH_NAMES
+from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED
+from service_kit.i18n import DEFAULT_LANGUAGE, Translator, heading, translator
 
 # Telegram's limit for one sendMessage text.
 MAX_MESSAGE_LENGTH = 4096
 
-TEST_MESSAGE = "Test message: your budget notifications will arrive in this chat."
+ENGLISH: Final = translator(DEFAULT_LANGUAGE)
 
 
-def chat_unlinked_on_sign_out(reason: str) -> str:
+def delivery_test_text(t: Translator) -> str:
+    return t.gettext("Test message: your budget notifications will arrive in this chat.")
+
+
+def chat_unlinked_on_sign_out(t: Translator, reason: str) -> str:
     """Every session of the account ended (user.sessions_revoked, its `reason`), so its chat
     was unlinked: whoever held a token for a minute could have linked their own chat."""
     if reason == PASSWORD_CHANGED:
-        lead = "Your password was changed, so you were signed out everywhere"
+        lead = t.gettext("Your password was changed, so you were signed out everywhere")
     elif reason == REFRESH_TOKEN_REUSED:
-        lead = "A stolen sign-in was detected, so you were signed out everywhere"
+        lead = t.gettext("A stolen sign-in was detected, so you were signed out everywhere")
     else:
-        lead = "You signed out everywhere"
-    return (
-        f"{lead}, and this chat is unlinked from your budget account. To get alerts here again,"
+        lead = t.gettext("You signed out everywhere")
+    return t.gettext(
+        "%(lead)s, and this chat is unlinked from your budget account. To get alerts here again,"
         " sign in and open the Telegram link from the app's settings."
-    )
+    ) % {"lead": lead}
 
 
 def percent_of_limit(spent: Decimal, limit: Decimal) -> int:
@@ -38,32 +42,70 @@ def percent_of_limit(spent: Decimal, limit: Decimal) -> int:
 
 
 def budget_limit_exceeded(
-    *, category_name: str, year: int, month: int, spent: Decimal, limit: Decimal
+    *,
+    category_name: str,
+    year: int,
+    month: int,
+    spent: Decimal,
+    limit: Decimal,
+    t: Translator = ENGLISH,
 ) -> str:
     """`Budget alert: Food for November 2026 is over its limit: 520.00 spent of 500.00 (104%).`
 
     A limit of 0.00 has no meaningful percentage, so the parenthesis is left out.
     """
-    share = f" ({percent_of_limit(spent, limit)}%)" if limit > 0 else ""
+    values = {
+        "category": category_name,
+        "month": t.month(year, month),
+        "spent": t.amount(spent),
+        "limit": t.amount(limit),
+    }
+    if limit > 0:
+        return t.gettext(
+            "Budget alert: %(category)s for %(month)s is over its limit:"
+            " %(spent)s spent of %(limit)s (%(percent)d%%)."
+        ) % {**values, "percent": percent_of_limit(spent, limit)}
     return (
-        f"Budget alert: {category_name} for {MONTH_NAMES[month - 1]} {year} is over its limit:"
-        f" {money(spent)} spent of {money(limit)}{share}."
+        t.gettext(
+            "Budget alert: %(category)s for %(month)s is over its limit:"
+            " %(spent)s spent of %(limit)s."
+        )
+        % values
     )
 
 
-def goal_reached(*, name: str, current_amount: Decimal, target_amount: Decimal) -> str:
+def goal_reached(
+    *, name: str, current_amount: Decimal, target_amount: Decimal, t: Translator = ENGLISH
+) -> str:
     """`Goal reached: "New bike" has 1000.00 of 1000.00.`"""
-    return f'Goal reached: "{name}" has {money(current_amount)} of {money(target_amount)}.'
+    return t.gettext('Goal reached: "%(name)s" has %(current)s of %(target)s.') % {
+        "name": name,
+        "current": t.amount(current_amount),
+        "target": t.amount(target_amount),
+    }
 
 
 def budget_threshold_reached(
-    *, category_name: str, year: int, month: int, percent: int, spent: Decimal, limit: Decimal
+    *,
+    category_name: str,
+    year: int,
+    month: int,
+    percent: int,
+    spent: Decimal,
+    limit: Decimal,
+    t: Translator = ENGLISH,
 ) -> str:
     """`Heads-up: Food for November 2026 is at 82% of its limit: 410.00 of 500.00.`"""
-    return (
-        f"Heads-up: {category_name} for {MONTH_NAMES[month - 1]} {year} is at {percent}% of its"
-        f" limit: {money(spent)} of {money(limit)}."
-    )
+    return t.gettext(
+        "Heads-up: %(category)s for %(month)s is at %(percent)d%% of its limit:"
+        " %(spent)s of %(limit)s."
+    ) % {
+        "category": category_name,
+        "month": t.month(year, month),
+        "percent": percent,
+        "spent": t.amount(spent),
+        "limit": t.amount(limit),
+    }
 
 
 @dataclass(frozen=True)
@@ -81,6 +123,7 @@ def monthly_digest(
     expense: Decimal,
     net: Decimal,
     categories: Sequence[DigestCategory],
+    t: Translator = ENGLISH,
 ) -> str:
     """Totals first, then the categories over their limit, the furthest over first:
 
@@ -89,9 +132,14 @@ def monthly_digest(
     (left out when no category had a limit). A list too long for one Telegram message is cut
     and ends with `and N more`.
     """
-    totals = (
-        f"{MONTH_NAMES[month - 1]} {year} in numbers: income {money(income)},"
-        f" expenses {money(expense)}, net {money(net)}."
+    totals = heading(
+        t.gettext("%(month)s in numbers: income %(income)s, expenses %(expense)s, net %(net)s.")
+        % {
+            "month": t.month(year, month),
+            "income": t.amount(income),
+            "expense": t.amount(expense),
+            "net": t.amount(net),
+        }
     )
     over = sorted(
         (
@@ -102,14 +150,19 @@ def monthly_digest(
     )
     if not over:
         if any(category.limit is not None for category in categories):
-            return f"{totals} All categories stayed within their limits."
+            return totals + " " + t.gettext("All categories stayed within their limits.")
         return totals
-    entries = [f"{name} {money(spent)} of {money(limit)}" for _, name, spent, limit in over]
-    head = f"{totals} Over the limit: "
-    return head + _fitting_list(entries, room=MAX_MESSAGE_LENGTH - telegram_length(head) - 1) + "."
+    entries = [
+        t.gettext("%(category)s %(spent)s of %(limit)s")
+        % {"category": name, "spent": t.amount(spent), "limit": t.amount(limit)}
+        for _, name, spent, limit in over
+    ]
+    head = totals + " " + t.gettext("Over the limit:") + " "
+    room = MAX_MESSAGE_LENGTH - telegram_length(head) - 1
+    return head + _fitting_list(entries, room=room, t=t) + "."
 
 
-def _fitting_list(entries: list[str], *, room: int) -> str:
+def _fitting_list(entries: list[str], *, room: int, t: Translator) -> str:
     """As many of `entries` as fit in `room` characters, the rest counted as `and N more`."""
     lengths = [telegram_length(entry) for entry in entries]
     # Joined with ", ": the first k entries take sum(lengths[:k]) + 2 * (k - 1) characters.
@@ -118,10 +171,15 @@ def _fitting_list(entries: list[str], *, room: int) -> str:
         prefix.append(prefix[-1] + length)
     for shown in range(len(entries), 0, -1):
         rest = len(entries) - shown
-        more = f" and {rest} more" if rest else ""
-        if prefix[shown] + 2 * (shown - 1) + len(more) <= room:
+        more = (
+            " " + t.ngettext("and %(count)d more", "and %(count)d more", rest) % {"count": rest}
+            if rest
+            else ""
+        )
+        if prefix[shown] + 2 * (shown - 1) + telegram_length(more) <= room:
             return ", ".join(entries[:shown]) + more
-    return f"{len(entries)} categories"
+    count = len(entries)
+    return t.ngettext("%(count)d category", "%(count)d categories", count) % {"count": count}
 
 
 def telegram_length(text: str) -> int:

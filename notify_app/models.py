@@ -58,6 +58,14 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     # The account's email, partly masked (user.registered): the bot's "linked" reply names the
     # account a chat was linked to, so a link opened by the wrong person is noticed.
     email_hint: Mapped[str | None] = mapped_column(Text)
+    # The language alerts are written in: the person's own choice (user.* events), else the
+    # Telegram language of whoever linked the chat; neither known: English.
+    language: Mapped[str | None] = mapped_column(Text)
+    telegram_language: Mapped[str | None] = mapped_column(Text)
+    # The ISO 4217 code of the amounts; None: the language's own.
+    currency: Mapped[str | None] = mapped_column(Text)
+    # When the person chose `language` (the event's occurred_at): a late older choice loses.
+    locale_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

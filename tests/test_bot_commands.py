@@ -129,7 +129,7 @@ def test_a_spent_past_the_daily_quota_records_nothing_and_says_so(
 ) -> None:
     from sqlalchemy import select
 
-    from api_app.bot.service import OVER_DAILY_QUOTA, handle_bot_command
+    from api_app.bot.service import handle_bot_command
     from api_app.extensions import db
     from api_app.models import OutboxEvent, Transaction
 
@@ -152,4 +152,7 @@ def test_a_spent_past_the_daily_quota_records_nothing_and_says_so(
             select(OutboxEvent).where(OutboxEvent.id == bot_reply_id(command.id))
         )
         assert reply is not None
-        assert reply.payload["payload"]["text"] == OVER_DAILY_QUOTA
+        assert reply.payload["payload"]["text"] == (
+            "This account wrote as many entries today as it may in a day; nothing was recorded."
+            " Send it again tomorrow."
+        )

@@ -26,6 +26,7 @@ from event_contract import (
     Payload,
     UnsupportedSchemaVersionError,
     UserDeleted,
+    UserLocaleChanged,
     UserRegistered,
     UserSessionsRevoked,
 )
@@ -143,6 +144,15 @@ WIRE: list[tuple[Payload, dict[str, Any]]] = [
             "chart": {"title": "November 2026", "bars": []},
         },
     ),
+    (
+        UserRegistered(email="olga@example.com", language="ru"),
+        {"email": "olga@example.com", "language": "ru"},
+    ),
+    (
+        UserLocaleChanged(language="ru", currency="EUR"),
+        {"language": "ru", "currency": "EUR"},
+    ),
+    (UserLocaleChanged(language=None), {"language": None, "currency": None}),
 ]
 
 

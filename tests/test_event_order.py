@@ -78,3 +78,27 @@ def test_a_repeated_deletion_is_harmless_and_other_users_are_untouched(
         "deliveries": 0,
         "deleted_users": 0,
     }
+
+
+def _locale_of(notify: Flask, user_id: uuid.UUID) -> tuple[str | None, str | None]:
+    with notify.app_context():
+        row = db.session.query(NotificationSettings).filter_by(user_id=user_id).one()
+        return row.language, row.currency
+
+
+def test_the_later_locale_choice_stays_whichever_is_handled_last(api: Flask, notify: Flask) -> None:
+    from api_app.events import user_locale_changed, user_registered
+
+    user_id = uuid.uuid4()
+    registered = user_registered(user_id, "olga@example.com", "en")
+    earlier = user_locale_changed(user_id, "ru", "EUR")
+    later = user_locale_changed(user_id, "en", None)
+    handle(notify, later)
+    handle(notify, earlier)
+    handle(notify, registered)
+    assert _locale_of(notify, user_id) == ("en", None)
+
+    handle(notify, user_locale_changed(user_id, "ru", "RUB"))
+    # A redelivered registration does not undo the change made after it.
+    handle(notify, registered)
+    assert _locale_of(notify, user_id) == ("ru", "RUB")

@@ -21,6 +21,9 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "email": Column("text", False, None),
         "password_hash": Column("text", False, None),
         "timezone": Column("text", False, "'UTC'::text"),
+        # Issue 25: the language and currency the person chose; NULL: none chosen.
+        "language": Column("text", True, None),
+        "currency": Column("text", True, None),
         # Issue 14: raised by logout-all and a password change; access tokens carry it.
         "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
@@ -215,6 +218,11 @@ NOTIFY_COLUMNS = {
         "notify_monthly_digest": Column("boolean", False, "false"),
         # Issue 14: the masked email the bot names when it links a chat.
         "email_hint": Column("text", True, None),
+        # Issue 25: the alerts' language (the person's choice and when, else their Telegram's).
+        "language": Column("text", True, None),
+        "currency": Column("text", True, None),
+        "locale_chosen_at": Column("timestamp with time zone", True, None),
+        "telegram_language": Column("text", True, None),
         "created_at": NOW,
         "updated_at": NOW,
     },

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, pre_load, validate
 
 from api_app.auth import passwords, refresh_tokens
 from api_app.users.schemas import UserSchema
+from service_kit.i18n import LANGUAGES
 
 # RFC 5321 caps a forward path at 256 octets, so an address is at most 254 characters.
 MAX_EMAIL_LENGTH = 254
@@ -34,6 +35,15 @@ class RegistrationSchema(_EmailAndPassword):
         required=True,
         validate=validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH),
         metadata={"description": "8 to 128 characters, any characters", "example": "password123"},
+    )
+    language = fields.String(
+        validate=validate.OneOf(LANGUAGES),
+        metadata={
+            "description": "The language of the bot, the alerts and the default categories'"
+            " names; without it the categories follow Accept-Language and the bot the chat's"
+            " Telegram language",
+            "example": "ru",
+        },
     )
 
 

@@ -17,6 +17,7 @@ from api_app.events import user_registered, user_sessions_revoked
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 from event_contract import REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
+from service_kit.i18n import choose_language
 
 
 class EmailTakenError(Exception):
@@ -38,20 +39,24 @@ class IssuedSession:
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
-def register(email: str, password: str) -> IssuedSession:
+def register(
+    email: str, password: str, *, language: str | None = None, client_language: str | None = None
+) -> IssuedSession:
+    """`language`: the person's choice, kept; `client_language`: what their client prefers
+    (Accept-Language), for the default categories' names only."""
     with UnitOfWork() as uow:
         if _user_by_email(uow.session, email) is not None:
             raise EmailTakenError
-        user = User(email=email, password_hash=hash_password(password))
+        user = User(email=email, password_hash=hash_password(password), language=language)
         uow.session.add(user)
         try:
             uow.session.flush()
         except IntegrityError:
             # Another request registered the same email between the check and the insert.
             raise EmailTakenError from None
-        uow.session.add_all(default_categories(user.id))
+        uow.session.add_all(default_categories(user.id, choose_language(language, client_language)))
         session = _issue_session(user)
-        uow.record(user_registered(user.id, user.email))
+        uow.record(user_registered(user.id, user.email, language))
     return session
 
 

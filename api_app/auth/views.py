@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import abort
@@ -18,6 +19,7 @@ from api_app.rate_limits import (
 )
 from service_kit.blueprint import AccountBlueprint
 from service_kit.edges import no_store
+from service_kit.i18n import LANGUAGES
 from service_kit.openapi import BEARER_AUTH, RATE_LIMITED, UNAUTHORIZED, error
 
 blp = AccountBlueprint(
@@ -41,7 +43,12 @@ class Register(MethodView):
     def post(self, credentials: dict[str, str]) -> service.IssuedSession:
         """Create an account and sign in"""
         try:
-            session = service.register(credentials["email"], credentials["password"])
+            session = service.register(
+                credentials["email"],
+                credentials["password"],
+                language=credentials.get("language"),
+                client_language=request.accept_languages.best_match(LANGUAGES),
+            )
         except service.EmailTakenError:
             abort(409, message="an account with this email already exists")
         return session

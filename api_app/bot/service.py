@@ -37,10 +37,12 @@ from api_app.models import (
 from api_app.months import month_bounds
 from api_app.transactions.service import NewTransaction, create_transaction, delete_transaction
 from api_app.unit_of_work import UnitOfWork
+from api_app.users.service import set_locale
 from api_app.users.timezones import today_in
 from event_contract import (
     BOT_CHOOSE,
     BOT_INCOME,
+    BOT_LANGUAGE,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
@@ -51,7 +53,14 @@ from event_contract import (
     bot_transaction_id,
     money,
 )
-from service_kit.months import MONTH_NAMES as MONTHS
+from service_kit.i18n import (
+    Translator,
+    choose_language,
+    heading,
+    sentence,
+    supported_language,
+    translator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +68,6 @@ UNDO_WINDOW: Final = timedelta(hours=24)
 # Buttons offered for a category, two per row.
 MAX_BUTTONS: Final = 24
 CHOICE_PREFIX: Final = "c"
-USAGE: Final = (
-    "Write it like this: /spent 12.50 food lunch (amount, category or the start of its name,"
-    " then a description if you like)."
-)
-OVER_DAILY_QUOTA: Final = (
-    "This account wrote as many entries today as it may in a day; nothing was recorded."
-    " Send it again tomorrow."
-)
 
 
 @dataclass
@@ -95,14 +96,18 @@ def handle_bot_command(message: dict[str, Any]) -> str:
     try:
         with UnitOfWork(command.user_id) as uow:
             # FOR KEY SHARE: the account cannot be deleted under the command.
-            zone = uow.session.scalar(
-                select(User.timezone)
+            user = uow.session.execute(
+                select(User.timezone, User.language, User.currency)
                 .where(User.id == command.user_id)
                 .with_for_update(read=True, key_share=True)
-            )
-            if zone is None:
+            ).one_or_none()
+            if user is None:
                 return "no such user"
-            outcome = COMMANDS[command.name](command, today_in(zone, command.sent_at))
+            # The person's choice, else their Telegram's language, else English.
+            t = translator(choose_language(user.language, command.language_code), user.currency)
+            outcome = COMMANDS[command.name](
+                Asked(command, today_in(user.timezone, command.sent_at), t, uow)
+            )
             reply = _reply_payload(command, outcome)
             uow.session.add(
                 BotCommandRecord(
@@ -134,6 +139,16 @@ def _answer_again(command: BotCommand) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A command, the user's today and the language to answer in."""
+
+    command: BotCommand
+    today: date
+    t: Translator
+    uow: UnitOfWork
+
+
 def _reply_payload(command: BotCommand, outcome: Outcome) -> dict[str, Any]:
     """The reply as the contract carries it, kept with the command to answer a repeat."""
     return BotReply(
@@ -153,32 +168,41 @@ def _reply_event(command: BotCommand, reply: dict[str, Any]) -> Event:
 # -- /spent and /income ---------------------------------------------------------------------
 
 
-def _record_entry(kind: TransactionType) -> Callable[[BotCommand, date], Outcome]:
-    def record(command: BotCommand, today: date) -> Outcome:
+def _usage(t: Translator, command: str) -> str:
+    text = t.gettext(
+        "Write it like this: /spent 12.50 food lunch (amount, category or the start of its name,"
+        " then a description if you like)."
+    )
+    return text.replace("/spent", f"/{command}")
+
+
+def _record_entry(kind: TransactionType) -> Callable[[Asked], Outcome]:
+    def record(asked: Asked) -> Outcome:
+        command, t = asked.command, asked.t
         entry = parse_entry(command.arguments)
         if entry is None:
-            return Outcome(USAGE.replace("/spent", f"/{command.name}"))
+            return Outcome(_usage(t, command.name))
         categories = _categories_of(command.user_id)
         if not categories:
-            return Outcome("You have no categories yet: add one in the app first.")
+            return Outcome(t.gettext("You have no categories yet: add one in the app first."))
         match = match_category(entry.category_words, categories)
         if match.category_id is None:
-            return _offer_categories(command, kind, entry.amount, today, match)
-        return _record(command, kind, entry.amount, match.category_id, today, match.description)
+            return _offer_categories(asked, kind, entry.amount, match)
+        return _record(asked, kind, entry.amount, match.category_id, asked.today, match.description)
 
     return record
 
 
-def _offer_categories(
-    command: BotCommand, kind: TransactionType, amount: Decimal, today: date, match: Any
-) -> Outcome:
+def _offer_categories(asked: Asked, kind: TransactionType, amount: Decimal, match: Any) -> Outcome:
+    command, today = asked.command, asked.today
     candidates = sorted(match.candidates, key=lambda c: c[1].casefold())[:MAX_BUTTONS]
     buttons = [
         {"text": name, "data": f"{CHOICE_PREFIX}:{command.id.hex}:{index}"}
         for index, (_, name) in enumerate(candidates)
     ]
     return Outcome(
-        f"Which category should {money(amount)} go to?",
+        asked.t.gettext("Which category should %(amount)s go to?")
+        % {"amount": asked.t.amount(amount)},
         buttons=[buttons[i : i + 2] for i in range(0, len(buttons), 2)],
         choice={
             "type": kind.value,
@@ -191,13 +215,14 @@ def _offer_categories(
 
 
 def _record(
-    command: BotCommand,
+    asked: Asked,
     kind: TransactionType,
     amount: Decimal,
     category_id: uuid.UUID,
     day: date,
     description: str | None,
 ) -> Outcome:
+    command, t = asked.command, asked.t
     try:
         transaction = create_transaction(
             command.user_id,
@@ -205,16 +230,27 @@ def _record(
             transaction_id=bot_transaction_id(command.id),
         )
     except QuotaExceededError:
-        return Outcome(OVER_DAILY_QUOTA)
-    verb = "Spent" if kind is TransactionType.EXPENSE else "Income"
-    about = f" ({description})" if description else ""
-    text = f"{verb}: {money(amount)}{about}, {day.day} {MONTHS[day.month - 1][:3]}.\n"
-    text += _month_so_far(command.user_id, category_id, day, kind)
+        return Outcome(
+            t.gettext(
+                "This account wrote as many entries today as it may in a day; nothing was"
+                " recorded. Send it again tomorrow."
+            )
+        )
+    values = {
+        "amount": t.amount(amount),
+        "about": f" ({description})" if description else "",
+        "day": t.day(day),
+    }
+    if kind is TransactionType.EXPENSE:
+        text = t.gettext("Spent: %(amount)s%(about)s, %(day)s") % values
+    else:
+        text = t.gettext("Income: %(amount)s%(about)s, %(day)s") % values
+    text = sentence(text) + "\n" + _month_so_far(t, command.user_id, category_id, day, kind)
     return Outcome(text, transaction_id=transaction.id)
 
 
 def _month_so_far(
-    user_id: uuid.UUID, category_id: uuid.UUID, day: date, kind: TransactionType
+    t: Translator, user_id: uuid.UUID, category_id: uuid.UUID, day: date, kind: TransactionType
 ) -> str:
     """The category's month, this command included: "Food: 212.50 of 300.00, 71 %"."""
     name = db.session.scalar(select(Category.name).where(Category.id == category_id))
@@ -229,7 +265,11 @@ def _month_so_far(
                 Transaction.date < following,
             )
         )
-        return f"{name}: {money(Decimal(received or 0))} received in {MONTHS[day.month - 1]}"
+        return t.gettext("%(category)s: %(amount)s received %(in_month)s") % {
+            "category": name,
+            "amount": t.amount(Decimal(received or 0)),
+            "in_month": t.in_month(day.month),
+        }
     spent = spent_in_month(user_id, category_id, day.year, day.month)
     limit = db.session.scalar(
         select(BudgetLimit.limit_amount)
@@ -242,8 +282,17 @@ def _month_so_far(
         )
     )
     if limit is None:
-        return f"{name}: {money(spent)} spent in {MONTHS[day.month - 1]} (no limit)"
-    return f"{name}: {money(spent)} of {money(limit)}, {_percent(spent, limit)} %"
+        return t.gettext("%(category)s: %(amount)s spent %(in_month)s (no limit)") % {
+            "category": name,
+            "amount": t.amount(spent),
+            "in_month": t.in_month(day.month),
+        }
+    return t.gettext("%(category)s: %(spent)s of %(limit)s, %(percent)d %%") % {
+        "category": name,
+        "spent": t.amount(spent),
+        "limit": t.amount(limit),
+        "percent": _percent(spent, limit),
+    }
 
 
 def _percent(spent: Decimal, limit: Decimal) -> int:
@@ -252,15 +301,17 @@ def _percent(spent: Decimal, limit: Decimal) -> int:
     return int((spent * 100 / limit).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _choose(command: BotCommand, today: date) -> Outcome:
+def _choose(asked: Asked) -> Outcome:
     """A category button: record the waiting entry there, once, whichever button comes first."""
+    command, t = asked.command, asked.t
+    not_mine = t.gettext("That button is not mine any more; send the command again.")
     prefix, _, rest = command.arguments.partition(":")
     offer_hex, _, index_text = rest.partition(":")
     try:
         offer_id = uuid.UUID(hex=offer_hex)
         index = int(index_text)
     except ValueError:
-        return Outcome("That button is not mine any more; send the command again.")
+        return Outcome(not_mine)
     offer = db.session.scalar(
         select(BotCommandRecord)
         .where(
@@ -272,14 +323,16 @@ def _choose(command: BotCommand, today: date) -> Outcome:
     )
     choice = None if offer is None else offer.choice
     if prefix != CHOICE_PREFIX or choice is None or not 0 <= index < len(choice["categories"]):
-        return Outcome("That button is not mine any more; send the command again.")
+        return Outcome(not_mine)
     assert offer is not None
     if offer.chosen_by is not None:
-        return Outcome("Already recorded: one entry per message. Send /undo to remove it.")
+        return Outcome(
+            t.gettext("Already recorded: one entry per message. Send /undo to remove it.")
+        )
     offer.chosen_by = command.id
     try:
         return _record(
-            command,
+            asked,
             TransactionType(choice["type"]),
             Decimal(choice["amount"]),
             uuid.UUID(choice["categories"][index]),
@@ -287,14 +340,15 @@ def _choose(command: BotCommand, today: date) -> Outcome:
             choice["description"],
         )
     except NotFoundError:
-        return Outcome("That category is gone; send the command again.")
+        return Outcome(t.gettext("That category is gone; send the command again."))
 
 
 # -- /undo ----------------------------------------------------------------------------------
 
 
-def _undo(command: BotCommand, today: date) -> Outcome:
+def _undo(asked: Asked) -> Outcome:
     """Remove the chat's latest recorded transaction, if it is under 24 hours old."""
+    command, t = asked.command, asked.t
     since = command.sent_at - UNDO_WINDOW
     latest = db.session.execute(
         select(BotCommandRecord.id, Transaction)
@@ -308,41 +362,56 @@ def _undo(command: BotCommand, today: date) -> Outcome:
         .limit(1)
     ).one_or_none()
     if latest is None:
-        return Outcome("Nothing to undo: nothing was recorded from this chat in the last 24 hours.")
+        return Outcome(
+            t.gettext("Nothing to undo: nothing was recorded from this chat in the last 24 hours.")
+        )
     transaction = latest[1]
     delete_transaction(command.user_id, transaction.id)
-    about = f" ({transaction.description})" if transaction.description else ""
     day = transaction.date
-    text = f"Removed: {money(transaction.amount)}{about}, {day.day} {MONTHS[day.month - 1][:3]}.\n"
-    text += _month_so_far(command.user_id, transaction.category_id, day, transaction.type)
+    text = t.gettext("Removed: %(amount)s%(about)s, %(day)s") % {
+        "amount": t.amount(transaction.amount),
+        "about": f" ({transaction.description})" if transaction.description else "",
+        "day": t.day(day),
+    }
+    text = sentence(text) + "\n"
+    text += _month_so_far(t, command.user_id, transaction.category_id, day, transaction.type)
     return Outcome(text)
 
 
 # -- /summary -------------------------------------------------------------------------------
 
 
-def _summary(command: BotCommand, today: date) -> Outcome:
+def _summary(asked: Asked) -> Outcome:
     """This month's income, expense and each budgeted category's spent / limit, and a chart."""
+    command, today, t = asked.command, asked.today, asked.t
     summary = monthly_summary(command.user_id, today.year, today.month)
-    title = f"{MONTHS[today.month - 1]} {today.year}"
+    month = t.month(today.year, today.month)
+    title = heading(month)
     lines = [
-        f"{title} so far",
-        f"Income: {money(summary.income)}",
-        f"Expense: {money(summary.expense)}",
+        t.gettext("%(month)s so far") % {"month": title},
+        t.gettext("Income: %(amount)s") % {"amount": t.amount(summary.income)},
+        t.gettext("Expense: %(amount)s") % {"amount": t.amount(summary.expense)},
     ]
     budgeted = [category for category in summary.categories if category.limit is not None]
     for category in budgeted:
         assert category.limit is not None
-        over = " - over the limit" if category.over_limit else ""
+        over = " - " + t.gettext("over the limit") if category.over_limit else ""
+        values = {
+            "category": category.name,
+            "spent": t.amount(category.spent),
+            "limit": t.amount(category.limit),
+            "percent": _percent(category.spent, category.limit),
+        }
         lines.append(
-            f"{category.name}: {money(category.spent)} of {money(category.limit)},"
-            f" {_percent(category.spent, category.limit)} %{over}"
+            t.gettext("%(category)s: %(spent)s of %(limit)s, %(percent)d %%") % values + over
         )
     if not budgeted:
-        lines.append(f"No budget limits for {title}.")
+        lines.append(t.gettext("No budget limits for %(month)s.") % {"month": month})
         return Outcome("\n".join(lines))
     chart = {
         "title": title,
+        "language": t.language,
+        "currency": t.currency,
         "bars": [
             {"name": category.name, "spent": money(category.spent), "limit": money(category.limit)}
             for category in budgeted
@@ -350,6 +419,21 @@ def _summary(command: BotCommand, today: date) -> Outcome:
         ],
     }
     return Outcome("\n".join(lines), chart=chart)
+
+
+# -- /language ------------------------------------------------------------------------------
+
+
+def _language(asked: Asked) -> Outcome:
+    """`/language ru`: the account's language from now on, for the bot and the alerts alike."""
+    language = supported_language(asked.command.arguments)
+    if language is None:
+        return Outcome(
+            asked.t.gettext("Write /language ru for Russian or /language en for English.")
+        )
+    user = asked.uow.session.get_one(User, asked.command.user_id)
+    set_locale(asked.uow, user, language=language, currency=user.currency)
+    return Outcome(translator(language).gettext("From now on I write in English."))
 
 
 def _categories_of(user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
@@ -361,10 +445,11 @@ def _categories_of(user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     return list(rows)
 
 
-COMMANDS: Final[dict[str, Callable[[BotCommand, date], Outcome]]] = {
+COMMANDS: Final[dict[str, Callable[[Asked], Outcome]]] = {
     BOT_SPENT: _record_entry(TransactionType.EXPENSE),
     BOT_INCOME: _record_entry(TransactionType.INCOME),
     BOT_CHOOSE: _choose,
     BOT_UNDO: _undo,
     BOT_SUMMARY: _summary,
+    BOT_LANGUAGE: _language,
 }

@@ -18,6 +18,7 @@ from api_app.events.builders import (
     goal_reached,
     month_closed_event_id,
     user_deleted,
+    user_locale_changed,
     user_registered,
     user_sessions_revoked,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "month_closed_event_id",
     "recorded_ids",
     "user_deleted",
+    "user_locale_changed",
     "user_registered",
     "user_sessions_revoked",
 ]

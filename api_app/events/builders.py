@@ -19,13 +19,18 @@ from event_contract import (
     Event,
     GoalReached,
     UserDeleted,
+    UserLocaleChanged,
     UserRegistered,
     UserSessionsRevoked,
 )
 
 
-def user_registered(user_id: uuid.UUID, email: str) -> Event:
-    return Event(user_id=user_id, payload=UserRegistered(email=email))
+def user_registered(user_id: uuid.UUID, email: str, language: str | None = None) -> Event:
+    return Event(user_id=user_id, payload=UserRegistered(email=email, language=language))
+
+
+def user_locale_changed(user_id: uuid.UUID, language: str | None, currency: str | None) -> Event:
+    return Event(user_id=user_id, payload=UserLocaleChanged(language=language, currency=currency))
 
 
 def user_deleted(user_id: uuid.UUID) -> Event:

@@ -20,6 +20,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     password_hash: Mapped[str] = mapped_column(Text)
     # An IANA zone name: the user's "today" (recurring transactions, month close) is taken there.
     timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
+    # The language the person chose ("en", "ru"); None: their Telegram's, else English.
+    language: Mapped[str | None] = mapped_column(Text)
+    # The ISO 4217 code amounts are shown in; None: the language's own.
+    currency: Mapped[str | None] = mapped_column(Text)
     # Carried by every access token as its `epoch` claim; raised by logout-all and a password
     # change, which refuses every access token minted before (api_app and notify_app alike).
     token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -4,13 +4,15 @@ before they act."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import delete
 
 from api_app.auth.passwords import check_password, hash_password
 from api_app.auth.service import sign_out_everywhere
+from api_app.changes import UNSET, Unset, pick
 from api_app.domain_errors import WrongPasswordError
-from api_app.events import user_deleted
+from api_app.events import user_deleted, user_locale_changed
 from api_app.extensions import db
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
@@ -32,12 +34,37 @@ def change_password(user_id: uuid.UUID, current_password: str, new_password: str
         sign_out_everywhere(uow, user_id, PASSWORD_CHANGED)
 
 
-def change_timezone(user_id: uuid.UUID, timezone: str) -> User:
-    """The IANA zone in which the user's days begin and end."""
+@dataclass(frozen=True)
+class AccountChanges:
+    """A PATCH of the account: the fields given, UNSET for the others."""
+
+    timezone: str | Unset = UNSET
+    language: str | Unset | None = UNSET
+    currency: str | Unset | None = UNSET
+
+
+def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
+    """The IANA zone in which the user's days begin and end, and the language the bot and the
+    alerts speak and the currency of their amounts (notify_app learns them through
+    user.locale_changed)."""
     with UnitOfWork(user_id) as uow:
         user = uow.session.get_one(User, user_id)
-        user.timezone = timezone
+        if not isinstance(changes.timezone, Unset):
+            user.timezone = changes.timezone
+        set_locale(
+            uow,
+            user,
+            language=pick(changes.language, user.language),
+            currency=pick(changes.currency, user.currency),
+        )
     return user
+
+
+def set_locale(uow: UnitOfWork, user: User, *, language: str | None, currency: str | None) -> None:
+    """The account's language and currency; notify_app is told when either changes."""
+    if (user.language, user.currency) != (language, currency):
+        user.language, user.currency = language, currency
+        uow.record(user_locale_changed(user.id, language, currency))
 
 
 def delete_account(user_id: uuid.UUID, password: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 
 from api_app.access import current_user_id, protected
@@ -35,10 +37,12 @@ class Me(MethodView):
     @protected(blp)
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
-    @blp.alt_response(422, **error("Malformed request, or not a known IANA time zone"))
-    def patch(self, body: dict[str, str]) -> User:
-        """Change the account's settings: its time zone"""
-        return service.change_timezone(current_user_id(), body["timezone"])
+    @blp.alt_response(
+        422, **error("Malformed request, not a known IANA time zone or not a known language")
+    )
+    def patch(self, body: dict[str, Any]) -> User:
+        """Change the account's settings: its time zone, its language"""
+        return service.change_settings(current_user_id(), service.AccountChanges(**body))
 
     # Checking the password draws on the account's sign-in budget too, before the body is read.
     @protected(blp)

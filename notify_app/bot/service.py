@@ -18,6 +18,7 @@ from event_contract import (
     BOT_CHOOSE,
     BOT_COMMAND_TASK,
     BOT_INCOME,
+    BOT_LANGUAGE,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
@@ -31,25 +32,42 @@ from notify_app.domain_errors import UnavailableError
 from notify_app.linking import service as linking
 from notify_app.models import NotificationSettings
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import Translator, choose_language, translator
 
 logger = logging.getLogger(__name__)
 
-HELP: Final = (
-    "What I understand:\n"
-    "/spent 12.50 food lunch - record an expense today (the category by name or by the start"
-    " of it, then a description if you like)\n"
-    "/income 1500 salary - record an income today\n"
-    "/undo - remove the last entry made here (within 24 hours)\n"
-    "/summary - this month so far, with a chart\n"
-    "/stop - unlink this chat"
-)
-NOT_LINKED: Final = (
-    "This chat is not linked to an account, so I cannot record anything here yet. In the app,"
-    " open Settings > Telegram and follow the link it gives you; it brings you back here linked."
-)
-PRIVATE_ONLY: Final = "I take commands in a private chat only."
-TOO_MANY: Final = "That is a lot of commands in a minute; wait a moment and send it again."
-FORWARDED: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY})
+FORWARDED: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_LANGUAGE})
+
+
+def help_text(t: Translator) -> str:
+    return t.gettext(
+        "What I understand:\n"
+        "/spent 12.50 food lunch - record an expense today (the category by name or by the start"
+        " of it, then a description if you like)\n"
+        "/income 1500 salary - record an income today\n"
+        "/undo - remove the last entry made here (within 24 hours)\n"
+        "/summary - this month so far, with a chart\n"
+        "/language ru or /language en - the language I write in\n"
+        "/stop - unlink this chat"
+    )
+
+
+def not_linked_text(t: Translator) -> str:
+    return t.gettext(
+        "This chat is not linked to an account, so I cannot record anything here yet. In the app,"
+        " open Settings > Telegram and follow the link it gives you; it brings you back here"
+        " linked."
+    )
+
+
+def private_only_text(t: Translator) -> str:
+    return t.gettext("I take commands in a private chat only.")
+
+
+def too_many_text(t: Translator) -> str:
+    return t.gettext("That is a lot of commands in a minute; wait a moment and send it again.")
+
+
 COMMAND_NOT_QUEUED: Final = "the command could not be queued; try again shortly"
 
 
@@ -75,16 +93,28 @@ def answer_update(update: Any) -> dict[str, Any]:
         len(incoming.arguments),
     )
     if incoming.command == "start":
-        return _say(incoming, linking.start_command(incoming.chat_id, incoming.arguments or None))
+        return _say(
+            incoming,
+            linking.start_command(
+                incoming.chat_id, incoming.arguments or None, incoming.language_code
+            ),
+        )
+    known = incoming.command in FORWARDED or incoming.command in {BOT_CHOOSE, "stop"}
+    if not known and not incoming.private:
+        # Talk in a group that is not for the bot: no answer, no look-up.
+        return {}
+    account = linked_account(incoming.chat_id)
+    # The person's own choice, else what their Telegram speaks, else English.
+    t = translator(choose_language(account and account[1], incoming.language_code))
     if incoming.command == "stop":
-        return _say(incoming, linking.stop_command(incoming.chat_id))
-    if incoming.command not in FORWARDED and incoming.command != BOT_CHOOSE:
-        return _say(incoming, HELP) if incoming.private else {}
+        return _say(incoming, linking.stop_command(incoming.chat_id, t))
+    if not known:
+        return _say(incoming, help_text(t))
     if not incoming.private:
-        return _say(incoming, PRIVATE_ONLY)
-    user_id = linked_user(incoming.chat_id)
-    if user_id is None:
-        return _say(incoming, NOT_LINKED)
+        return _say(incoming, private_only_text(t))
+    if account is None:
+        return _say(incoming, not_linked_text(t))
+    user_id = account[0]
     try:
         allowed = allow_command(incoming.chat_id)
     except redis.RedisError as error:
@@ -92,7 +122,7 @@ def answer_update(update: Any) -> dict[str, Any]:
         raise CommandNotSentError from error
     if not allowed:
         logger.warning("telegram chat %s: over its command rate limit", incoming.chat_id)
-        return _say(incoming, TOO_MANY)
+        return _say(incoming, too_many_text(t))
     assert incoming.command is not None
     command = BotCommand(
         id=bot_command_id(current_app.config["TELEGRAM_BOT_USERNAME"], incoming.update_id),
@@ -101,6 +131,7 @@ def answer_update(update: Any) -> dict[str, Any]:
         name=incoming.command,
         arguments=incoming.arguments,
         sent_at=incoming.sent_at,
+        language_code=incoming.language_code,
     )
     try:
         task_sender().send(BOT_COMMAND_TASK, [command.to_message()], task_id=str(command.id))
@@ -116,15 +147,17 @@ def answer_update(update: Any) -> dict[str, Any]:
     return {}
 
 
-def linked_user(chat_id: str) -> uuid.UUID | None:
-    """The user whose alerts go to this chat: one at most (a unique index, migration 0010)."""
+def linked_account(chat_id: str) -> tuple[uuid.UUID, str | None] | None:
+    """The user whose alerts go to this chat (one at most: a unique index, migration 0010) and
+    the language they chose, if they did."""
     # Its own unit: ended before the rate limit and the broker are asked anything.
     with UnitOfWork() as uow:
-        return uow.session.scalar(
-            select(NotificationSettings.user_id).where(
+        row = uow.session.execute(
+            select(NotificationSettings.user_id, NotificationSettings.language).where(
                 NotificationSettings.telegram_chat_id == chat_id
             )
-        )
+        ).one_or_none()
+    return None if row is None else (row.user_id, row.language)
 
 
 def _say(incoming: Incoming, text: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ class Incoming:
     sent_at: datetime
     # Set for a button press: answerCallbackQuery needs it.
     callback_query_id: str | None = None
+    # The sender's Telegram language ("ru", "en-GB"), when their client tells it.
+    language_code: str | None = None
 
 
 def read_update(update: Any) -> Incoming | None:
@@ -42,7 +44,15 @@ def read_update(update: Any) -> Incoming | None:
         head, _, rest = arguments.partition(" ")
         command = head[1:].split("@", 1)[0].lower()
         arguments = rest.strip()
-    return Incoming(update_id, chat_id, private, command, arguments, _sent_at(message))
+    return Incoming(
+        update_id,
+        chat_id,
+        private,
+        command,
+        arguments,
+        _sent_at(message),
+        language_code=_language_code(message),
+    )
 
 
 def _button_press(update_id: int, callback: dict[str, Any]) -> Incoming | None:
@@ -63,7 +73,15 @@ def _button_press(update_id: int, callback: dict[str, Any]) -> Incoming | None:
         data,
         datetime.now(UTC),
         callback_query_id=callback_id,
+        language_code=_language_code(callback),
     )
+
+
+def _language_code(sent: dict[str, Any]) -> str | None:
+    """`from.language_code` of a message or a button press."""
+    sender = sent.get("from")
+    code = sender.get("language_code") if isinstance(sender, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _chat(message: dict[str, Any]) -> tuple[str, bool] | None:

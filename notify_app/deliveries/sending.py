@@ -34,7 +34,7 @@ from flask import current_app
 from sqlalchemy import Update, Uuid, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from notify_app.charts import bar_chart_png, bars_of
+from notify_app.charts import chart_png
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.messages import telegram_length
@@ -299,7 +299,7 @@ def _attempt(lease: _Lease) -> Attempt:
     client = telegram_client()
     if lease.chart is None:
         return client.attempt(lease.chat_id, lease.text, buttons=lease.buttons)
-    photo = bar_chart_png(str(lease.chart["title"]), bars_of(lease.chart))
+    photo = chart_png(lease.chart)
     return client.attempt(lease.chat_id, caption(lease.text), buttons=lease.buttons, photo=photo)
 
 

@@ -12,7 +12,9 @@ from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.deliveries.sending import TELEGRAM_CHANNEL
 from notify_app.domain_errors import ConflictError, UnavailableError
 from notify_app.models import Delivery, NotificationSettings
+from notify_app.settings.defaults import DEFAULTS, settings_from
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import translator
 from service_kit.pagination import ListOrder
 
 TEST_MESSAGE_TYPE = "notification.test"
@@ -36,11 +38,11 @@ def send_test_message(user_id: uuid.UUID) -> Delivery:
     the message (its delivery is logged as failed).
     """
     with UnitOfWork() as uow:
-        chat_id = uow.session.scalar(
-            select(NotificationSettings.telegram_chat_id).where(
-                NotificationSettings.user_id == user_id
-            )
-        )
+        row = uow.session.execute(
+            select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+        ).scalar_one_or_none()
+        settings = DEFAULTS if row is None else settings_from(row)
+        chat_id = settings.telegram_chat_id
         if not chat_id:
             raise ConflictError(NO_CHAT_LINKED)
         delivery = Delivery(
@@ -50,7 +52,7 @@ def send_test_message(user_id: uuid.UUID) -> Delivery:
             user_id=user_id,
             status="pending",
             chat_id=chat_id,
-            text=messages.TEST_MESSAGE,
+            text=messages.delivery_test_text(translator(settings.language, settings.currency)),
         )
         uow.session.add(delivery)
     try:

@@ -14,31 +14,59 @@ from sqlalchemy import CursorResult, bindparam, delete, func, or_, select, updat
 
 from notify_app.auth import lock_user
 from notify_app.domain_errors import NotFoundError
+from notify_app.extensions import db
 from notify_app.models import DeletedUser, NotificationSettings, TelegramLinkCode
 from notify_app.settings.service import SettingsChanges, update_settings
 from notify_app.unit_of_work import UnitOfWork
+from service_kit.i18n import Translator, choose_language, supported_language, translator
 
 logger = logging.getLogger(__name__)
 
-LINKED_REPLY = (
-    "Linked! Budget alerts for the account {account} will arrive in this chat."
-    " Not your account? Send /stop to unlink."
-)
-# A chat belongs to one account at a time: linking it elsewhere lets go of the one before.
-MOVED_REPLY = (
-    "Linked! Budget alerts for the account {account} will arrive in this chat, which is no"
-    " longer linked to the account it was linked to before ({previous})."
-    " Not what you meant? Send /stop to unlink, then open the link from the other account's app."
-)
-# Only for accounts whose user.registered event has not been handled yet.
-UNNAMED_ACCOUNT = "that opened this link"
-UNKNOWN_CODE_REPLY = (
-    "This link is not valid any more: it was used already or has expired. "
-    "Ask the app for a new Telegram link and open it again."
-)
-NO_CODE_REPLY = "Hi! To get budget alerts here, open the Telegram link from the app's settings."
-STOPPED_REPLY = "Unlinked. You will not get budget alerts in this chat any more."
-NOT_LINKED_REPLY = "This chat is not linked to any account."
+
+def linked_reply(t: Translator, account: str | None) -> str:
+    if account is None:
+        # Only for accounts whose user.registered event has not been handled yet.
+        return t.gettext(
+            "Linked! Budget alerts for the account that opened this link will arrive in this"
+            " chat. Not your account? Send /stop to unlink."
+        )
+    return t.gettext(
+        "Linked! Budget alerts for the account %(account)s will arrive in this chat."
+        " Not your account? Send /stop to unlink."
+    ) % {"account": account}
+
+
+def unknown_code_reply(t: Translator) -> str:
+    return t.gettext(
+        "This link is not valid any more: it was used already or has expired. "
+        "Ask the app for a new Telegram link and open it again."
+    )
+
+
+def no_code_reply(t: Translator) -> str:
+    return t.gettext(
+        "Hi! To get budget alerts here, open the Telegram link from the app's settings."
+    )
+
+
+def stopped_reply(t: Translator) -> str:
+    return t.gettext("Unlinked. You will not get budget alerts in this chat any more.")
+
+
+def not_linked_reply(t: Translator) -> str:
+    return t.gettext("This chat is not linked to any account.")
+
+
+def moved_reply(t: Translator, account: str | None, previous: str | None) -> str:
+    """A chat belongs to one account at a time: linking it elsewhere lets go of the one before,
+    and the reply names both."""
+    unnamed = t.gettext("that opened this link")
+    return t.gettext(
+        "Linked! Budget alerts for the account %(account)s will arrive in this chat, which is no"
+        " longer linked to the account it was linked to before (%(previous)s)."
+        " Not what you meant? Send /stop to unlink, then open the link from the other account's"
+        " app."
+    ) % {"account": account or unnamed, "previous": previous or unnamed}
 
 
 @dataclass(frozen=True)
@@ -71,28 +99,33 @@ def create_link_code(user_id: uuid.UUID, valid_for: timedelta) -> LinkOffer:
     return LinkOffer(code, expires_at)
 
 
-def start_command(chat_id: str, code: str | None) -> str:
-    """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply."""
+def start_command(chat_id: str, code: str | None, language_code: str | None = None) -> str:
+    """`/start CODE`: link the chat to the code's user if the code is valid; returns the reply,
+    in the user's language, else the sender's Telegram language (`language_code`), which is
+    remembered as the chat's for the user's alerts."""
     if not code:
-        return NO_CODE_REPLY
+        return no_code_reply(translator(language_code))
     try:
         with UnitOfWork() as uow:
             user_id = _consume_code(uow, code)
             previous = _release_chat(uow, chat_id, new_owner=user_id)
             # The consumed code, the released chat and the linked chat are committed together.
             update_settings(user_id, SettingsChanges(telegram_chat_id=chat_id))
-            hint = _email_hint_of(uow, user_id)
+            row = uow.session.execute(
+                update(NotificationSettings)
+                .where(NotificationSettings.user_id == user_id)
+                .values(telegram_language=supported_language(language_code))
+                .returning(NotificationSettings.email_hint, NotificationSettings.language)
+            ).one()
     except NotFoundError:
         logger.info("telegram /start with an unknown, used or expired code")
-        return UNKNOWN_CODE_REPLY
+        return unknown_code_reply(translator(language_code))
     logger.info("telegram chat linked", extra={"user_id": str(user_id)})
-    account = hint or UNNAMED_ACCOUNT
+    t = translator(choose_language(row.language, language_code))
     if previous is None:
-        return LINKED_REPLY.format(account=account)
+        return linked_reply(t, row.email_hint)
     logger.info("telegram chat moved to another account", extra={"user_id": str(previous)})
-    return MOVED_REPLY.format(
-        account=account, previous=_email_hint_of(uow, previous) or UNNAMED_ACCOUNT
-    )
+    return moved_reply(t, row.email_hint, _email_hint_of(previous))
 
 
 def _release_chat(uow: UnitOfWork, chat_id: str, *, new_owner: uuid.UUID) -> uuid.UUID | None:
@@ -114,8 +147,8 @@ def _release_chat(uow: UnitOfWork, chat_id: str, *, new_owner: uuid.UUID) -> uui
 _LOCK_CHAT = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("chat_key"))))
 
 
-def _email_hint_of(uow: UnitOfWork, user_id: uuid.UUID) -> str | None:
-    return uow.session.scalar(
+def _email_hint_of(user_id: uuid.UUID) -> str | None:
+    return db.session.scalar(
         select(NotificationSettings.email_hint).where(NotificationSettings.user_id == user_id)
     )
 
@@ -150,7 +183,7 @@ def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
     return user_id
 
 
-def stop_command(chat_id: str) -> str:
+def stop_command(chat_id: str, t: Translator) -> str:
     """`/stop`: unlink the chat from whichever user it is linked to; returns the reply."""
     with UnitOfWork() as uow:
         unlinked = (
@@ -163,7 +196,7 @@ def stop_command(chat_id: str) -> str:
             .scalars()
             .all()
         )
-    return STOPPED_REPLY if unlinked else NOT_LINKED_REPLY
+    return stopped_reply(t) if unlinked else not_linked_reply(t)
 
 
 def purge_link_codes() -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notify_app.config import DEFAULT_WARN_AT_PERCENT
+from service_kit.i18n import DEFAULT_LANGUAGE, choose_language
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,10 @@ class Settings:
     notify_goal_reached: bool = True
     warn_at_percent: int | None = DEFAULT_WARN_AT_PERCENT
     notify_monthly_digest: bool = False
+    # What the alerts are written in (not a field of the settings endpoint: the account's
+    # language is set in api_app, PATCH /api/users/me).
+    language: str = DEFAULT_LANGUAGE
+    currency: str | None = None
 
 
 DEFAULTS = Settings()
@@ -30,4 +35,6 @@ def settings_from(row: Any) -> Settings:
         notify_goal_reached=row.notify_goal_reached,
         warn_at_percent=row.warn_at_percent,
         notify_monthly_digest=row.notify_monthly_digest,
+        language=choose_language(row.language, row.telegram_language),
+        currency=row.currency,
     )

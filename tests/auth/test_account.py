@@ -40,7 +40,7 @@ def test_me_answers_the_signed_in_user(
     user = sign_up()
     response = api_client.get("/api/users/me", headers=user.headers)
     assert response.status_code == 200
-    assert set(response.json) == {"id", "email", "timezone", "created_at"}
+    assert set(response.json) == {"id", "email", "timezone", "language", "currency", "created_at"}
     assert response.json["timezone"] == "UTC"
     assert (response.json["id"], response.json["email"]) == (str(user.id), user.email)
 

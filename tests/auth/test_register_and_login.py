@@ -33,7 +33,7 @@ def test_the_specifications_register_call_answers_tokens(
     body = response.json
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
     assert (body["token_type"], body["expires_in"]) == ("Bearer", 900)
-    assert set(body["user"]) == {"id", "email", "timezone", "created_at"}
+    assert set(body["user"]) == {"id", "email", "timezone", "language", "currency", "created_at"}
     assert body["user"]["email"] == "test@example.com"
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -169,6 +169,8 @@ def test_login_answers_a_fresh_token_pair(
         "id": str(user.id),
         "email": user.email,
         "timezone": "UTC",
+        "language": None,
+        "currency": None,
         "created_at": body["user"]["created_at"],
     }
     assert body["token_type"] == "Bearer"
