@@ -12,9 +12,9 @@ crossing: the only way to make such a change is through these paths.
 
 Units nest: a use case called inside another one's unit (the bot recording a transaction
 through create_transaction, with its own row and reply) joins it, and only the outermost unit
-commits or rolls back.
+commits or rolls back (service_kit.unit_of_work, which both services' units build on).
 
-It is the only place in api_app that commits or rolls back (tests/test_architecture.py holds
+It is the only way api_app commits or rolls back (tests/test_architecture.py holds
 it so). A request's unit works on the request's session (db.session), whose transaction began
 with the access token's user check (api_app.auth.access_tokens, the user locked FOR KEY SHARE):
 the unit commits that transaction, so the check holds until the use case's change is
@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from api_app.crossings.goals import change_goal
 from api_app.crossings.limits import LimitCrossings
@@ -38,38 +35,15 @@ from api_app.extensions import db
 from api_app.models import Goal
 from api_app.quotas import count_rows_written
 from event_contract import Event
-
-# session.info key: how many units are open on the session.
-OPEN_UNITS = "open_units_of_work"
+from service_kit.unit_of_work import NestedTransaction
 
 
-class UnitOfWork:
+class UnitOfWork(NestedTransaction):
     def __init__(self, user_id: uuid.UUID | None = None) -> None:
+        # The events it records are published right after its commit (api_app.events.fast_path).
+        super().__init__(db.session())
         self.user_id = user_id
-        self.session: Session = db.session()
         self._limits: LimitCrossings | None = None
-        self._outermost = True
-
-    def __enter__(self) -> Self:
-        depth: int = self.session.info.get(OPEN_UNITS, 0)
-        self._outermost = depth == 0
-        self.session.info[OPEN_UNITS] = depth + 1
-        return self
-
-    def __exit__(
-        self,
-        error_type: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.session.info[OPEN_UNITS] -= 1
-        if not self._outermost:
-            return  # the enclosing unit commits, or rolls back on the error
-        if error is None:
-            # The events recorded are published right after (api_app.events.fast_path).
-            self.session.commit()
-        else:
-            self.session.rollback()
 
     def record(self, event: Event) -> None:
         """Add `event` to the outbox in this transaction: it exists if and only if the change

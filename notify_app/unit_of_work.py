@@ -8,7 +8,7 @@
 The block's end commits; any exception, a domain error included, rolls back what is not
 committed yet. Units nest: a use case called inside another one's unit (the bot's /start
 linking a chat through update_settings) joins it, and only the outermost unit commits or rolls
-back. `commit()` mid-block is the outermost unit's only: it promises that what was written is
+back (service_kit.unit_of_work, which both services' units build on). `commit()` mid-block is the outermost unit's only: it promises that what was written is
 durable before the block goes on, and an inner unit cannot keep that promise.
 
 `autocommit` is the one way around the session's transaction: a single statement that commits
@@ -19,48 +19,21 @@ BEGIN, the statement and COMMIT on the session would be three).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Executable, Row
-from sqlalchemy.orm import Session
 
 from notify_app.extensions import autocommit_engine, db
-
-# session.info key: how many units are open on the session.
-OPEN_UNITS = "open_units_of_work"
+from service_kit.unit_of_work import NestedTransaction
 
 
-class UnitOfWork:
+class UnitOfWork(NestedTransaction):
     def __init__(self) -> None:
-        self.session: Session = db.session()
-        self._outermost = True
-
-    def __enter__(self) -> Self:
-        depth: int = self.session.info.get(OPEN_UNITS, 0)
-        self._outermost = depth == 0
-        self.session.info[OPEN_UNITS] = depth + 1
-        return self
-
-    def __exit__(
-        self,
-        error_type: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.session.info[OPEN_UNITS] -= 1
-        if not self._outermost:
-            return  # the enclosing unit commits, or rolls back on the error
-        if error is None:
-            # Nothing since the last commit (or nothing at all): no round trip, as no
-            # connection is held.
-            self.session.commit()
-        else:
-            self.session.rollback()
+        super().__init__(db.session())
 
     def commit(self) -> None:
         """Commit now; the block goes on in a new transaction (the block's end commits that)."""
-        if not self._outermost:
+        if not self.outermost:
             raise RuntimeError("only the outermost unit of work commits mid-block")
         self.session.commit()
 

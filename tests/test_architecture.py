@@ -143,17 +143,20 @@ TRANSACTION_OWNERS = [
     TransactionOwners(
         "api_app",
         {
-            "api_app/unit_of_work.py": "the unit of work",
             "api_app/events/outbox.py::publish_pending": (
                 "the outbox claim: the fast path runs it inside a unit's commit (after_commit),"
                 " and api_app.events lies below the unit of work, which records into it"
             ),
         },
     ),
-    TransactionOwners("notify_app", {"notify_app/unit_of_work.py": "the unit of work"}),
+    TransactionOwners(
+        "notify_app",
+        {"notify_app/unit_of_work.py::commit": "the unit's commit before a Telegram request"},
+    ),
     TransactionOwners(
         "service_kit",
         {
+            "service_kit/unit_of_work.py": "both units of work begin and end here",
             "service_kit/health.py::database_answers": (
                 "the health probe ends its bounded probe query; no use case runs there"
             ),
