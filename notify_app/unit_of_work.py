@@ -8,8 +8,9 @@
 The block's end commits; any exception, a domain error included, rolls back what is not
 committed yet. Units nest: a use case called inside another one's unit (the bot's /start
 linking a chat through update_settings) joins it, and only the outermost unit commits or rolls
-back (service_kit.unit_of_work, which both services' units build on). `commit()` mid-block is the outermost unit's only: it promises that what was written is
-durable before the block goes on, and an inner unit cannot keep that promise.
+back (service_kit.unit_of_work, which both services' units build on). `commit()` mid-block
+is the outermost unit's only: it promises that what was written is durable before the block
+goes on, and an inner unit cannot keep that promise.
 
 `autocommit` is the one way around the session's transaction: a single statement that commits
 as it runs, for the delivery's outcome (README "The notification drain": one round trip, where
