@@ -14,8 +14,7 @@ from babel.dates import format_date
 from PIL import Image
 from werkzeug.test import Client
 
-from tests.conftest import PASSWORD, ApiWorkerProcess, unique_email
-from tests.e2e.conftest import Person, Rows
+from tests.e2e.conftest import Rows
 from tests.e2e.test_bot import (
     bot_pipeline,  # noqa: F401 - the fixture, used by name
     next_update_id,
@@ -23,8 +22,10 @@ from tests.e2e.test_bot import (
     today,
     wait_for_replies,
 )
-from tests.pipeline import wait_until
+from tests.eventually import eventually
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import PASSWORD, SignedInUser, unique_email
 
 
 def said(chat_id: int, text: str, language_code: str | None) -> dict[str, Any]:
@@ -44,16 +45,16 @@ def said(chat_id: int, text: str, language_code: str | None) -> dict[str, Any]:
     }
 
 
-def sign_up(gateway: Client, **extra: Any) -> Person:
+def sign_up(gateway: Client, **extra: Any) -> SignedInUser:
     body = {"email": unique_email(), "password": PASSWORD, **extra.pop("json", {})}
     response = gateway.post("/api/auth/register", json=body, **extra)
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     user = created["user"]
-    return Person(gateway, uuid.UUID(user["id"]), user["email"], created["access_token"])
+    return SignedInUser(gateway, uuid.UUID(user["id"]), user["email"], created["access_token"])
 
 
-def link(gateway: Client, person: Person, chat_id: int, language_code: str | None) -> str:
+def link(gateway: Client, person: SignedInUser, chat_id: int, language_code: str | None) -> str:
     offer = person.expect(201, "POST", "/api/notifications/telegram/link")
     code = parse_qs(urlsplit(offer["url"]).query)["start"][0]
     answer = post_update(gateway, said(chat_id, f"/start {code}", language_code))
@@ -64,7 +65,7 @@ def link(gateway: Client, person: Person, chat_id: int, language_code: str | Non
 def test_sign_up_names_the_default_categories_in_the_chosen_or_the_browsers_language(
     gateway: Client,
 ) -> None:
-    def names(person: Person) -> set[str]:
+    def names(person: SignedInUser) -> set[str]:
         return {c["name"] for c in person.expect(200, "GET", "/api/categories?page_size=100")}
 
     chosen = sign_up(gateway, json={"language": "ru"})
@@ -85,7 +86,7 @@ def test_sign_up_names_the_default_categories_in_the_chosen_or_the_browsers_lang
 def test_a_russian_speaker_gets_everything_in_russian_and_an_english_one_in_english(
     gateway: Client,
     telegram: TelegramStandIn,
-    bot_pipeline: ApiWorkerProcess,  # noqa: F811
+    bot_pipeline: LaunchedProcess,  # noqa: F811
 ) -> None:
     olga = sign_up(gateway, json={"language": "ru"})
     assert link(gateway, olga, 7601, "ru").startswith("Готово! Уведомления")
@@ -130,7 +131,7 @@ def test_a_russian_speaker_gets_everything_in_russian_and_an_english_one_in_engl
 def test_without_a_choice_telegram_decides_and_a_choice_overrules_it(
     gateway: Client,
     telegram: TelegramStandIn,
-    bot_pipeline: ApiWorkerProcess,  # noqa: F811
+    bot_pipeline: LaunchedProcess,  # noqa: F811
 ) -> None:
     bob = sign_up(gateway)
     assert link(gateway, bob, 7701, "ru-RU").startswith("Готово!")
@@ -151,26 +152,26 @@ def test_without_a_choice_telegram_decides_and_a_choice_overrules_it(
         return answer["text"].startswith(start) or None
 
     # notify_app learns the choice through user.locale_changed: its help shows when.
-    wait_until(lambda: help_starts("ru", "What I understand:"), "notify to learn English")
+    eventually(lambda: help_starts("ru", "What I understand:"), "notify to learn English")
     bob.transaction(transport, "11.00", today())
     replies = wait_for_replies(telegram, 7701, 3)
     assert replies[2]["text"].startswith("Budget alert: Transport for ")
 
     bob.expect(200, "PATCH", "/api/users/me", json={"language": "ru"})
-    wait_until(lambda: help_starts("en", "Что я понимаю:"), "notify to learn Russian")
+    eventually(lambda: help_starts("en", "Что я понимаю:"), "notify to learn Russian")
 
 
 def test_a_chosen_currency_shows_in_the_bot_and_in_the_alerts(
     gateway: Client,
     telegram: TelegramStandIn,
-    bot_pipeline: ApiWorkerProcess,  # noqa: F811
+    bot_pipeline: LaunchedProcess,  # noqa: F811
     rows: Rows,
 ) -> None:
     eva = sign_up(gateway, json={"language": "ru"})
     eva.expect(200, "PATCH", "/api/users/me", json={"currency": "EUR"})
     link(gateway, eva, 7801, "ru")
     # notify_app learns the currency through user.locale_changed.
-    wait_until(
+    eventually(
         lambda: rows.notify(
             "SELECT 1 FROM notification_settings WHERE user_id = %s AND currency = 'EUR'",
             str(eva.id),
