@@ -16,10 +16,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE, Event
-from tests.eventually import eventually
+from tests.eventually import OUTCOME_WAIT_SECONDS, eventually
 
 
-def wait_until_broker_idle(redis_url: str) -> None:
+def wait_until_broker_idle(redis_url: str, *, timeout: float = OUTCOME_WAIT_SECONDS) -> None:
     """Until the broker holds no task for either queue, neither waiting nor taken.
 
     With late acknowledgement a task leaves kombu's `unacked` hash only after it ran (what it
@@ -37,7 +37,9 @@ def wait_until_broker_idle(redis_url: str) -> None:
         )
         return queued == 0 and int(broker.hlen("unacked")) == 0
 
-    eventually(lambda: idle() and idle(), "every queued task to be finished", pause=0.05)
+    eventually(
+        lambda: idle() and idle(), "every queued task to be finished", timeout=timeout, pause=0.05
+    )
 
 
 def record(api: Flask, *events: Event) -> None:

@@ -32,6 +32,8 @@ from tests.users import LiveClient, SignedInUser, register_through
 
 API_DATABASE = "budget_api"
 NOTIFY_DATABASE = "budget_notifications"
+# The visibility timeout the stack runs with (30 s), a restore check and room to spare.
+KILLED_TASK_RETURN_SECONDS = 90.0
 
 
 @dataclass
@@ -149,7 +151,9 @@ class PrivateStack:
             settled, "every event published and every delivery final",
             timeout=STARTUP_WAIT_SECONDS, pause=0.2,
         )  # fmt: skip
-        wait_until_broker_idle(self.redis.url)
+        # A killed worker's task stays taken until the broker hands it out again, a visibility
+        # timeout (30 s) and a restore check later: wait past that before calling it settled.
+        wait_until_broker_idle(self.redis.url, timeout=KILLED_TASK_RETURN_SECONDS)
 
     def sign_up(self) -> SignedInUser:
         """A new user, through the gateway over HTTP."""
