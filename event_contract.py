@@ -85,6 +85,24 @@ BUDGET_THRESHOLD_REACHED: Final = "budget.threshold_reached"
 BUDGET_MONTH_CLOSED: Final = "budget.month_closed"
 # api_app's answer to a BotCommand, for notify_app to send to the chat.
 BOT_REPLY: Final = "bot.reply"
+# A ledger's members changed (created, joined, role changed, left, renamed): the whole list.
+LEDGER_MEMBERSHIP_CHANGED: Final = "ledger.membership_changed"
+LEDGER_DELETED: Final = "ledger.deleted"
+
+# -- Households: ledgers, their members and whom an alert is for ---------------------------
+LEDGER_PERSONAL: Final = "personal"
+LEDGER_SHARED: Final = "shared"
+LEDGER_KINDS: Final = frozenset({LEDGER_PERSONAL, LEDGER_SHARED})
+ROLE_OWNER: Final = "owner"
+ROLE_MEMBER: Final = "member"
+ROLE_VIEWER: Final = "viewer"
+LEDGER_ROLES: Final = frozenset({ROLE_OWNER, ROLE_MEMBER, ROLE_VIEWER})
+# Whom a shared ledger's alert is for: the event's user, in their private chat and by their own
+# settings (one event per member who was a member when the change committed), or the ledger's
+# linked group chat (one event per crossing).
+AUDIENCE_MEMBER: Final = "member"
+AUDIENCE_GROUP: Final = "group"
+AUDIENCES: Final = frozenset({AUDIENCE_MEMBER, AUDIENCE_GROUP})
 
 # The percentages of a category's limit at which budget.threshold_reached is emitted (100 is
 # budget.limit_exceeded). Both services read BUDGET_WARNING_THRESHOLDS with `warning_thresholds`:
@@ -190,6 +208,67 @@ def _optional_id_text(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _one_of(value: object, allowed: frozenset[str]) -> str:
+    text = _text(value)
+    if text not in allowed:
+        raise ValueError(f"expected one of {sorted(allowed)}, got {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class LedgerContext:
+    """A shared ledger's alert: which ledger, whom this copy is for (`audience`, one of
+    AUDIENCES) and, when a transaction crossed the line, who recorded it and what it was
+    ("Home · Food: 410.00 of 400.00, after Anna's 32.00 groceries").
+
+    Absent (None) on a personal ledger's alert: that goes to its one person, as before
+    households existed, so events recorded before them still read the same.
+    """
+
+    ledger_id: uuid.UUID
+    ledger_name: str
+    audience: str = AUDIENCE_MEMBER
+    recorded_by: uuid.UUID | None = None
+    recorded_by_name: str | None = None
+    transaction_amount: Decimal | None = None
+    transaction_description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ledger_id": str(self.ledger_id),
+            "ledger_name": self.ledger_name,
+            "audience": self.audience,
+            "recorded_by": _optional_id_text(self.recorded_by),
+            "recorded_by_name": self.recorded_by_name,
+            "transaction_amount": (
+                None if self.transaction_amount is None else money(self.transaction_amount)
+            ),
+            "transaction_description": self.transaction_description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            ledger_id=_id(data["ledger_id"]),
+            ledger_name=_text(data["ledger_name"]),
+            audience=_one_of(data["audience"], AUDIENCES),
+            recorded_by=_optional_id(data.get("recorded_by")),
+            recorded_by_name=_optional_text(data.get("recorded_by_name")),
+            transaction_amount=_optional_amount(data.get("transaction_amount")),
+            transaction_description=_optional_text(data.get("transaction_description")),
+        )
+
+
+def _ledger_json(ledger: LedgerContext | None) -> dict[str, Any]:
+    """A payload's "ledger" key: present only for a shared ledger's alert."""
+    return {} if ledger is None else {"ledger": ledger.to_json()}
+
+
+def _ledger_field(data: Mapping[str, Any]) -> LedgerContext | None:
+    ledger = data.get("ledger")
+    return None if ledger is None else LedgerContext.from_json(_object(ledger))
+
+
 # -- The payload of each event type ---------------------------------------------------------
 
 
@@ -285,9 +364,11 @@ class CategoryMonthSpending:
     limit: Decimal
     spent: Decimal
     transaction_id: uuid.UUID | None
+    ledger: LedgerContext | None = None
 
     def _spending_json(self) -> dict[str, Any]:
         return {
+            **_ledger_json(self.ledger),
             "budget_id": str(self.budget_id),
             "category_id": str(self.category_id),
             "category_name": self.category_name,
@@ -308,6 +389,7 @@ class CategoryMonthSpending:
             "limit": _amount(data["limit"]),
             "spent": _amount(data["spent"]),
             "transaction_id": _optional_id(data["transaction_id"]),
+            "ledger": _ledger_field(data),
         }
 
 
@@ -365,9 +447,11 @@ class GoalReached:
     name: str
     target_amount: Decimal
     current_amount: Decimal
+    ledger: LedgerContext | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **_ledger_json(self.ledger),
             "goal_id": str(self.goal_id),
             "name": self.name,
             "target_amount": money(self.target_amount),
@@ -381,6 +465,7 @@ class GoalReached:
             name=_text(data["name"]),
             target_amount=_amount(data["target_amount"]),
             current_amount=_amount(data["current_amount"]),
+            ledger=_ledger_field(data),
         )
 
 
@@ -419,9 +504,11 @@ class BudgetMonthClosed:
     expense: Decimal
     net: Decimal
     categories: tuple[ClosedCategory, ...]
+    ledger: LedgerContext | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **_ledger_json(self.ledger),
             "year": self.year,
             "month": self.month,
             "income": money(self.income),
@@ -442,6 +529,7 @@ class BudgetMonthClosed:
             expense=_amount(data["expense"]),
             net=_amount(data["net"]),
             categories=tuple(ClosedCategory.from_json(_object(entry)) for entry in categories),
+            ledger=_ledger_field(data),
         )
 
 
@@ -481,6 +569,72 @@ class BotReply:
         )
 
 
+@dataclass(frozen=True)
+class LedgerMember:
+    user_id: uuid.UUID
+    role: str  # one of LEDGER_ROLES
+
+    def to_json(self) -> dict[str, Any]:
+        return {"user_id": str(self.user_id), "role": self.role}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(user_id=_id(data["user_id"]), role=_one_of(data["role"], LEDGER_ROLES))
+
+
+@dataclass(frozen=True)
+class LedgerMembershipChanged:
+    """The ledger as it is now: its name, kind and every member with their role. The event's
+    user is who changed it. `version` rises with every change of the ledger, so a reader keeps
+    the highest it has seen and ignores an older snapshot that arrives late."""
+
+    TYPE: ClassVar[str] = LEDGER_MEMBERSHIP_CHANGED
+    ledger_id: uuid.UUID
+    name: str
+    kind: str
+    version: int
+    members: tuple[LedgerMember, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ledger_id": str(self.ledger_id),
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "members": [member.to_json() for member in self.members],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        members = data["members"]
+        if not isinstance(members, list):
+            raise ValueError(f"members must be a list, got {members!r}")
+        return cls(
+            ledger_id=_id(data["ledger_id"]),
+            name=_text(data["name"]),
+            kind=_one_of(data["kind"], LEDGER_KINDS),
+            version=_whole(data["version"]),
+            members=tuple(LedgerMember.from_json(_object(member)) for member in members),
+        )
+
+
+@dataclass(frozen=True)
+class LedgerDeleted:
+    """The ledger and everything in it are gone; the event's user deleted it (or its personal
+    ledger went with their account)."""
+
+    TYPE: ClassVar[str] = LEDGER_DELETED
+    ledger_id: uuid.UUID
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ledger_id": str(self.ledger_id), "version": self.version}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(ledger_id=_id(data["ledger_id"]), version=_whole(data["version"]))
+
+
 def _object(value: object) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"expected an object, got {value!r}")
@@ -497,6 +651,8 @@ Payload = (
     | GoalReached
     | BudgetMonthClosed
     | BotReply
+    | LedgerMembershipChanged
+    | LedgerDeleted
 )
 
 PAYLOAD_TYPES: Final[Mapping[str, type[Payload]]] = {
@@ -511,6 +667,8 @@ PAYLOAD_TYPES: Final[Mapping[str, type[Payload]]] = {
         GoalReached,
         BudgetMonthClosed,
         BotReply,
+        LedgerMembershipChanged,
+        LedgerDeleted,
     )
 }
 EVENT_TYPES: Final = frozenset(PAYLOAD_TYPES)
@@ -588,9 +746,27 @@ BOT_UNDO: Final = "undo"
 BOT_SUMMARY: Final = "summary"
 BOT_CHOOSE: Final = "choose"
 BOT_LANGUAGE: Final = "language"
+BOT_LIMIT: Final = "limit"  # `/limit food 400`: this month's limit of a category
+BOT_CATEGORIES: Final = "categories"  # the ledger's categories, this month's spent and limit
+BOT_LEDGER: Final = "ledger"  # private chats: list the person's ledgers, pick where /spent goes
 BOT_COMMANDS: Final = frozenset(
-    {BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_CHOOSE, BOT_LANGUAGE}
+    {
+        BOT_SPENT,
+        BOT_INCOME,
+        BOT_UNDO,
+        BOT_SUMMARY,
+        BOT_CHOOSE,
+        BOT_LANGUAGE,
+        BOT_LIMIT,
+        BOT_CATEGORIES,
+        BOT_LEDGER,
+    }
 )
+# Where a command was sent: the person's private chat with the bot, or a group linked to a
+# shared ledger (the command then acts on that ledger, as its sender).
+CHAT_PRIVATE: Final = "private"
+CHAT_GROUP: Final = "group"
+CHAT_TYPES: Final = frozenset({CHAT_PRIVATE, CHAT_GROUP})
 
 
 def bot_command_id(bot: str, update_id: int) -> uuid.UUID:
@@ -615,7 +791,10 @@ class BotCommand:
     `arguments` is the text after the command (`12,50 food lunch`; for "choose", the button's
     data); `sent_at` is when the user sent it (Telegram's message date), which decides "today";
     `language_code` is Telegram's language of the sender ("ru", "en-GB"), the reply's language
-    when the account has none chosen.
+    when the account has none chosen. In a group (`chat_type` CHAT_GROUP) `ledger_id` is the
+    shared ledger linked to it and `user_id` the account whose private chat the sender linked;
+    in a private chat `ledger_id` is None (the ledger the person picked with /ledger, else
+    their personal one).
     """
 
     id: uuid.UUID
@@ -625,6 +804,8 @@ class BotCommand:
     arguments: str
     sent_at: datetime
     language_code: str | None = None
+    chat_type: str = CHAT_PRIVATE
+    ledger_id: uuid.UUID | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_message(self) -> dict[str, Any]:
@@ -636,6 +817,8 @@ class BotCommand:
             "arguments": self.arguments,
             "sent_at": self.sent_at.isoformat(),
             "language_code": self.language_code,
+            "chat_type": self.chat_type,
+            "ledger_id": _optional_id_text(self.ledger_id),
             "schema_version": self.schema_version,
         }
 
@@ -659,6 +842,9 @@ class BotCommand:
             arguments=str(message["arguments"]),
             sent_at=sent_at,
             language_code=_optional_text(message.get("language_code")),
+            # Both absent from commands sent before households: a private chat's.
+            chat_type=_one_of(message.get("chat_type", CHAT_PRIVATE), CHAT_TYPES),
+            ledger_id=_optional_id(message.get("ledger_id")),
             schema_version=version,
         )
 

@@ -24,6 +24,8 @@ from event_contract import (
     BudgetThresholdReached,
     Event,
     GoalReached,
+    LedgerDeleted,
+    LedgerMembershipChanged,
     UnsupportedSchemaVersionError,
     UserDeleted,
     UserLocaleChanged,
@@ -109,6 +111,9 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
             on_budget_month_closed(uow, event, payload, settings)
         case BotReply():
             on_bot_reply(uow, event, payload)
+        case LedgerMembershipChanged() | LedgerDeleted():
+            # Households: notify_app's copy of each ledger's members comes with its group chats.
+            logger.info("not yet keeping ledgers: %s event %s", event.type, event.id)
         case _:
             assert_never(payload)
 

@@ -23,6 +23,10 @@ from event_contract import (
     ClosedCategory,
     Event,
     GoalReached,
+    LedgerContext,
+    LedgerDeleted,
+    LedgerMember,
+    LedgerMembershipChanged,
     Payload,
     UnsupportedSchemaVersionError,
     UserDeleted,
@@ -35,6 +39,9 @@ BUDGET = uuid.UUID("00000000-0000-0000-0000-00000000000b")
 CATEGORY = uuid.UUID("00000000-0000-0000-0000-00000000000c")
 TRANSACTION = uuid.UUID("00000000-0000-0000-0000-00000000000d")
 GOAL = uuid.UUID("00000000-0000-0000-0000-00000000000e")
+LEDGER = uuid.UUID("00000000-0000-0000-0000-00000000001e")
+ANNA = uuid.UUID("00000000-0000-0000-0000-0000000000a1")
+BEN = uuid.UUID("00000000-0000-0000-0000-0000000000b1")
 
 # Each payload and its JSON on the wire, as api_app has always sent it.
 WIRE: list[tuple[Payload, dict[str, Any]]] = [
@@ -153,7 +160,48 @@ WIRE: list[tuple[Payload, dict[str, Any]]] = [
         {"language": "ru", "currency": "EUR"},
     ),
     (UserLocaleChanged(language=None), {"language": None, "currency": None}),
+    (
+        LedgerMembershipChanged(
+            ledger_id=LEDGER,
+            name="Home",
+            kind="shared",
+            version=3,
+            members=(LedgerMember(ANNA, "owner"), LedgerMember(BEN, "viewer")),
+        ),
+        {
+            "ledger_id": str(LEDGER),
+            "name": "Home",
+            "kind": "shared",
+            "version": 3,
+            "members": [
+                {"user_id": str(ANNA), "role": "owner"},
+                {"user_id": str(BEN), "role": "viewer"},
+            ],
+        },
+    ),
+    (LedgerDeleted(ledger_id=LEDGER, version=4), {"ledger_id": str(LEDGER), "version": 4}),
 ]
+
+# A shared ledger's alert: the same payload with the "ledger" it belongs to and its audience.
+SHARED_ALERT = BudgetLimitExceeded(
+    budget_id=BUDGET,
+    category_id=CATEGORY,
+    category_name="Food",
+    year=2026,
+    month=11,
+    limit=Decimal("400"),
+    spent=Decimal("410"),
+    transaction_id=TRANSACTION,
+    ledger=LedgerContext(
+        ledger_id=LEDGER,
+        ledger_name="Home",
+        audience="group",
+        recorded_by=ANNA,
+        recorded_by_name="Anna",
+        transaction_amount=Decimal("32"),
+        transaction_description="groceries",
+    ),
+)
 
 
 def test_every_event_type_has_its_payload_on_the_wire() -> None:
@@ -190,6 +238,43 @@ def test_a_payload_that_does_not_fit_its_type_is_refused(change: dict[str, Any])
     message = Event(user_id=uuid.uuid4(), payload=payload).to_message()
     with pytest.raises((ValueError, TypeError)):
         Event.from_message({**message, "payload": {**wire, **change}})
+
+
+def test_a_shared_ledgers_alert_carries_its_ledger_and_audience() -> None:
+    event = Event(user_id=ANNA, payload=SHARED_ALERT)
+    message = json.loads(json.dumps(event.to_message()))
+
+    assert message["payload"]["ledger"] == {
+        "ledger_id": str(LEDGER),
+        "ledger_name": "Home",
+        "audience": "group",
+        "recorded_by": str(ANNA),
+        "recorded_by_name": "Anna",
+        "transaction_amount": "32.00",
+        "transaction_description": "groceries",
+    }
+    assert Event.from_message(message) == event
+    message["payload"]["ledger"]["audience"] = "everyone"
+    with pytest.raises(ValueError, match="one of"):
+        Event.from_message(message)
+
+
+def test_a_bot_command_from_a_group_names_its_ledger_and_one_from_before_reads_as_private() -> None:
+    command = BotCommand(
+        id=uuid.uuid4(),
+        user_id=ANNA,
+        chat_id="-1001",
+        name="spent",
+        arguments="32 food groceries",
+        sent_at=datetime(2026, 11, 10, 12, tzinfo=UTC),
+        chat_type="group",
+        ledger_id=LEDGER,
+    )
+    assert BotCommand.from_message(json.loads(json.dumps(command.to_message()))) == command
+    older = command.to_message()
+    del older["chat_type"], older["ledger_id"]
+    parsed = BotCommand.from_message(older)
+    assert (parsed.chat_type, parsed.ledger_id) == ("private", None)
 
 
 def test_sessions_revoked_from_before_its_reason_reads_as_signed_out_everywhere() -> None:
