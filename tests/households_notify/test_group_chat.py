@@ -11,7 +11,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from event_contract import LEDGER_PERSONAL, ROLE_OWNER
+from event_contract import LEDGER_PERSONAL, ROLE_OWNER, bot_command_id, bot_reply_id
+from tests.eventually import eventually
 from tests.households_notify.conftest import Household
 from tests.households_notify.ledgers import (
     BOT,
@@ -26,6 +27,7 @@ from tests.households_notify.ledgers import (
     sent_to,
     snapshot,
 )
+from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 from tests.users import SignedInUser
 
@@ -191,3 +193,32 @@ def test_a_deleted_ledger_tells_its_group_once(
     ledger = known_ledger(notify, household.ledger_id)
     assert ledger is not None
     assert (ledger.deleted, ledger.group_chat_id, ledger.members) == (True, None, {})
+
+
+def test_a_linked_senders_command_goes_to_api_app_as_them_for_the_groups_ledger(
+    api: Flask,
+    notify: Flask,
+    notify_client: FlaskClient,
+    webhook: TelegramStandIn,
+    household: Household,
+    celery_worker: LaunchedProcess,
+    api_worker: LaunchedProcess,
+) -> None:
+    from notify_app.extensions import db
+    from notify_app.models import Delivery
+
+    link_boris_group(webhook, notify_client, household)
+    update = group_message(GROUP, 9101, f"/summary@{BOT}")
+    delivered = webhook.deliver_update(update)
+    assert delivered is not None
+    assert (delivered.status, delivered.answer) == (200, {})
+    # api_app's answer comes back as a bot.reply event, to the group, on Anna's account.
+    reply_id = bot_reply_id(bot_command_id(BOT, update["update_id"]))
+
+    def answered() -> Delivery | None:
+        with notify.app_context():
+            row = db.session.scalar(db.select(Delivery).where(Delivery.event_id == reply_id))
+            return row if row is not None and row.status != "pending" else None
+
+    reply = eventually(answered, "api_app's reply to the group's /summary", timeout=60)
+    assert (reply.status, reply.chat_id, reply.user_id) == ("sent", str(GROUP), household.anna.id)
