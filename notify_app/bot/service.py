@@ -32,7 +32,13 @@ from event_contract import (
     bot_command_id,
 )
 from notify_app.bot.rate_limit import allow_command
-from notify_app.bot.updates import BotMembership, Incoming, read_membership, read_update
+from notify_app.bot.updates import (
+    BotMembership,
+    Incoming,
+    read_membership,
+    read_migration,
+    read_update,
+)
 from notify_app.broker import QueueUnavailableError, task_sender
 from notify_app.domain_errors import NotFoundError, UnavailableError
 from notify_app.ledgers import service as ledgers
@@ -170,6 +176,11 @@ def answer_update(update: Any) -> dict[str, Any]:
     membership = read_membership(update)
     if membership is not None:
         return _membership_changed(membership)
+    migration = read_migration(update)
+    if migration is not None:
+        # The ledger's group goes on under its new id.
+        ledgers.move_group(migration.from_chat_id, migration.to_chat_id)
+        return {}
     incoming = read_update(update)
     if incoming is None:
         logger.info("telegram update ignored: neither a text message nor a button press")

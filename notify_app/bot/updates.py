@@ -62,6 +62,26 @@ def read_membership(update: Any) -> BotMembership | None:
     return BotMembership(int(update["update_id"]), chat[0], chat[1], status)
 
 
+@dataclass(frozen=True)
+class GroupMigration:
+    """A group became a supergroup: Telegram gives it a new chat id (`migrate_to_chat_id`, told
+    in the old chat), and the old one takes no more messages."""
+
+    from_chat_id: str
+    to_chat_id: str
+
+
+def read_migration(update: Any) -> GroupMigration | None:
+    """The group's move to a new chat id, None for any other update."""
+    message = update.get("message") if isinstance(update, dict) else None
+    if not isinstance(message, dict) or not _is_int(message.get("migrate_to_chat_id")):
+        return None
+    chat = _chat(message)
+    if chat is None:
+        return None
+    return GroupMigration(chat[0], str(message["migrate_to_chat_id"]))
+
+
 def read_update(update: Any) -> Incoming | None:
     """The message or button press in an update, None for anything else (edits, joins...)."""
     if not isinstance(update, dict) or not _is_int(update.get("update_id")):

@@ -298,3 +298,13 @@ def unlink_group(chat_id: str, *, by: uuid.UUID | None = None) -> LedgerGroup | 
         ledger.linked_at = None
     logger.info("telegram group unlinked from ledger %s", ledger.ledger_id)
     return group
+
+
+def move_group(from_chat_id: str, to_chat_id: str) -> None:
+    """The group became a supergroup under a new chat id: its link follows it."""
+    with UnitOfWork() as uow:
+        uow.session.execute(
+            update(Ledger)
+            .where(Ledger.group_chat_id == from_chat_id)
+            .values(group_chat_id=to_chat_id, updated_at=func.now())
+        )

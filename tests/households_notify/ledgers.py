@@ -126,6 +126,20 @@ def group_message(
     }
 
 
+def private_message(chat_id: int, text: str) -> dict[str, Any]:
+    """Someone writes `text` in their private chat with the bot (its id is theirs)."""
+    return {
+        "update_id": next_update_id(),
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": person(chat_id),
+            "text": text,
+        },
+    }
+
+
 def bot_membership(chat_id: int, by: int, status: str) -> dict[str, Any]:
     """my_chat_member: `by` added the bot to the group ("member") or removed it ("kicked")."""
     bot = {"id": 1, "is_bot": True, "first_name": "Budget", "username": BOT}

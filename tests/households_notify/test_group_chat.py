@@ -24,9 +24,11 @@ from tests.households_notify.ledgers import (
     known_ledger,
     ledger_deleted,
     link_group,
+    private_message,
     sent_to,
     snapshot,
 )
+from tests.pipeline import wait_until_broker_idle
 from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 from tests.users import SignedInUser
@@ -222,3 +224,37 @@ def test_a_linked_senders_command_goes_to_api_app_as_them_for_the_groups_ledger(
 
     reply = eventually(answered, "api_app's reply to the group's /summary", timeout=60)
     assert (reply.status, reply.chat_id, reply.user_id) == ("sent", str(GROUP), household.anna.id)
+
+
+def test_a_group_that_becomes_a_supergroup_stays_linked_under_its_new_id(
+    notify: Flask,
+    notify_client: FlaskClient,
+    webhook: TelegramStandIn,
+    household: Household,
+) -> None:
+    link_boris_group(webhook, notify_client, household)
+    upgraded = group_message(GROUP, 9101, "")
+    del upgraded["message"]["text"]
+    upgraded["message"]["migrate_to_chat_id"] = -1005001
+    webhook.deliver_update(upgraded)
+    assert known_ledger(notify, household.ledger_id).group_chat_id == "-1005001"  # type: ignore[union-attr]
+
+
+def test_private_chats_hand_on_limit_categories_and_ledger(
+    notify_client: FlaskClient,
+    webhook: TelegramStandIn,
+    household: Household,
+    celery_worker: LaunchedProcess,
+    api_worker: LaunchedProcess,
+    redis_url: str,
+) -> None:
+    for text in ("/limit food 400", "/categories", "/ledger"):
+        delivered = webhook.deliver_update(private_message(9101, text))
+        assert delivered is not None
+        # Handed to api_app, whose reply comes later as a message.
+        assert (delivered.status, delivered.answer) == (200, {})
+    delivered = webhook.deliver_update(private_message(9555, "/categories"))
+    assert delivered is not None
+    assert "not linked to an account" in delivered.answer["text"]
+    # api_app's replies are sent before the next test looks at "Telegram".
+    wait_until_broker_idle(redis_url)
