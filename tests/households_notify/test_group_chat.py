@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Flask
 from flask.testing import FlaskClient
 
-from event_contract import LEDGER_PERSONAL, ROLE_OWNER, bot_command_id, bot_reply_id
+from event_contract import (
+    AUDIENCE_GROUP,
+    LEDGER_PERSONAL,
+    ROLE_OWNER,
+    Event,
+    LedgerContext,
+    bot_command_id,
+    bot_reply_id,
+)
 from tests.eventually import eventually
 from tests.households_notify.conftest import Household
 from tests.households_notify.ledgers import (
@@ -28,7 +37,7 @@ from tests.households_notify.ledgers import (
     sent_to,
     snapshot,
 )
-from tests.pipeline import wait_until_broker_idle
+from tests.pipeline import finished_delivery, limit_exceeded, record, wait_until_broker_idle
 from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 from tests.users import SignedInUser
@@ -258,3 +267,31 @@ def test_private_chats_hand_on_limit_categories_and_ledger(
     assert "not linked to an account" in delivered.answer["text"]
     # api_app's replies are sent before the next test looks at "Telegram".
     wait_until_broker_idle(redis_url)
+
+
+def test_a_group_that_removed_the_bot_unnoticed_is_unlinked_by_its_first_refused_alert(
+    api: Flask,
+    notify: Flask,
+    notify_client: FlaskClient,
+    webhook: TelegramStandIn,
+    household: Household,
+    celery_worker: LaunchedProcess,
+) -> None:
+    link_boris_group(webhook, notify_client, household)
+    # Removed while the webhook did not get my_chat_member: Telegram answers 403 from now on.
+    webhook.block(GROUP)
+    alert = limit_exceeded(household.boris.id)
+    group_copy = Event(
+        user_id=alert.user_id,
+        payload=replace(
+            alert.payload,  # type: ignore[arg-type]
+            ledger=LedgerContext(household.ledger_id, "Home", audience=AUDIENCE_GROUP),
+        ),
+    )
+    record(api, group_copy)
+    assert finished_delivery(notify, group_copy.id).status == "failed"
+    # Unlinked just after the failure is recorded.
+    eventually(
+        lambda: known_ledger(notify, household.ledger_id).group_chat_id is None,  # type: ignore[union-attr]
+        "the group to be unlinked",
+    )
