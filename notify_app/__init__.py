@@ -15,6 +15,7 @@ from notify_app.auth import install_token_policy
 from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
 from notify_app.deliveries.views import blp as deliveries_blp
 from notify_app.extensions import db, init_autocommit_engine, jwt, migrate
+from notify_app.ledgers.views import blp as ledger_groups_blp
 from notify_app.linking.cli import telegram_cli
 from notify_app.linking.views import blp as telegram_blp
 from notify_app.rate_limits import init_rate_limits
@@ -52,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(settings_blp)
     api.register_blueprint(deliveries_blp)
     api.register_blueprint(telegram_blp)
+    api.register_blueprint(ledger_groups_blp)
     app.cli.add_command(telegram_cli)
     init_request_ids(app)
     # Under the service prefix, so the gateway routes scrapes here rather than to the api.

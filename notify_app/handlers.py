@@ -10,20 +10,23 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import InvalidOperation
-from typing import Any, assert_never
+from typing import Any, Final, assert_never
 
 from sqlalchemy import ColumnElement, Uuid, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from event_contract import (
+    AUDIENCE_GROUP,
     BotReply,
     BudgetLimitExceeded,
     BudgetMonthClosed,
     BudgetThresholdReached,
     Event,
     GoalReached,
+    LedgerContext,
     LedgerDeleted,
     LedgerMembershipChanged,
     UnsupportedSchemaVersionError,
@@ -36,6 +39,7 @@ from event_contract import (
 from notify_app import messages
 from notify_app.deliveries.metrics import delivery_latency
 from notify_app.deliveries.sending import Notification, notify
+from notify_app.ledgers import service as ledgers
 from notify_app.linking.service import email_hint
 from notify_app.models import (
     DeletedUser,
@@ -73,11 +77,16 @@ def handle_event(message: Mapping[str, Any]) -> None:
             "handling %s event %s", event.type, event.id, extra={"user_id": str(event.user_id)}
         )
         with UnitOfWork() as uow:
+            if isinstance(event.payload, LedgerMembershipChanged | LedgerDeleted):
+                # About a ledger, not about its user: a snapshot caused by an account deleted
+                # since (or the deletion of its personal ledger) still applies.
+                _handle_ledger_event(uow, event, event.payload)
+                return
             forgotten, settings = _lock_recipient(uow, event.user_id)
             if forgotten and not isinstance(event.payload, UserDeleted):
                 logger.info("ignoring %s event %s: the account was deleted", event.type, event.id)
                 return
-            _handle(uow, event, settings)
+            _handle(uow, event, _recipient(uow, event, settings))
     except UnsupportedSchemaVersionError as error:
         # Sent by a newer (or forged) producer: acting on its shape alone could do the wrong
         # thing. Refused, logged and acknowledged, never retried: a retry would see the same.
@@ -90,7 +99,74 @@ def handle_event(message: Mapping[str, Any]) -> None:
         request_id_context.reset(context_token)
 
 
-def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Recipient:
+    """Whom an alert is for and what they want: the event's user by their own settings, or
+    for a shared ledger's group copy (audience "group") the ledger's linked group chat, which
+    gets every kind of alert (warnings at the default threshold) in the language of whoever
+    linked it. `no_chat_reason`: why there is no chat to send to, when it is not the usual."""
+
+    settings: Settings
+    no_chat_reason: str | None = None
+
+
+# A group chat asked for its household's alerts by being linked: all of them.
+GROUP_SETTINGS: Final = Settings(
+    notify_limit_exceeded=True,
+    notify_goal_reached=True,
+    warn_at_percent=DEFAULTS.warn_at_percent,
+    notify_monthly_digest=True,
+)
+
+
+def _recipient(uow: UnitOfWork, event: Event, settings: Settings) -> Recipient:
+    ledger = getattr(event.payload, "ledger", None)
+    if not isinstance(ledger, LedgerContext) or ledger.audience != AUDIENCE_GROUP:
+        return Recipient(settings)
+    group = ledgers.group_of_ledger(uow, ledger.ledger_id)
+    if group is None:
+        return Recipient(GROUP_SETTINGS, no_chat_reason=ledgers.NO_GROUP_REASON)
+    return Recipient(
+        replace(
+            GROUP_SETTINGS,
+            telegram_chat_id=group.chat_id,
+            language=choose_language(group.language),
+            currency=group.currency,
+        )
+    )
+
+
+def _handle_ledger_event(
+    uow: UnitOfWork, event: Event, payload: LedgerMembershipChanged | LedgerDeleted
+) -> None:
+    if isinstance(payload, LedgerMembershipChanged):
+        if ledgers.apply_snapshot(uow, payload):
+            logger.info("ledger %s is at version %d", payload.ledger_id, payload.version)
+        else:
+            logger.info(
+                "ledger %s snapshot %d ignored: a later one was applied, or it was deleted",
+                payload.ledger_id,
+                payload.version,
+            )
+        return
+    group = ledgers.forget_ledger(uow, payload)
+    logger.info("ledger %s forgotten", payload.ledger_id)
+    if group is not None:
+        # Told once: the unlinking commits with the delivery row, and a redelivered deletion
+        # finds no group left.
+        _notify(
+            uow,
+            event,
+            messages.group_ledger_deleted(
+                translator(group.language, group.currency), group.ledger_name
+            ),
+            wanted=True,
+            unwanted_reason="",
+            chat_id=group.chat_id,
+        )
+
+
+def _handle(uow: UnitOfWork, event: Event, recipient: Recipient) -> None:
     payload = event.payload
     match payload:
         case UserRegistered():
@@ -102,18 +178,17 @@ def _handle(uow: UnitOfWork, event: Event, settings: Settings) -> None:
         case UserSessionsRevoked():
             on_user_sessions_revoked(uow, event, payload)
         case BudgetLimitExceeded():
-            on_budget_limit_exceeded(uow, event, payload, settings)
+            on_budget_limit_exceeded(uow, event, payload, recipient)
         case GoalReached():
-            on_goal_reached(uow, event, payload, settings)
+            on_goal_reached(uow, event, payload, recipient)
         case BudgetThresholdReached():
-            on_budget_threshold_reached(uow, event, payload, settings)
+            on_budget_threshold_reached(uow, event, payload, recipient)
         case BudgetMonthClosed():
-            on_budget_month_closed(uow, event, payload, settings)
+            on_budget_month_closed(uow, event, payload, recipient)
         case BotReply():
             on_bot_reply(uow, event, payload)
         case LedgerMembershipChanged() | LedgerDeleted():
-            # Households: notify_app's copy of each ledger's members comes with its group chats.
-            logger.info("not yet keeping ledgers: %s event %s", event.type, event.id)
+            _handle_ledger_event(uow, event, payload)
         case _:
             assert_never(payload)
 
@@ -191,6 +266,7 @@ def on_user_deleted(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     uow.session.execute(delete(Delivery).where(Delivery.user_id == user_id))
     uow.session.execute(delete(TelegramLinkCode).where(TelegramLinkCode.user_id == user_id))
     uow.session.execute(delete(NotificationSettings).where(NotificationSettings.user_id == user_id))
+    ledgers.forget_member(uow, user_id)
 
 
 def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSessionsRevoked) -> None:
@@ -257,11 +333,13 @@ def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSession
 
 
 def on_budget_limit_exceeded(
-    uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, settings: Settings
+    uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, recipient: Recipient
 ) -> None:
+    settings = recipient.settings
+    t = translator(settings.language, settings.currency)
     text = messages.budget_limit_exceeded(
-        t=translator(settings.language, settings.currency),
-        category_name=exceeded.category_name,
+        t=t,
+        category_name=messages.in_ledger(exceeded.category_name, exceeded.ledger),
         year=exceeded.year,
         month=exceeded.month,
         spent=exceeded.spent,
@@ -270,41 +348,47 @@ def on_budget_limit_exceeded(
     _notify(
         uow,
         event,
-        text,
+        messages.with_recorder(t, text, exceeded.ledger),
         wanted=settings.notify_limit_exceeded,
         unwanted_reason=LIMIT_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
+        no_chat_reason=recipient.no_chat_reason,
     )
 
 
 def on_goal_reached(
-    uow: UnitOfWork, event: Event, reached: GoalReached, settings: Settings
+    uow: UnitOfWork, event: Event, reached: GoalReached, recipient: Recipient
 ) -> None:
+    settings = recipient.settings
+    t = translator(settings.language, settings.currency)
     text = messages.goal_reached(
-        t=translator(settings.language, settings.currency),
-        name=reached.name,
+        t=t,
+        name=messages.in_ledger(reached.name, reached.ledger),
         current_amount=reached.current_amount,
         target_amount=reached.target_amount,
     )
     _notify(
         uow,
         event,
-        text,
+        messages.with_recorder(t, text, reached.ledger),
         wanted=settings.notify_goal_reached,
         unwanted_reason=GOAL_ALERTS_OFF_REASON,
         chat_id=settings.telegram_chat_id,
+        no_chat_reason=recipient.no_chat_reason,
     )
 
 
 def on_budget_threshold_reached(
-    uow: UnitOfWork, event: Event, reached: BudgetThresholdReached, settings: Settings
+    uow: UnitOfWork, event: Event, reached: BudgetThresholdReached, recipient: Recipient
 ) -> None:
     """The heads-up goes to users whose chosen threshold this change crossed: with 80, a jump
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
+    settings = recipient.settings
+    t = translator(settings.language, settings.currency)
     text = messages.budget_threshold_reached(
-        t=translator(settings.language, settings.currency),
-        category_name=reached.category_name,
+        t=t,
+        category_name=messages.in_ledger(reached.category_name, reached.ledger),
         year=reached.year,
         month=reached.month,
         percent=reached.percent,
@@ -315,7 +399,7 @@ def on_budget_threshold_reached(
     _notify(
         uow,
         event,
-        text,
+        messages.with_recorder(t, text, reached.ledger),
         wanted=warn_at in reached.crossed_thresholds,
         unwanted_reason=(
             WARNINGS_OFF_REASON
@@ -323,14 +407,18 @@ def on_budget_threshold_reached(
             else f"budget warnings are set to {warn_at}%, which this change did not cross"
         ),
         chat_id=settings.telegram_chat_id,
+        no_chat_reason=recipient.no_chat_reason,
     )
 
 
 def on_budget_month_closed(
-    uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, settings: Settings
+    uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, recipient: Recipient
 ) -> None:
+    settings = recipient.settings
+    ledger_name = None if closed.ledger is None else closed.ledger.ledger_name
     text = messages.monthly_digest(
         t=translator(settings.language, settings.currency),
+        ledger_name=ledger_name,
         year=closed.year,
         month=closed.month,
         income=closed.income,
@@ -354,7 +442,7 @@ def on_budget_month_closed(
             translator(settings.language, settings.currency).month(closed.year, closed.month)
         )
         chart = {
-            "title": month,
+            "title": month if ledger_name is None else f"{ledger_name} · {month}",
             "bars": bars,
             "language": settings.language,
             "currency": settings.currency,
@@ -367,6 +455,7 @@ def on_budget_month_closed(
         unwanted_reason=DIGEST_OFF_REASON,
         chat_id=settings.telegram_chat_id,
         chart=chart,
+        no_chat_reason=recipient.no_chat_reason,
     )
 
 
@@ -395,8 +484,12 @@ def _notify(
     chat_id: str | None,
     buttons: list[Any] | None = None,
     chart: dict[str, Any] | None = None,
+    no_chat_reason: str | None = None,
 ) -> None:
-    """Log the event's delivery (skipped with the reason when unwanted) and send it."""
+    """Log the event's delivery (skipped with the reason when unwanted, or when there is no
+    chat for `no_chat_reason`) and send it."""
+    if chat_id is None and no_chat_reason is not None:
+        wanted, unwanted_reason = False, no_chat_reason
     status = notify(
         uow,
         Notification(event.id, event.type, event.user_id, text, buttons=buttons, chart=chart),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final
 
-from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED
+from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, LedgerContext
 from service_kit.i18n import DEFAULT_LANGUAGE, Translator, heading, translator
 
 # Telegram's limit for one sendMessage text.
@@ -34,6 +34,36 @@ def chat_unlinked_on_sign_out(t: Translator, reason: str) -> str:
         "%(lead)s, and this chat is unlinked from your budget account. To get alerts here again,"
         " sign in and open the Telegram link from the app's settings."
     ) % {"lead": lead}
+
+
+def in_ledger(name: str, ledger: LedgerContext | None) -> str:
+    """A shared ledger's category or goal, named with its ledger: `Home · Food`."""
+    return name if ledger is None else f"{ledger.ledger_name} · {name}"
+
+
+def with_recorder(t: Translator, text: str, ledger: LedgerContext | None) -> str:
+    """A shared ledger's alert, with who recorded the expense that crossed the line:
+    `..., after Anna's 32.00 groceries.` Unchanged when no transaction crossed it (a limit
+    changed) or its author is unknown (their account was deleted)."""
+    if ledger is None or ledger.recorded_by_name is None or ledger.transaction_amount is None:
+        return text
+    values = {
+        "name": ledger.recorded_by_name,
+        "amount": t.amount(ledger.transaction_amount),
+        "description": ledger.transaction_description or "",
+    }
+    if ledger.transaction_description:
+        clause = t.gettext("after %(name)s's %(amount)s %(description)s") % values
+    else:
+        clause = t.gettext("after %(name)s's %(amount)s") % values
+    return f"{text.removesuffix('.')}, {clause}."
+
+
+def group_ledger_deleted(t: Translator, ledger_name: str) -> str:
+    return t.gettext(
+        "The ledger %(ledger)s was deleted, so this group is no longer linked to it and gets no"
+        " more of its alerts."
+    ) % {"ledger": ledger_name}
 
 
 def percent_of_limit(spent: Decimal, limit: Decimal) -> int:
@@ -124,13 +154,14 @@ def monthly_digest(
     net: Decimal,
     categories: Sequence[DigestCategory],
     t: Translator = ENGLISH,
+    ledger_name: str | None = None,
 ) -> str:
     """Totals first, then the categories over their limit, the furthest over first:
 
     `November 2026 in numbers: income 3000.00, expenses 2450.00, net 550.00. Over the limit:
     Food 520.00 of 500.00.` When none is over: `... All categories stayed within their limits.`
     (left out when no category had a limit). A list too long for one Telegram message is cut
-    and ends with `and N more`.
+    and ends with `and N more`. A shared ledger's digest starts with its name: `Home · ...`.
     """
     totals = heading(
         t.gettext("%(month)s in numbers: income %(income)s, expenses %(expense)s, net %(net)s.")
@@ -141,6 +172,8 @@ def monthly_digest(
             "net": t.amount(net),
         }
     )
+    if ledger_name is not None:
+        totals = f"{ledger_name} · {totals}"
     over = sorted(
         (
             (category.limit - category.spent, category.name, category.spent, category.limit)

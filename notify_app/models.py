@@ -1,4 +1,5 @@
-"""The budget_notifications tables: settings per user and the delivery log."""
+"""The budget_notifications tables: settings per user, the delivery log, and the copy of each
+ledger's members (households)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     Text,
@@ -84,6 +87,9 @@ class TelegramLinkCode(db.Model):  # type: ignore[name-defined,misc]
         Uuid, primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
     )
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # Set for a group's link (households): the ledger the group is linked to; None: the code
+    # links the private chat that opens it to `user_id`'s alerts.
+    ledger_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     code_digest: Mapped[str] = mapped_column(Text, unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -165,3 +171,50 @@ class TokenEpoch(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class Ledger(db.Model):  # type: ignore[name-defined,misc]
+    """notify_app's copy of a ledger (households): its name, kind and members as the latest
+    ledger.membership_changed snapshot says (`version`: the highest applied; an older snapshot
+    arriving late changes nothing), and the group chat linked to it.
+
+    A deleted ledger (ledger.deleted) keeps its row, without members or group, as a tombstone:
+    a snapshot arriving after the deletion must not bring it back.
+    """
+
+    __tablename__ = "ledgers"
+    __table_args__ = (
+        # One ledger per group: a group linked elsewhere is refused (send /stop there first).
+        UniqueConstraint("group_chat_id", name="ledgers_group_chat_id_key"),
+        CheckConstraint("kind IN ('personal', 'shared')", name="kind"),
+    )
+
+    # The api's ledger id; no foreign key can cross databases, the ledger.* events keep it.
+    ledger_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger)
+    group_chat_id: Mapped[str | None] = mapped_column(Text)
+    # The group's alerts are written in the language (and currency) of whoever linked it: their
+    # own choice, else their Telegram's, when they linked it.
+    group_language: Mapped[str | None] = mapped_column(Text)
+    group_currency: Mapped[str | None] = mapped_column(Text)
+    linked_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class LedgerMembership(db.Model):  # type: ignore[name-defined,misc]
+    """A member of a ledger and their role, as the ledger's latest snapshot lists them."""
+
+    __tablename__ = "ledger_members"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'member', 'viewer')", name="role"),)
+
+    ledger_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("ledgers.ledger_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(Text)

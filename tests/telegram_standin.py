@@ -28,7 +28,9 @@ descriptions): texts of at most 4,096 and captions of at most 1,024 UTF-16 code 
 side ratio of at most 20; 403 for a chat that blocked the bot (``block``); ``setWebhook`` with
 ``allowed_updates`` and ``secret_token``, ``getWebhookInfo`` with ``last_error_message``;
 ``deliver_update`` posts an update to the webhook as Telegram does, never one of a type the
-webhook did not allow, and carries out the Bot API call the webhook answers with; a
+webhook did not allow (``my_chat_member`` too: the bot added to or removed from a group), nor
+one with chat ids Telegram never sends (a group's id is negative, a private chat's is its
+sender's, positive), and carries out the Bot API call the webhook answers with; a
 ``callback_query`` must be answered (``answerCallbackQuery``) within ``callback_answer_seconds``.
 
 It deliberately depends on nothing but the standard library so that it can run as a
@@ -333,6 +335,10 @@ class TelegramStandIn:
         answer other than 2xx becomes getWebhookInfo's last_error_message (Telegram would try
         again later); a 2xx answer that names a Bot API method is carried out like a call.
         """
+        problem = _chat_id_problem(update)
+        if problem is not None:
+            # Telegram never sends such an update: the test that built it is wrong.
+            raise ValueError(f"not an update Telegram sends: {problem}")
         kinds = [key for key in update if key in UPDATE_TYPES]
         with self._lock:
             webhook = dict(self._webhook)
@@ -596,6 +602,35 @@ class TelegramStandIn:
             "allowed_updates": allowed or self._webhook.get("allowed_updates"),
         }
         return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+
+# Chat types whose ids Telegram makes negative (a group's -4..., a supergroup's or channel's
+# -100...); a private chat's id is its user's, positive.
+_NEGATIVE_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
+
+
+def _chat_id_problem(update: Mapping[str, Any]) -> str | None:
+    """What breaks Telegram's rules for chat ids in an update's chat (a message's, a button
+    press's message's, a my_chat_member's), None when nothing does: a group's id is negative,
+    a private chat's is positive and is its sender's `from.id`."""
+    for key in ("message", "callback_query", "my_chat_member", "chat_member"):
+        part = update.get(key)
+        if not isinstance(part, dict):
+            continue
+        carrier = part.get("message") if key == "callback_query" else part
+        chat = carrier.get("chat") if isinstance(carrier, dict) else None
+        if not isinstance(chat, dict) or not isinstance(chat.get("id"), int):
+            continue
+        chat_id, kind = chat["id"], chat.get("type")
+        if kind in _NEGATIVE_CHAT_TYPES and chat_id >= 0:
+            return f"a {kind} chat's id is negative, not {chat_id}"
+        if kind == "private":
+            if chat_id <= 0:
+                return f"a private chat's id is its user's, positive, not {chat_id}"
+            sender = part.get("from")
+            if key == "message" and isinstance(sender, dict) and sender.get("id") != chat_id:
+                return f"a private chat's id is its sender's, {sender.get('id')}, not {chat_id}"
+    return None
 
 
 def _no_webhook() -> dict[str, Any]:

@@ -229,6 +229,8 @@ NOTIFY_COLUMNS = {
     "telegram_link_codes": {
         "id": UUID_KEY,
         "user_id": USER_ID,
+        # Issue 23: a group's link names its ledger.
+        "ledger_id": Column("uuid", True, None),
         "code_digest": Column("text", False, None),
         "expires_at": Column("timestamp with time zone", False, None),
         "used_at": Column("timestamp with time zone", True, None),
@@ -237,6 +239,25 @@ NOTIFY_COLUMNS = {
     "deleted_users": {
         "user_id": USER_ID,
         "deleted_at": NOW,
+    },
+    # Issue 23: notify_app's copy of each ledger's members (from ledger.* events) and its group.
+    "ledgers": {
+        "ledger_id": Column("uuid", False, None),
+        "name": Column("text", False, None),
+        "kind": Column("text", False, None),
+        "version": Column("bigint", False, None),
+        "group_chat_id": Column("text", True, None),
+        "group_language": Column("text", True, None),
+        "group_currency": Column("text", True, None),
+        "linked_by": Column("uuid", True, None),
+        "linked_at": Column("timestamp with time zone", True, None),
+        "deleted_at": Column("timestamp with time zone", True, None),
+        "updated_at": NOW,
+    },
+    "ledger_members": {
+        "ledger_id": Column("uuid", False, None),
+        "user_id": USER_ID,
+        "role": Column("text", False, None),
     },
     "token_epochs": {
         "user_id": USER_ID,
@@ -308,6 +329,17 @@ def test_notification_settings_columns(migrated: ServiceDatabases) -> None:
         ("telegram_chat_id",),
     }
     assert catalog.foreign_keys(url, "notification_settings") == set()
+
+
+def test_ledgers_one_group_each_and_members_go_with_their_ledger(
+    migrated: ServiceDatabases,
+) -> None:
+    url = migrated.notify_url
+    for table in ("ledgers", "ledger_members"):
+        assert catalog.columns(url, table) == NOTIFY_COLUMNS[table]
+    assert catalog.unique_column_sets(url, "ledgers") == {("group_chat_id",)}
+    assert catalog.foreign_keys(url, "ledger_members") == {("ledger_id", "ledgers", "CASCADE")}
+    assert catalog.indexes(url, "ledger_members") == {"ledger_members_user_id_idx": ("user_id",)}
 
 
 def test_deliveries_are_unique_per_event_and_channel(migrated: ServiceDatabases) -> None:

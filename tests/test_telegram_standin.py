@@ -193,6 +193,42 @@ def test_the_webhook_gets_only_the_update_types_it_allowed_with_its_secret(
     assert "last_error_message" not in body["result"]
 
 
+def test_the_bots_removal_from_a_group_is_delivered_and_chat_ids_keep_telegrams_rules(
+    standin: TelegramStandIn,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    def webhook(url: str, headers: Any, body: bytes) -> tuple[int, bytes]:
+        received.append(json.loads(body))
+        return 200, b"{}"
+
+    standin.webhook_transport = webhook
+    call(standin, "setWebhook", url=WEBHOOK_URL, allowed_updates=["message", "my_chat_member"])
+    removed = {
+        "update_id": 1,
+        "my_chat_member": {
+            "chat": {"id": -4001, "type": "group", "title": "Home"},
+            "from": {"id": 77, "is_bot": False, "first_name": "Ann"},
+            "date": 1,
+            "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True}},
+            "new_chat_member": {"status": "kicked", "user": {"id": 1, "is_bot": True}},
+        },
+    }
+    assert standin.deliver_update(removed) is not None
+    assert received == [removed]
+
+    positive_group = {"update_id": 2, "message": {"chat": {"id": 4001, "type": "group"}}}
+    with pytest.raises(ValueError, match="a group chat's id is negative, not 4001"):
+        standin.deliver_update(positive_group)
+    someone_elses = {
+        "update_id": 3,
+        "message": {"chat": {"id": 5, "type": "private"}, "from": {"id": 6}, "text": "/help"},
+    }
+    with pytest.raises(ValueError, match="a private chat's id is its sender's, 6, not 5"):
+        standin.deliver_update(someone_elses)
+    assert received == [removed]
+
+
 def test_a_refused_update_is_the_webhooks_last_error_and_a_press_wants_its_answer(
     standin: TelegramStandIn,
 ) -> None:

@@ -38,7 +38,7 @@ from notify_app.charts import chart_png
 from notify_app.deliveries.metrics import deliveries_finished
 from notify_app.deliveries.queue import QueueUnavailableError, send_delivery
 from notify_app.messages import telegram_length
-from notify_app.models import Delivery, NotificationSettings
+from notify_app.models import Delivery, Ledger, NotificationSettings
 from notify_app.telegram import (
     NOT_CONFIGURED_REASON,
     Attempt,
@@ -548,7 +548,9 @@ def failure_words(result: SendResult) -> str:
 
 
 def forget_blocked_chat(uow: UnitOfWork, user_id: uuid.UUID, chat_id: str) -> None:
-    """The user blocked the bot: stop sending to that chat until they set one again."""
+    """The user blocked the bot: stop sending to that chat until they set one again. A
+    ledger's group that answers 403 removed the bot (its my_chat_member update may never
+    have come, to a webhook registered without it): it is unlinked likewise."""
     uow.session.execute(
         update(NotificationSettings)
         .where(
@@ -557,4 +559,9 @@ def forget_blocked_chat(uow: UnitOfWork, user_id: uuid.UUID, chat_id: str) -> No
             NotificationSettings.telegram_chat_id == chat_id,
         )
         .values(telegram_chat_id=None)
+    )
+    uow.session.execute(
+        update(Ledger)
+        .where(Ledger.group_chat_id == chat_id)
+        .values(group_chat_id=None, linked_by=None, linked_at=None, updated_at=func.now())
     )

@@ -17,3 +17,18 @@ class WebhookReplySchema(Schema):
     chat_id = fields.String()
     text = fields.String()
     callback_query_id = fields.String()
+    # An inline keyboard: in a group, the button that opens a private chat with the bot.
+    reply_markup = fields.Dict(
+        metadata={
+            "example": {
+                "inline_keyboard": [
+                    [
+                        {
+                            "text": "Open a private chat",
+                            "url": "https://t.me/budget_alerts_bot?start=",
+                        }
+                    ]
+                ]
+            }
+        }
+    )

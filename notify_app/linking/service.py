@@ -49,6 +49,12 @@ def no_code_reply(t: Translator) -> str:
     )
 
 
+def group_code_in_private_reply(t: Translator) -> str:
+    return t.gettext(
+        "This link adds me to a group: open it again and pick the household's group chat."
+    )
+
+
 def stopped_reply(t: Translator) -> str:
     return t.gettext("Unlinked. You will not get budget alerts in this chat any more.")
 
@@ -89,13 +95,30 @@ def code_digest(code: str) -> str:
 
 
 def create_link_code(user_id: uuid.UUID, valid_for: timedelta) -> LinkOffer:
+    """A code that links the private chat which opens it to the user's alerts."""
+    with UnitOfWork() as uow:
+        return new_link_code(uow, user_id, valid_for)
+
+
+def new_link_code(
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    valid_for: timedelta,
+    *,
+    ledger_id: uuid.UUID | None = None,
+) -> LinkOffer:
+    """A one-time code of the user's; with `ledger_id`, one that links a group to the ledger."""
     # 24 random bytes -> 32 URL-safe characters, inside Telegram's 64-character start parameter.
     code = secrets.token_urlsafe(24)
     expires_at = datetime.now(UTC) + valid_for
-    with UnitOfWork() as uow:
-        uow.session.add(
-            TelegramLinkCode(user_id=user_id, code_digest=code_digest(code), expires_at=expires_at)
+    uow.session.add(
+        TelegramLinkCode(
+            user_id=user_id,
+            ledger_id=ledger_id,
+            code_digest=code_digest(code),
+            expires_at=expires_at,
         )
+    )
     return LinkOffer(code, expires_at)
 
 
@@ -107,7 +130,7 @@ def start_command(chat_id: str, code: str | None, language_code: str | None = No
         return no_code_reply(translator(language_code))
     try:
         with UnitOfWork() as uow:
-            user_id = _consume_code(uow, code)
+            user_id, _ = consume_code(uow, code, for_group=False)
             previous = _release_chat(uow, chat_id, new_owner=user_id)
             # The consumed code, the released chat and the linked chat are committed together.
             update_settings(user_id, SettingsChanges(telegram_chat_id=chat_id))
@@ -117,6 +140,9 @@ def start_command(chat_id: str, code: str | None, language_code: str | None = No
                 .values(telegram_language=supported_language(language_code))
                 .returning(NotificationSettings.email_hint, NotificationSettings.language)
             ).one()
+    except WrongChatError:
+        logger.info("telegram /start in a private chat with a group's link code")
+        return group_code_in_private_reply(translator(language_code))
     except NotFoundError:
         logger.info("telegram /start with an unknown, used or expired code")
         return unknown_code_reply(translator(language_code))
@@ -153,19 +179,30 @@ def _email_hint_of(user_id: uuid.UUID) -> str | None:
     )
 
 
-def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
-    """Mark the code used; the user it links. NotFoundError for an unknown, used or expired
-    code, or one of a deleted account."""
+class WrongChatError(NotFoundError):
+    """A group's code opened in a private chat, or a private chat's in a group: not consumed."""
+
+
+def consume_code(
+    uow: UnitOfWork, code: str, *, for_group: bool
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """Mark the code used; the user it links, and the ledger for a group's code. NotFoundError
+    for an unknown, used or expired code, or one of a deleted account; WrongChatError for a
+    code of the other kind (a group's when `for_group` is False, a private chat's when True)."""
     now = datetime.now(UTC)
-    owner = uow.session.scalar(
-        select(TelegramLinkCode.user_id).where(TelegramLinkCode.code_digest == code_digest(code))
-    )
-    if owner is None:
+    found = uow.session.execute(
+        select(TelegramLinkCode.user_id, TelegramLinkCode.ledger_id).where(
+            TelegramLinkCode.code_digest == code_digest(code)
+        )
+    ).one_or_none()
+    if found is None:
         raise NotFoundError("unknown link code")
+    if (found.ledger_id is not None) != for_group:
+        raise WrongChatError("a link code of the other kind of chat")
     # As for any request of the user's: a user.deleted being handled is waited for, and a
     # deleted account gets nothing linked.
-    lock_user(owner, shared=True)
-    if uow.session.get(DeletedUser, owner) is not None:
+    lock_user(found.user_id, shared=True)
+    if uow.session.get(DeletedUser, found.user_id) is not None:
         raise NotFoundError("the link code's account was deleted")
     # The UPDATE both checks and consumes the code, so two racing /starts cannot both use it.
     user_id = uow.session.execute(
@@ -180,7 +217,7 @@ def _consume_code(uow: UnitOfWork, code: str) -> uuid.UUID:
     ).scalar_one_or_none()
     if user_id is None:
         raise NotFoundError("used or expired link code")
-    return user_id
+    return user_id, found.ledger_id
 
 
 def stop_command(chat_id: str, t: Translator) -> str:

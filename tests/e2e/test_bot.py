@@ -301,10 +301,11 @@ def test_help_and_an_unlinked_chat_are_answered_at_once_and_record_nothing(
     assert rows.api("SELECT count(*) FROM transactions") == [(0,)]
     assert telegram.calls == []
 
-    # In a group the bot takes no commands, and stays quiet about the chatter.
-    group = text_update(7601, "/summary")
+    # A group not linked to a household ledger takes no commands (it is told how to link),
+    # and the bot stays quiet about the chatter.
+    group = text_update(-7601, "/summary")
     group["message"]["chat"]["type"] = "group"
-    assert "private chat only" in post_update(gateway, group).get_json()["text"]
+    assert "not linked to a household ledger" in post_update(gateway, group).get_json()["text"]
     group["message"]["text"] = "lunch?"
     assert post_update(gateway, group).get_json() == {}
 
