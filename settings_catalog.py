@@ -60,6 +60,27 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "budget_api` (resp. `budget_notifications`)", secret=True),
     _s("BROKER_URL", "all", "`redis://localhost:6379/0`", "Redis for the Celery broker",
        required_by=BOTH, secret=True),
+    _s("BROKER_PASSWORD BROKER_PASSWORD_FILE", "all", "none", "the password of the user in"
+       " `BROKER_URL` (`redis://USER@HOST:PORT/0`), kept out of the URL (compose: each process"
+       " type's own Redis user, its password from a secret file)", secret=True,
+       alternatives=True),
+    _s("BROKER_SIGNING_KEY_EVENTS BROKER_SIGNING_KEY_EVENTS_FILE", "api, relay, api worker,"
+       " worker", "none", "signs api_app's events; the notifications worker acts on no event"
+       " without it (see [Signed task messages](docs/architecture.md#signed-task-messages))",
+       secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_BOT_COMMANDS BROKER_SIGNING_KEY_BOT_COMMANDS_FILE", "notify,"
+       " api worker", "none", "signs notify_app's bot commands for the api worker", secret=True,
+       alternatives=True),
+    _s("BROKER_SIGNING_KEY_DELIVERIES BROKER_SIGNING_KEY_DELIVERIES_FILE", "notify, worker",
+       "none", "signs notify_app's delivery tasks", secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_NOTIFY_JOBS BROKER_SIGNING_KEY_NOTIFY_JOBS_FILE", "beat, worker",
+       "none", "signs beat's jobs for the notifications worker (and the ping of tests and the"
+       " bench)", secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_API_JOBS BROKER_SIGNING_KEY_API_JOBS_FILE", "beat, api worker",
+       "none", "signs beat's jobs for the api worker. Each key: `openssl rand -hex 32`, given"
+       " only to its senders and the worker that consumes it; a worker without the key of a"
+       " task it consumes refuses to start, a sender without it fails the send", secret=True,
+       alternatives=True),
     _s("APP_ENV", "all", "`production`", "`development` generates a JWT key pair under"
        " `instance/keys`; `production` refuses to start without keys, or without any setting"
        " this table says production requires"),

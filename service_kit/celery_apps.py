@@ -21,6 +21,7 @@ from celery.signals import setup_logging
 from kombu import Queue  # type: ignore[attr-defined]
 
 from service_kit.logs import configure_logging
+from service_kit.message_signing import SIGNING_AMQP, VERIFIED_TASK
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 
@@ -61,7 +62,8 @@ def worker_app(
     """
     url = broker_url()
     visibility_timeout = visibility_timeout_seconds()
-    app = Celery(name)
+    # It signs what it sends (retries, re-enqueued deliveries) and acts only on signed messages.
+    app = Celery(name, amqp=SIGNING_AMQP, task_cls=VERIFIED_TASK)
     app.conf.update(
         broker_url=url,
         task_ignore_result=True,
@@ -114,7 +116,7 @@ class BrokerClient:
     def __init__(self, name: str, broker_url: str, *, timeout_seconds: float) -> None:
         # set_as_current=False: a client must never become the process's default Celery app
         # (in the worker's tests both live in one process).
-        self._celery = Celery(name, broker=broker_url, set_as_current=False)
+        self._celery = Celery(name, broker=broker_url, set_as_current=False, amqp=SIGNING_AMQP)
         self._celery.conf.update(
             broker_connection_timeout=timeout_seconds,
             broker_connection_retry=False,
