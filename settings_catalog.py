@@ -66,7 +66,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        alternatives=True),
     _s("BROKER_SIGNING_KEY_EVENTS BROKER_SIGNING_KEY_EVENTS_FILE", "api, relay, api worker,"
        " worker", "none", "signs api_app's events; the notifications worker acts on no event"
-       " without it (see [Signed task messages](docs/architecture.md#signed-task-messages))",
+       " without it (see [Security](#security))",
        secret=True, alternatives=True),
     _s("BROKER_SIGNING_KEY_BOT_COMMANDS BROKER_SIGNING_KEY_BOT_COMMANDS_FILE", "notify,"
        " api worker", "none", "signs notify_app's bot commands for the api worker", secret=True,
@@ -132,9 +132,6 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "`POST /api/notifications/telegram/link` per user"),
     _s("MAX_REQUEST_BODY_BYTES", "api, notify", "`1048576` (1 MiB)", "largest request body; 413"
        " beyond it (a route may allow more with `body_limit`; nginx allows each route the same)"),
-    _s("REDIS_PASSWORD", "compose", "none, required", "the password compose's Redis requires;"
-       " compose puts it into every `BROKER_URL` (`redis://:PASSWORD@redis:6379/0`), so use"
-       " URL-safe characters (`openssl rand -hex 32`)", secret=True),
     _s("TRUSTED_PROXY_COUNT", "api", "`0`", "reverse proxies in front of the api that append to"
        " `X-Forwarded-For` (compose: `1`, nginx); `0` uses the peer address"),
     _s("TELEGRAM_BOT_TOKEN", "notify, worker", "none", "bot token; in development, unset means"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
+from devstack.broker_access import create_users, user_password, user_url
+from devstack.servers import start_redis
 from event_contract import (
     API_JOBS_QUEUE,
     BOT_COMMAND_TASK,
@@ -202,3 +204,67 @@ def test_a_forged_bot_command_is_not_acted_on_a_signed_one_is(
     eventually(
         lambda: transactions_of(api, user.id) == ["6.21"], "the signed bot command carried out"
     )
+
+
+@pytest.fixture(scope="module")
+def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """An embedded Redis with the users of deploy/redis/users.acl, as `make run` makes it:
+    its URL and the run's secret the users' passwords derive from."""
+    server = start_redis(tmp_path_factory.mktemp("acl-redis"), persistence=False)
+    try:
+        yield server.url, create_users(server.url)
+    finally:
+        server.stop()
+
+
+def as_user(acl_broker: tuple[str, str], user: str) -> redis.Redis:
+    url, secret = acl_broker
+    return redis.Redis.from_url(user_url(url, user, user_password(secret, user)))
+
+
+# Who may push onto which queue: each process type onto the queues it sends to, and no other.
+SENDS_TO = {
+    "api": {NOTIFICATIONS_QUEUE},
+    "relay": {NOTIFICATIONS_QUEUE},
+    "notify": {NOTIFICATIONS_QUEUE, API_JOBS_QUEUE},
+    "beat": {NOTIFICATIONS_QUEUE, API_JOBS_QUEUE},
+    "worker": {NOTIFICATIONS_QUEUE},
+    "api-worker": {NOTIFICATIONS_QUEUE, API_JOBS_QUEUE},
+    "gateway": {NOTIFICATIONS_QUEUE, API_JOBS_QUEUE},
+}
+
+
+@pytest.mark.parametrize("user", sorted(SENDS_TO))
+def test_each_process_types_broker_user_runs_only_its_commands(
+    acl_broker: tuple[str, str], user: str
+) -> None:
+    client = as_user(acl_broker, user)
+    try:
+        assert client.ping()
+        for command in (("FLUSHALL",), ("FLUSHDB",), ("KEYS", "*"), ("CONFIG", "GET", "*")):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                client.execute_command(*command)  # type: ignore[no-untyped-call]
+        for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE):
+            if queue in SENDS_TO[user]:
+                client.lpush(queue, "allowed")
+            else:
+                with pytest.raises(redis.exceptions.NoPermissionError):
+                    client.lpush(queue, "forged")
+        # Nobody but a worker reads a queue's taken tasks or touches another key.
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            client.set("anything", "x")
+    finally:
+        client.close()
+
+
+def test_the_default_user_is_off_and_passwords_are_per_user(acl_broker: tuple[str, str]) -> None:
+    url, secret = acl_broker
+    anonymous = redis.Redis.from_url(url)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()
+    anonymous.close()
+    # The relay's password is not the api's.
+    wrong = redis.Redis.from_url(user_url(url, "api", user_password(secret, "relay")))
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        wrong.ping()
+    wrong.close()
