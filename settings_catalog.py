@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Final
 
 API: Final = "api"
+# api_app's web process (gunicorn wsgi:api, the gateway): the one that signs tokens.
+API_WEB: Final = "api web"
 NOTIFY: Final = "notify"
 
 
@@ -84,8 +86,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     _s("APP_ENV", "all", "`production`", "`development` generates a JWT key pair under"
        " `instance/keys`; `production` refuses to start without keys, or without any setting"
        " this table says production requires"),
-    _s("JWT_PRIVATE_KEY JWT_PRIVATE_KEY_FILE", "api", "none",
-       "Ed25519 PEM private key that signs access tokens", required_by=frozenset({API}),
+    _s("JWT_PRIVATE_KEY JWT_PRIVATE_KEY_FILE", "api (its web process)", "none",
+       "Ed25519 PEM private key that signs access tokens (and keys api_app's list cursors); only"
+       " the web process needs it, the relay, the api worker and the migrations run without it",
+       required_by=frozenset({API_WEB}),
        secret=True, alternatives=True,
        development_default="APP_ENV=development generates a pair under `instance/keys`"),
     _s("JWT_PUBLIC_KEY JWT_PUBLIC_KEY_FILE", "api, notify", "none",

@@ -185,8 +185,11 @@ def test_each_process_sees_only_its_own_database(services: dict[str, dict[str, A
         assert len(given) == 1, f"{name} must see exactly one database: {given}"
         (variable,) = given
         assert DATABASES[variable] in env[variable], f"{name}: {env[variable]}"
-        # Only api_app signs access tokens: only its processes hold the private key.
-        assert ("JWT_PRIVATE_KEY_FILE" in env) == (variable == "API_DATABASE_URL"), name
+        # Only api_app's web process signs access tokens: only it holds the private key.
+        assert ("JWT_PRIVATE_KEY_FILE" in env) == (name == "api"), name
+        mounted = {volume["source"] for volume in services[name].get("volumes", [])}
+        assert ("./instance/keys" in mounted) == (name == "api"), name
+        assert "./instance/keys/jwt_private.pem" not in mounted, name
     assert {"api", "notifications", "worker", "relay", "api-worker"} <= set(processes)
 
 
