@@ -12,8 +12,11 @@ depending on it never couples the two services to each other.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -864,3 +867,113 @@ class DeliveryDue:
     @classmethod
     def from_args(cls, delivery_id: str) -> DeliveryDue:
         return cls(uuid.UUID(delivery_id))
+
+
+# -- Who may send each task: the signed envelope ---------------------------------------------
+#
+# Every task message carries, in its Celery headers (SIGNATURE_HEADER), an HMAC-SHA256 over the
+# canonical JSON of what it asks for (task name, task id, arguments, signer, schema version),
+# keyed with the key of the one signer TASK_SIGNERS names for its task. A key is held only by
+# that signer's senders and by the one worker that consumes its tasks, so the notifications
+# worker takes events only from api_app, the api worker bot commands only from notify_app, and
+# each its periodic jobs only from beat. A message without a valid signature is not acted on.
+
+SIGNATURE_HEADER: Final = "budget_signature"
+
+EVENTS_SIGNER: Final = "events"  # api_app: the fast path, the relay, the api worker's replies
+BOT_COMMANDS_SIGNER: Final = "bot_commands"  # notify_app's webhook
+DELIVERIES_SIGNER: Final = "deliveries"  # notify_app: its web service and its worker
+NOTIFY_JOBS_SIGNER: Final = "notify_jobs"  # beat (and the ping round trip of tests, the bench)
+API_JOBS_SIGNER: Final = "api_jobs"  # beat
+
+TASK_SIGNERS: Final[Mapping[str, str]] = {
+    HANDLE_EVENT_TASK: EVENTS_SIGNER,
+    BOT_COMMAND_TASK: BOT_COMMANDS_SIGNER,
+    SEND_DELIVERY_TASK: DELIVERIES_SIGNER,
+    SWEEP_DELIVERIES_TASK: NOTIFY_JOBS_SIGNER,
+    PURGE_LINK_CODES_TASK: NOTIFY_JOBS_SIGNER,
+    PING_TASK: NOTIFY_JOBS_SIGNER,
+    CLOSE_MONTH_TASK: API_JOBS_SIGNER,
+    PURGE_REFRESH_TOKENS_TASK: API_JOBS_SIGNER,
+    PURGE_OUTBOX_TASK: API_JOBS_SIGNER,
+    RECORD_RECURRING_TASK: API_JOBS_SIGNER,
+}
+SIGNERS: Final = frozenset(TASK_SIGNERS.values())
+
+
+def signing_key_setting(signer: str) -> str:
+    """The setting (and, with _FILE, the secret file) that holds `signer`'s key."""
+    return f"BROKER_SIGNING_KEY_{signer.upper()}"
+
+
+class UntrustedMessageError(ValueError):
+    """A task message that is not signed by the signer its task belongs to."""
+
+
+def _canonical(
+    task: str, task_id: str, args: object, kwargs: object, signer: str, version: object
+) -> bytes:
+    document = {
+        "task": task,
+        "id": task_id,
+        "args": args,
+        "kwargs": kwargs,
+        "signer": signer,
+        "schema_version": version,
+    }
+    # Tuples and lists are one JSON array: what was sent and what arrives sign alike.
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _mac(key: bytes, canonical: bytes) -> str:
+    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+
+
+def sign_task(
+    key: bytes, task: str, task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The SIGNATURE_HEADER value for one task message, signed with its signer's `key`."""
+    signer = TASK_SIGNERS[task]
+    canonical = _canonical(task, task_id, list(args), dict(kwargs), signer, SCHEMA_VERSION)
+    return {"signer": signer, "schema_version": SCHEMA_VERSION, "hmac": _mac(key, canonical)}
+
+
+def verify_task(
+    keys: Mapping[str, bytes],
+    task: str,
+    task_id: object,
+    args: object,
+    kwargs: object,
+    signature: object,
+) -> None:
+    """Raise UntrustedMessageError unless `signature` is the signature of the task's own signer
+    (TASK_SIGNERS) over exactly this message, with a schema version this side knows."""
+    signer = TASK_SIGNERS.get(task)
+    if signer is None:
+        raise UntrustedMessageError(f"no signer may send {task!r}")
+    if not isinstance(signature, Mapping):
+        raise UntrustedMessageError(f"{task} is not signed")
+    if signature.get("signer") != signer:
+        raise UntrustedMessageError(
+            f"{task} must be signed by {signer}, not {signature.get('signer')!r}"
+        )
+    try:
+        check_schema_version(signature)
+    except (KeyError, UnsupportedSchemaVersionError) as error:
+        raise UntrustedMessageError(f"{task}: {error}") from None
+    key = keys.get(signer)
+    if key is None:
+        raise UntrustedMessageError(f"{task}: this side holds no key of {signer}")
+    if not isinstance(task_id, str) or not isinstance(args, list | tuple):
+        raise UntrustedMessageError(f"{task}: malformed message")
+    if not isinstance(kwargs, dict):
+        raise UntrustedMessageError(f"{task}: malformed message")
+    try:
+        canonical = _canonical(task, task_id, list(args), kwargs, signer, SCHEMA_VERSION)
+    except (TypeError, ValueError):
+        raise UntrustedMessageError(f"{task}: arguments are not JSON") from None
+    given = signature.get("hmac")
+    if not isinstance(given, str) or not hmac.compare_digest(given, _mac(key, canonical)):
+        raise UntrustedMessageError(f"{task}: the signature of {signer} does not match")

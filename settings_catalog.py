@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Final
 
 API: Final = "api"
+# api_app's web process (gunicorn wsgi:api, the gateway): the one that signs tokens.
+API_WEB: Final = "api web"
 NOTIFY: Final = "notify"
 
 
@@ -60,11 +62,34 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "budget_api` (resp. `budget_notifications`)", secret=True),
     _s("BROKER_URL", "all", "`redis://localhost:6379/0`", "Redis for the Celery broker",
        required_by=BOTH, secret=True),
+    _s("BROKER_PASSWORD BROKER_PASSWORD_FILE", "all", "none", "the password of the user in"
+       " `BROKER_URL` (`redis://USER@HOST:PORT/0`), kept out of the URL (compose: each process"
+       " type's own Redis user, its password from a secret file)", secret=True,
+       alternatives=True),
+    _s("BROKER_SIGNING_KEY_EVENTS BROKER_SIGNING_KEY_EVENTS_FILE", "api, relay, api worker,"
+       " worker", "none", "signs api_app's events; the notifications worker acts on no event"
+       " without it (see [Security](#security))",
+       secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_BOT_COMMANDS BROKER_SIGNING_KEY_BOT_COMMANDS_FILE", "notify,"
+       " api worker", "none", "signs notify_app's bot commands for the api worker", secret=True,
+       alternatives=True),
+    _s("BROKER_SIGNING_KEY_DELIVERIES BROKER_SIGNING_KEY_DELIVERIES_FILE", "notify, worker",
+       "none", "signs notify_app's delivery tasks", secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_NOTIFY_JOBS BROKER_SIGNING_KEY_NOTIFY_JOBS_FILE", "beat, worker",
+       "none", "signs beat's jobs for the notifications worker (and the ping of tests and the"
+       " bench)", secret=True, alternatives=True),
+    _s("BROKER_SIGNING_KEY_API_JOBS BROKER_SIGNING_KEY_API_JOBS_FILE", "beat, api worker",
+       "none", "signs beat's jobs for the api worker. Each key: `openssl rand -hex 32`, given"
+       " only to its senders and the worker that consumes it; a worker without the key of a"
+       " task it consumes refuses to start, a sender without it fails the send", secret=True,
+       alternatives=True),
     _s("APP_ENV", "all", "`production`", "`development` generates a JWT key pair under"
        " `instance/keys`; `production` refuses to start without keys, or without any setting"
        " this table says production requires"),
-    _s("JWT_PRIVATE_KEY JWT_PRIVATE_KEY_FILE", "api", "none",
-       "Ed25519 PEM private key that signs access tokens", required_by=frozenset({API}),
+    _s("JWT_PRIVATE_KEY JWT_PRIVATE_KEY_FILE", "api (its web process)", "none",
+       "Ed25519 PEM private key that signs access tokens (and keys api_app's list cursors); only"
+       " the web process needs it, the relay, the api worker and the migrations run without it",
+       required_by=frozenset({API_WEB}),
        secret=True, alternatives=True,
        development_default="APP_ENV=development generates a pair under `instance/keys`"),
     _s("JWT_PUBLIC_KEY JWT_PUBLIC_KEY_FILE", "api, notify", "none",
@@ -111,9 +136,6 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        "`POST /api/notifications/telegram/link` per user"),
     _s("MAX_REQUEST_BODY_BYTES", "api, notify", "`1048576` (1 MiB)", "largest request body; 413"
        " beyond it (a route may allow more with `body_limit`; nginx allows each route the same)"),
-    _s("REDIS_PASSWORD", "compose", "none, required", "the password compose's Redis requires;"
-       " compose puts it into every `BROKER_URL` (`redis://:PASSWORD@redis:6379/0`), so use"
-       " URL-safe characters (`openssl rand -hex 32`)", secret=True),
     _s("TRUSTED_PROXY_COUNT", "api", "`0`", "reverse proxies in front of the api that append to"
        " `X-Forwarded-For` (compose: `1`, nginx); `0` uses the peer address"),
     _s("TELEGRAM_BOT_TOKEN", "notify, worker", "none", "bot token; in development, unset means"

@@ -7,6 +7,7 @@ compose puts nginx in front of the two services instead, with the same rule:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from werkzeug.wrappers import Response
 
 import api_app
 import notify_app
+import settings_catalog
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -55,6 +57,8 @@ def _application(name: str) -> WSGIApplication:
     """Only what was asked for: `wsgi:notify` runs where api_app's settings (its database, the
     private key) are not, and must not need them."""
     if name == "api":
+        # Where api_app serves requests it signs tokens: only here is its private key required.
+        settings_catalog.require(settings_catalog.API_WEB, os.environ)
         return api_app.create_app()
     if name == "notify":
         return notify_app.create_app()

@@ -31,7 +31,7 @@ from service_kit.edges import init_edges
 from service_kit.errors import JsonErrorApi
 from service_kit.health import health_blueprint
 from service_kit.request_ids import init_request_ids
-from service_kit.signing_keys import configure_signing_keys
+from service_kit.signing_keys import configure_token_keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -41,9 +41,11 @@ __all__ = ["create_app", "models"]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = new_app(__name__, load_config(), test_config)
     settings_catalog.require(settings_catalog.API, os.environ)
-    configure_signing_keys(app)
-    # List cursors are keyed with the token signing key: a secret api_app alone holds.
-    app.config.setdefault("CURSOR_SECRET", app.config["JWT_PRIVATE_KEY"])
+    # The private key only where tokens are signed (the web process, wsgi.py requires it there).
+    configure_token_keys(app)
+    if app.config.get("JWT_PRIVATE_KEY"):
+        # List cursors are keyed with the token signing key: a secret api_app alone holds.
+        app.config.setdefault("CURSOR_SECRET", app.config["JWT_PRIVATE_KEY"])
     proxy_hops = app.config["TRUSTED_PROXY_COUNT"]
     if proxy_hops:
         # Client addresses (rate limits) come from X-Forwarded-For, trusting only our proxies.

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from event_contract import warning_thresholds
+from service_kit.config import broker_url as configured_broker_url
 from service_kit.config import database_url, read_secret
 from service_kit.database import ENGINE_OPTIONS
 
@@ -15,7 +16,7 @@ DATABASE_NAME = "budget_api"
 
 
 def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    broker_url = environ.get("BROKER_URL", "redis://localhost:6379/0")
+    broker_url = configured_broker_url(environ)
     return {
         "APP_ENV": environ.get("APP_ENV", "production"),
         "SERVICE_NAME": "api",

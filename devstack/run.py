@@ -32,6 +32,13 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Final
 
+from devstack.broker_access import (
+    BROKER_SECRET_VARIABLE,
+    admin_url,
+    create_users,
+    development_signing_keys,
+    process_environment,
+)
 from devstack.servers import ensure_database, start_postgres, start_redis
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -295,13 +302,17 @@ def start_embedded_services(
 
     environment["API_DATABASE_URL"] = postgres.url_for(API_DATABASE)
     environment["NOTIFY_DATABASE_URL"] = postgres.url_for(NOTIFY_DATABASE)
-    environment["BROKER_URL"] = broker.url
+    # A Redis user per process (devstack.broker_access); the supervisor is the admin.
+    broker_secret = create_users(broker.url)
+    environment["BROKER_URL"] = admin_url(broker.url, broker_secret)
+    environment[BROKER_SECRET_VARIABLE] = broker_secret
     return [
         f"postgres  embedded PostgreSQL 16, databases {API_DATABASE} and {NOTIFY_DATABASE},"
         f" data in {relative_to_repo(postgres_data_dir)}/, unix socket in"
         f" {relative_to_repo(postgres.socket_dir)}/",
         f"          API_DATABASE_URL={environment['API_DATABASE_URL']}",
-        f"redis     embedded Redis (append-only file), {broker.url},"
+        f"redis     embedded Redis (append-only file), {broker.url}, a user per process"
+        f" (deploy/redis/users.acl),"
         f" data in {relative_to_repo(redis_data_dir)}/",
     ]
 
@@ -367,7 +378,11 @@ def apply_migrations(
     for app_module in MIGRATED_APPS:
         output.say(f"applying {app_module} migrations")
         # Same session as us: a Ctrl-C during migrations interrupts them directly.
-        process = spawn_python(migration_arguments(app_module), environment, own_session=False)
+        process = spawn_python(
+            migration_arguments(app_module),
+            process_environment(MIGRATION_LABEL, environment, {}),
+            own_session=False,
+        )
         assert process.stdout is not None
         copier = output.start_copying(MIGRATION_LABEL, process.stdout)
         while process.poll() is None:
@@ -398,6 +413,10 @@ def metrics_environment(service_name: str) -> dict[str, str]:
 def start_services(
     commands: Sequence[ServiceCommand], environment: Mapping[str, str], output: PrefixedOutput
 ) -> list[RunningService]:
+    # Each its own broker user and the signing keys of what it sends and consumes.
+    key_files = development_signing_keys(
+        Path(environment.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR) / "keys"
+    )
     # Every child is forked before any output thread exists, which is what
     # makes the preexec_fn safe.
     running = [
@@ -405,7 +424,11 @@ def start_services(
             command,
             spawn_python(
                 command.python_arguments,
-                {**environment, **metrics_environment(command.name)},
+                process_environment(
+                    command.name,
+                    {**environment, **metrics_environment(command.name)},
+                    key_files,
+                ),
                 own_session=True,
             ),
         )

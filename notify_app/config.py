@@ -9,7 +9,7 @@ from typing import Any
 
 from event_contract import warning_thresholds
 from service_kit.celery_apps import max_countdown_seconds
-from service_kit.config import database_url, read_secret
+from service_kit.config import broker_url, database_url, read_secret
 from service_kit.database import ENGINE_OPTIONS
 
 DATABASE_NAME = "budget_notifications"
@@ -36,7 +36,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         "SQLALCHEMY_DATABASE_URI": database_url(environ, "NOTIFY_DATABASE_URL", DATABASE_NAME),
         "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
-        "BROKER_URL": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        "BROKER_URL": broker_url(environ),
         # The values users may choose for warn_at_percent (api_app emits these thresholds).
         "BUDGET_WARNING_THRESHOLDS": thresholds,
         "API_TITLE": "Budget notifications",
@@ -81,7 +81,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WRITE_RATE_LIMIT_PER_USER": environ.get("WRITE_RATE_LIMIT_PER_USER", "120 per minute"),
         "TEST_MESSAGE_RATE_LIMIT": environ.get("TEST_MESSAGE_RATE_LIMIT", "5 per hour"),
         "TELEGRAM_LINK_RATE_LIMIT": environ.get("TELEGRAM_LINK_RATE_LIMIT", "10 per hour"),
-        "RATELIMIT_STORAGE_URI": environ.get("BROKER_URL", "redis://localhost:6379/0"),
+        "RATELIMIT_STORAGE_URI": broker_url(environ),
         "RATELIMIT_KEY_PREFIX": "budget-notify",
         # POST /api/notifications/test hands its message to the worker; fail fast if Redis is down.
         "BROKER_PUBLISH_TIMEOUT_SECONDS": float(

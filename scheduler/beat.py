@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
-from celery import Celery
-
 from scheduler import BEAT_SETTINGS
+from service_kit.celery_apps import broker_url
+from service_kit.message_signing import signing_celery
 
-celery_app = Celery("budget_scheduler")
+# Its messages are signed with the jobs' keys (BROKER_SIGNING_KEY_API_JOBS, _NOTIFY_JOBS).
+celery_app = signing_celery("budget_scheduler")
 celery_app.conf.update(
-    broker_url=os.environ.get("BROKER_URL", "redis://localhost:6379/0"),
+    broker_url=broker_url(),
     task_serializer="json",
     accept_content=["json"],
     broker_connection_retry_on_startup=True,

@@ -3,9 +3,9 @@ a send-only client for web processes and the relay that must fail fast on a down
 
 Visibility timeout: Redis has no acknowledgements of its own, so a task taken by a worker that
 then vanished (killed with its pool, machine gone) is handed out again once it has been
-unacknowledged for BROKER_VISIBILITY_TIMEOUT_SECONDS. Every consumer of one Redis database
-shares one set of unacknowledged tasks, and whichever scans it first hands back everything older
-than its own timeout: both workers must use the same value, so it is read here, once. It can be
+unacknowledged for BROKER_VISIBILITY_TIMEOUT_SECONDS. Every consumer of one queue shares its set
+of unacknowledged tasks, and whichever scans it first hands back everything older than its own
+timeout: every worker must use the same value, so it is read here, once. It can be
 short because no task holds a message long; countdowns are capped at a third of it
 (max_countdown_seconds), since a task held longer than the timeout would be handed out twice.
 """
@@ -20,9 +20,9 @@ from celery import Celery
 from celery.signals import setup_logging
 from kombu import Queue  # type: ignore[attr-defined]
 
+from service_kit import config
 from service_kit.logs import configure_logging
-
-DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+from service_kit.message_signing import SIGNING_AMQP, VERIFIED_TASK
 
 
 class BrokerUnavailableError(Exception):
@@ -30,7 +30,14 @@ class BrokerUnavailableError(Exception):
 
 
 def broker_url(environ: Mapping[str, str] = os.environ) -> str:
-    return environ.get("BROKER_URL", DEFAULT_BROKER_URL)
+    """BROKER_URL with its user's password (BROKER_PASSWORD or _FILE) for a Celery app.
+
+    The `celery` command reads BROKER_URL as its --broker option and puts it, without the
+    password, into CELERY_BROKER_URL, which would win over the app's broker_url: forgotten
+    here, so the app's URL, with its password, is the one used."""
+    if os.environ.get("CELERY_BROKER_URL") == environ.get("BROKER_URL"):
+        os.environ.pop("CELERY_BROKER_URL", None)
+    return config.broker_url(environ)
 
 
 def visibility_timeout_seconds(environ: Mapping[str, str] = os.environ) -> int:
@@ -61,7 +68,8 @@ def worker_app(
     """
     url = broker_url()
     visibility_timeout = visibility_timeout_seconds()
-    app = Celery(name)
+    # It signs what it sends (retries, re-enqueued deliveries) and acts only on signed messages.
+    app = Celery(name, amqp=SIGNING_AMQP, task_cls=VERIFIED_TASK)
     app.conf.update(
         broker_url=url,
         task_ignore_result=True,
@@ -80,6 +88,11 @@ def worker_app(
             "unacked_restore_interval": min(60, max(1, visibility_timeout // 4)),
             # Scan on every sweep (kombu's default only scans on every tenth).
             "unacked_restore_throttle": 1,
+            # Each queue's taken tasks under keys of its own, so a worker restores only its
+            # queue's, and only its Redis user may touch them (deploy/redis/users.acl).
+            "unacked_key": f"unacked.{queue}",
+            "unacked_index_key": f"unacked_index.{queue}",
+            "unacked_mutex_key": f"unacked_mutex.{queue}",
         },
         worker_hijack_root_logger=False,
         imports=list(imports),
@@ -114,7 +127,7 @@ class BrokerClient:
     def __init__(self, name: str, broker_url: str, *, timeout_seconds: float) -> None:
         # set_as_current=False: a client must never become the process's default Celery app
         # (in the worker's tests both live in one process).
-        self._celery = Celery(name, broker=broker_url, set_as_current=False)
+        self._celery = Celery(name, broker=broker_url, set_as_current=False, amqp=SIGNING_AMQP)
         self._celery.conf.update(
             broker_connection_timeout=timeout_seconds,
             broker_connection_retry=False,

@@ -56,6 +56,16 @@ def configure_signing_keys(app: Flask) -> None:
     )
 
 
+def configure_token_keys(app: Flask) -> None:
+    """For a service that signs tokens in its web process: both halves there (and in
+    development); in a process of it that signs none (its relay, its worker, its migrations), which
+    production gives no private key, the public half alone."""
+    if app.config["JWT_PRIVATE_KEY_PEM"] is None and not _in_development(app):
+        configure_verification_key(app)
+    else:
+        configure_signing_keys(app)
+
+
 def configure_verification_key(app: Flask) -> None:
     """The public half (JWT_PUBLIC_KEY_PEM) alone, for a service that only verifies tokens."""
     public_pem = app.config["JWT_PUBLIC_KEY_PEM"]

@@ -52,6 +52,7 @@ from devstack.servers import (
     start_postgres,
     start_redis,
 )
+from event_contract import SIGNERS, signing_key_setting
 from tests.processes import LaunchedProcess, launch
 from tests.telegram_standin import TelegramStandIn
 from tests.users import PASSWORD, SignedInUser, register_through, unique_email
@@ -179,6 +180,10 @@ def signing_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 
 TELEGRAM_TEST_BOT_TOKEN = "123456:TEST-bot-token"
 NOTIFY_CURSOR_SECRET = "test-notify-cursor-secret"
+# One key per signer (event_contract.TASK_SIGNERS), as make run and compose give them.
+BROKER_SIGNING_KEYS = {
+    signing_key_setting(signer): f"test-{signer}-key" for signer in sorted(SIGNERS)
+}
 
 
 @pytest.fixture(scope="session")
@@ -224,6 +229,8 @@ def service_environment(
         "TELEGRAM_LINK_RATE_LIMIT": "100000 per minute",
         "TELEGRAM_API_URL": telegram_session.url,
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_BOT_TOKEN,
+        # The suite sends as every signer and runs every worker: it holds every key.
+        **BROKER_SIGNING_KEYS,
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)

@@ -22,8 +22,8 @@ from tests.eventually import OUTCOME_WAIT_SECONDS, eventually
 def wait_until_broker_idle(redis_url: str, *, timeout: float = OUTCOME_WAIT_SECONDS) -> None:
     """Until the broker holds no task for either queue, neither waiting nor taken.
 
-    With late acknowledgement a task leaves kombu's `unacked` hash only after it ran (what it
-    sent on included), and the hash is shared by every consumer of the Redis database: once
+    With late acknowledgement a task leaves its queue's `unacked` hash only after it ran (what
+    it sent on included), and the hash is shared by every consumer of the queue: once
     nothing waits and nothing is taken, nothing more comes from the tasks sent so far. Seen
     idle twice in a row, since a task moves from its queue into the hash in two steps.
     """
@@ -35,7 +35,10 @@ def wait_until_broker_idle(redis_url: str, *, timeout: float = OUTCOME_WAIT_SECO
             for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE)
             for key in broker.scan_iter(f"{queue}*")
         )
-        return queued == 0 and int(broker.hlen("unacked")) == 0
+        taken = sum(
+            int(broker.hlen(f"unacked.{queue}")) for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE)
+        )
+        return queued == 0 and taken == 0
 
     eventually(
         lambda: idle() and idle(), "every queued task to be finished", timeout=timeout, pause=0.05

@@ -79,11 +79,10 @@ class LaunchedProcess:
 
     def wait_until_consuming(self, broker_url: str) -> None:
         """For a notifications worker: until it answers a ping task sent through `broker_url`."""
-        from celery import Celery
-
         from event_contract import NOTIFICATIONS_QUEUE
+        from service_kit.message_signing import signing_celery
 
-        client = Celery("test-ping-client", broker=broker_url, backend=broker_url)
+        client = signing_celery("test-ping-client", broker=broker_url, backend=broker_url)
         token = secrets.token_hex(8)
         try:
             eventually(

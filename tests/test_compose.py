@@ -87,12 +87,8 @@ def test_compose_cli_accepts_the_file() -> None:
     assert docker is not None, "no docker CLI: run deploy/ci/engine.sh (as root) to install it"
     version = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60)
     assert version.returncode == 0, "no Compose v2: run deploy/ci/engine.sh (as root)"
-    environ = {key: value for key, value in os.environ.items() if key != "REDIS_PASSWORD"}
-    environ |= {
-        "TELEGRAM_BOT_TOKEN": "1:token",
-        "TELEGRAM_BOT_USERNAME": "budget_bot",
-        "TELEGRAM_WEBHOOK_SECRET": "secret",
-    }
+    environ = {key: value for key, value in os.environ.items() if key != "TELEGRAM_BOT_TOKEN"}
+    environ |= {"TELEGRAM_BOT_USERNAME": "budget_bot", "TELEGRAM_WEBHOOK_SECRET": "secret"}
 
     def config(**env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -100,28 +96,65 @@ def test_compose_cli_accepts_the_file() -> None:
             capture_output=True, text=True, timeout=120, cwd=ROOT, env={**environ, **env},
         )  # fmt: skip
 
-    result = config(REDIS_PASSWORD="0123abcd")
+    result = config(TELEGRAM_BOT_TOKEN="1:token")
     assert result.returncode == 0, result.stderr
-    # Without the broker's password the stack does not start at all.
+    # Without a required setting the stack does not start at all.
     unset = config()
     assert unset.returncode != 0
-    assert "REDIS_PASSWORD" in unset.stderr
+    assert "TELEGRAM_BOT_TOKEN" in unset.stderr
 
 
-REQUIRED_REDIS_PASSWORD = "${REDIS_PASSWORD:?set REDIS_PASSWORD (see the top of compose.yml)}"
+ACL_FILE = ROOT / "deploy" / "redis" / "users.acl"
+# What each process sends and consumes (event_contract.TASK_SIGNERS): the keys it holds.
+SIGNING_KEYS = {
+    "api": {"EVENTS"},
+    "relay": {"EVENTS"},
+    "notifications": {"BOT_COMMANDS", "DELIVERIES"},
+    "worker": {"EVENTS", "DELIVERIES", "NOTIFY_JOBS"},
+    # compose.small.yml runs beat as one of its threads.
+    "api-worker": {"EVENTS", "BOT_COMMANDS", "API_JOBS", "NOTIFY_JOBS"},
+    "beat": {"API_JOBS", "NOTIFY_JOBS"},
+}
 
 
-def test_the_broker_requires_a_password_from_the_environment(
+def acl_users() -> dict[str, str]:
+    lines = ACL_FILE.read_text(encoding="utf-8").splitlines()
+    return {line.split()[1]: line for line in lines if line.startswith("user ")}
+
+
+def test_each_process_type_is_a_broker_user_of_its_own_with_a_password_from_a_file(
     services: dict[str, dict[str, Any]],
 ) -> None:
     redis = services["redis"]
     command = redis["command"]
-    assert command[command.index("--requirepass") + 1] == REQUIRED_REDIS_PASSWORD
-    # The healthcheck's redis-cli reads it from REDISCLI_AUTH.
-    assert environment(redis)["REDISCLI_AUTH"] == REQUIRED_REDIS_PASSWORD
-    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    assert command[command.index("--aclfile") + 1] == "/run/secrets/redis_users_acl"
+    assert "redis_users_acl" in redis["secrets"]
+    assert redis["healthcheck"]["test"][1:4] == ["redis-cli", "--user", "healthcheck"]
+    users = acl_users()
+    assert users["default"] == "user default off"
+    seen = {}
     for name, env in python_services(services).items():
-        assert env["BROKER_URL"] == f"redis://:{REQUIRED_REDIS_PASSWORD}@redis:6379/0", name
+        url = env["BROKER_URL"]
+        match = re.fullmatch(r"redis://([\w-]+)@redis:6379/0", url)
+        assert match, f"{name}: no password in BROKER_URL, a user of its own: {url}"
+        user = match.group(1)
+        keys = {k.removeprefix("BROKER_SIGNING_KEY_").removesuffix("_FILE")
+                for k in env if k.startswith("BROKER_SIGNING_KEY_")}  # fmt: skip
+        assert keys == SIGNING_KEYS.get(name, set()), name
+        for key in keys:
+            secret = f"broker_signing_key_{key.lower()}"
+            assert env[f"BROKER_SIGNING_KEY_{key}_FILE"] == f"/run/secrets/{secret}", name
+            assert secret in services[name]["secrets"], name
+        if user == "nobody":  # the migrations and the bot's tools never use the broker
+            assert name not in SIGNING_KEYS, name
+            assert "BROKER_PASSWORD_FILE" not in env, name
+            assert user not in users
+            continue
+        assert user in users, f"{name}'s user {user} is not in {ACL_FILE.name}"
+        assert env["BROKER_PASSWORD_FILE"] == f"/run/secrets/redis_{user}_password", name
+        assert f"redis_{user}_password" in services[name]["secrets"], name
+        assert seen.setdefault(user, name) == name, f"{name} shares {user} with {seen[user]}"
+    assert set(seen.values()) == set(SIGNING_KEYS)
 
 
 def test_everything_starts_in_order(services: dict[str, dict[str, Any]]) -> None:
@@ -144,9 +177,7 @@ def test_start_order_check_can_fail() -> None:
 
 def test_each_process_sees_only_its_own_database(services: dict[str, dict[str, Any]]) -> None:
     processes = python_services(services)
-    assert environment(services[SCHEDULER]) == {
-        "BROKER_URL": f"redis://:{REQUIRED_REDIS_PASSWORD}@redis:6379/0"
-    }
+    assert not [name for name in environment(services[SCHEDULER]) if "DATABASE" in name]
     for name, env in processes.items():
         if name == SCHEDULER:
             continue
@@ -154,8 +185,11 @@ def test_each_process_sees_only_its_own_database(services: dict[str, dict[str, A
         assert len(given) == 1, f"{name} must see exactly one database: {given}"
         (variable,) = given
         assert DATABASES[variable] in env[variable], f"{name}: {env[variable]}"
-        # Only api_app signs access tokens: only its processes hold the private key.
-        assert ("JWT_PRIVATE_KEY_FILE" in env) == (variable == "API_DATABASE_URL"), name
+        # Only api_app's web process signs access tokens: only it holds the private key.
+        assert ("JWT_PRIVATE_KEY_FILE" in env) == (name == "api"), name
+        mounted = {volume["source"] for volume in services[name].get("volumes", [])}
+        assert ("./instance/keys" in mounted) == (name == "api"), name
+        assert "./instance/keys/jwt_private.pem" not in mounted, name
     assert {"api", "notifications", "worker", "relay", "api-worker"} <= set(processes)
 
 
@@ -315,7 +349,10 @@ def test_the_bots_operator_commands_run_in_compose(services: dict[str, dict[str,
     assert notify["entrypoint"] == ["flask", "--app", "notify_app", "telegram"]
     assert notify["command"] == ["doctor"]
     assert notify["profiles"] == ["tools"], "never started by `up`"
-    assert environment(notify) == environment(services["notifications"])
+    broker = ("BROKER_URL", "BROKER_PASSWORD_FILE", "BROKER_SIGNING_KEY_")
+    assert {k: v for k, v in environment(notify).items() if not k.startswith(broker)} == {
+        k: v for k, v in environment(services["notifications"]).items() if not k.startswith(broker)
+    }
 
 
 def test_every_python_process_runs_read_only_without_capabilities(
@@ -353,4 +390,5 @@ def test_each_service_connects_as_its_own_role_with_a_password_from_a_secret_fil
             if variable in env:
                 assert re.match(r"postgresql://budget_\w+@", env[variable]), (name, env[variable])
                 assert env["PGPASSFILE"] == f"/run/secrets/{secret}", name
-                assert services[name]["secrets"] == [secret], name
+                pgpass = [s for s in services[name]["secrets"] if s.endswith("pgpass")]
+                assert pgpass == [secret], name

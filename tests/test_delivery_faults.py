@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from celery import Celery
 from flask import Flask
 from sqlalchemy import select
 
@@ -28,6 +27,7 @@ from event_contract import (
     BOT_COMMAND_TASK,
     BotCommand,
 )
+from service_kit.message_signing import signing_celery
 from tests.eventually import eventually
 from tests.pipeline import (
     deliveries_of,
@@ -363,7 +363,7 @@ def test_a_bot_command_whose_api_worker_was_killed_is_carried_out_after_the_time
     try:
         with holder.cursor() as cursor:
             cursor.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (str(user.id),))
-        client = Celery("fault-test-client", broker=rig.broker.url)
+        client = signing_celery("fault-test-client", broker=rig.broker.url)
         try:
             client.send_task(BOT_COMMAND_TASK, args=[command.to_message()], queue=API_JOBS_QUEUE)
         finally:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from flask import Flask
 from sqlalchemy import func, select, update
 
@@ -17,6 +16,7 @@ from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
 from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
 from scheduler import API_JOBS_QUEUE, CLOSE_MONTH_TASK, SCHEDULE
+from service_kit.message_signing import signing_celery
 from tests.eventually import eventually
 from tests.parallel import in_parallel
 from tests.people import outbox_payloads
@@ -210,7 +210,7 @@ def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(
     person.settings(telegram_chat_id="6001", notify_monthly_digest=True)
     person.spend("Food", "3.50", f"{year}-{month:02d}-01")
 
-    client = Celery("beat-stand-in", broker=service_environment["BROKER_URL"])
+    client = signing_celery("beat-stand-in", broker=service_environment["BROKER_URL"])
     try:
         client.send_task(CLOSE_MONTH_TASK, queue=API_JOBS_QUEUE)
     finally:

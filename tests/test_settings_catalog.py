@@ -53,8 +53,11 @@ def compose_problems(services: Mapping[str, Any]) -> list[str]:
         (service,) = [SERVICE_OF_DATABASE[v] for v in SERVICE_OF_DATABASE if v in env] or [None]
         if service is None:
             continue
+        services_of_process = {service}
+        if "wsgi:api" in spec.get("command", []):
+            services_of_process.add(settings_catalog.API_WEB)
         for setting in settings_catalog.SETTINGS:
-            if service not in setting.required_by:
+            if not services_of_process & setting.required_by:
                 continue
             given = [n for n in setting.names if env.get(n)]
             if not given:
@@ -105,7 +108,7 @@ def test_make_run_gives_every_process_what_it_requires() -> None:
 @pytest.mark.parametrize(
     ("application", "service", "left_out"),
     [
-        ("api", "api", "JWT_PRIVATE_KEY_FILE"),
+        ("api", "api web", "JWT_PRIVATE_KEY_FILE"),
         ("notify", "notify", "TELEGRAM_WEBHOOK_SECRET"),
         ("notify", "notify", "TELEGRAM_BOT_USERNAME"),
     ],
@@ -145,6 +148,21 @@ def test_each_process_builds_only_its_own_app(service_environment: dict[str, str
         environ.pop(api_only)
     started = subprocess.run(
         [sys.executable, "-c", "import wsgi; wsgi.notify"],
+        cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+
+
+def test_api_apps_processes_that_sign_no_token_start_without_the_private_key(
+    service_environment: dict[str, str],
+) -> None:
+    """compose gives the relay, the api worker and the migrations only the public key: the app
+    they build must not need the private one (the web process does, above)."""
+    environ = {**service_environment, "APP_ENV": "production"}
+    environ.pop("JWT_PRIVATE_KEY_FILE")
+    started = subprocess.run(
+        [sys.executable, "-c", "import api_app; app = api_app.create_app();"
+         " assert not app.config.get('JWT_PRIVATE_KEY'); assert app.config['JWT_PUBLIC_KEY']"],
         cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
