@@ -358,7 +358,6 @@ PRELOADED_MODULES: Final = (
     "wsgi",
     "api_app.bot.service",
     "notify_app.handlers",
-    "flask_migrate.cli",
     "flask_sqlalchemy.cli",
     "psycopg2.extras",
     "sqlalchemy.dialects.postgresql.psycopg2",
