@@ -17,7 +17,7 @@ from api_app.budgets.cli import budgets_cli
 from api_app.budgets.views import blp as budgets_blp
 from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
-from api_app.extensions import db, jwt, migrate
+from api_app.extensions import db, jwt
 from api_app.goals.views import blp as goals_blp
 from api_app.metrics import init_metrics
 from api_app.outbox_relay import outbox_cli
@@ -52,7 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
 
     init_edges(app)
-    init_database(app, db, migrate, MIGRATIONS_DIR)
+    init_database(app, db, MIGRATIONS_DIR)
     jwt.init_app(app)
     events.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.

@@ -15,7 +15,6 @@ import contextlib
 import functools
 import http.client
 import os
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +24,14 @@ from typing import Final
 from bench.memory import MemorySampler
 from bench.settings import REPO_ROOT, BenchSettings
 from devstack.run import (
+    ForkedProcess,
     PrefixedOutput,
     RunningService,
     ServiceCommand,
     StopRequest,
     apply_migrations,
     child_environment,
+    preload_shared_modules,
     service_commands,
     start_embedded_services,
     start_services,
@@ -91,7 +92,7 @@ class BenchSystem:
     telegram: Endpoint
     telegram_record_path: Path
     log_path: Path
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    processes: dict[str, ForkedProcess] = field(default_factory=dict)
 
     @property
     def api_database_url(self) -> str:
@@ -202,6 +203,7 @@ def start_system(
             if pid is not None:
                 sampler.track(process_type, pid)
 
+    preload_shared_modules()
     if not apply_migrations(environment, output, StopRequest()):
         raise BenchSetupError("applying the migrations failed (see the migrate lines above)")
 

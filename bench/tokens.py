@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -19,13 +20,24 @@ def mint_access_tokens(
 
     import api_app
 
-    app = api_app.create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "JWT_PRIVATE_KEY_PEM": private_key_path.read_text(encoding="utf-8"),
-            "JWT_PUBLIC_KEY_PEM": public_key_path.read_text(encoding="utf-8"),
-            "JWT_ACCESS_TOKEN_EXPIRES": TOKEN_LIFETIME,
-        }
-    )
+    # The app is built here only to sign tokens, not started: production's check for the
+    # system's settings (settings_catalog.require) would look for them in the harness's own
+    # environment, which has none.
+    previous_app_env = os.environ.get("APP_ENV")
+    os.environ["APP_ENV"] = "development"
+    try:
+        app = api_app.create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "JWT_PRIVATE_KEY_PEM": private_key_path.read_text(encoding="utf-8"),
+                "JWT_PUBLIC_KEY_PEM": public_key_path.read_text(encoding="utf-8"),
+                "JWT_ACCESS_TOKEN_EXPIRES": TOKEN_LIFETIME,
+            }
+        )
+    finally:
+        if previous_app_env is None:
+            del os.environ["APP_ENV"]
+        else:
+            os.environ["APP_ENV"] = previous_app_env
     with app.app_context():
         return {user_id: create_access_token(identity=str(user_id)) for user_id in user_ids}

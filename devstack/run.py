@@ -8,7 +8,9 @@ their data under instance/. Then applies both services' migrations and
 supervises the gateway, the Celery worker and the api's job worker with the
 outbox relay and Celery beat (every periodic job, see scheduler/) as threads
 (`--profile small`: fewer gunicorn and pool processes), streaming
-their output as one prefixed stream. Ctrl-C (or SIGTERM/SIGHUP) stops
+their output as one prefixed stream. The migrations and the services are
+forked from this process after it imported what they all import, so they
+share those pages (`ps -o comm` names each). Ctrl-C (or SIGTERM/SIGHUP) stops
 everything; if any process dies on its own, everything stops with exit code 1.
 """
 
@@ -17,8 +19,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import gc
+import importlib
+import io
 import logging
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -26,11 +32,14 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, Final
+from typing import IO, Final, NoReturn
+
+from sqlalchemy.orm import configure_mappers
 
 from devstack.broker_access import (
     BROKER_SECRET_VARIABLE,
@@ -56,13 +65,14 @@ MIGRATED_APPS: Final = ("api_app", "notify_app")
 
 CHILD_STOP_GRACE_SECONDS: Final = 10.0
 SUPERVISION_POLL_SECONDS: Final = 0.2
+FORKED_WAIT_POLL_SECONDS: Final = 0.05
 OUTPUT_DRAIN_SECONDS: Final = 2.0
 
 SUPERVISOR_LABEL: Final = "devstack"
 MIGRATION_LABEL: Final = "migrate"
 
 PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
-# Loaded before any fork: the child must not dlopen between fork and exec.
+# prctl: a forked child's death signal and its name.
 _LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
@@ -337,48 +347,230 @@ def gateway_url(gateway_bind: str) -> str:
 
 
 def _die_with_supervisor() -> None:
-    """preexec_fn: have the kernel SIGTERM this child when the supervisor dies.
+    """In a forked child: have the kernel SIGTERM it when the supervisor dies.
 
     Otherwise a SIGKILLed `make run` leaves the gateway holding its port and
-    the next run fails. Only async-signal-safe work happens here: a prctl
-    through an already loaded libc, called while no other thread runs.
+    the next run fails.
     """
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# What every service imports, imported once by the supervisor, after the embedded servers are up
+# and before it forks the migrations and the services (issue 26). A forked process starts with
+# these modules in memory and shares their pages with the supervisor and every other service, as
+# gunicorn's workers share their master's: each process that imported them itself held 80-90 MiB
+# of its own copies. Only modules that read no setting at import, so a service still takes its
+# settings from its own environment when it makes its app: both services' packages (their apps
+# are made later, in the child), the command lines and the machinery the services run on. Not
+# worker/, api_worker/ or scheduler/: they make their Celery apps, broker URL included, at import.
+PRELOADED_MODULES: Final = (
+    # Both services, with what their apps, handlers and bot import when they are made or used.
+    "wsgi",
+    "api_app.bot.service",
+    "notify_app.handlers",
+    "flask_sqlalchemy.cli",
+    "psycopg2.extras",
+    "sqlalchemy.dialects.postgresql.psycopg2",
+    # gunicorn: the gateway's master and its sync workers.
+    "gunicorn.app.wsgiapp",
+    "gunicorn.arbiter",
+    "gunicorn.glogging",
+    "gunicorn.workers.sync",
+    "logging.config",
+    # Celery: the command line, the worker's machinery, its pools, beat, the Redis transport.
+    "celery.bin.celery",
+    "celery.apps.worker",
+    "celery.app.amqp",
+    "celery.app.control",
+    "celery.app.events",
+    "celery.app.log",
+    "celery.app.routes",
+    "celery.backends.redis",
+    "celery.beat",
+    "celery.concurrency.prefork",
+    "celery.concurrency.solo",
+    "celery.events.receiver",
+    "celery.events.state",
+    "celery.fixups.django",
+    "celery.worker.autoscale",
+    "celery.worker.components",
+    "celery.worker.consumer",
+    "celery.worker.consumer.delayed_delivery",
+    "celery.worker.strategy",
+    "dbm.dumb",
+    "kombu.mixins",
+    "kombu.transport.redis",
+)
+PR_SET_NAME: Final = 15  # from <linux/prctl.h>: the name `ps -o comm`, `top` and psutil show
+PROCESS_NAME_BYTES: Final = 15
+
+
+def preload_shared_modules() -> None:
+    """Import PRELOADED_MODULES, then move them out of the collector's reach.
+
+    prometheus_client picks its multiprocess values at import, from PROMETHEUS_MULTIPROC_DIR: the
+    supervisor's own directory is set first, so the services get multiprocess metrics, which
+    move to each one's own directory when it first counts in it (a new pid: prometheus_client's
+    files are per process). Frozen objects are never visited by a collection, which would
+    write to each and make the kernel copy every page a child inherited.
+    """
+    os.environ.update(metrics_environment(SUPERVISOR_LABEL))
+    for module in PRELOADED_MODULES:
+        importlib.import_module(module)
+    # Both services' mappers, which each would otherwise configure on its first query.
+    configure_mappers()
+    gc.freeze()
+
+
+class ForkedProcess:
+    """A process forked from the supervisor that runs a service without exec (fork_python): the
+    part of subprocess.Popen the supervisor uses."""
+
+    def __init__(self, pid: int, stdout: IO[bytes], arguments: Sequence[str]) -> None:
+        self.pid = pid
+        self.stdout: IO[bytes] | None = stdout
+        self.arguments = tuple(arguments)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            if self.returncode is None:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        while (returncode := self.poll()) is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(("python", *self.arguments), timeout)
+            time.sleep(FORKED_WAIT_POLL_SECONDS)
+        return returncode
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def send_signal(self, signal_number: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal_number)
+
+
+def fork_python(
+    name: str, arguments: Sequence[str], environment: Mapping[str, str], *, own_session: bool
+) -> ForkedProcess:
+    """`python *arguments` (`-m module ...` or `script ...`) as a fork of the supervisor, named
+    `name`, its standard output and error in one pipe to the supervisor."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _run_forked(name, arguments, environment, write_end, own_session=own_session)
+    os.close(write_end)
+    return ForkedProcess(pid, os.fdopen(read_end, "rb"), arguments)
+
+
+def _run_forked(
+    name: str,
+    arguments: Sequence[str],
+    environment: Mapping[str, str],
+    output_fd: int,
+    *,
+    own_session: bool,
+) -> NoReturn:
+    """In the child: become what `python *arguments` would be, run it, and exit without running
+    the supervisor's exit handlers (they stop the embedded servers)."""
+    exit_code = 1
+    try:
+        if own_session:
+            os.setsid()
+            _die_with_supervisor()
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_NAME, name.encode()[:PROCESS_NAME_BYTES])
+        # The supervisor's handlers only set its flag; a fresh interpreter's are these.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for handled_signal in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(handled_signal, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        # Unbuffered, as PYTHONUNBUFFERED makes a spawned child's: the stream reads a pipe.
+        sys.stdout = _unbuffered_text(1)
+        sys.stderr = _unbuffered_text(2)
+        os.chdir(REPO_ROOT)
+        os.environ.clear()
+        os.environ.update(environment)
+        # sys.path[0] and sys.argv as the interpreter sets them for `-m module` and for a script.
+        if arguments[0] == "-m":
+            module, *rest = arguments[1:]
+            sys.path[0] = str(REPO_ROOT)
+            sys.argv = [module, *rest]
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            script = str(REPO_ROOT / arguments[0])
+            sys.path[0] = os.path.dirname(script)
+            sys.argv = [script, *arguments[1:]]
+            runpy.run_path(script, run_name="__main__")
+        exit_code = 0
+    except SystemExit as exit_request:
+        exit_code = _exit_code(exit_request.code)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(exit_code)
+
+
+def _unbuffered_text(fd: int) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        io.FileIO(fd, "w", closefd=False),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+        write_through=True,
+    )
+
+
+def _exit_code(code: object) -> int:
+    """What the interpreter would exit with for sys.exit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
 @dataclass
 class RunningService:
     command: ServiceCommand
-    process: subprocess.Popen[bytes]
+    process: ForkedProcess
     output_thread: threading.Thread | None = None
-
-
-def spawn_python(
-    arguments: Sequence[str], environment: Mapping[str, str], *, own_session: bool
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        # In its own session a child gets no SIGINT from a terminal Ctrl-C, so
-        # it is stopped exactly once, by us, in order.
-        start_new_session=own_session,
-        preexec_fn=_die_with_supervisor if own_session else None,
-    )
 
 
 def apply_migrations(
     environment: Mapping[str, str], output: PrefixedOutput, stop: StopRequest
 ) -> bool:
     """Run `flask db upgrade` for each migrated app; False if one failed or was stopped."""
+    # A directory for the metrics the apps count, like every process forked after the preload
+    # (preload_shared_modules): its prometheus_client keeps them in files.
+    environment = {**environment, **metrics_environment(MIGRATION_LABEL)}
     for app_module in MIGRATED_APPS:
         output.say(f"applying {app_module} migrations")
         # Same session as us: a Ctrl-C during migrations interrupts them directly.
-        process = spawn_python(
+        process = fork_python(
+            MIGRATION_LABEL,
             migration_arguments(app_module),
             process_environment(MIGRATION_LABEL, environment, {}),
             own_session=False,
@@ -417,12 +609,13 @@ def start_services(
     key_files = development_signing_keys(
         Path(environment.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR) / "keys"
     )
-    # Every child is forked before any output thread exists, which is what
-    # makes the preexec_fn safe.
+    # Every child is forked before any output thread exists: a lock another thread held at the
+    # fork would stay held in the child.
     running = [
         RunningService(
             command,
-            spawn_python(
+            fork_python(
+                command.name,
                 command.python_arguments,
                 process_environment(
                     command.name,
@@ -542,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in banner:
             output.say(line)
 
+        preload_shared_modules()
         if not apply_migrations(environment, output, stop):
             return 0 if stop.requested else 1
         if arguments.prepare_only:

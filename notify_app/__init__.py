@@ -14,7 +14,7 @@ from notify_app import models
 from notify_app.auth import install_token_policy
 from notify_app.config import CURSOR_SECRET_FILENAME, CURSOR_SECRET_SETTING, load_config
 from notify_app.deliveries.views import blp as deliveries_blp
-from notify_app.extensions import db, init_autocommit_engine, jwt, migrate
+from notify_app.extensions import db, init_autocommit_engine, jwt
 from notify_app.ledgers.views import blp as ledger_groups_blp
 from notify_app.linking.cli import telegram_cli
 from notify_app.linking.views import blp as telegram_blp
@@ -40,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_cursor_secret(app, setting=CURSOR_SECRET_SETTING, filename=CURSOR_SECRET_FILENAME)
 
     init_edges(app)
-    init_database(app, db, migrate, MIGRATIONS_DIR)
+    init_database(app, db, MIGRATIONS_DIR)
     init_autocommit_engine(app)
     jwt.init_app(app)
     # One Api per app: flask-smorest binds its OpenAPI spec to the app it was initialised with.

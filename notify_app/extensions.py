@@ -2,13 +2,11 @@
 
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
-from flask_migrate import Migrate
 from sqlalchemy import Engine, create_engine
 
 from service_kit.database import new_database
 
 db = new_database()
-migrate = Migrate()
 jwt = JWTManager()
 
 AUTOCOMMIT_ENGINE_EXTENSION = "notify_autocommit_engine"

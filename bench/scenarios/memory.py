@@ -75,10 +75,12 @@ def python_processes(
 ) -> Iterator[tuple[str, int]]:
     """(process type, pid) of the supervisor and every Python process under it.
 
-    A direct child is labelled by its command line (`labels`: python arguments to name); its
-    descendants (gunicorn's and Celery's workers) take its label. The embedded servers are not
-    Python and are left out.
+    A direct child is labelled by its process name (devstack forks each service from itself and
+    names it, `labels`' values) or else by its command line (`labels`: python arguments to name);
+    its descendants (gunicorn's and Celery's workers) take its label. The embedded servers are
+    not Python and are left out.
     """
+    names = set(labels.values())
     try:
         supervisor = psutil.Process(supervisor_pid)
         children = supervisor.children()
@@ -88,12 +90,13 @@ def python_processes(
     for child in children:
         try:
             command_line = tuple(child.cmdline())
+            name = child.name()
             descendants = child.children(recursive=True)
         except psutil.NoSuchProcess:
             continue
         if not command_line or Path(command_line[0]).name != Path(sys.executable).name:
             continue
-        label = labels.get(command_line[1:], " ".join(command_line[1:4]))
+        label = name if name in names else labels.get(command_line[1:], " ".join(command_line[1:4]))
         yield label, child.pid
         for descendant in descendants:
             yield label, descendant.pid
