@@ -192,8 +192,11 @@ class TelegramStandIn:
         # connection per message would measure TCP set-up, not us). Tests keep HTTP/1.0, so a
         # stopped stand-in never answers on a connection left in a client's pool.
         self.keep_alive = keep_alive
-        # getMe's answer; doctor compares it with TELEGRAM_BOT_USERNAME.
+        # getMe's answer; doctor compares it with TELEGRAM_BOT_USERNAME. BotFather's defaults:
+        # the bot may be added to groups (/setjoingroups), in privacy mode (/setprivacy).
         self.bot_username = bot_username
+        self.can_join_groups = True
+        self.can_read_all_group_messages = False
         # How long a button press waits for answerCallbackQuery (the user sees a spinner).
         self.callback_answer_seconds = callback_answer_seconds
         self.webhook_transport = webhook_transport or _post_over_http
@@ -520,7 +523,14 @@ class TelegramStandIn:
         if method == "getWebhookInfo":
             return 200, {"ok": True, "result": _webhook_info(self._webhook)}
         if method == "getMe":
-            bot = {"id": 1, "is_bot": True, "first_name": "Stand-in", "username": self.bot_username}
+            bot = {
+                "id": 1,
+                "is_bot": True,
+                "first_name": "Stand-in",
+                "username": self.bot_username,
+                "can_join_groups": self.can_join_groups,
+                "can_read_all_group_messages": self.can_read_all_group_messages,
+            }
             return 200, {"ok": True, "result": bot}
         if method == "answerCallbackQuery":
             delivered_at = self._open_queries.pop(str(payload.get("callback_query_id")), None)

@@ -52,6 +52,17 @@ def test_a_bot_set_up_right_is_ready(bot: Flask) -> None:
     assert result.output.splitlines()[-1] == "the bot is ready"
 
 
+def test_a_bot_that_may_not_join_groups_is_named(
+    bot: Flask, telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_webhook(bot)
+    monkeypatch.setattr(telegram, "can_join_groups", False)
+    assert problems(doctor(bot, "--url", URL)) == [
+        "PROBLEM: the bot may not be added to groups, so households cannot link their group"
+        " chat. In @BotFather: /setjoingroups, Enable"
+    ]
+
+
 def test_an_invalid_token_is_named(bot: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(bot.config, "TELEGRAM_BOT_TOKEN", "4242:revoked")
     result = doctor(bot)

@@ -50,6 +50,7 @@ def diagnose(config: Mapping[str, Any], expected_url: str | None) -> list[Findin
                 )))  # fmt: skip
             return findings
         findings.append(_username(config["TELEGRAM_BOT_USERNAME"], me.result))
+        findings.append(_groups(me.result))
         info = client.call("getWebhookInfo")
     if not info.ok or not isinstance(info.result, dict):
         findings.append(Finding(False, f"getWebhookInfo failed: {info.error}"))
@@ -66,6 +67,16 @@ def _username(configured: str, bot: Any) -> Finding:
             f" links users open lead to another bot. Set TELEGRAM_BOT_USERNAME={actual}"
         ))  # fmt: skip
     return Finding(True, f"the token belongs to @{actual}, as TELEGRAM_BOT_USERNAME says")
+
+
+def _groups(bot: Any) -> Finding:
+    """Households link a group through a ?startgroup= link: Telegram must let the bot join."""
+    if isinstance(bot, dict) and bot.get("can_join_groups") is False:
+        return Finding(False, (
+            "the bot may not be added to groups, so households cannot link their group chat."
+            " In @BotFather: /setjoingroups, Enable"
+        ))  # fmt: skip
+    return Finding(True, "the bot may be added to groups")
 
 
 def _webhook(info: Mapping[str, Any], expected_url: str | None) -> list[Finding]:
