@@ -24,7 +24,9 @@ from typing import Final
 
 from bench.memory import MemorySampler
 from bench.settings import REPO_ROOT, BenchSettings
+from devstack.broker_access import development_signing_keys
 from devstack.run import (
+    INSTANCE_DIR,
     PrefixedOutput,
     RunningService,
     ServiceCommand,
@@ -38,6 +40,7 @@ from devstack.run import (
     uses_external_services,
 )
 from devstack.servers import free_port
+from event_contract import NOTIFY_JOBS_SIGNER, signing_key_setting
 
 LOOPBACK: Final = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS: Final = 60.0
@@ -201,6 +204,15 @@ def start_system(
             pid = _pid_from_file(pid_file)
             if pid is not None:
                 sampler.track(process_type, pid)
+
+    # The harness sends the ping round trips: signed with the key beat signs the notifications
+    # worker's jobs with (event_contract.TASK_SIGNERS), the one the processes get (devstack).
+    key_files = development_signing_keys(
+        Path(environment.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR) / "keys"
+    )
+    ping_key = signing_key_setting(NOTIFY_JOBS_SIGNER)
+    if not (os.environ.get(ping_key) or os.environ.get(f"{ping_key}_FILE")):
+        os.environ[f"{ping_key}_FILE"] = str(key_files[NOTIFY_JOBS_SIGNER])
 
     if not apply_migrations(environment, output, StopRequest()):
         raise BenchSetupError("applying the migrations failed (see the migrate lines above)")

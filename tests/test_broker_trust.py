@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from event_contract import (
     verify_task,
 )
 from service_kit.message_signing import MessageSigningError, signing_celery
+from tests.conftest import REPO_ROOT
 from tests.eventually import eventually
 from tests.pipeline import set_settings, wait_until_broker_idle
 from tests.processes import LaunchedProcess
@@ -268,3 +271,17 @@ def test_the_default_user_is_off_and_passwords_are_per_user(acl_broker: tuple[st
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()
     wrong.close()
+
+
+def test_a_worker_without_the_key_of_what_it_consumes_refuses_to_start(
+    service_environment: dict[str, str],
+) -> None:
+    environ = {**service_environment, "WORKER_METRICS_PORT": "0"}
+    environ.pop("BROKER_SIGNING_KEY_EVENTS")
+    stopped = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "notifications",
+         "--pool", "solo", "--hostname", f"keyless-{uuid.uuid4().hex[:8]}@test"],
+        cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert stopped.returncode != 0
+    assert "needs BROKER_SIGNING_KEY_EVENTS" in stopped.stdout + stopped.stderr
