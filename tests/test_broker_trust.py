@@ -28,6 +28,7 @@ from event_contract import (
     NOTIFICATIONS_QUEUE,
     SCHEMA_VERSION,
     SIGNATURE_HEADER,
+    TASK_SIGNATURES,
     BotCommand,
     Event,
     UntrustedMessageError,
@@ -79,7 +80,7 @@ def test_anything_else_is_not(
 def test_a_process_without_the_key_cannot_send(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BROKER_SIGNING_KEY_BOT_COMMANDS", raising=False)
     monkeypatch.delenv("BROKER_SIGNING_KEY_BOT_COMMANDS_FILE", raising=False)
-    client = signing_celery("keyless", broker="redis://127.0.0.1:1/0")
+    client = signing_celery("keyless", TASK_SIGNATURES, broker="redis://127.0.0.1:1/0")
     with pytest.raises(MessageSigningError, match="BROKER_SIGNING_KEY_BOT_COMMANDS"):
         client.amqp.create_task_message("t1", BOT_COMMAND_TASK, [{}], {})
 
@@ -199,7 +200,7 @@ def test_a_forged_bot_command_is_not_acted_on_a_signed_one_is(
     wait_until_broker_idle(redis_url)
     assert transactions_of(api, user.id) == [], "a forged bot command recorded a transaction"
 
-    client = signing_celery("notify-stand-in", broker=redis_url)
+    client = signing_celery("notify-stand-in", TASK_SIGNATURES, broker=redis_url)
     try:
         client.send_task(BOT_COMMAND_TASK, args=[spent("6.21")], queue=API_JOBS_QUEUE)
     finally:
