@@ -977,3 +977,36 @@ def verify_task(
     given = signature.get("hmac")
     if not isinstance(given, str) or not hmac.compare_digest(given, _mac(key, canonical)):
         raise UntrustedMessageError(f"{task}: the signature of {signer} does not match")
+
+
+class TaskSignatures:
+    """The contract's signing rules, as the Celery apps of both services apply them
+    (service_kit.message_signing, which knows no task of ours, is handed TASK_SIGNATURES)."""
+
+    header: Final = SIGNATURE_HEADER
+    signers: Final = SIGNERS
+
+    def signer_of(self, task: str) -> str | None:
+        return TASK_SIGNERS.get(task)
+
+    def key_setting(self, signer: str) -> str:
+        return signing_key_setting(signer)
+
+    def sign(
+        self, key: bytes, task: str, task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return sign_task(key, task, task_id, args, kwargs)
+
+    def verify(
+        self,
+        keys: Mapping[str, bytes],
+        task: str,
+        task_id: object,
+        args: object,
+        kwargs: object,
+        signature: object,
+    ) -> None:
+        verify_task(keys, task, task_id, args, kwargs, signature)
+
+
+TASK_SIGNATURES: Final = TaskSignatures()

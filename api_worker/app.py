@@ -9,12 +9,13 @@ taken and returns (api_app/jobs/runs.py), and a bot command's copy finds the com
 
 from __future__ import annotations
 
-from event_contract import API_JOBS_QUEUE
+from event_contract import API_JOBS_QUEUE, TASK_SIGNATURES
 from scheduler import BEAT_SETTINGS
 from service_kit.celery_apps import worker_app
 
 celery_app = worker_app(
     "budget_api_jobs",
+    signatures=TASK_SIGNATURES,
     queue=API_JOBS_QUEUE,
     imports=["api_worker.tasks"],
     service="api-worker",

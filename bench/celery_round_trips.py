@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from celery import Celery
 
-from event_contract import NOTIFICATIONS_QUEUE
+from event_contract import NOTIFICATIONS_QUEUE, TASK_SIGNATURES
 from service_kit.message_signing import signing_celery
 
 CONTROL_REPLY_SECONDS: Final = 5.0
@@ -69,7 +69,7 @@ def ping_task_name() -> str:
 
 
 def client(broker_url: str) -> Celery:
-    return signing_celery("bench", broker=broker_url, backend=broker_url)
+    return signing_celery("bench", TASK_SIGNATURES, broker=broker_url, backend=broker_url)
 
 
 def hold_consumers(app: Celery) -> int:

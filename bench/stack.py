@@ -23,7 +23,9 @@ from typing import Final
 
 from bench.memory import MemorySampler
 from bench.settings import REPO_ROOT, BenchSettings
+from devstack.broker_access import development_signing_keys
 from devstack.run import (
+    INSTANCE_DIR,
     ForkedProcess,
     PrefixedOutput,
     RunningService,
@@ -39,6 +41,7 @@ from devstack.run import (
     uses_external_services,
 )
 from devstack.servers import free_port
+from event_contract import NOTIFY_JOBS_SIGNER, signing_key_setting
 
 LOOPBACK: Final = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS: Final = 60.0
@@ -204,6 +207,15 @@ def start_system(
                 sampler.track(process_type, pid)
 
     preload_shared_modules()
+    # The harness sends the ping round trips: signed with the key beat signs the notifications
+    # worker's jobs with (event_contract.TASK_SIGNERS), the one the processes get (devstack).
+    key_files = development_signing_keys(
+        Path(environment.get("DEVSTACK_DATA_DIR") or INSTANCE_DIR) / "keys"
+    )
+    ping_key = signing_key_setting(NOTIFY_JOBS_SIGNER)
+    if not (os.environ.get(ping_key) or os.environ.get(f"{ping_key}_FILE")):
+        os.environ[f"{ping_key}_FILE"] = str(key_files[NOTIFY_JOBS_SIGNER])
+
     if not apply_migrations(environment, output, StopRequest()):
         raise BenchSetupError("applying the migrations failed (see the migrate lines above)")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 
-from event_contract import TASK_QUEUES
+from event_contract import TASK_QUEUES, TASK_SIGNATURES
 from service_kit.celery_apps import BrokerClient, BrokerUnavailableError
 
 SENDER_EXTENSION = "delivery_queue"
@@ -22,7 +22,10 @@ class TaskSender:
 
     def __init__(self, broker_url: str, *, timeout_seconds: float) -> None:
         self._client = BrokerClient(
-            "budget_notifications_web", broker_url, timeout_seconds=timeout_seconds
+            "budget_notifications_web",
+            broker_url,
+            timeout_seconds=timeout_seconds,
+            signatures=TASK_SIGNATURES,
         )
 
     def send(

@@ -22,7 +22,7 @@ from kombu import Queue  # type: ignore[attr-defined]
 
 from service_kit import config
 from service_kit.logs import configure_logging
-from service_kit.message_signing import SIGNING_AMQP, VERIFIED_TASK
+from service_kit.message_signing import SIGNING_AMQP, VERIFIED_TASK, Signatures, with_signatures
 
 
 class BrokerUnavailableError(Exception):
@@ -55,6 +55,7 @@ def worker_app(
     queue: str,
     imports: Sequence[str],
     service: str,
+    signatures: Signatures,
     keep_results: bool = False,
     control_exchange: str | None = None,
 ) -> Celery:
@@ -69,7 +70,7 @@ def worker_app(
     url = broker_url()
     visibility_timeout = visibility_timeout_seconds()
     # It signs what it sends (retries, re-enqueued deliveries) and acts only on signed messages.
-    app = Celery(name, amqp=SIGNING_AMQP, task_cls=VERIFIED_TASK)
+    app = with_signatures(Celery(name, amqp=SIGNING_AMQP, task_cls=VERIFIED_TASK), signatures)
     app.conf.update(
         broker_url=url,
         task_ignore_result=True,
@@ -124,10 +125,14 @@ class BrokerClient:
     is the caller's business (the outbox relay, the delivery sweep).
     """
 
-    def __init__(self, name: str, broker_url: str, *, timeout_seconds: float) -> None:
+    def __init__(
+        self, name: str, broker_url: str, *, timeout_seconds: float, signatures: Signatures
+    ) -> None:
         # set_as_current=False: a client must never become the process's default Celery app
         # (in the worker's tests both live in one process).
-        self._celery = Celery(name, broker=broker_url, set_as_current=False, amqp=SIGNING_AMQP)
+        self._celery = with_signatures(
+            Celery(name, broker=broker_url, set_as_current=False, amqp=SIGNING_AMQP), signatures
+        )
         self._celery.conf.update(
             broker_connection_timeout=timeout_seconds,
             broker_connection_retry=False,

@@ -79,10 +79,12 @@ class LaunchedProcess:
 
     def wait_until_consuming(self, broker_url: str) -> None:
         """For a notifications worker: until it answers a ping task sent through `broker_url`."""
-        from event_contract import NOTIFICATIONS_QUEUE
+        from event_contract import NOTIFICATIONS_QUEUE, TASK_SIGNATURES
         from service_kit.message_signing import signing_celery
 
-        client = signing_celery("test-ping-client", broker=broker_url, backend=broker_url)
+        client = signing_celery(
+            "test-ping-client", TASK_SIGNATURES, broker=broker_url, backend=broker_url
+        )
         token = secrets.token_hex(8)
         try:
             eventually(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ from event_contract import (
     NOTIFICATIONS_QUEUE,
     SCHEMA_VERSION,
     SIGNATURE_HEADER,
+    TASK_SIGNATURES,
     BotCommand,
     Event,
     UntrustedMessageError,
@@ -34,6 +37,7 @@ from event_contract import (
     verify_task,
 )
 from service_kit.message_signing import MessageSigningError, signing_celery
+from tests.conftest import REPO_ROOT
 from tests.eventually import eventually
 from tests.pipeline import set_settings, wait_until_broker_idle
 from tests.processes import LaunchedProcess
@@ -76,7 +80,7 @@ def test_anything_else_is_not(
 def test_a_process_without_the_key_cannot_send(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BROKER_SIGNING_KEY_BOT_COMMANDS", raising=False)
     monkeypatch.delenv("BROKER_SIGNING_KEY_BOT_COMMANDS_FILE", raising=False)
-    client = signing_celery("keyless", broker="redis://127.0.0.1:1/0")
+    client = signing_celery("keyless", TASK_SIGNATURES, broker="redis://127.0.0.1:1/0")
     with pytest.raises(MessageSigningError, match="BROKER_SIGNING_KEY_BOT_COMMANDS"):
         client.amqp.create_task_message("t1", BOT_COMMAND_TASK, [{}], {})
 
@@ -196,7 +200,7 @@ def test_a_forged_bot_command_is_not_acted_on_a_signed_one_is(
     wait_until_broker_idle(redis_url)
     assert transactions_of(api, user.id) == [], "a forged bot command recorded a transaction"
 
-    client = signing_celery("notify-stand-in", broker=redis_url)
+    client = signing_celery("notify-stand-in", TASK_SIGNATURES, broker=redis_url)
     try:
         client.send_task(BOT_COMMAND_TASK, args=[spent("6.21")], queue=API_JOBS_QUEUE)
     finally:
@@ -268,3 +272,17 @@ def test_the_default_user_is_off_and_passwords_are_per_user(acl_broker: tuple[st
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()
     wrong.close()
+
+
+def test_a_worker_without_the_key_of_what_it_consumes_refuses_to_start(
+    service_environment: dict[str, str],
+) -> None:
+    environ = {**service_environment, "WORKER_METRICS_PORT": "0"}
+    environ.pop("BROKER_SIGNING_KEY_EVENTS")
+    stopped = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "notifications",
+         "--pool", "solo", "--hostname", f"keyless-{uuid.uuid4().hex[:8]}@test"],
+        cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert stopped.returncode != 0
+    assert "needs BROKER_SIGNING_KEY_EVENTS" in stopped.stdout + stopped.stderr

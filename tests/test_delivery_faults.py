@@ -25,6 +25,7 @@ from devstack.servers import EmbeddedRedis, start_redis
 from event_contract import (
     API_JOBS_QUEUE,
     BOT_COMMAND_TASK,
+    TASK_SIGNATURES,
     BotCommand,
 )
 from service_kit.message_signing import signing_celery
@@ -363,7 +364,7 @@ def test_a_bot_command_whose_api_worker_was_killed_is_carried_out_after_the_time
     try:
         with holder.cursor() as cursor:
             cursor.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (str(user.id),))
-        client = signing_celery("fault-test-client", broker=rig.broker.url)
+        client = signing_celery("fault-test-client", TASK_SIGNATURES, broker=rig.broker.url)
         try:
             client.send_task(BOT_COMMAND_TASK, args=[command.to_message()], queue=API_JOBS_QUEUE)
         finally:

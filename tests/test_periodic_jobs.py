@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from api_app.budgets.month_close import previous_month
 from api_app.events import month_closed_event_id
-from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE
+from event_contract import BUDGET_MONTH_CLOSED, NOTIFICATIONS_QUEUE, TASK_SIGNATURES
 from scheduler import API_JOBS_QUEUE, CLOSE_MONTH_TASK, SCHEDULE
 from service_kit.message_signing import signing_celery
 from tests.eventually import eventually
@@ -210,7 +210,9 @@ def test_the_scheduled_month_close_reaches_telegram_through_the_api_worker(
     person.settings(telegram_chat_id="6001", notify_monthly_digest=True)
     person.spend("Food", "3.50", f"{year}-{month:02d}-01")
 
-    client = signing_celery("beat-stand-in", broker=service_environment["BROKER_URL"])
+    client = signing_celery(
+        "beat-stand-in", TASK_SIGNATURES, broker=service_environment["BROKER_URL"]
+    )
     try:
         client.send_task(CLOSE_MONTH_TASK, queue=API_JOBS_QUEUE)
     finally:

@@ -7,7 +7,7 @@ row existed (see service_kit.celery_apps).
 
 from __future__ import annotations
 
-from event_contract import NOTIFICATIONS_QUEUE
+from event_contract import NOTIFICATIONS_QUEUE, TASK_SIGNATURES
 from service_kit.celery_apps import max_countdown_seconds, worker_app
 
 # Countdowns of re-enqueued tasks (429 waits, backoffs, database retries) stay below this.
@@ -15,6 +15,7 @@ MAX_COUNTDOWN_SECONDS = max_countdown_seconds()
 
 celery_app = worker_app(
     "budget_notifications",
+    signatures=TASK_SIGNATURES,
     queue=NOTIFICATIONS_QUEUE,
     imports=["worker.tasks"],
     service="worker",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE
+from event_contract import HANDLE_EVENT_TASK, NOTIFICATIONS_QUEUE, TASK_SIGNATURES
 from service_kit.celery_apps import BrokerClient, BrokerUnavailableError
 
 # The broker did not accept a message; it stays in the outbox for the relay.
@@ -18,7 +18,10 @@ class EventPublisher:
 
     def __init__(self, broker_url: str, *, timeout_seconds: float) -> None:
         self._client = BrokerClient(
-            "budget_api_outbox", broker_url, timeout_seconds=timeout_seconds
+            "budget_api_outbox",
+            broker_url,
+            timeout_seconds=timeout_seconds,
+            signatures=TASK_SIGNATURES,
         )
 
     def publish(self, message: dict[str, Any]) -> None:
