@@ -489,6 +489,8 @@ def _run_forked(
     exit_code = 1
     try:
         if own_session:
+            # In its own session a child gets no SIGINT from a terminal Ctrl-C, so it is
+            # stopped exactly once, by us, in order.
             os.setsid()
             _die_with_supervisor()
         if _LIBC is not None:

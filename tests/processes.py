@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.run import REPO_ROOT, role_commands
+from devstack.run import REPO_ROOT, role_commands, service_commands
 from devstack.servers import free_port
 from tests.eventually import eventually
 
@@ -114,16 +114,26 @@ class LaunchedProcess:
 
 
 def launch(
-    name: str, environment: Mapping[str, str], log_dir: Path, *options: str, label: str = ""
+    name: str,
+    environment: Mapping[str, str],
+    log_dir: Path,
+    *options: str,
+    label: str = "",
+    profile: str | None = None,
 ) -> LaunchedProcess:
     """Start `make run`'s process `name` (gateway, worker, relay, api-worker, beat) with
     `options` appended; its log, beat's schedule file and metrics go to `log_dir`.
 
     `label` names it in logs and failures when a test runs several (worker-1, worker-2).
+    `profile`: the command line `make run PROFILE=profile` runs the process with (the small
+    profile's solo pool, the api worker's embedded relay and beat) instead of the role's own.
     """
     label = label or name
     gateway_bind = f"127.0.0.1:{free_port()}"
-    command = role_commands(gateway_bind, log_dir)[name]
+    commands = role_commands(gateway_bind, log_dir)
+    if profile is not None:
+        commands |= {c.name: c for c in service_commands(gateway_bind, log_dir, profile)}
+    command = commands[name]
     arguments = [*command.python_arguments, *options]
     environment = dict(environment)
     if name in CELERY_WORKERS:

@@ -335,16 +335,19 @@ def test_pss_is_summed_per_process_type_from_the_supervisor_down() -> None:
     # A bare interpreter holds a few MiB of its own; this one, with pytest, more.
     assert 1 < snapshot.pss_mib["sleeper"] < snapshot.pss_mib["devstack"]
     assert snapshot.total_mib == sum(snapshot.pss_mib.values())
+    # What only the sleeper maps is part of what it holds: its share of the interpreter's pages.
+    assert 0 < snapshot.private_mib["sleeper"] < snapshot.pss_mib["sleeper"]
     assert memory_scenario.pss_kib(child.pid) == 0  # gone: nothing, not an error
 
 
 def test_the_memory_table_shows_each_type_the_totals_and_the_goals() -> None:
     idle = memory_scenario.Snapshot({"gateway": 100.0, "worker": 90.0}, {"gateway": 3, "worker": 3})
     loaded = memory_scenario.Snapshot(
-        {"gateway": 120.0, "worker": 95.0}, {"gateway": 3, "worker": 3}
-    )
+        {"gateway": 120.0, "worker": 95.0}, {"gateway": 3, "worker": 3},
+        {"gateway": 30.0, "worker": 25.0},
+    )  # fmt: skip
     run = memory_scenario.ProfileRun("default", 4.2, idle, loaded, 100.0, fresh=False)
     table = memory_scenario.pss_table([run])
-    assert "| default | gateway | 3 | 100 MiB | 120 MiB |" in table
-    assert "| default | **total** | 6 | 190 MiB | 215 MiB (goal ≤ 300: met) |" in table
+    assert "| default | gateway | 3 | 100 MiB | 120 MiB | 30 MiB |" in table
+    assert "| default | **total** | 6 | 190 MiB | 215 MiB (goal ≤ 300: met) | 55 MiB |" in table
     assert "| default | 4.2 s (goal ≤ 5.5 s: met) |" in table

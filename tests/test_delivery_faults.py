@@ -21,6 +21,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from devstack.run import DEFAULT_PROFILE, PROFILES
 from devstack.servers import EmbeddedRedis, start_redis
 from event_contract import (
     API_JOBS_QUEUE,
@@ -60,14 +61,16 @@ class Rig:
     environment: dict[str, str]
     tmp_path: Path
     processes: list[LaunchedProcess]
+    # Whose notifications worker runs: `make run PROFILE=...`'s (the small one's is solo).
+    profile: str = DEFAULT_PROFILE
 
-    def launch(self, name: str, *options: str) -> LaunchedProcess:
-        process = launch(name, self.environment, self.tmp_path, *options)
+    def launch(self, name: str, *options: str, profile: str | None = None) -> LaunchedProcess:
+        process = launch(name, self.environment, self.tmp_path, *options, profile=profile)
         self.processes.append(process)
         return process
 
     def start_worker(self, concurrency: int = 1) -> LaunchedProcess:
-        worker = self.launch("worker", "--concurrency", str(concurrency))
+        worker = self.launch("worker", "--concurrency", str(concurrency), profile=self.profile)
         worker.wait_until_consuming(self.broker.url)
         return worker
 
@@ -93,12 +96,20 @@ def broker_settings() -> dict[str, str]:
 
 
 @pytest.fixture
+def profile() -> str:
+    """The profile whose notifications worker the rig starts: the default (prefork), unless a
+    test proves its recovery in every profile (parametrized over PROFILES)."""
+    return DEFAULT_PROFILE
+
+
+@pytest.fixture
 def rig(
     api: Flask,
     notify: Flask,
     service_environment: dict[str, str],
     tmp_path: Path,
     broker_settings: dict[str, str],
+    profile: str,
 ) -> Iterator[Rig]:
     import api_app
 
@@ -115,7 +126,7 @@ def rig(
         **broker_settings,
     }
     publishing_api = api_app.create_app({"TESTING": True, "BROKER_URL": broker.url})
-    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [])
+    rig = Rig(broker, telegram, publishing_api, environment, tmp_path, [], profile)
     try:
         yield rig
     finally:
@@ -160,6 +171,7 @@ def test_events_recorded_while_redis_is_down_are_each_delivered_once_when_it_is_
     assert all(message["chat_id"] == CHAT_ID for message in rig.telegram.delivered_messages)
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 def test_a_worker_killed_during_the_send_delivers_after_its_restart(
     rig: Rig, notify: Flask
 ) -> None:
@@ -261,6 +273,7 @@ def hold_user_events(notify: Flask, user_id: uuid.UUID) -> contextlib.AbstractCo
 
 
 @pytest.mark.parametrize("broker_settings", [{"BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}])
+@pytest.mark.parametrize("profile", PROFILES)
 def test_a_worker_killed_before_the_delivery_row_exists_delivers_after_its_restart(
     rig: Rig, notify: Flask
 ) -> None:
@@ -282,6 +295,7 @@ def test_a_worker_killed_before_the_delivery_row_exists_delivers_after_its_resta
     assert sent_texts(rig.telegram) == [delivery.text]
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 def test_a_worker_killed_while_a_429_wait_runs_delivers_after_its_restart(
     rig: Rig, notify: Flask
 ) -> None:

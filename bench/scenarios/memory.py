@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,10 +48,12 @@ STARTUP_GOAL_SECONDS: Final = 5.5
 
 @dataclass(frozen=True)
 class Snapshot:
-    """PSS in MiB and process count per process type."""
+    """PSS in MiB and process count per process type, and the private part of the PSS (pages
+    no other process maps: what the type's processes hold on top of what they share)."""
 
     pss_mib: dict[str, float]
     processes: dict[str, int]
+    private_mib: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_mib(self) -> float:
@@ -60,14 +62,22 @@ class Snapshot:
 
 def pss_kib(pid: int) -> int:
     """The process's proportional set size, in KiB (0 if it is gone)."""
+    return rollup_kib(pid).get("Pss", 0)
+
+
+def rollup_kib(pid: int) -> dict[str, int]:
+    """The KiB fields of /proc/<pid>/smaps_rollup (empty if the process is gone)."""
+    fields: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
             for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                name, _, value = line.partition(":")
+                parts = value.split()
+                if len(parts) == 2 and parts[1] == "kB":
+                    fields[name] = int(parts[0])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return 0
-    return 0
+        return {}
+    return fields
 
 
 def python_processes(
@@ -104,11 +114,18 @@ def python_processes(
 
 def snapshot(supervisor_pid: int, labels: Mapping[tuple[str, ...], str]) -> Snapshot:
     pss: dict[str, float] = {}
+    private: dict[str, float] = {}
     counts: dict[str, int] = {}
     for label, pid in python_processes(supervisor_pid, labels):
-        pss[label] = pss.get(label, 0.0) + pss_kib(pid) / KIBIBYTES_PER_MEBIBYTE
+        rollup = rollup_kib(pid)
+        pss[label] = pss.get(label, 0.0) + rollup.get("Pss", 0) / KIBIBYTES_PER_MEBIBYTE
+        private[label] = (
+            private.get(label, 0.0)
+            + (rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0))
+            / KIBIBYTES_PER_MEBIBYTE
+        )
         counts[label] = counts.get(label, 0) + 1
-    return Snapshot(pss, counts)
+    return Snapshot(pss, counts, private)
 
 
 @dataclass
@@ -127,6 +144,7 @@ class ProfileRun:
             "fresh_data_directory": self.fresh,
             "pss_mib_idle": {k: round(v, 1) for k, v in self.idle.pss_mib.items()},
             "pss_mib_after_load": {k: round(v, 1) for k, v in self.loaded.pss_mib.items()},
+            "private_mib_after_load": {k: round(v, 1) for k, v in self.loaded.private_mib.items()},
             "processes": self.loaded.processes,
             "total_pss_mib_idle": round(self.idle.total_mib, 1),
             "total_pss_mib_after_load": round(self.loaded.total_mib, 1),
@@ -264,15 +282,16 @@ def run(context: BenchContext) -> ScenarioReport:
 def pss_table(runs: list[ProfileRun]) -> str:
     """Markdown: one row per profile and process type, then each profile's total and goals."""
     lines = [
-        "| Profile | Process type | Processes | PSS idle | PSS after load |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| Profile | Process type | Processes | PSS idle | PSS after load | of which private |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for profile_run in runs:
         for label, loaded in profile_run.loaded.pss_mib.items():
             idle = profile_run.idle.pss_mib.get(label, 0.0)
+            private = profile_run.loaded.private_mib.get(label, 0.0)
             lines.append(
                 f"| {profile_run.profile} | {label} | {profile_run.loaded.processes[label]}"
-                f" | {idle:.0f} MiB | {loaded:.0f} MiB |"
+                f" | {idle:.0f} MiB | {loaded:.0f} MiB | {private:.0f} MiB |"
             )
         goal = PSS_GOAL_MIB.get(profile_run.profile)
         verdict = ""
@@ -281,7 +300,8 @@ def pss_table(runs: list[ProfileRun]) -> str:
         lines.append(
             f"| {profile_run.profile} | **total** | {sum(profile_run.loaded.processes.values())}"
             f" | {profile_run.idle.total_mib:.0f} MiB"
-            f" | {profile_run.loaded.total_mib:.0f} MiB{verdict} |"
+            f" | {profile_run.loaded.total_mib:.0f} MiB{verdict}"
+            f" | {sum(profile_run.loaded.private_mib.values()):.0f} MiB |"
         )
     lines.append("")
     lines.append("| Profile | Start-up to the first 200 of /health |")
