@@ -23,7 +23,7 @@ from devstack.servers import (
     start_postgres,
     start_redis,
 )
-from tests.conftest import REPO_ROOT
+from tests.conftest import BROKER_SIGNING_KEYS, REPO_ROOT
 from tests.eventually import eventually
 from tests.pipeline import wait_until_broker_idle
 from tests.processes import STARTUP_WAIT_SECONDS, LaunchedProcess, launch
@@ -86,6 +86,8 @@ class PrivateStack:
             "TELEGRAM_RATE_PER_SECOND": "1000",
             "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
             "WORKER_METRICS_PORT": "0",
+            # Whether or not the suite's environment is set up: the stack signs its messages.
+            **BROKER_SIGNING_KEYS,
         }
         for app in ("api_app", "notify_app"):
             subprocess.run(

@@ -392,3 +392,15 @@ def test_each_service_connects_as_its_own_role_with_a_password_from_a_secret_fil
                 assert env["PGPASSFILE"] == f"/run/secrets/{secret}", name
                 pgpass = [s for s in services[name]["secrets"] if s.endswith("pgpass")]
                 assert pgpass == [secret], name
+
+
+def test_the_readmes_quick_start_is_what_ci_runs() -> None:
+    """`make compose-test` makes the secrets and brings the stack up with the very commands the
+    README tells an operator to type (the Telegram stand-in comes in through COMPOSE_FILE)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Running with compose")
+    quick_start = readme[readme.index("```bash", start) : readme.index("```\n", start + 1)]
+    ci = (ROOT / "deploy" / "ci" / "compose-test.sh").read_text(encoding="utf-8").splitlines()
+    for command in ("deploy/make-secrets.sh", "docker compose up --build --detach --wait"):
+        assert command in ci, command
+        assert command in quick_start.splitlines(), command
