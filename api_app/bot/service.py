@@ -25,6 +25,7 @@ from api_app.budgets.spending import spent_in_month
 from api_app.budgets.summary import monthly_summary
 from api_app.domain_errors import NotFoundError, QuotaExceededError
 from api_app.extensions import db
+from api_app.ledgers.membership import personal_ledger_id
 from api_app.models import (
     BotCommandRecord,
     Budget,
@@ -253,12 +254,14 @@ def _month_so_far(
     t: Translator, user_id: uuid.UUID, category_id: uuid.UUID, day: date, kind: TransactionType
 ) -> str:
     """The category's month, this command included: "Food: 212.50 of 300.00, 71 %"."""
-    name = db.session.scalar(select(Category.name).where(Category.id == category_id))
+    name, ledger_id = db.session.execute(
+        select(Category.name, Category.ledger_id).where(Category.id == category_id)
+    ).one()
     if kind is TransactionType.INCOME:
         first, following = month_bounds(day.year, day.month)
         received = db.session.scalar(
             select(func.coalesce(func.sum(Transaction.amount), 0)).where(
-                Transaction.user_id == user_id,
+                Transaction.ledger_id == ledger_id,
                 Transaction.category_id == category_id,
                 Transaction.type == TransactionType.INCOME,
                 Transaction.date >= first,
@@ -275,7 +278,7 @@ def _month_so_far(
         select(BudgetLimit.limit_amount)
         .join(Budget, Budget.id == BudgetLimit.budget_id)
         .where(
-            Budget.user_id == user_id,
+            Budget.ledger_id == ledger_id,
             Budget.year == day.year,
             Budget.month == day.month,
             BudgetLimit.category_id == category_id,
@@ -384,7 +387,7 @@ def _undo(asked: Asked) -> Outcome:
 def _summary(asked: Asked) -> Outcome:
     """This month's income, expense and each budgeted category's spent / limit, and a chart."""
     command, today, t = asked.command, asked.today, asked.t
-    summary = monthly_summary(command.user_id, today.year, today.month)
+    summary = monthly_summary(personal_ledger_id(command.user_id), today.year, today.month)
     month = t.month(today.year, today.month)
     title = heading(month)
     lines = [
@@ -439,7 +442,7 @@ def _language(asked: Asked) -> Outcome:
 def _categories_of(user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     rows = db.session.execute(
         select(Category.id, Category.name)
-        .where(Category.user_id == user_id)
+        .where(Category.ledger_id == personal_ledger_id(user_id))
         .order_by(Category.name, Category.id)
     ).tuples()
     return list(rows)

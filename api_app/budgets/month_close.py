@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from api_app.budgets.summary import monthly_summary
 from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
-from api_app.models import Transaction, User
+from api_app.models import Ledger, Transaction, User
 from api_app.months import month_bounds
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
+from event_contract import LEDGER_PERSONAL
 
 # Users whose already-recorded events are looked up in one query.
 BATCH_SIZE = 500
@@ -52,32 +53,40 @@ def close_month(year: int, month: int, now: datetime | None = None) -> CloseRepo
     emitted = waiting = 0
     for start in range(0, len(users), BATCH_SIZE):
         pending = {
-            month_closed_event_id(user_id, year, month): user_id
-            for user_id in users[start : start + BATCH_SIZE]
+            month_closed_event_id(user_id, year, month): (user_id, ledger_id)
+            for user_id, ledger_id in users[start : start + BATCH_SIZE]
         }
         with UnitOfWork() as uow:
             for event_id in recorded_ids(uow.session, list(pending)):
                 del pending[event_id]
-        for user_id in pending.values():
-            outcome = _close_for(user_id, year, month, moment)
+        for user_id, ledger_id in pending.values():
+            outcome = _close_for(user_id, ledger_id, year, month, moment)
             emitted += outcome == "closed"
             waiting += outcome == "waiting"
     return CloseReport(users=len(users), emitted=emitted, waiting=waiting)
 
 
-def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
+def _users_active_in(year: int, month: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(user, their personal ledger) for every personal ledger with transactions in the month."""
     first, following = month_bounds(year, month)
     with UnitOfWork() as uow:
-        user_ids = uow.session.scalars(
-            select(Transaction.user_id)
-            .where(Transaction.date >= first, Transaction.date < following)
+        rows = uow.session.execute(
+            select(Ledger.personal_user_id, Ledger.id)
+            .join(Transaction, Transaction.ledger_id == Ledger.id)
+            .where(
+                Ledger.kind == LEDGER_PERSONAL,
+                Transaction.date >= first,
+                Transaction.date < following,
+            )
             .distinct()
-            .order_by(Transaction.user_id)
+            .order_by(Ledger.personal_user_id)
         ).all()
-    return list(user_ids)
+    return [(user_id, ledger_id) for user_id, ledger_id in rows if user_id is not None]
 
 
-def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
+def _close_for(
+    user_id: uuid.UUID, ledger_id: uuid.UUID, year: int, month: int, now: datetime
+) -> str:
     """ "closed" when this call recorded the digest, "waiting" when the month is still running in
     the user's zone, "skipped" otherwise (recorded before, or the account is gone)."""
     with UnitOfWork(user_id) as uow:
@@ -93,7 +102,7 @@ def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
             return "skipped"
         if today_in(zone, now) < month_bounds(year, month)[1]:
             return "waiting"
-        summary = monthly_summary(user_id, year, month)
+        summary = monthly_summary(ledger_id, year, month)
         added = uow.record_once(
             budget_month_closed(
                 user_id=user_id,

@@ -19,7 +19,7 @@ from api_app.budgets.schemas import (
     MonthlySummarySchema,
     SummaryArgsSchema,
 )
-from api_app.budgets.summary import MonthlySummary, monthly_summary
+from api_app.budgets.summary import MonthlySummary
 from api_app.models import Budget
 from service_kit.blueprint import Blueprint
 
@@ -57,7 +57,9 @@ class Summary(MethodView):
     @blp.response(200, MonthlySummarySchema)
     def get(self, args: dict[str, Any]) -> MonthlySummary:
         """Income, expense and spending against limits for one month (with or without a budget)"""
-        return monthly_summary(current_user_id(), args["year"], args["month"])
+        return service.summary_of(
+            current_user_id(), args["year"], args["month"], args.get("ledger_id")
+        )
 
 
 @blp.route("/<uuid:budget_id>")

@@ -9,7 +9,7 @@ Every path has the same three steps, inside the unit of work's transaction:
 
 1. **lock** the budget limit rows of the category-months the change touches (in sorted order,
    so concurrent changes never deadlock), together with the category a new row references
-   (FOR NO KEY UPDATE: it cannot be deleted under us, it must be the user's, and every change to
+   (FOR NO KEY UPDATE: it cannot be deleted under us, it must be the ledger's, and every change to
    the category's months waits for this one's commit, even where no limit row exists yet to
    lock: a limit created at the same moment as an expense would otherwise judge a sum without it);
 2. **read the before-state and apply the change**: the month's spending is summed once, by a
@@ -82,11 +82,11 @@ class CategoryMonth:
 
 def _spent_before(index: int) -> Label[Any]:
     """A category-month's expenses as the statement that carries it sees them (before its own
-    write): an index range on transactions(user_id, date). Parameters suffixed with `index`."""
+    write): an index range on transactions(ledger_id, date). Parameters suffixed with `index`."""
     return (
         select(func.coalesce(func.sum(Transaction.amount), 0))
         .where(
-            Transaction.user_id == bindparam(f"spent_user_{index}"),
+            Transaction.ledger_id == bindparam(f"spent_ledger_{index}"),
             Transaction.date >= bindparam(f"spent_first_{index}"),
             Transaction.date < bindparam(f"spent_following_{index}"),
             Transaction.type == TransactionType.EXPENSE,
@@ -107,10 +107,10 @@ def _returning_spent(write: Write, count: int) -> Write:
     return write.returning(*SPENT_BEFORE[:count]) if count else write
 
 
-def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
+def _spent_parameters(index: int, ledger_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
     first, following = key.bounds()
     return {
-        f"spent_user_{index}": user_id,
+        f"spent_ledger_{index}": ledger_id,
         f"spent_first_{index}": first,
         f"spent_following_{index}": following,
         f"spent_category_{index}": key.category_id,
@@ -119,10 +119,10 @@ def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dic
 
 # Step 1 for a key whose category the change references: a materialised CTE takes the category
 # FOR NO KEY UPDATE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
-# the category is not the user's.
+# the category is not the ledger's.
 _OWN_CATEGORY = (
     select(Category.id, Category.name)
-    .where(Category.id == bindparam("category_id"), Category.user_id == bindparam("user_id"))
+    .where(Category.id == bindparam("category_id"), Category.ledger_id == bindparam("ledger_id"))
     .with_for_update(key_share=True)
     .cte("category")
     .prefix_with("MATERIALIZED")
@@ -132,7 +132,7 @@ _ITS_LIMIT = (
     .join(Budget, Budget.id == BudgetLimit.budget_id)
     .where(
         BudgetLimit.category_id == _OWN_CATEGORY.c.id,
-        Budget.user_id == bindparam("user_id"),
+        Budget.ledger_id == bindparam("ledger_id"),
         Budget.year == bindparam("year"),
         Budget.month == bindparam("month"),
     )
@@ -151,7 +151,7 @@ LOCK_LIMIT = (
     .join(Budget, Budget.id == BudgetLimit.budget_id)
     .join(Category, Category.id == BudgetLimit.category_id)
     .where(
-        Budget.user_id == bindparam("user_id"),
+        Budget.ledger_id == bindparam("ledger_id"),
         Budget.year == bindparam("year"),
         Budget.month == bindparam("month"),
         BudgetLimit.category_id == bindparam("category_id"),
@@ -196,17 +196,20 @@ class _Locked:
 
 
 class LimitCrossings:
-    """The crossing detection of one unit of work: the paths above, for one user."""
+    """The crossing detection of one unit of work: the paths above, for one ledger, changed by
+    one person (`user_id`)."""
 
     def __init__(
         self,
         session: Session,
+        ledger_id: uuid.UUID,
         user_id: uuid.UUID,
         *,
         thresholds: Sequence[int],
         record: Callable[[Event], None],
     ) -> None:
         self._session = session
+        self._ledger_id = ledger_id
         self._user_id = user_id
         self._thresholds = tuple(thresholds)
         self._record = record
@@ -225,7 +228,7 @@ class LimitCrossings:
         """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
         RETURNING (at least the transaction's id), which removes `removed` from spending and adds
         `added`; answer its row. `referenced_category` is the category the written row now points
-        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
+        to: NotFoundError unless it is the ledger's. A `write` built once (with bind parameters)
         costs SQLAlchemy least.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
@@ -236,7 +239,7 @@ class LimitCrossings:
         }
         arguments = dict(parameters or {})
         for index, key in enumerate(limits):
-            arguments.update(_spent_parameters(index, self._user_id, key))
+            arguments.update(_spent_parameters(index, self._ledger_id, key))
         row = self._session.execute(_returning_spent(write, len(limits)), arguments).one()
         for index, (key, locked) in enumerate(limits.items()):
             before = Decimal(row._mapping[SPENT_BEFORE[index].name]).quantize(CENT)
@@ -251,9 +254,9 @@ class LimitCrossings:
         return row
 
     def insert_transactions(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
-        """Insert many transactions of the user in one statement (`rows`: the column values of
+        """Insert many transactions of the ledger in one statement (`rows`: the column values of
         each, all with the same keys); answer their rows, in the same order. The categories they
-        reference must be the user's, locked by the caller (FOR NO KEY UPDATE).
+        reference must be the ledger's, locked by the caller (FOR NO KEY UPDATE).
 
         Every category-month they add expenses to is locked and summed once before the insert
         and judged once after it: however many rows fall in one category-month, it emits at most
@@ -340,7 +343,7 @@ class LimitCrossings:
     ) -> None:
         """Set the limit of `key` in the budget `budget_id` (locked by the caller) to `amount`;
         `write(current)` stores it, `current` being the limit row's values before, None when
-        there is none yet. NotFound unless the category is the user's."""
+        there is none yet. NotFound unless the category is the ledger's."""
         locked = self._lock([key], key.category_id)[key]
         spent = self._spent_by_month([key.category_id], [key]).get(
             (key.category_id, key.year, key.month), Decimal(0)
@@ -387,11 +390,11 @@ class LimitCrossings:
         """Step 1, one statement per key in sorted order: its budget limit FOR UPDATE, and for
         the key of `referenced_category` first that category FOR NO KEY UPDATE (category before
         limit, the order in which deleting a category takes them). Keys whose category is not
-        the user's are left out; NotFoundError if `referenced_category` is one of them."""
+        the ledger's are left out; NotFoundError if `referenced_category` is one of them."""
         locked: dict[CategoryMonth, _Locked] = {}
         for key in keys:
             arguments = {
-                "user_id": self._user_id,
+                "ledger_id": self._ledger_id,
                 "category_id": key.category_id,
                 "year": key.year,
                 "month": key.month,
@@ -421,7 +424,7 @@ class LimitCrossings:
             .join(Budget, Budget.id == BudgetLimit.budget_id)
             .join(Category, Category.id == BudgetLimit.category_id)
             .where(
-                Budget.user_id == self._user_id,
+                Budget.ledger_id == self._ledger_id,
                 BudgetLimit.category_id == category_id,
                 tuple_(Budget.year, Budget.month).in_([(key.year, key.month) for key in keys]),
             )
@@ -447,7 +450,7 @@ class LimitCrossings:
         rows = self._session.execute(
             select(Transaction.category_id, year, month, func.sum(Transaction.amount))
             .where(
-                Transaction.user_id == self._user_id,
+                Transaction.ledger_id == self._ledger_id,
                 Transaction.type == TransactionType.EXPENSE,
                 Transaction.category_id.in_(set(category_ids)),
                 Transaction.date >= first,

@@ -22,6 +22,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
     # The language the person chose ("en", "ru"); None: their Telegram's, else English.
     language: Mapped[str | None] = mapped_column(Text)
+    # How other members of a shared ledger see this person (None: the email's local part).
+    display_name: Mapped[str | None] = mapped_column(Text)
     # The ISO 4217 code amounts are shown in; None: the language's own.
     currency: Mapped[str | None] = mapped_column(Text)
     # Carried by every access token as its `epoch` claim; raised by logout-all and a password

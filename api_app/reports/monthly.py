@@ -1,6 +1,6 @@
 """The monthly trend: every month of a range with its totals and its categories, summed in SQL.
 
-Both queries read only the range's rows through the transactions(user_id, date) index: the
+Both queries read only the range's rows through the transactions(ledger_id, date) index: the
 totals join each month of a generate_series to its own date range, the categories group the
 range's expenses by month, so the cost follows the range, not the length of the history.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select, t
 from sqlalchemy.sql.expression import literal_column
 
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
 from api_app.money import CENT
 from api_app.months import month_bounds
@@ -52,7 +53,14 @@ def months_between(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
-def monthly_trend(user_id: uuid.UUID, first: date, last: date) -> list[MonthTrend]:
+def trend_of(
+    user_id: uuid.UUID, first: date, last: date, ledger_id: uuid.UUID | None = None
+) -> list[MonthTrend]:
+    """The trend of a ledger of the person's (None: their personal one)."""
+    return monthly_trend(memberships_of(user_id).reading(ledger_id), first, last)
+
+
+def monthly_trend(ledger_id: uuid.UUID, first: date, last: date) -> list[MonthTrend]:
     """The months from `first`'s to `last`'s (first days of months), oldest first, each present
     whether or not it has transactions. A category appears in a month when it has a limit or
     expenses in it."""
@@ -71,7 +79,7 @@ def monthly_trend(user_id: uuid.UUID, first: date, last: date) -> list[MonthTren
         .outerjoin(
             Transaction,
             and_(
-                Transaction.user_id == user_id,
+                Transaction.ledger_id == ledger_id,
                 Transaction.date >= month_start,
                 Transaction.date < cast(months.c.start + ONE_MONTH, Date),
             ),
@@ -85,19 +93,19 @@ def monthly_trend(user_id: uuid.UUID, first: date, last: date) -> list[MonthTren
         )
         for start, inc, exp in totals
     }
-    for start, categories in _categories_by_month(user_id, first, end).items():
+    for start, categories in _categories_by_month(ledger_id, first, end).items():
         trends[start].categories.extend(categories)
     return list(trends.values())
 
 
 def _categories_by_month(
-    user_id: uuid.UUID, first: date, end: date
+    ledger_id: uuid.UUID, first: date, end: date
 ) -> dict[date, list[CategoryTrend]]:
     spent_month = cast(func.date_trunc("month", Transaction.date), Date).label("start")
     spent = (
         select(spent_month, Transaction.category_id, func.sum(Transaction.amount).label("spent"))
         .where(
-            Transaction.user_id == user_id,
+            Transaction.ledger_id == ledger_id,
             Transaction.date >= first,
             Transaction.date < end,
             Transaction.type == TransactionType.EXPENSE,
@@ -109,7 +117,7 @@ def _categories_by_month(
     limits = (
         select(limit_month.label("start"), BudgetLimit.category_id, BudgetLimit.limit_amount)
         .join(Budget, Budget.id == BudgetLimit.budget_id)
-        .where(Budget.user_id == user_id, limit_month >= first, limit_month < end)
+        .where(Budget.ledger_id == ledger_id, limit_month >= first, limit_month < end)
         .subquery()
     )
     start = func.coalesce(spent.c.start, limits.c.start)
@@ -132,7 +140,7 @@ def _categories_by_month(
             )
         )
         .join(Category, Category.id == func.coalesce(spent.c.category_id, limits.c.category_id))
-        .where(Category.user_id == user_id)
+        .where(Category.ledger_id == ledger_id)
         .order_by(start, Category.name, Category.id)
     ).tuples()
     by_month: dict[date, list[CategoryTrend]] = defaultdict(list)

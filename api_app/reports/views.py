@@ -11,7 +11,7 @@ from flask_smorest.error_handler import ErrorSchema
 
 from api_app.access import current_user_id, protected
 from api_app.rate_limits import spend_report_months
-from api_app.reports.monthly import MonthTrend, monthly_trend, months_between
+from api_app.reports.monthly import MonthTrend, months_between, trend_of
 from api_app.reports.schemas import MAX_MONTHS, MonthlyReportArgsSchema, MonthTrendSchema
 from api_app.users.timezones import today_in
 from service_kit.blueprint import Blueprint, abort
@@ -48,7 +48,7 @@ class MonthlyReport(MethodView):
                 errors={"query": {"from": [f"A report covers at most {MAX_MONTHS} months."]}},
             )
         spend_report_months(months_between(first, last))
-        return monthly_trend(current_user_id(), first, last)
+        return trend_of(current_user_id(), first, last, args.get("ledger_id"))
 
 
 def _months_before(month: date, count: int) -> date:
