@@ -18,6 +18,9 @@ from event_contract import (
     ClosedCategory,
     Event,
     GoalReached,
+    LedgerDeleted,
+    LedgerMember,
+    LedgerMembershipChanged,
     UserDeleted,
     UserLocaleChanged,
     UserRegistered,
@@ -155,3 +158,29 @@ def budget_month_closed(
             categories=tuple(categories),
         ),
     )
+
+
+def ledger_membership_changed(
+    *,
+    user_id: uuid.UUID,
+    ledger_id: uuid.UUID,
+    name: str,
+    kind: str,
+    version: int,
+    members: Sequence[tuple[uuid.UUID, str]],
+) -> Event:
+    """The ledger as it is now (`members`: (user id, role) each); `user_id` changed it."""
+    return Event(
+        user_id=user_id,
+        payload=LedgerMembershipChanged(
+            ledger_id=ledger_id,
+            name=name,
+            kind=kind,
+            version=version,
+            members=tuple(LedgerMember(user_id=member, role=role) for member, role in members),
+        ),
+    )
+
+
+def ledger_deleted(*, user_id: uuid.UUID, ledger_id: uuid.UUID, version: int) -> Event:
+    return Event(user_id=user_id, payload=LedgerDeleted(ledger_id=ledger_id, version=version))
