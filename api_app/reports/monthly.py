@@ -19,7 +19,15 @@ from sqlalchemy.sql.expression import literal_column
 
 from api_app.extensions import db
 from api_app.ledgers.membership import memberships_of
-from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
+from api_app.models import (
+    Budget,
+    BudgetLimit,
+    Category,
+    LedgerMember,
+    Transaction,
+    TransactionType,
+    User,
+)
 from api_app.money import CENT
 from api_app.months import month_bounds
 
@@ -36,12 +44,21 @@ class CategoryTrend:
 
 
 @dataclass(frozen=True)
+class MemberSpending:
+    user_id: uuid.UUID | None
+    name: str | None
+    spent: Decimal
+
+
+@dataclass
 class MonthTrend:
     year: int
     month: int
     income: Decimal
     expense: Decimal
     categories: list[CategoryTrend] = field(default_factory=list)
+    # Only when asked for (by=member).
+    members: list[MemberSpending] | None = None
 
     @property
     def net(self) -> Decimal:
@@ -54,10 +71,68 @@ def months_between(first: date, last: date) -> int:
 
 
 def trend_of(
-    user_id: uuid.UUID, first: date, last: date, ledger_id: uuid.UUID | None = None
+    user_id: uuid.UUID,
+    first: date,
+    last: date,
+    ledger_id: uuid.UUID | None = None,
+    *,
+    by_member: bool = False,
 ) -> list[MonthTrend]:
-    """The trend of a ledger of the person's (None: their personal one)."""
-    return monthly_trend(memberships_of(user_id).reading(ledger_id), first, last)
+    """The trend of a ledger of the person's (None: their personal one); `by_member`: each
+    month with what each member spent."""
+    ledger_id = memberships_of(user_id).reading(ledger_id)
+    trends = monthly_trend(ledger_id, first, last)
+    if by_member:
+        _add_member_spending(ledger_id, trends)
+    return trends
+
+
+def _add_member_spending(ledger_id: uuid.UUID, trends: list[MonthTrend]) -> None:
+    """Every member of the ledger in every month (0.00 when they spent nothing), then whoever
+    else recorded expenses in it (a former member; null: an account deleted since)."""
+    first = date(trends[0].year, trends[0].month, 1)
+    end = month_bounds(trends[-1].year, trends[-1].month)[1]
+    members = db.session.execute(
+        select(User.id, User.display_name, User.email)
+        .join(LedgerMember, LedgerMember.user_id == User.id)
+        .where(LedgerMember.ledger_id == ledger_id)
+        .order_by(LedgerMember.joined_at, User.id)
+    ).all()
+    spent_month = cast(func.date_trunc("month", Transaction.date), Date)
+    spending = db.session.execute(
+        select(spent_month, Transaction.user_id, User.display_name, User.email,
+               func.sum(Transaction.amount))
+        .outerjoin(User, User.id == Transaction.user_id)
+        .where(
+            Transaction.ledger_id == ledger_id,
+            Transaction.date >= first,
+            Transaction.date < end,
+            Transaction.type == TransactionType.EXPENSE,
+        )
+        .group_by(spent_month, Transaction.user_id, User.display_name, User.email)
+    ).all()  # fmt: skip
+    by_month: dict[date, dict[uuid.UUID | None, MemberSpending]] = defaultdict(dict)
+    for start, spender, display_name, email, amount in spending:
+        by_month[start][spender] = MemberSpending(
+            spender, _name(display_name, email), Decimal(amount).quantize(CENT)
+        )
+    for trend in trends:
+        month = by_month.get(date(trend.year, trend.month, 1), {})
+        listed = [
+            month.pop(member)
+            if member in month
+            else MemberSpending(member, _name(display_name, email), ZERO)
+            for member, display_name, email in members
+        ]
+        others = sorted(month.values(), key=lambda spent: (spent.user_id is None, spent.name or ""))
+        trend.members = listed + others
+
+
+def _name(display_name: str | None, email: str | None) -> str | None:
+    """What other members call a person: their display name, else their email's local part."""
+    if display_name:
+        return display_name
+    return None if email is None else email.split("@", 1)[0]
 
 
 def monthly_trend(ledger_id: uuid.UUID, first: date, last: date) -> list[MonthTrend]:

@@ -42,6 +42,7 @@ class AccountChanges:
     timezone: str | Unset = UNSET
     language: str | Unset | None = UNSET
     currency: str | Unset | None = UNSET
+    display_name: str | Unset | None = UNSET
 
 
 def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
@@ -52,6 +53,8 @@ def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
         user = uow.session.get_one(User, user_id)
         if not isinstance(changes.timezone, Unset):
             user.timezone = changes.timezone
+        if not isinstance(changes.display_name, Unset):
+            user.display_name = changes.display_name
         set_locale(
             uow,
             user,
