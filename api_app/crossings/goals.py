@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
 from api_app.events.builders import goal_reached
 from api_app.ledgers.membership import memberships_of
@@ -51,13 +52,14 @@ def change_goal(
     reached_before = goal.current_amount >= goal.target_amount
     change(goal)
     if not reached_before and goal.current_amount >= goal.target_amount:
-        record(
-            goal_reached(
-                user_id=user_id,
-                goal_id=goal.id,
-                name=goal.name,
-                target_amount=goal.target_amount,
-                current_amount=goal.current_amount,
-            )
+        event = goal_reached(
+            user_id=user_id,
+            goal_id=goal.id,
+            name=goal.name,
+            target_amount=goal.target_amount,
+            current_amount=goal.current_amount,
         )
+        # A household's goal: every member hears of it, and its group.
+        for addressed_event in addressed(session, event, goal.ledger_id, Recorded(by=user_id)):
+            record(addressed_event)
     return goal

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     Label,
     Row,
+    RowMapping,
     Update,
     bindparam,
     func,
@@ -50,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
 from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached
 from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
@@ -250,6 +252,7 @@ class LimitCrossings:
                 Spending(locked.limit, before),
                 Spending(locked.limit, before + change),
                 transaction_id=row._mapping["id"],
+                recorded=self._recorded(row._mapping),
             )
         return row
 
@@ -277,10 +280,10 @@ class LimitCrossings:
             )
         totals = self._spent_by_month(sorted({key.category_id for key in limits}), list(limits))
         written = self._session.execute(INSERT_MANY, list(rows)).all()
-        last: dict[CategoryMonth, uuid.UUID] = {}
+        last: dict[CategoryMonth, Row[Any]] = {}
         for expense, row in zip(added, written, strict=True):
             if expense.amount:
-                last[expense.where] = row._mapping["id"]
+                last[expense.where] = row
         for key, locked in limits.items():
             before = totals.get((key.category_id, key.year, key.month), Decimal(0))
             self._judge(
@@ -288,7 +291,8 @@ class LimitCrossings:
                 locked,
                 Spending(locked.limit, before),
                 Spending(locked.limit, before + _total(added, key)),
-                transaction_id=last[key],
+                transaction_id=last[key]._mapping["id"],
+                recorded=self._recorded(last[key]._mapping),
             )
         return written
 
@@ -461,6 +465,15 @@ class LimitCrossings:
         ).all()
         return {(row[0], row[1], row[2]): Decimal(row[3]).quantize(CENT) for row in rows}
 
+    def _recorded(self, transaction: RowMapping) -> Recorded:
+        """Who recorded the transaction that crossed (the row's maker; this unit's user when
+        the row does not say), and what it was."""
+        return Recorded(
+            by=transaction.get("user_id") or self._user_id,
+            amount=transaction.get("amount"),
+            description=transaction.get("description"),
+        )
+
     def _judge(
         self,
         key: CategoryMonth,
@@ -469,8 +482,11 @@ class LimitCrossings:
         after: Spending,
         *,
         transaction_id: uuid.UUID | None,
+        recorded: Recorded | None = None,
     ) -> None:
-        """Step 3: record the one event of this category-month, if the change crossed a level."""
+        """Step 3: record the one event of this category-month, if the change crossed a level:
+        for its person, or for each member of a shared ledger and its group
+        (api_app.crossings.audience)."""
         crossed = crossed_levels(before, after, self._thresholds)
         if not crossed:
             return  # staying over (or under) every level emits nothing
@@ -486,13 +502,15 @@ class LimitCrossings:
             "transaction_id": transaction_id,
         }
         if crossed[-1] == LIMIT_LEVEL:
-            self._record(budget_limit_exceeded(**about))
+            event = budget_limit_exceeded(**about)
         else:
-            self._record(
-                budget_threshold_reached(
-                    **about, percent=after.whole_percent, crossed_thresholds=crossed
-                )
+            event = budget_threshold_reached(
+                **about, percent=after.whole_percent, crossed_thresholds=crossed
             )
+        for addressed_event in addressed(
+            self._session, event, self._ledger_id, recorded or Recorded(by=self._user_id)
+        ):
+            self._record(addressed_event)
 
 
 def _total(expenses: Iterable[Expense], key: CategoryMonth) -> Decimal:

@@ -133,6 +133,14 @@ def month_closed_event_id(user_id: uuid.UUID, year: int, month: int) -> uuid.UUI
     return uuid.uuid5(MONTH_CLOSED_NAMESPACE, f"{user_id}/{year:04d}-{month:02d}")
 
 
+def household_month_closed_event_id(
+    ledger_id: uuid.UUID, member_id: uuid.UUID | None, year: int, month: int
+) -> uuid.UUID:
+    """A shared ledger's digest: one id per ledger, month and member (None: its group's)."""
+    whom = "group" if member_id is None else str(member_id)
+    return uuid.uuid5(MONTH_CLOSED_NAMESPACE, f"ledger/{ledger_id}/{whom}/{year:04d}-{month:02d}")
+
+
 def budget_month_closed(
     *,
     user_id: uuid.UUID,
