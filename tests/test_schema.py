@@ -25,8 +25,10 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         # Issue 25: the language and currency the person chose; NULL: none chosen.
         "language": Column("text", True, None),
         "currency": Column("text", True, None),
-        # Issue 23: how other members of a shared ledger see the person.
+        # Issue 23: how other members of a shared ledger see the person, and the ledger their
+        # private /spent records into (NULL: their personal one).
         "display_name": Column("text", True, None),
+        "bot_ledger_id": Column("uuid", True, None),
         # Issue 14: raised by logout-all and a password change; access tokens carry it.
         "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
@@ -193,7 +195,7 @@ API_UNIQUE = {
 }
 
 API_INDEXES = {
-    "users": {},
+    "users": {"users_bot_ledger_id_idx": ("bot_ledger_id",)},
     "refresh_tokens": {"refresh_tokens_user_id_idx": ("user_id",)},
     "categories": {"categories_user_id_idx": ("user_id",)},
     "budgets": {"budgets_user_id_idx": ("user_id",)},
@@ -228,7 +230,7 @@ API_INDEXES = {
 # the row; the ledger's cascade removes a personal ledger's rows with its account. The
 # specification's transactions.user_id had no foreign key: it has SET NULL now too.
 API_FOREIGN_KEYS = {
-    "users": set(),
+    "users": {("bot_ledger_id", "ledgers", "SET NULL")},
     "refresh_tokens": {("user_id", "users", "CASCADE")},
     "categories": {("user_id", "users", "SET NULL"), ("ledger_id", "ledgers", "CASCADE")},
     "budgets": {("user_id", "users", "SET NULL"), ("ledger_id", "ledgers", "CASCADE")},
