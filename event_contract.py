@@ -542,8 +542,8 @@ class BotReply:
 
     `buttons`: an inline keyboard, rows of {"text", "data"} (the data comes back as a "choose"
     command). `chart`: {"title", "bars": [{"name", "spent", "limit"}], "language"?,
-    "currency"?}, amounts as strings,
-    sent as a photo with `text` as its caption.
+    "currency"?}, amounts as strings (`limit` null for a category without one: the chart is
+    drawn whenever the month has spending), sent as a photo with `text` as its caption.
     """
 
     TYPE: ClassVar[str] = BOT_REPLY

@@ -130,6 +130,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " `GET /api/reports/monthly` per user (a 36-month report costs 36)"),
     _s("EXPORT_RATE_LIMIT_PER_USER", "api", "`30 per hour`",
        "`GET /api/transactions/export.csv` per user"),
+    _s("INVITATION_LINK_URL", "api", "`/join` on the request's origin", "the page of your app"
+       " that takes a ledger invitation's code and posts it to `POST /api/ledgers/join`; an"
+       " invitation's `link` is it with `?code=<code>` (see [Households](#households))"),
     _s("TEST_MESSAGE_RATE_LIMIT", "notify", "`5 per hour`",
        "`POST /api/notifications/test` per user"),
     _s("TELEGRAM_LINK_RATE_LIMIT", "notify", "`10 per hour`",

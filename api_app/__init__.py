@@ -19,6 +19,7 @@ from api_app.categories.views import blp as categories_blp
 from api_app.config import load_config
 from api_app.extensions import db, jwt
 from api_app.goals.views import blp as goals_blp
+from api_app.ledgers.views import blp as ledgers_blp
 from api_app.metrics import init_metrics
 from api_app.outbox_relay import outbox_cli
 from api_app.recurring.cli import recurring_cli
@@ -61,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app, api)
     api.register_blueprint(health_blueprint())
     api.register_blueprint(users_blp)
+    api.register_blueprint(ledgers_blp)
     api.register_blueprint(categories_blp)
     api.register_blueprint(budgets_blp)
     api.register_blueprint(transactions_blp)

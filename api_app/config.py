@@ -82,6 +82,9 @@ def load_config(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             "REPORT_MONTHS_RATE_LIMIT_PER_USER", "720 per day"
         ),
         "EXPORT_RATE_LIMIT_PER_USER": environ.get("EXPORT_RATE_LIMIT_PER_USER", "30 per hour"),
+        # The page of the app that takes an invitation's code to POST /api/ledgers/join; the
+        # invitation's link is it with `?code=<code>`. Unset: `/join` on the request's origin.
+        "INVITATION_LINK_URL": environ.get("INVITATION_LINK_URL") or None,
         # Rate-limit counters live on the broker's Redis, under a prefix of their own.
         "RATELIMIT_STORAGE_URI": broker_url,
         "RATELIMIT_KEY_PREFIX": "budget-api",

@@ -149,3 +149,14 @@ def _storable(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise ValidationError("Text must be valid Unicode.") from error
+
+
+def ledger_id_field() -> fields.UUID:
+    """`ledger_id` in a create's body or a list's query: a ledger of the caller's."""
+    return fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "One of your ledgers (GET /api/ledgers); without it, your personal"
+            " ledger. A ledger that is not yours answers 404; a write to one you only view, 403."
+        },
+    )

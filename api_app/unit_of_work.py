@@ -1,7 +1,7 @@
 """The unit of work: one use case, one database transaction, committed once.
 
     with UnitOfWork(user_id) as uow:
-        row = uow.limits.write_expenses(insert(Transaction)..., added=[...])
+        row = uow.limits(ledger_id).write_expenses(insert(Transaction)..., added=[...])
 
 It holds what every write used to repeat: the commit (at the end of the `with` block; any
 exception, a domain error included, rolls everything back instead), the events recorded in the
@@ -43,7 +43,7 @@ class UnitOfWork(NestedTransaction):
         # The events it records are published right after its commit (api_app.events.fast_path).
         super().__init__(db.session())
         self.user_id = user_id
-        self._limits: LimitCrossings | None = None
+        self._limits: dict[uuid.UUID, LimitCrossings] = {}
 
     def record(self, event: Event) -> None:
         """Add `event` to the outbox in this transaction: it exists if and only if the change
@@ -54,19 +54,20 @@ class UnitOfWork(NestedTransaction):
         """`record` for an event whose id says what it is about: False if already recorded."""
         return record_event_once(self.session, event)
 
-    @property
-    def limits(self) -> LimitCrossings:
-        """The paths that change spending or limits of the user's category-months."""
-        if self._limits is None:
+    def limits(self, ledger_id: uuid.UUID) -> LimitCrossings:
+        """The paths that change spending or limits of the ledger's category-months, as the
+        unit's user."""
+        if ledger_id not in self._limits:
             if self.user_id is None:
-                raise RuntimeError("limit crossings are a user's: UnitOfWork(user_id)")
-            self._limits = LimitCrossings(
+                raise RuntimeError("limit crossings are made by a user: UnitOfWork(user_id)")
+            self._limits[ledger_id] = LimitCrossings(
                 self.session,
+                ledger_id,
                 self.user_id,
                 thresholds=current_app.config["BUDGET_WARNING_THRESHOLDS"],
                 record=self.record,
             )
-        return self._limits
+        return self._limits[ledger_id]
 
     def count_rows_written(self, rows: int) -> None:
         """Count rows this use case writes against the user's daily quota (api_app.quotas):

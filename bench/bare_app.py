@@ -18,9 +18,11 @@ import psycopg2  # type: ignore[import-untyped, unused-ignore]
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 
+# The row goes into its category's ledger, as the real endpoint's does.
 INSERT_TRANSACTION = (
-    "INSERT INTO transactions (user_id, category_id, type, amount, description, date)"
-    " VALUES (%(user_id)s, %(category_id)s, %(type)s, %(amount)s, %(description)s, %(date)s)"
+    "INSERT INTO transactions (user_id, category_id, type, amount, description, date, ledger_id)"
+    " SELECT %(user_id)s, id, %(type)s, %(amount)s, %(description)s, %(date)s, ledger_id"
+    " FROM categories WHERE id = %(category_id)s"
     " RETURNING id"
 )
 

@@ -50,6 +50,14 @@ def ensure_user(cursor: Cursor, email: str) -> uuid.UUID:
             (email, UNUSABLE_PASSWORD_HASH),
         )
         row = cursor.fetchone()
+        # Every account has its personal ledger, which it owns (as sign-up makes it).
+        cursor.execute(
+            "WITH ledger AS (INSERT INTO ledgers (name, kind, personal_user_id)"
+            " VALUES ('Personal', 'personal', %(user)s) RETURNING id)"
+            " INSERT INTO ledger_members (ledger_id, user_id, role)"
+            " SELECT id, %(user)s, 'owner' FROM ledger",
+            {"user": row[0]},
+        )
     return uuid.UUID(str(row[0]))
 
 
@@ -60,8 +68,10 @@ def ensure_category(cursor: Cursor, user_id: uuid.UUID, name: str) -> uuid.UUID:
     row = cursor.fetchone()
     if row is None:
         cursor.execute(
-            "INSERT INTO categories (user_id, name) VALUES (%s, %s) RETURNING id",
-            (str(user_id), name),
+            "INSERT INTO categories (user_id, name, ledger_id)"
+            " SELECT %(user_id)s, %(name)s, id FROM ledgers WHERE personal_user_id = %(user_id)s"
+            " RETURNING id",
+            {"user_id": str(user_id), "name": name},
         )
         row = cursor.fetchone()
     return uuid.UUID(str(row[0]))
@@ -78,8 +88,10 @@ def ensure_budget_limit(
     row = cursor.fetchone()
     if row is None:
         cursor.execute(
-            "INSERT INTO budgets (user_id, year, month) VALUES (%s, %s, %s) RETURNING id",
-            (str(user_id), month.year, month.month),
+            "INSERT INTO budgets (user_id, year, month, ledger_id)"
+            " SELECT %(user_id)s, %(year)s, %(month)s, id FROM ledgers"
+            " WHERE personal_user_id = %(user_id)s RETURNING id",
+            {"user_id": str(user_id), "year": month.year, "month": month.month},
         )
         row = cursor.fetchone()
     cursor.execute(
@@ -117,14 +129,16 @@ def ensure_history(
     )
     cursor.execute(
         """
-        INSERT INTO transactions (user_id, category_id, type, amount, description, date)
+        INSERT INTO transactions (user_id, category_id, type, amount, description, date, ledger_id)
         SELECT %(user_id)s,
                (%(category_ids)s::uuid[])[1 + n %% %(categories)s],
                (CASE WHEN n %% 10 = 0 THEN 'INCOME' ELSE 'EXPENSE' END)::transaction_type,
                (1 + (n %% 5000) / 100.0)::numeric(12, 2),
                NULL,
-               %(last_day)s::date - (n %% %(span)s)
-        FROM generate_series(0, %(size)s - 1) AS n
+               %(last_day)s::date - (n %% %(span)s),
+               ledger.id
+        FROM generate_series(0, %(size)s - 1) AS n,
+             (SELECT id FROM ledgers WHERE personal_user_id = %(user_id)s) AS ledger
         """,
         {
             "user_id": str(user_id),
@@ -144,10 +158,11 @@ def insert_month_transactions(
     """`per` expenses in each category within `month`."""
     cursor.execute(
         """
-        INSERT INTO transactions (user_id, category_id, type, amount, description, date)
+        INSERT INTO transactions (user_id, category_id, type, amount, description, date, ledger_id)
         SELECT %(user_id)s, category_id, 'EXPENSE'::transaction_type,
-               (3 + n)::numeric(12, 2), NULL, %(first_day)s::date + (n %% 28)
-        FROM unnest(%(category_ids)s::uuid[]) AS category_id, generate_series(0, %(per)s - 1) AS n
+               (3 + n)::numeric(12, 2), NULL, %(first_day)s::date + (n %% 28), ledger.id
+        FROM unnest(%(category_ids)s::uuid[]) AS category_id, generate_series(0, %(per)s - 1) AS n,
+             (SELECT id FROM ledgers WHERE personal_user_id = %(user_id)s) AS ledger
         """,
         {
             "user_id": str(user_id),

@@ -55,7 +55,13 @@ from devstack.servers import (
 from event_contract import SIGNERS, signing_key_setting
 from tests.processes import LaunchedProcess, launch
 from tests.telegram_standin import TelegramStandIn
-from tests.users import PASSWORD, SignedInUser, register_through, unique_email
+from tests.users import (
+    PASSWORD,
+    SignedInUser,
+    add_personal_ledger,
+    register_through,
+    unique_email,
+)
 from wsgi import Gateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -370,6 +376,8 @@ def make_user(api: Flask) -> Callable[[], SignedInUser]:
         with api.app_context():
             user = User(email=unique_email(), password_hash="unusable")
             db.session.add(user)
+            db.session.flush()
+            add_personal_ledger(user.id)
             db.session.commit()
             token = create_access_token(identity=str(user.id))
             return SignedInUser(api.test_client(), user.id, user.email, token)

@@ -22,6 +22,7 @@ from tests.parallel import in_parallel
 from tests.pipeline import finished_delivery, set_settings
 from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
+from tests.users import add_personal_ledger
 
 NOVEMBER = date(2026, 11, 10)
 
@@ -31,6 +32,7 @@ class Setup:
     user_id: uuid.UUID
     food: uuid.UUID
     rent: uuid.UUID
+    ledger_id: uuid.UUID
 
 
 @pytest.fixture
@@ -43,15 +45,16 @@ def setup(api: Flask) -> Setup:
         user = User(email=f"{uuid.uuid4().hex}@example.com", password_hash="unusable")
         db.session.add(user)
         db.session.flush()
-        food = Category(user_id=user.id, name="Food")
-        rent = Category(user_id=user.id, name="Rent")
+        ledger_id = add_personal_ledger(user.id)
+        food = Category(ledger_id=ledger_id, user_id=user.id, name="Food")
+        rent = Category(ledger_id=ledger_id, user_id=user.id, name="Rent")
         db.session.add_all([food, rent])
         db.session.flush()
-        budget = Budget(user_id=user.id, year=2026, month=11)
+        budget = Budget(ledger_id=ledger_id, user_id=user.id, year=2026, month=11)
         budget.limits.append(BudgetLimit(category_id=food.id, limit_amount=Decimal("500.00")))
         db.session.add(budget)
         db.session.commit()
-        return Setup(user.id, food.id, rent.id)
+        return Setup(user.id, food.id, rent.id, ledger_id)
 
 
 def add_transaction_use_case(
@@ -224,8 +227,18 @@ def test_reaching_a_goal_emits_once_by_contribution_or_by_lowering_the_target(
     from api_app.models import Goal
 
     with api.app_context():
-        bike = Goal(user_id=setup.user_id, name="New bike", target_amount=Decimal("1000.00"))
-        car = Goal(user_id=setup.user_id, name="Car", target_amount=Decimal("5000.00"))
+        bike = Goal(
+            ledger_id=setup.ledger_id,
+            user_id=setup.user_id,
+            name="New bike",
+            target_amount=Decimal("1000.00"),
+        )
+        car = Goal(
+            ledger_id=setup.ledger_id,
+            user_id=setup.user_id,
+            name="Car",
+            target_amount=Decimal("5000.00"),
+        )
         db.session.add_all([bike, car])
         db.session.commit()
         bike_id, car_id = bike.id, car.id

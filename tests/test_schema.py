@@ -14,6 +14,7 @@ UUID_KEY = Column("uuid", False, "gen_random_uuid()")
 NOW = Column("timestamp with time zone", False, "now()")
 MONEY = Column("numeric(12,2)", False, None)
 USER_ID = Column("uuid", False, None)
+LEDGER_ROLE_CHECKED = Column("text", False, None)
 
 API_COLUMNS: dict[str, dict[str, Column]] = {
     "users": {
@@ -24,6 +25,10 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         # Issue 25: the language and currency the person chose; NULL: none chosen.
         "language": Column("text", True, None),
         "currency": Column("text", True, None),
+        # Issue 23: how other members of a shared ledger see the person, and the ledger their
+        # private /spent records into (NULL: their personal one).
+        "display_name": Column("text", True, None),
+        "bot_ledger_id": Column("uuid", True, None),
         # Issue 14: raised by logout-all and a password change; access tokens carry it.
         "token_epoch": Column("integer", False, "0"),
         "created_at": NOW,
@@ -41,14 +46,18 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
     "categories": {
         "id": UUID_KEY,
         "name": Column("text", False, None),
-        "user_id": USER_ID,
+        # Issue 23: who made it (NULL once their account is gone); ledger_id its ledger.
+        "user_id": Column("uuid", True, None),
+        "ledger_id": Column("uuid", False, None),
         "icon": Column("text", True, None),
         "is_default": Column("boolean", False, "false"),
         "created_at": NOW,
     },
     "budgets": {
         "id": UUID_KEY,
-        "user_id": USER_ID,
+        # Issue 23: who made it (NULL once their account is gone); ledger_id its ledger.
+        "user_id": Column("uuid", True, None),
+        "ledger_id": Column("uuid", False, None),
         "month": Column("integer", False, None),
         "year": Column("integer", False, None),
         "created_at": NOW,
@@ -62,7 +71,9 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
     },
     "transactions": {
         "id": UUID_KEY,
-        "user_id": USER_ID,
+        # Issue 23: who made it (NULL once their account is gone); ledger_id its ledger.
+        "user_id": Column("uuid", True, None),
+        "ledger_id": Column("uuid", False, None),
         "category_id": Column("uuid", False, None),
         "type": Column("transaction_type", False, None),
         "amount": MONEY,
@@ -73,7 +84,9 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
     },
     "recurring_transactions": {
         "id": UUID_KEY,
-        "user_id": USER_ID,
+        # Issue 23: who made it (NULL once their account is gone); ledger_id its ledger.
+        "user_id": Column("uuid", True, None),
+        "ledger_id": Column("uuid", False, None),
         "category_id": Column("uuid", False, None),
         "type": Column("transaction_type", False, None),
         "amount": MONEY,
@@ -91,7 +104,9 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
     },
     "goals": {
         "id": UUID_KEY,
-        "user_id": USER_ID,
+        # Issue 23: who made it (NULL once their account is gone); ledger_id its ledger.
+        "user_id": Column("uuid", True, None),
+        "ledger_id": Column("uuid", False, None),
         "name": Column("text", False, None),
         "target_amount": MONEY,
         "current_amount": Column("numeric(12,2)", False, "0"),
@@ -132,13 +147,39 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "day": Column("date", False, None),
         "rows": Column("integer", False, None),
     },
+    # Issue 23: households. A ledger holds the budgeting rows; its members share it.
+    "ledgers": {
+        "id": UUID_KEY,
+        "name": Column("text", False, None),
+        "kind": Column("text", False, None),
+        "personal_user_id": Column("uuid", True, None),
+        "version": Column("integer", False, "1"),
+        "created_at": NOW,
+    },
+    "ledger_members": {
+        "ledger_id": Column("uuid", False, None),
+        "user_id": Column("uuid", False, None),
+        "role": LEDGER_ROLE_CHECKED,
+        "joined_at": NOW,
+    },
+    "ledger_invitations": {
+        "id": UUID_KEY,
+        "ledger_id": Column("uuid", False, None),
+        "code_digest": Column("text", False, None),
+        "role": LEDGER_ROLE_CHECKED,
+        "created_by": Column("uuid", True, None),
+        "created_at": NOW,
+        "expires_at": Column("timestamp with time zone", False, None),
+        "used_at": Column("timestamp with time zone", True, None),
+        "used_by": Column("uuid", True, None),
+    },
 }
 
 API_UNIQUE = {
     "users": {("email",)},
     "refresh_tokens": {("token",)},
-    "categories": {("user_id", "name")},
-    "budgets": {("user_id", "month", "year")},
+    "categories": {("ledger_id", "name")},
+    "budgets": {("ledger_id", "month", "year")},
     "budget_limits": {("budget_id", "category_id")},
     "transactions": set(),
     "goals": set(),
@@ -148,26 +189,31 @@ API_UNIQUE = {
     "daily_row_counts": set(),  # its primary key is the user
     "recurring_transactions": set(),
     "recurring_occurrences": set(),
+    "ledgers": {("personal_user_id",)},
+    "ledger_members": set(),  # its primary key is (ledger, user)
+    "ledger_invitations": {("code_digest",)},
 }
 
 API_INDEXES = {
-    "users": {},
+    "users": {"users_bot_ledger_id_idx": ("bot_ledger_id",)},
     "refresh_tokens": {"refresh_tokens_user_id_idx": ("user_id",)},
     "categories": {"categories_user_id_idx": ("user_id",)},
     "budgets": {"budgets_user_id_idx": ("user_id",)},
     "budget_limits": {},
     "transactions": {
+        "transactions_ledger_id_date_idx": ("ledger_id", "date"),
         "transactions_user_id_date_idx": ("user_id", "date"),
         "transactions_category_id_idx": ("category_id",),
         "transactions_recurring_id_idx": ("recurring_id",),
     },
     "recurring_transactions": {
+        "recurring_transactions_ledger_id_idx": ("ledger_id",),
         "recurring_transactions_user_id_idx": ("user_id",),
         "recurring_transactions_category_id_idx": ("category_id",),
         "recurring_transactions_next_date_idx": ("next_date",),
     },
     "recurring_occurrences": {},
-    "goals": {"goals_user_id_idx": ("user_id",)},
+    "goals": {"goals_ledger_id_idx": ("ledger_id",), "goals_user_id_idx": ("user_id",)},
     # Partial: only the rows the relay still has to publish.
     "outbox_events": {"outbox_events_unpublished_idx": ("created_at",)},
     "job_runs": {},
@@ -175,14 +221,19 @@ API_INDEXES = {
         "bot_commands_user_id_chat_id_created_at_idx": ("user_id", "chat_id", "created_at")
     },
     "daily_row_counts": {},
+    "ledgers": {},
+    "ledger_members": {"ledger_members_user_id_idx": ("user_id",)},
+    "ledger_invitations": {"ledger_invitations_ledger_id_idx": ("ledger_id",)},
 }
 
-# transactions.user_id has no foreign key in the specification.
+# Issue 23: a row's maker (user_id) is SET NULL when their account goes, so a shared ledger keeps
+# the row; the ledger's cascade removes a personal ledger's rows with its account. The
+# specification's transactions.user_id had no foreign key: it has SET NULL now too.
 API_FOREIGN_KEYS = {
-    "users": set(),
+    "users": {("bot_ledger_id", "ledgers", "SET NULL")},
     "refresh_tokens": {("user_id", "users", "CASCADE")},
-    "categories": {("user_id", "users", "CASCADE")},
-    "budgets": {("user_id", "users", "CASCADE")},
+    "categories": {("user_id", "users", "SET NULL"), ("ledger_id", "ledgers", "CASCADE")},
+    "budgets": {("user_id", "users", "SET NULL"), ("ledger_id", "ledgers", "CASCADE")},
     "budget_limits": {
         ("budget_id", "budgets", "CASCADE"),
         ("category_id", "categories", "CASCADE"),
@@ -190,8 +241,10 @@ API_FOREIGN_KEYS = {
     "transactions": {
         ("category_id", "categories", "CASCADE"),
         ("recurring_id", "recurring_transactions", "SET NULL"),
+        ("user_id", "users", "SET NULL"),
+        ("ledger_id", "ledgers", "CASCADE"),
     },
-    "goals": {("user_id", "users", "CASCADE")},
+    "goals": {("user_id", "users", "SET NULL"), ("ledger_id", "ledgers", "CASCADE")},
     "outbox_events": set(),
     "job_runs": set(),
     "bot_commands": {
@@ -199,11 +252,19 @@ API_FOREIGN_KEYS = {
         ("transaction_id", "transactions", "SET NULL"),
     },
     "recurring_transactions": {
-        ("user_id", "users", "CASCADE"),
+        ("user_id", "users", "SET NULL"),
+        ("ledger_id", "ledgers", "CASCADE"),
         ("category_id", "categories", "CASCADE"),
     },
     "recurring_occurrences": {("recurring_id", "recurring_transactions", "CASCADE")},
     "daily_row_counts": {("user_id", "users", "CASCADE")},
+    "ledgers": {("personal_user_id", "users", "CASCADE")},
+    "ledger_members": {("ledger_id", "ledgers", "CASCADE"), ("user_id", "users", "CASCADE")},
+    "ledger_invitations": {
+        ("ledger_id", "ledgers", "CASCADE"),
+        ("created_by", "users", "SET NULL"),
+        ("used_by", "users", "SET NULL"),
+    },
 }
 
 NOTIFY_COLUMNS = {

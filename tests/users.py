@@ -145,6 +145,22 @@ class SignedInUser:
         return rows
 
 
+def add_personal_ledger(user_id: uuid.UUID) -> uuid.UUID:
+    """The personal ledger of a user row made directly (as sign-up makes it, without the
+    default categories), in the app context's session; its id."""
+    from api_app.extensions import db
+    from api_app.ledgers.creation import PERSONAL_LEDGER_NAME, create_ledger
+    from event_contract import LEDGER_PERSONAL
+
+    return create_ledger(
+        db.session(),
+        name=PERSONAL_LEDGER_NAME,
+        kind=LEDGER_PERSONAL,
+        owner_id=user_id,
+        language=None,
+    )
+
+
 def register_through(
     client: Any, email: str | None = None, password: str = PASSWORD
 ) -> SignedInUser:

@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask_jwt_extended import JWTManager, create_access_token
-from sqlalchemy import bindparam, select
 
 from api_app.extensions import db
+from api_app.ledgers.membership import Memberships, remember_for_request, token_user_statement
 from api_app.models import User
 from event_contract import TOKEN_EPOCH_CLAIM
 from service_kit.access import TOKEN_NO_LONGER_VALID
@@ -26,10 +26,9 @@ from service_kit.access import TOKEN_NO_LONGER_VALID
 JwtPart = dict[str, Any]
 
 
-# Every protected request runs it: built once, so SQLAlchemy derives its cache key once.
-TOKEN_USER = (
-    select(User).where(User.id == bindparam("user_id")).with_for_update(read=True, key_share=True)
-)
+# Every protected request runs it: built once, so SQLAlchemy derives its cache key once. The
+# user's ledger memberships come along, so a use case checks its ledger without a round trip.
+TOKEN_USER = token_user_statement()
 
 
 def mint_access_token(user: User) -> str:
@@ -92,9 +91,13 @@ def _token_user(_header: JwtPart, data: JwtPart) -> User | None:
     epoch = token_epoch(data)
     if user_id is None or epoch is None:
         return None
-    user: User | None = db.session.scalar(TOKEN_USER, {"user_id": user_id})
-    if user is None or epoch < user.token_epoch:
+    row = db.session.execute(TOKEN_USER, {"user_id": user_id}).one_or_none()
+    if row is None:
         return None
+    user: User = row[0]
+    if epoch < user.token_epoch:
+        return None
+    remember_for_request(Memberships.parse(user.id, row[1]))
     return user
 
 

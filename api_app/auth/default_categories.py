@@ -1,10 +1,8 @@
-"""The categories every new user starts with."""
+"""The categories every new ledger starts with: a new account's personal ledger, and every
+shared ledger made later."""
 
 from __future__ import annotations
 
-import uuid
-
-from api_app.models import Category
 from service_kit.i18n import DEFAULT_LANGUAGE, translator
 
 
@@ -27,10 +25,7 @@ DEFAULT_CATEGORIES: tuple[tuple[str, str], ...] = (
 )
 
 
-def default_categories(user_id: uuid.UUID, language: str = DEFAULT_LANGUAGE) -> list[Category]:
-    """The same icons in every language, the names in the person's."""
+def default_categories(language: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
+    """(name, icon): the same icons in every language, the names in the person's."""
     t = translator(language)
-    return [
-        Category(user_id=user_id, name=t.gettext(name), icon=icon, is_default=True)
-        for name, icon in DEFAULT_CATEGORIES
-    ]
+    return [(t.gettext(name), icon) for name, icon in DEFAULT_CATEGORIES]

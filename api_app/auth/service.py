@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
-from api_app.auth.default_categories import default_categories
 from api_app.auth.passwords import check_password, hash_password
 from api_app.events import user_registered, user_sessions_revoked
+from api_app.ledgers.creation import PERSONAL_LEDGER_NAME, create_ledger
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
-from event_contract import REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
+from event_contract import LEDGER_PERSONAL, REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
 from service_kit.i18n import choose_language
 
 
@@ -54,7 +54,14 @@ def register(
         except IntegrityError:
             # Another request registered the same email between the check and the insert.
             raise EmailTakenError from None
-        uow.session.add_all(default_categories(user.id, choose_language(language, client_language)))
+        # Their personal ledger, its ownership and its default categories: one statement.
+        create_ledger(
+            uow.session,
+            name=PERSONAL_LEDGER_NAME,
+            kind=LEDGER_PERSONAL,
+            owner_id=user.id,
+            language=choose_language(language, client_language),
+        )
         session = _issue_session(user)
         uow.record(user_registered(user.id, user.email, language))
     return session

@@ -33,7 +33,14 @@ def close_month_command(year: int | None, month: int | None) -> None:
         if report.waiting
         else ""
     )
+    households = (
+        f"; {report.households} shared ledgers with transactions, {report.households_closed}"
+        f" closed now, {report.households_waiting} waiting for the month to end in their"
+        " owner's time zone"
+        if report.households
+        else ""
+    )
     click.echo(
         f"closed {year}-{month:02d}: {report.users} users with transactions,"
-        f" {report.emitted} new digest events{waiting}"
+        f" {report.emitted} new digest events{waiting}{households}"
     )

@@ -1,5 +1,8 @@
 """Closing a month: one budget.month_closed event (the monthly digest) per user with
-transactions dated in it, once the month has ended in the user's time zone.
+transactions dated in their personal ledger in it, once the month has ended in the user's time
+zone; and for each shared ledger with transactions in it, once the month has ended in its
+owner's zone, one per member at that moment and one for its group (api_app.crossings.audience),
+each naming the ledger.
 
 Idempotent per user and month: the event's id is derived from both (uuid5), recorded with
 INSERT ... ON CONFLICT DO NOTHING, so closing a month again records nothing new. Once the relay
@@ -11,17 +14,32 @@ zone (west of UTC, early on the 1st) is left for a later run: run it hourly on t
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
 from api_app.budgets.summary import monthly_summary
-from api_app.events import ClosedCategory, budget_month_closed, month_closed_event_id, recorded_ids
-from api_app.models import Transaction, User
+from api_app.crossings.audience import Recorded, addressed
+from api_app.events import (
+    ClosedCategory,
+    budget_month_closed,
+    household_month_closed_event_id,
+    month_closed_event_id,
+    recorded_ids,
+)
+from api_app.models import Ledger, LedgerMember, Transaction, User
 from api_app.months import month_bounds
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
+from event_contract import (
+    AUDIENCE_GROUP,
+    LEDGER_PERSONAL,
+    LEDGER_SHARED,
+    ROLE_OWNER,
+    BudgetMonthClosed,
+    Event,
+)
 
 # Users whose already-recorded events are looked up in one query.
 BATCH_SIZE = 500
@@ -34,6 +52,11 @@ class CloseReport:
     emitted: int
     # Users whose month has not ended yet in their time zone.
     waiting: int = 0
+    # Shared ledgers with transactions in the month, and those this run closed (their members'
+    # and group's digests), and those whose month has not ended in their owner's zone.
+    households: int = 0
+    households_closed: int = 0
+    households_waiting: int = 0
 
 
 def previous_month(today: date) -> tuple[int, int]:
@@ -52,32 +75,123 @@ def close_month(year: int, month: int, now: datetime | None = None) -> CloseRepo
     emitted = waiting = 0
     for start in range(0, len(users), BATCH_SIZE):
         pending = {
-            month_closed_event_id(user_id, year, month): user_id
-            for user_id in users[start : start + BATCH_SIZE]
+            month_closed_event_id(user_id, year, month): (user_id, ledger_id)
+            for user_id, ledger_id in users[start : start + BATCH_SIZE]
         }
         with UnitOfWork() as uow:
             for event_id in recorded_ids(uow.session, list(pending)):
                 del pending[event_id]
-        for user_id in pending.values():
-            outcome = _close_for(user_id, year, month, moment)
+        for user_id, ledger_id in pending.values():
+            outcome = _close_for(user_id, ledger_id, year, month, moment)
             emitted += outcome == "closed"
             waiting += outcome == "waiting"
-    return CloseReport(users=len(users), emitted=emitted, waiting=waiting)
+    households = _households_active_in(year, month)
+    closed = households_waiting = 0
+    for ledger_id in households:
+        outcome = _close_shared(ledger_id, year, month, moment)
+        closed += outcome == "closed"
+        households_waiting += outcome == "waiting"
+    return CloseReport(
+        users=len(users),
+        emitted=emitted,
+        waiting=waiting,
+        households=len(households),
+        households_closed=closed,
+        households_waiting=households_waiting,
+    )
 
 
-def _users_active_in(year: int, month: int) -> list[uuid.UUID]:
+def _users_active_in(year: int, month: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(user, their personal ledger) for every personal ledger with transactions in the month."""
     first, following = month_bounds(year, month)
     with UnitOfWork() as uow:
-        user_ids = uow.session.scalars(
-            select(Transaction.user_id)
-            .where(Transaction.date >= first, Transaction.date < following)
+        rows = uow.session.execute(
+            select(Ledger.personal_user_id, Ledger.id)
+            .join(Transaction, Transaction.ledger_id == Ledger.id)
+            .where(
+                Ledger.kind == LEDGER_PERSONAL,
+                Transaction.date >= first,
+                Transaction.date < following,
+            )
             .distinct()
-            .order_by(Transaction.user_id)
+            .order_by(Ledger.personal_user_id)
         ).all()
-    return list(user_ids)
+    return [(user_id, ledger_id) for user_id, ledger_id in rows if user_id is not None]
 
 
-def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
+def _households_active_in(year: int, month: int) -> list[uuid.UUID]:
+    """Every shared ledger with transactions in the month."""
+    first, following = month_bounds(year, month)
+    with UnitOfWork() as uow:
+        ledger_ids = uow.session.scalars(
+            select(Ledger.id)
+            .join(Transaction, Transaction.ledger_id == Ledger.id)
+            .where(
+                Ledger.kind == LEDGER_SHARED,
+                Transaction.date >= first,
+                Transaction.date < following,
+            )
+            .distinct()
+            .order_by(Ledger.id)
+        ).all()
+    return list(ledger_ids)
+
+
+def _close_shared(ledger_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
+    """ "closed" when this call recorded the household's digests, "waiting" while the month
+    runs in its owner's zone, "skipped" otherwise (recorded before, or the ledger is gone).
+    Its events' ids derive from the ledger, the month and whom each is for, so closing it
+    again records nothing new."""
+    with UnitOfWork() as uow:
+        owner = uow.session.execute(
+            select(User.id, User.timezone)
+            .join(LedgerMember, LedgerMember.user_id == User.id)
+            .where(LedgerMember.ledger_id == ledger_id, LedgerMember.role == ROLE_OWNER)
+            .with_for_update(read=True, key_share=True, of=User)
+        ).one_or_none()
+        if owner is None:
+            return "skipped"
+        owner_id, zone = owner
+        if today_in(zone, now) < month_bounds(year, month)[1]:
+            return "waiting"
+        if recorded_ids(
+            uow.session, [household_month_closed_event_id(ledger_id, None, year, month)]
+        ):
+            return "skipped"
+        digest = _digest(owner_id, ledger_id, year, month)
+        for event in addressed(uow.session, digest, ledger_id, Recorded(by=None), personal=False):
+            payload = event.payload
+            assert isinstance(payload, BudgetMonthClosed)
+            is_group = payload.ledger is not None and payload.ledger.audience == AUDIENCE_GROUP
+            uow.record_once(
+                replace(
+                    event,
+                    id=household_month_closed_event_id(
+                        ledger_id, None if is_group else event.user_id, year, month
+                    ),
+                )
+            )
+    return "closed"
+
+
+def _digest(user_id: uuid.UUID, ledger_id: uuid.UUID, year: int, month: int) -> Event:
+    summary = monthly_summary(ledger_id, year, month)
+    return budget_month_closed(
+        user_id=user_id,
+        year=year,
+        month=month,
+        income=summary.income,
+        expense=summary.expense,
+        categories=[
+            ClosedCategory(category.name, category.limit, category.spent)
+            for category in summary.categories
+        ],
+    )
+
+
+def _close_for(
+    user_id: uuid.UUID, ledger_id: uuid.UUID, year: int, month: int, now: datetime
+) -> str:
     """ "closed" when this call recorded the digest, "waiting" when the month is still running in
     the user's zone, "skipped" otherwise (recorded before, or the account is gone)."""
     with UnitOfWork(user_id) as uow:
@@ -93,18 +207,5 @@ def _close_for(user_id: uuid.UUID, year: int, month: int, now: datetime) -> str:
             return "skipped"
         if today_in(zone, now) < month_bounds(year, month)[1]:
             return "waiting"
-        summary = monthly_summary(user_id, year, month)
-        added = uow.record_once(
-            budget_month_closed(
-                user_id=user_id,
-                year=year,
-                month=month,
-                income=summary.income,
-                expense=summary.expense,
-                categories=[
-                    ClosedCategory(category.name, category.limit, category.spent)
-                    for category in summary.categories
-                ],
-            )
-        )
+        added = uow.record_once(_digest(user_id, ledger_id, year, month))
     return "closed" if added else "skipped"

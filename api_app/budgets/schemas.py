@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api_app.budgets.service import NewBudget, NewLimit
-from api_app.schemas_common import Money, MoneyOut, Percent
+from api_app.schemas_common import Money, MoneyOut, Percent, ledger_id_field
 
 MONTH = validate.Range(min=1, max=12)
 YEAR = validate.Range(min=2000, max=2100)
@@ -49,9 +49,11 @@ class BudgetCreateSchema(Schema):
     copy_from = fields.String(
         validate=validate.OneOf(["previous"]),
         metadata={
-            "description": "`previous`: start from the limits of your latest earlier budget."
+            "description": "`previous`: start from the limits of the ledger's latest earlier"
+            " budget."
         },
     )
+    ledger_id = ledger_id_field()
 
     @validates_schema
     def _one_limit_per_category(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -66,11 +68,13 @@ class BudgetCreateSchema(Schema):
             month=data["month"],
             limits=data["limits"],
             copy_previous=data.get("copy_from") == "previous",
+            ledger_id=data["ledger_id"],
         )
 
 
 class BudgetListArgsSchema(Schema):
     year = fields.Integer(validate=YEAR, metadata={"description": "Only budgets of this year"})
+    ledger_id = ledger_id_field()
 
 
 class LimitAmountSchema(Schema):
@@ -80,6 +84,7 @@ class LimitAmountSchema(Schema):
 class SummaryArgsSchema(Schema):
     year = fields.Integer(required=True, validate=YEAR)
     month = fields.Integer(required=True, validate=MONTH)
+    ledger_id = ledger_id_field()
 
 
 class CategorySpendingSchema(Schema):

@@ -11,15 +11,17 @@ from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from api_app.budgets.summary import MonthlySummary, monthly_summary
 from api_app.crossings.limits import CategoryMonth, LockedLimit
 from api_app.domain_errors import ConflictError, FieldPath, NotFoundError
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import Budget, BudgetLimit, Category
 from api_app.unit_of_work import UnitOfWork
 from service_kit.pagination import ListOrder
 
-MONTH_TAKEN = "budgets_user_id_month_year_key"
-# A user has one budget per month, so (year, month) is unique in their list.
+MONTH_TAKEN = "budgets_ledger_id_month_year_key"
+# A ledger has one budget per month, so (year, month) is unique in its list.
 BUDGET_ORDER = ListOrder((Budget.year, Budget.month), descending=True)
 
 
@@ -34,25 +36,36 @@ class NewBudget:
     year: int
     month: int
     limits: list[NewLimit] = field(default_factory=list)
-    # Start from the limits of the user's latest earlier budget; given limits override them.
+    # Start from the limits of the ledger's latest earlier budget; given limits override them.
     copy_previous: bool = False
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
-def budgets_of(user_id: uuid.UUID, year: int | None) -> Select[tuple[Budget]]:
-    """The user's budgets, newest month first."""
+def budgets_of(
+    user_id: uuid.UUID, year: int | None, ledger_id: uuid.UUID | None = None
+) -> Select[tuple[Budget]]:
+    """The ledger's budgets (None: the person's personal ledger), newest month first."""
     query = (
         select(Budget)
-        .where(Budget.user_id == user_id)
+        .where(Budget.ledger_id == memberships_of(user_id).reading(ledger_id))
         .order_by(*BUDGET_ORDER.clauses())
         .options(selectinload(Budget.limits))
     )
     return query if year is None else query.where(Budget.year == year)
 
 
+def summary_of(
+    user_id: uuid.UUID, year: int, month: int, ledger_id: uuid.UUID | None = None
+) -> MonthlySummary:
+    """The month of a ledger of the person's (None: their personal one)."""
+    return monthly_summary(memberships_of(user_id).reading(ledger_id), year, month)
+
+
 def get_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
     budget = db.session.scalar(
         select(Budget)
-        .where(Budget.id == budget_id, Budget.user_id == user_id)
+        .where(Budget.id == budget_id, Budget.ledger_id.in_(memberships_of(user_id).readable))
         .options(selectinload(Budget.limits))
     )
     if budget is None:
@@ -61,11 +74,12 @@ def get_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
 
 
 def create_budget(user_id: uuid.UUID, new: NewBudget) -> Budget:
-    """The month's budget, one per user and month; given limits override copied ones."""
+    """The month's budget, one per ledger and month; given limits override copied ones."""
+    ledger_id = memberships_of(user_id).writing(new.ledger_id)
     with UnitOfWork(user_id) as uow:
-        amounts = _latest_limits_before(user_id, new.year, new.month) if new.copy_previous else {}
+        amounts = _latest_limits_before(ledger_id, new.year, new.month) if new.copy_previous else {}
         amounts.update({limit.category_id: limit.limit_amount for limit in new.limits})
-        owned = _lock_own_categories(user_id, list(amounts))
+        owned = _lock_own_categories(ledger_id, list(amounts))
         unknown: dict[FieldPath, str] = {
             ("limits", index, "category_id"): "No such category."
             for index, limit in enumerate(new.limits)
@@ -77,6 +91,7 @@ def create_budget(user_id: uuid.UUID, new: NewBudget) -> Budget:
         kept = {category_id: amount for category_id, amount in amounts.items()
                 if category_id in owned}  # fmt: skip
         budget = Budget(
+            ledger_id=ledger_id,
             user_id=user_id,
             year=new.year,
             month=new.month,
@@ -92,11 +107,11 @@ def create_budget(user_id: uuid.UUID, new: NewBudget) -> Budget:
         except IntegrityError as error:
             if MONTH_TAKEN in str(error.orig):
                 raise ConflictError(
-                    f"you already have a budget for {new.year}-{new.month:02d}"
+                    f"the ledger already has a budget for {new.year}-{new.month:02d}"
                 ) from None
             raise
         # Limits set below what was already spent that month cross at once.
-        uow.limits.limits_created(budget.id, new.year, new.month, kept, owned)
+        uow.limits(ledger_id).limits_created(budget.id, new.year, new.month, kept, owned)
     return budget
 
 
@@ -129,7 +144,7 @@ def set_limit(
             budget.updated_at = datetime.now(UTC)
             uow.session.flush()
 
-        uow.limits.set_limit(
+        uow.limits(budget.ledger_id).set_limit(
             budget.id, CategoryMonth(category_id, budget.year, budget.month), amount, store
         )
     return budget
@@ -150,22 +165,25 @@ def remove_limit(user_id: uuid.UUID, budget_id: uuid.UUID, category_id: uuid.UUI
 
 
 def _lock_budget(user_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
+    """A budget of the person's ledgers, locked; Forbidden for a viewer of its ledger."""
+    memberships = memberships_of(user_id)
     budget = db.session.scalar(
         select(Budget)
-        .where(Budget.id == budget_id, Budget.user_id == user_id)
+        .where(Budget.id == budget_id, Budget.ledger_id.in_(memberships.readable))
         .options(selectinload(Budget.limits))
         .with_for_update(of=Budget)
     )
     if budget is None:
         raise NotFoundError("budget not found")
+    memberships.check_writer(budget.ledger_id)
     return budget
 
 
-def _latest_limits_before(user_id: uuid.UUID, year: int, month: int) -> dict[uuid.UUID, Decimal]:
+def _latest_limits_before(ledger_id: uuid.UUID, year: int, month: int) -> dict[uuid.UUID, Decimal]:
     previous = db.session.scalar(
         select(Budget)
         .where(
-            Budget.user_id == user_id,
+            Budget.ledger_id == ledger_id,
             or_(Budget.year < year, and_(Budget.year == year, Budget.month < month)),
         )
         .order_by(Budget.year.desc(), Budget.month.desc())
@@ -177,14 +195,16 @@ def _latest_limits_before(user_id: uuid.UUID, year: int, month: int) -> dict[uui
     return {limit.category_id: limit.limit_amount for limit in previous.limits}
 
 
-def _lock_own_categories(user_id: uuid.UUID, category_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Those of the categories that are the user's (id -> name), FOR NO KEY UPDATE until commit
+def _lock_own_categories(
+    ledger_id: uuid.UUID, category_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Those of the categories that are the ledger's (id -> name), FOR NO KEY UPDATE until commit
     (api_app.crossings.limits: changes to a category's months are serialised on it)."""
     if not category_ids:
         return {}
     rows = db.session.execute(
         select(Category.id, Category.name)
-        .where(Category.id.in_(category_ids), Category.user_id == user_id)
+        .where(Category.id.in_(category_ids), Category.ledger_id == ledger_id)
         .with_for_update(key_share=True)
     ).tuples()
     return dict(rows.all())

@@ -51,7 +51,7 @@ class MonthlySummary:
         return self.income - self.expense
 
 
-def monthly_summary(user_id: uuid.UUID, year: int, month: int) -> MonthlySummary:
+def monthly_summary(ledger_id: uuid.UUID, year: int, month: int) -> MonthlySummary:
     """Two aggregate queries over the month's rows, whether or not a budget exists for it.
 
     A category appears when it has a limit in the month's budget or expenses in the month.
@@ -59,17 +59,17 @@ def monthly_summary(user_id: uuid.UUID, year: int, month: int) -> MonthlySummary
     totals = dict(
         db.session.execute(
             select(Transaction.type, func.sum(Transaction.amount))
-            .where(in_month(user_id, year, month))
+            .where(in_month(Transaction.ledger_id == ledger_id, year, month))
             .group_by(Transaction.type)
         )
         .tuples()
         .all()
     )
-    spent = expense_totals_by_category(user_id, year, month).subquery()
+    spent = expense_totals_by_category(ledger_id, year, month).subquery()
     limits = (
         select(BudgetLimit.category_id, BudgetLimit.limit_amount)
         .join(Budget, Budget.id == BudgetLimit.budget_id)
-        .where(Budget.user_id == user_id, Budget.year == year, Budget.month == month)
+        .where(Budget.ledger_id == ledger_id, Budget.year == year, Budget.month == month)
         .subquery()
     )
     rows = db.session.execute(
@@ -82,7 +82,7 @@ def monthly_summary(user_id: uuid.UUID, year: int, month: int) -> MonthlySummary
         )
         .select_from(spent.join(limits, spent.c.category_id == limits.c.category_id, full=True))
         .join(Category, Category.id == func.coalesce(spent.c.category_id, limits.c.category_id))
-        .where(Category.user_id == user_id)
+        .where(Category.ledger_id == ledger_id)
         .order_by(Category.name, Category.id)
     ).tuples()
     return MonthlySummary(

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
-from api_app.access import current_user_id, protected
+from api_app.access import NO_SUCH_LEDGER, VIEWER_READS_ONLY, current_user_id, protected
 from api_app.budgets import service
 from api_app.budgets.schemas import (
     BudgetCreateSchema,
@@ -19,7 +19,7 @@ from api_app.budgets.schemas import (
     MonthlySummarySchema,
     SummaryArgsSchema,
 )
-from api_app.budgets.summary import MonthlySummary, monthly_summary
+from api_app.budgets.summary import MonthlySummary
 from api_app.models import Budget
 from service_kit.blueprint import Blueprint
 
@@ -33,15 +33,22 @@ class Budgets(MethodView):
     @protected(blp)
     @blp.arguments(BudgetListArgsSchema, location="query")
     @blp.response(200, BudgetSchema(many=True))
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.paginate(service.BUDGET_ORDER)
     def get(self, args: dict[str, Any]) -> Select[tuple[Budget]]:
-        """Your budgets, newest month first"""
-        return service.budgets_of(current_user_id(), args.get("year"))
+        """The budgets of one of your ledgers (your personal one by default), newest month
+        first"""
+        return service.budgets_of(current_user_id(), args.get("year"), args["ledger_id"])
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(BudgetCreateSchema)
     @blp.response(201, BudgetSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="A limit names no category of yours")
+    @blp.alt_response(
+        404,
+        schema=ErrorSchema,
+        description="No such ledger of yours, or a limit names no category of the ledger",
+    )
     @blp.alt_response(
         409, schema=ErrorSchema, description="You already have a budget for that month"
     )
@@ -55,9 +62,10 @@ class Summary(MethodView):
     @protected(blp)
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, MonthlySummarySchema)
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     def get(self, args: dict[str, Any]) -> MonthlySummary:
         """Income, expense and spending against limits for one month (with or without a budget)"""
-        return monthly_summary(current_user_id(), args["year"], args["month"])
+        return service.summary_of(current_user_id(), args["year"], args["month"], args["ledger_id"])
 
 
 @blp.route("/<uuid:budget_id>")
@@ -70,6 +78,7 @@ class BudgetById(MethodView):
         return service.get_budget(current_user_id(), budget_id)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_BUDGET)
     def delete(self, budget_id: uuid.UUID) -> None:
@@ -80,6 +89,7 @@ class BudgetById(MethodView):
 @blp.route("/<uuid:budget_id>/limits/<uuid:category_id>")
 class CategoryLimit(MethodView):
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(LimitAmountSchema)
     @blp.response(200, BudgetSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such budget or category of yours")
@@ -88,6 +98,7 @@ class CategoryLimit(MethodView):
         return service.set_limit(current_user_id(), budget_id, category_id, data["limit_amount"])
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.response(204)
     @blp.alt_response(
         404,

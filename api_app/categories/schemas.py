@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load
 
 from api_app.categories.service import CategoryChanges, NewCategory
-from api_app.schemas_common import Text
+from api_app.schemas_common import Text, ledger_id_field
 
 NAME_MAX_LENGTH = 64
 ICON_MAX_LENGTH = 64
@@ -24,6 +24,7 @@ class CategorySchema(Schema):
 class CategoryCreateSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH, required=True)
     icon = Text(max_length=ICON_MAX_LENGTH, allow_none=True, load_default=None)
+    ledger_id = ledger_id_field()
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewCategory:
@@ -37,6 +38,10 @@ class CategoryUpdateSchema(Schema):
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> CategoryChanges:
         return CategoryChanges(**data)
+
+
+class CategoryListArgsSchema(Schema):
+    ledger_id = ledger_id_field()
 
 
 class CategoryDeleteArgsSchema(Schema):

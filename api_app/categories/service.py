@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import BudgetLimit, Category, RecurringTransaction, Transaction
 from api_app.unit_of_work import UnitOfWork
 from service_kit.pagination import ListOrder
 
-NAME_TAKEN = "categories_user_id_name_key"
+NAME_TAKEN = "categories_ledger_id_name_key"
 CATEGORY_ORDER = ListOrder((Category.name, Category.id), descending=False)
 
 
@@ -23,6 +24,8 @@ CATEGORY_ORDER = ListOrder((Category.name, Category.id), descending=False)
 class NewCategory:
     name: str
     icon: str | None = None
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,23 @@ class CategoryChanges:
     icon: str | Unset | None = UNSET
 
 
-def categories_of(user_id: uuid.UUID) -> Select[tuple[Category]]:
-    return select(Category).where(Category.user_id == user_id).order_by(*CATEGORY_ORDER.clauses())
+def categories_of(
+    user_id: uuid.UUID, ledger_id: uuid.UUID | None = None
+) -> Select[tuple[Category]]:
+    """The categories of a ledger of the person's (None: their personal one)."""
+    ledger_id = memberships_of(user_id).reading(ledger_id)
+    return (
+        select(Category).where(Category.ledger_id == ledger_id).order_by(*CATEGORY_ORDER.clauses())
+    )
 
 
 def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:
+    """A category of any of the person's ledgers."""
     category = db.session.scalar(
-        select(Category).where(Category.id == category_id, Category.user_id == user_id)
+        select(Category).where(
+            Category.id == category_id,
+            Category.ledger_id.in_(memberships_of(user_id).readable),
+        )
     )
     if category is None:
         raise NotFoundError("category not found")
@@ -47,8 +60,9 @@ def get_category(user_id: uuid.UUID, category_id: uuid.UUID) -> Category:
 
 
 def create_category(user_id: uuid.UUID, new: NewCategory) -> Category:
+    ledger_id = memberships_of(user_id).writing(new.ledger_id)
     with UnitOfWork(user_id) as uow:
-        category = Category(user_id=user_id, name=new.name, icon=new.icon)
+        category = Category(ledger_id=ledger_id, user_id=user_id, name=new.name, icon=new.icon)
         uow.session.add(category)
         _flush_unless_name_taken(uow, category.name)
     return category
@@ -59,6 +73,7 @@ def update_category(
 ) -> Category:
     with UnitOfWork(user_id) as uow:
         category = get_category(user_id, category_id)
+        memberships_of(user_id).check_writer(category.ledger_id)
         if not isinstance(changes.name, Unset):
             category.name = changes.name
         if not isinstance(changes.icon, Unset):
@@ -82,13 +97,14 @@ def delete_category(
             "Must differ from the category being deleted.",
             "reassign_to must be another category",
         )
+    memberships = memberships_of(user_id)
     with UnitOfWork(user_id) as uow:
         wanted = [category_id] if reassign_to is None else [category_id, reassign_to]
         locked = {
             category.id: category
             for category in uow.session.scalars(
                 select(Category)
-                .where(Category.id.in_(wanted), Category.user_id == user_id)
+                .where(Category.id.in_(wanted), Category.ledger_id.in_(memberships.readable))
                 .order_by(Category.id)
                 .with_for_update()
             )
@@ -96,12 +112,15 @@ def delete_category(
         category = locked.get(category_id)
         if category is None:
             raise NotFoundError("category not found")
+        memberships.check_writer(category.ledger_id)
         if reassign_to is not None:
-            if reassign_to not in locked:
+            # Transactions stay in their ledger: only a category of the same one will do.
+            target = locked.get(reassign_to)
+            if target is None or target.ledger_id != category.ledger_id:
                 raise NotFoundError.on(
                     "reassign_to", "No such category.", "category to reassign to not found"
                 )
-            uow.limits.move_expenses(category_id, reassign_to)
+            uow.limits(category.ledger_id).move_expenses(category_id, reassign_to)
             uow.session.execute(
                 update(RecurringTransaction)
                 .where(RecurringTransaction.category_id == category_id)

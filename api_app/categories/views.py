@@ -9,11 +9,12 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
-from api_app.access import current_user_id, protected
+from api_app.access import NO_SUCH_LEDGER, VIEWER_READS_ONLY, current_user_id, protected
 from api_app.categories import service
 from api_app.categories.schemas import (
     CategoryCreateSchema,
     CategoryDeleteArgsSchema,
+    CategoryListArgsSchema,
     CategorySchema,
     CategoryUpdateSchema,
 )
@@ -26,15 +27,19 @@ blp = Blueprint("categories", __name__, url_prefix="/api/categories", descriptio
 @blp.route("")
 class Categories(MethodView):
     @protected(blp)
+    @blp.arguments(CategoryListArgsSchema, location="query")
     @blp.response(200, CategorySchema(many=True))
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.paginate(service.CATEGORY_ORDER)
-    def get(self) -> Select[tuple[Category]]:
-        """Your categories, by name"""
-        return service.categories_of(current_user_id())
+    def get(self, args: dict[str, Any]) -> Select[tuple[Category]]:
+        """The categories of one of your ledgers (your personal one by default), by name"""
+        return service.categories_of(current_user_id(), args["ledger_id"])
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(CategoryCreateSchema)
     @blp.response(201, CategorySchema)
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.alt_response(
         409, schema=ErrorSchema, description="You already have a category of that name"
     )
@@ -53,6 +58,7 @@ class CategoryById(MethodView):
         return service.get_category(current_user_id(), category_id)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(CategoryUpdateSchema)
     @blp.response(200, CategorySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such category of yours")
@@ -64,6 +70,7 @@ class CategoryById(MethodView):
         return service.update_category(current_user_id(), category_id, changes)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(CategoryDeleteArgsSchema, location="query")
     @blp.response(204)
     @blp.alt_response(

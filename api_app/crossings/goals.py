@@ -13,20 +13,27 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
 from api_app.events.builders import goal_reached
+from api_app.ledgers.membership import memberships_of
 from api_app.models import Goal
 from event_contract import Event
 
 
 def lock_goal(session: Session, user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal | None:
-    """The user's goal, locked until commit (None if there is no such goal of theirs)."""
-    return session.scalar(
+    """A goal of the person's ledgers, locked until commit (None if there is no such goal of
+    theirs); Forbidden for a viewer of its ledger."""
+    memberships = memberships_of(user_id)
+    goal = session.scalar(
         select(Goal)
-        .where(Goal.id == goal_id, Goal.user_id == user_id)
+        .where(Goal.id == goal_id, Goal.ledger_id.in_(memberships.readable))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if goal is not None:
+        memberships.check_writer(goal.ledger_id)
+    return goal
 
 
 def change_goal(
@@ -45,13 +52,14 @@ def change_goal(
     reached_before = goal.current_amount >= goal.target_amount
     change(goal)
     if not reached_before and goal.current_amount >= goal.target_amount:
-        record(
-            goal_reached(
-                user_id=goal.user_id,
-                goal_id=goal.id,
-                name=goal.name,
-                target_amount=goal.target_amount,
-                current_amount=goal.current_amount,
-            )
+        event = goal_reached(
+            user_id=user_id,
+            goal_id=goal.id,
+            name=goal.name,
+            target_amount=goal.target_amount,
+            current_amount=goal.current_amount,
         )
+        # A household's goal: every member hears of it, and its group.
+        for addressed_event in addressed(session, event, goal.ledger_id, Recorded(by=user_id)):
+            record(addressed_event)
     return goal

@@ -9,7 +9,7 @@ Every path has the same three steps, inside the unit of work's transaction:
 
 1. **lock** the budget limit rows of the category-months the change touches (in sorted order,
    so concurrent changes never deadlock), together with the category a new row references
-   (FOR NO KEY UPDATE: it cannot be deleted under us, it must be the user's, and every change to
+   (FOR NO KEY UPDATE: it cannot be deleted under us, it must be the ledger's, and every change to
    the category's months waits for this one's commit, even where no limit row exists yet to
    lock: a limit created at the same moment as an expense would otherwise judge a sum without it);
 2. **read the before-state and apply the change**: the month's spending is summed once, by a
@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     Label,
     Row,
+    RowMapping,
     Update,
     bindparam,
     func,
@@ -50,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
 from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached
 from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
@@ -82,11 +84,11 @@ class CategoryMonth:
 
 def _spent_before(index: int) -> Label[Any]:
     """A category-month's expenses as the statement that carries it sees them (before its own
-    write): an index range on transactions(user_id, date). Parameters suffixed with `index`."""
+    write): an index range on transactions(ledger_id, date). Parameters suffixed with `index`."""
     return (
         select(func.coalesce(func.sum(Transaction.amount), 0))
         .where(
-            Transaction.user_id == bindparam(f"spent_user_{index}"),
+            Transaction.ledger_id == bindparam(f"spent_ledger_{index}"),
             Transaction.date >= bindparam(f"spent_first_{index}"),
             Transaction.date < bindparam(f"spent_following_{index}"),
             Transaction.type == TransactionType.EXPENSE,
@@ -107,10 +109,10 @@ def _returning_spent(write: Write, count: int) -> Write:
     return write.returning(*SPENT_BEFORE[:count]) if count else write
 
 
-def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
+def _spent_parameters(index: int, ledger_id: uuid.UUID, key: CategoryMonth) -> dict[str, Any]:
     first, following = key.bounds()
     return {
-        f"spent_user_{index}": user_id,
+        f"spent_ledger_{index}": ledger_id,
         f"spent_first_{index}": first,
         f"spent_following_{index}": following,
         f"spent_category_{index}": key.category_id,
@@ -119,10 +121,10 @@ def _spent_parameters(index: int, user_id: uuid.UUID, key: CategoryMonth) -> dic
 
 # Step 1 for a key whose category the change references: a materialised CTE takes the category
 # FOR NO KEY UPDATE first, then a lateral subquery its limit FOR UPDATE (absent: NULLs); no row when
-# the category is not the user's.
+# the category is not the ledger's.
 _OWN_CATEGORY = (
     select(Category.id, Category.name)
-    .where(Category.id == bindparam("category_id"), Category.user_id == bindparam("user_id"))
+    .where(Category.id == bindparam("category_id"), Category.ledger_id == bindparam("ledger_id"))
     .with_for_update(key_share=True)
     .cte("category")
     .prefix_with("MATERIALIZED")
@@ -132,7 +134,7 @@ _ITS_LIMIT = (
     .join(Budget, Budget.id == BudgetLimit.budget_id)
     .where(
         BudgetLimit.category_id == _OWN_CATEGORY.c.id,
-        Budget.user_id == bindparam("user_id"),
+        Budget.ledger_id == bindparam("ledger_id"),
         Budget.year == bindparam("year"),
         Budget.month == bindparam("month"),
     )
@@ -151,7 +153,7 @@ LOCK_LIMIT = (
     .join(Budget, Budget.id == BudgetLimit.budget_id)
     .join(Category, Category.id == BudgetLimit.category_id)
     .where(
-        Budget.user_id == bindparam("user_id"),
+        Budget.ledger_id == bindparam("ledger_id"),
         Budget.year == bindparam("year"),
         Budget.month == bindparam("month"),
         BudgetLimit.category_id == bindparam("category_id"),
@@ -196,17 +198,20 @@ class _Locked:
 
 
 class LimitCrossings:
-    """The crossing detection of one unit of work: the paths above, for one user."""
+    """The crossing detection of one unit of work: the paths above, for one ledger, changed by
+    one person (`user_id`)."""
 
     def __init__(
         self,
         session: Session,
+        ledger_id: uuid.UUID,
         user_id: uuid.UUID,
         *,
         thresholds: Sequence[int],
         record: Callable[[Event], None],
     ) -> None:
         self._session = session
+        self._ledger_id = ledger_id
         self._user_id = user_id
         self._thresholds = tuple(thresholds)
         self._record = record
@@ -225,7 +230,7 @@ class LimitCrossings:
         """Run `write` with `parameters`: an INSERT, UPDATE or DELETE of one transaction with
         RETURNING (at least the transaction's id), which removes `removed` from spending and adds
         `added`; answer its row. `referenced_category` is the category the written row now points
-        to: NotFoundError unless it is the user's. A `write` built once (with bind parameters)
+        to: NotFoundError unless it is the ledger's. A `write` built once (with bind parameters)
         costs SQLAlchemy least.
         """
         keys = sorted({expense.where for expense in (*removed, *added)})
@@ -236,7 +241,7 @@ class LimitCrossings:
         }
         arguments = dict(parameters or {})
         for index, key in enumerate(limits):
-            arguments.update(_spent_parameters(index, self._user_id, key))
+            arguments.update(_spent_parameters(index, self._ledger_id, key))
         row = self._session.execute(_returning_spent(write, len(limits)), arguments).one()
         for index, (key, locked) in enumerate(limits.items()):
             before = Decimal(row._mapping[SPENT_BEFORE[index].name]).quantize(CENT)
@@ -247,13 +252,14 @@ class LimitCrossings:
                 Spending(locked.limit, before),
                 Spending(locked.limit, before + change),
                 transaction_id=row._mapping["id"],
+                recorded=self._recorded(row._mapping),
             )
         return row
 
     def insert_transactions(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
-        """Insert many transactions of the user in one statement (`rows`: the column values of
+        """Insert many transactions of the ledger in one statement (`rows`: the column values of
         each, all with the same keys); answer their rows, in the same order. The categories they
-        reference must be the user's, locked by the caller (FOR NO KEY UPDATE).
+        reference must be the ledger's, locked by the caller (FOR NO KEY UPDATE).
 
         Every category-month they add expenses to is locked and summed once before the insert
         and judged once after it: however many rows fall in one category-month, it emits at most
@@ -274,10 +280,10 @@ class LimitCrossings:
             )
         totals = self._spent_by_month(sorted({key.category_id for key in limits}), list(limits))
         written = self._session.execute(INSERT_MANY, list(rows)).all()
-        last: dict[CategoryMonth, uuid.UUID] = {}
+        last: dict[CategoryMonth, Row[Any]] = {}
         for expense, row in zip(added, written, strict=True):
             if expense.amount:
-                last[expense.where] = row._mapping["id"]
+                last[expense.where] = row
         for key, locked in limits.items():
             before = totals.get((key.category_id, key.year, key.month), Decimal(0))
             self._judge(
@@ -285,7 +291,8 @@ class LimitCrossings:
                 locked,
                 Spending(locked.limit, before),
                 Spending(locked.limit, before + _total(added, key)),
-                transaction_id=last[key],
+                transaction_id=last[key]._mapping["id"],
+                recorded=self._recorded(last[key]._mapping),
             )
         return written
 
@@ -340,7 +347,7 @@ class LimitCrossings:
     ) -> None:
         """Set the limit of `key` in the budget `budget_id` (locked by the caller) to `amount`;
         `write(current)` stores it, `current` being the limit row's values before, None when
-        there is none yet. NotFound unless the category is the user's."""
+        there is none yet. NotFound unless the category is the ledger's."""
         locked = self._lock([key], key.category_id)[key]
         spent = self._spent_by_month([key.category_id], [key]).get(
             (key.category_id, key.year, key.month), Decimal(0)
@@ -387,11 +394,11 @@ class LimitCrossings:
         """Step 1, one statement per key in sorted order: its budget limit FOR UPDATE, and for
         the key of `referenced_category` first that category FOR NO KEY UPDATE (category before
         limit, the order in which deleting a category takes them). Keys whose category is not
-        the user's are left out; NotFoundError if `referenced_category` is one of them."""
+        the ledger's are left out; NotFoundError if `referenced_category` is one of them."""
         locked: dict[CategoryMonth, _Locked] = {}
         for key in keys:
             arguments = {
-                "user_id": self._user_id,
+                "ledger_id": self._ledger_id,
                 "category_id": key.category_id,
                 "year": key.year,
                 "month": key.month,
@@ -421,7 +428,7 @@ class LimitCrossings:
             .join(Budget, Budget.id == BudgetLimit.budget_id)
             .join(Category, Category.id == BudgetLimit.category_id)
             .where(
-                Budget.user_id == self._user_id,
+                Budget.ledger_id == self._ledger_id,
                 BudgetLimit.category_id == category_id,
                 tuple_(Budget.year, Budget.month).in_([(key.year, key.month) for key in keys]),
             )
@@ -447,7 +454,7 @@ class LimitCrossings:
         rows = self._session.execute(
             select(Transaction.category_id, year, month, func.sum(Transaction.amount))
             .where(
-                Transaction.user_id == self._user_id,
+                Transaction.ledger_id == self._ledger_id,
                 Transaction.type == TransactionType.EXPENSE,
                 Transaction.category_id.in_(set(category_ids)),
                 Transaction.date >= first,
@@ -458,6 +465,15 @@ class LimitCrossings:
         ).all()
         return {(row[0], row[1], row[2]): Decimal(row[3]).quantize(CENT) for row in rows}
 
+    def _recorded(self, transaction: RowMapping) -> Recorded:
+        """Who recorded the transaction that crossed (the row's maker; this unit's user when
+        the row does not say), and what it was."""
+        return Recorded(
+            by=transaction.get("user_id") or self._user_id,
+            amount=transaction.get("amount"),
+            description=transaction.get("description"),
+        )
+
     def _judge(
         self,
         key: CategoryMonth,
@@ -466,8 +482,11 @@ class LimitCrossings:
         after: Spending,
         *,
         transaction_id: uuid.UUID | None,
+        recorded: Recorded | None = None,
     ) -> None:
-        """Step 3: record the one event of this category-month, if the change crossed a level."""
+        """Step 3: record the one event of this category-month, if the change crossed a level:
+        for its person, or for each member of a shared ledger and its group
+        (api_app.crossings.audience)."""
         crossed = crossed_levels(before, after, self._thresholds)
         if not crossed:
             return  # staying over (or under) every level emits nothing
@@ -483,13 +502,15 @@ class LimitCrossings:
             "transaction_id": transaction_id,
         }
         if crossed[-1] == LIMIT_LEVEL:
-            self._record(budget_limit_exceeded(**about))
+            event = budget_limit_exceeded(**about)
         else:
-            self._record(
-                budget_threshold_reached(
-                    **about, percent=after.whole_percent, crossed_thresholds=crossed
-                )
+            event = budget_threshold_reached(
+                **about, percent=after.whole_percent, crossed_thresholds=crossed
             )
+        for addressed_event in addressed(
+            self._session, event, self._ledger_id, recorded or Recorded(by=self._user_id)
+        ):
+            self._record(addressed_event)
 
 
 def _total(expenses: Iterable[Expense], key: CategoryMonth) -> Decimal:

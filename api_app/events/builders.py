@@ -18,6 +18,9 @@ from event_contract import (
     ClosedCategory,
     Event,
     GoalReached,
+    LedgerDeleted,
+    LedgerMember,
+    LedgerMembershipChanged,
     UserDeleted,
     UserLocaleChanged,
     UserRegistered,
@@ -130,6 +133,14 @@ def month_closed_event_id(user_id: uuid.UUID, year: int, month: int) -> uuid.UUI
     return uuid.uuid5(MONTH_CLOSED_NAMESPACE, f"{user_id}/{year:04d}-{month:02d}")
 
 
+def household_month_closed_event_id(
+    ledger_id: uuid.UUID, member_id: uuid.UUID | None, year: int, month: int
+) -> uuid.UUID:
+    """A shared ledger's digest: one id per ledger, month and member (None: its group's)."""
+    whom = "group" if member_id is None else str(member_id)
+    return uuid.uuid5(MONTH_CLOSED_NAMESPACE, f"ledger/{ledger_id}/{whom}/{year:04d}-{month:02d}")
+
+
 def budget_month_closed(
     *,
     user_id: uuid.UUID,
@@ -155,3 +166,29 @@ def budget_month_closed(
             categories=tuple(categories),
         ),
     )
+
+
+def ledger_membership_changed(
+    *,
+    user_id: uuid.UUID,
+    ledger_id: uuid.UUID,
+    name: str,
+    kind: str,
+    version: int,
+    members: Sequence[tuple[uuid.UUID, str]],
+) -> Event:
+    """The ledger as it is now (`members`: (user id, role) each); `user_id` changed it."""
+    return Event(
+        user_id=user_id,
+        payload=LedgerMembershipChanged(
+            ledger_id=ledger_id,
+            name=name,
+            kind=kind,
+            version=version,
+            members=tuple(LedgerMember(user_id=member, role=role) for member, role in members),
+        ),
+    )
+
+
+def ledger_deleted(*, user_id: uuid.UUID, ledger_id: uuid.UUID, version: int) -> Event:
+    return Event(user_id=user_id, payload=LedgerDeleted(ledger_id=ledger_id, version=version))

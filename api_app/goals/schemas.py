@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, post_load, pre_dump
 from api_app.goals.progress import progress_percent, reached, remaining
 from api_app.goals.service import GoalChanges, NewGoal
 from api_app.models import Goal
-from api_app.schemas_common import IsoDate, Money, MoneyOut, Percent, Text
+from api_app.schemas_common import IsoDate, Money, MoneyOut, Percent, Text, ledger_id_field
 
 NAME_MAX_LENGTH = 100
 
@@ -48,6 +48,7 @@ class GoalCreateSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH, required=True)
     target_amount = Money(required=True)
     deadline = IsoDate(allow_none=True, load_default=None)
+    ledger_id = ledger_id_field()
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewGoal:
@@ -62,6 +63,10 @@ class GoalUpdateSchema(Schema):
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> GoalChanges:
         return GoalChanges(**data)
+
+
+class GoalListArgsSchema(Schema):
+    ledger_id = ledger_id_field()
 
 
 class ContributionSchema(Schema):

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from api_app.changes import UNSET, Unset
 from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import Goal
 from api_app.money import MAX_AMOUNT
 from api_app.unit_of_work import UnitOfWork
@@ -31,6 +32,8 @@ class NewGoal:
     name: str
     target_amount: Decimal
     deadline: datetime.date | None = None
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,26 @@ class GoalChanges:
     deadline: datetime.date | Unset | None = UNSET
 
 
-def goals_of(user_id: uuid.UUID) -> Select[tuple[Goal]]:
-    return select(Goal).where(Goal.user_id == user_id).order_by(*GOAL_ORDER.clauses())
+def goals_of(user_id: uuid.UUID, ledger_id: uuid.UUID | None = None) -> Select[tuple[Goal]]:
+    """The goals of a ledger of the person's (None: their personal one)."""
+    ledger_id = memberships_of(user_id).reading(ledger_id)
+    return select(Goal).where(Goal.ledger_id == ledger_id).order_by(*GOAL_ORDER.clauses())
 
 
 def get_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:
-    goal = db.session.scalar(select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id))
+    goal = db.session.scalar(
+        select(Goal).where(Goal.id == goal_id, Goal.ledger_id.in_(memberships_of(user_id).readable))
+    )
     if goal is None:
         raise NotFoundError("goal not found")
     return goal
 
 
 def create_goal(user_id: uuid.UUID, new: NewGoal) -> Goal:
+    ledger_id = memberships_of(user_id).writing(new.ledger_id)
     with UnitOfWork(user_id) as uow:
         goal = Goal(
+            ledger_id=ledger_id,
             user_id=user_id,
             name=new.name,
             target_amount=new.target_amount,
@@ -81,12 +90,16 @@ def update_goal(user_id: uuid.UUID, goal_id: uuid.UUID, changes: GoalChanges) ->
 
 
 def delete_goal(user_id: uuid.UUID, goal_id: uuid.UUID) -> None:
+    memberships = memberships_of(user_id)
     with UnitOfWork(user_id) as uow:
         goal = uow.session.scalar(
-            select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id).with_for_update()
+            select(Goal)
+            .where(Goal.id == goal_id, Goal.ledger_id.in_(memberships.readable))
+            .with_for_update()
         )
         if goal is None:
             raise NotFoundError("goal not found")
+        memberships.check_writer(goal.ledger_id)
         uow.session.delete(goal)
 
 

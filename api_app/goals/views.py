@@ -9,11 +9,12 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
-from api_app.access import current_user_id, protected
+from api_app.access import NO_SUCH_LEDGER, VIEWER_READS_ONLY, current_user_id, protected
 from api_app.goals import service
 from api_app.goals.schemas import (
     ContributionSchema,
     GoalCreateSchema,
+    GoalListArgsSchema,
     GoalSchema,
     GoalUpdateSchema,
 )
@@ -28,15 +29,19 @@ NO_GOAL = "No such goal of yours"
 @blp.route("")
 class Goals(MethodView):
     @protected(blp)
+    @blp.arguments(GoalListArgsSchema, location="query")
     @blp.response(200, GoalSchema(many=True))
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.paginate(service.GOAL_ORDER)
-    def get(self) -> Select[tuple[Goal]]:
-        """Your goals, newest first"""
-        return service.goals_of(current_user_id())
+    def get(self, args: dict[str, Any]) -> Select[tuple[Goal]]:
+        """The goals of one of your ledgers (your personal one by default), newest first"""
+        return service.goals_of(current_user_id(), args["ledger_id"])
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(GoalCreateSchema)
     @blp.response(201, GoalSchema)
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     def post(self, new: service.NewGoal) -> Goal:
         """Create a savings goal"""
         return service.create_goal(current_user_id(), new)
@@ -52,6 +57,7 @@ class GoalById(MethodView):
         return service.get_goal(current_user_id(), goal_id)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(GoalUpdateSchema)
     @blp.response(200, GoalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_GOAL)
@@ -60,6 +66,7 @@ class GoalById(MethodView):
         return service.update_goal(current_user_id(), goal_id, changes)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_GOAL)
     def delete(self, goal_id: uuid.UUID) -> None:
@@ -70,6 +77,7 @@ class GoalById(MethodView):
 @blp.route("/<uuid:goal_id>/contributions")
 class Contributions(MethodView):
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(ContributionSchema)
     @blp.response(200, GoalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_GOAL)

@@ -1,5 +1,6 @@
 """The budget_api tables: the specification's seven, the outbox of the events, the rules of
-recurring transactions with their recorded occurrences, the runs of the periodic jobs, the
+recurring transactions with their recorded occurrences, the ledgers that hold the budgeting
+rows with their members and invitations, the runs of the periodic jobs, the
 bot's commands, and the rows each account wrote today (its quota)."""
 
 from api_app.models.bot_command import BotCommandRecord
@@ -7,6 +8,7 @@ from api_app.models.budget import Budget, BudgetLimit
 from api_app.models.category import Category
 from api_app.models.goal import Goal
 from api_app.models.job_run import JobRun
+from api_app.models.ledger import Ledger, LedgerInvitation, LedgerMember
 from api_app.models.outbox import OutboxEvent
 from api_app.models.quota import DailyRowCount
 from api_app.models.recurring import Frequency, RecurringOccurrence, RecurringTransaction
@@ -22,6 +24,9 @@ __all__ = [
     "Frequency",
     "Goal",
     "JobRun",
+    "Ledger",
+    "LedgerInvitation",
+    "LedgerMember",
     "OutboxEvent",
     "RecurringOccurrence",
     "RecurringTransaction",

@@ -10,15 +10,17 @@ from api_app.models.base import CreatedAt, Money, UpdatedAt, UuidPrimaryKey
 
 
 class Budget(db.Model):  # type: ignore[name-defined,misc]
-    """A user's budget for one calendar month: a spending limit per category."""
+    """A ledger's budget for one calendar month: a spending limit per category."""
 
     __tablename__ = "budgets"
-    __table_args__ = (UniqueConstraint("user_id", "month", "year"), Index(None, "user_id"))
+    __table_args__ = (UniqueConstraint("ledger_id", "month", "year"), Index(None, "user_id"))
     # updated_at (onupdate) comes back with the UPDATE itself, not as a later SELECT.
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declaration
 
     id: Mapped[UuidPrimaryKey]
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ledger_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledgers.id", ondelete="CASCADE"))
+    # Who made it; None once their account is gone (a shared ledger keeps the row).
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     month: Mapped[int] = mapped_column(Integer)
     year: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[CreatedAt]

@@ -27,6 +27,7 @@ class RecurringTransaction(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "recurring_transactions"
     __table_args__ = (
+        Index(None, "ledger_id"),
         Index(None, "user_id"),
         Index(None, "category_id"),
         Index(None, "next_date"),
@@ -34,7 +35,9 @@ class RecurringTransaction(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[UuidPrimaryKey]
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ledger_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledgers.id", ondelete="CASCADE"))
+    # Who made it; None once their account is gone (a shared ledger keeps the row).
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     category_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     type: Mapped[TransactionType] = mapped_column(
         Enum(TransactionType, name="transaction_type", create_type=False)

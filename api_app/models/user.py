@@ -22,6 +22,13 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     timezone: Mapped[str] = mapped_column(Text, default="UTC", server_default=text("'UTC'"))
     # The language the person chose ("en", "ru"); None: their Telegram's, else English.
     language: Mapped[str | None] = mapped_column(Text)
+    # How other members of a shared ledger see this person (None: the email's local part).
+    display_name: Mapped[str | None] = mapped_column(Text)
+    # The ledger the person's private /spent records into (None, or one they left: personal).
+    # Indexed: deleting a ledger sets it to NULL in every row naming it.
+    bot_ledger_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ledgers.id", ondelete="SET NULL"), index=True
+    )
     # The ISO 4217 code amounts are shown in; None: the language's own.
     currency: Mapped[str | None] = mapped_column(Text)
     # Carried by every access token as its `epoch` claim; raised by logout-all and a password

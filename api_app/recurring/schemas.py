@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates_sc
 
 from api_app.models import Frequency, TransactionType
 from api_app.recurring.service import NewRule, RuleChanges
-from api_app.schemas_common import IsoDate, Money, MoneyOut, Text
+from api_app.schemas_common import IsoDate, Money, MoneyOut, Text, ledger_id_field
 from api_app.transactions.schemas import DESCRIPTION_MAX_LENGTH, TransactionTypeIn
 
 FREQUENCY_HELP = (
@@ -55,6 +55,7 @@ class RecurringCreateSchema(Schema):
         load_default=None,
         metadata={"description": "No occurrence after this date; null: no end"},
     )
+    ledger_id = ledger_id_field()
 
     @validates_schema
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -63,6 +64,10 @@ class RecurringCreateSchema(Schema):
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewRule:
         return NewRule(**data)
+
+
+class RecurringListArgsSchema(Schema):
+    ledger_id = ledger_id_field()
 
 
 class RecurringUpdateSchema(Schema):

@@ -24,16 +24,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api_app.changes import UNSET, Unset, given
 from api_app.domain_errors import ConflictError, InvalidError, NotFoundError
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import (
     Category,
     Frequency,
+    LedgerMember,
     RecurringOccurrence,
     RecurringTransaction,
     TransactionType,
@@ -42,6 +44,7 @@ from api_app.models import (
 from api_app.recurring.schedule import next_occurrence, occurrences
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
+from event_contract import ROLE_OWNER
 from service_kit.pagination import ListOrder
 
 RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=True)
@@ -51,6 +54,17 @@ MAX_OCCURRENCES_AT_ONCE: Final = 1000
 BATCH_SIZE: Final = 200
 # The zone whose date is furthest ahead (UTC+14): no user's today is later than its today.
 FURTHEST_AHEAD_ZONE: Final = "Pacific/Kiritimati"
+# The owner of a rule's ledger (the oldest, should there be several).
+_OWNER = (
+    select(LedgerMember.user_id)
+    .where(
+        LedgerMember.ledger_id == RecurringTransaction.ledger_id,
+        LedgerMember.role == ROLE_OWNER,
+    )
+    .order_by(LedgerMember.joined_at)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,8 @@ class NewRule:
     start_date: date
     end_date: date | None = None
     description: str | None = None
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +93,13 @@ class RuleChanges:
     description: str | Unset | None = UNSET
 
 
-def rules_of(user_id: uuid.UUID) -> Select[tuple[RecurringTransaction]]:
-    """The user's rules, newest first."""
+def rules_of(
+    user_id: uuid.UUID, ledger_id: uuid.UUID | None = None
+) -> Select[tuple[RecurringTransaction]]:
+    """The rules of a ledger of the person's (None: their personal one), newest first."""
     return (
         select(RecurringTransaction)
-        .where(RecurringTransaction.user_id == user_id)
+        .where(RecurringTransaction.ledger_id == memberships_of(user_id).reading(ledger_id))
         .order_by(*RULE_ORDER.clauses())
     )
 
@@ -92,9 +110,11 @@ def get_rule(user_id: uuid.UUID, rule_id: uuid.UUID) -> RecurringTransaction:
 
 def create_rule(user_id: uuid.UUID, today: date, new: NewRule) -> RecurringTransaction:
     """Create the rule and record its occurrences from start_date up to `today`."""
+    ledger_id = memberships_of(user_id).writing(new.ledger_id)
     with UnitOfWork(user_id) as uow:
-        _lock_categories(uow.session, user_id, [new.category_id])
+        _lock_categories(uow.session, ledger_id, [new.category_id])
         rule = RecurringTransaction(
+            ledger_id=ledger_id,
             user_id=user_id,
             category_id=new.category_id,
             type=new.type,
@@ -123,10 +143,11 @@ def update_rule(
     to `today` that was not recorded before. Recorded transactions keep what they were."""
     with UnitOfWork(user_id) as uow:
         seen = _find(uow.session, user_id, rule_id, lock=False)
+        memberships_of(user_id).check_writer(seen.ledger_id)
         category_before = seen.category_id
         _lock_categories(
             uow.session,
-            user_id,
+            seen.ledger_id,
             [
                 category_before,
                 *([] if isinstance(changes.category_id, Unset) else [changes.category_id]),
@@ -148,7 +169,9 @@ def update_rule(
 def delete_rule(user_id: uuid.UUID, rule_id: uuid.UUID) -> None:
     """Delete the rule; the transactions it recorded stay, no longer linked to it."""
     with UnitOfWork(user_id) as uow:
-        uow.session.delete(_find(uow.session, user_id, rule_id, lock=True))
+        rule = _find(uow.session, user_id, rule_id, lock=True)
+        memberships_of(user_id).check_writer(rule.ledger_id)
+        uow.session.delete(rule)
 
 
 @dataclass(frozen=True)
@@ -169,7 +192,9 @@ def record_due_occurrences(now: datetime | None = None) -> RunReport:
         query = (
             select(
                 RecurringTransaction.id,
-                RecurringTransaction.user_id,
+                # Who records it: its maker, or the ledger's owner once the maker's account
+                # is gone.
+                func.coalesce(RecurringTransaction.user_id, _OWNER),
                 RecurringTransaction.category_id,
             )
             .where(RecurringTransaction.next_date <= horizon)
@@ -199,7 +224,7 @@ def _record_due(
         )
         row = uow.session.execute(
             select(RecurringTransaction, User.timezone)
-            .join(User, User.id == RecurringTransaction.user_id)
+            .join(User, User.id == user_id)
             .where(RecurringTransaction.id == rule_id)
             .with_for_update(of=RecurringTransaction, skip_locked=True)
             .execution_options(populate_existing=True)
@@ -249,9 +274,10 @@ def _record_up_to(
                 .returning(RecurringOccurrence.date)
             )
         )
-    uow.limits.insert_transactions(
+    uow.limits(rule.ledger_id).insert_transactions(
         [
             {
+                "ledger_id": rule.ledger_id,
                 "user_id": rule.user_id,
                 "category_id": rule.category_id,
                 "type": rule.type,
@@ -269,14 +295,14 @@ def _record_up_to(
     return len(new_days)
 
 
-def _lock_categories(session: Session, user_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> None:
-    """The user's categories a rule references, FOR NO KEY UPDATE (in id order, as deleting a
-    category locks them): NotFoundError for one that is not the user's."""
+def _lock_categories(session: Session, ledger_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> None:
+    """The ledger's categories a rule references, FOR NO KEY UPDATE (in id order, as deleting a
+    category locks them): NotFoundError for one that is not the ledger's."""
     wanted = sorted(set(ids))
     found = set(
         session.scalars(
             select(Category.id)
-            .where(Category.id.in_(wanted), Category.user_id == user_id)
+            .where(Category.id.in_(wanted), Category.ledger_id == ledger_id)
             .order_by(Category.id)
             .with_for_update(key_share=True)
         )
@@ -296,7 +322,8 @@ def _find(
     session: Session, user_id: uuid.UUID, rule_id: uuid.UUID, *, lock: bool
 ) -> RecurringTransaction:
     query = select(RecurringTransaction).where(
-        RecurringTransaction.id == rule_id, RecurringTransaction.user_id == user_id
+        RecurringTransaction.id == rule_id,
+        RecurringTransaction.ledger_id.in_(memberships_of(user_id).readable),
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)

@@ -6,10 +6,10 @@ import re
 from datetime import date
 from typing import Any, Final
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api_app.reports.monthly import months_between
-from api_app.schemas_common import MoneyOut
+from api_app.schemas_common import MoneyOut, ledger_id_field
 
 MAX_MONTHS: Final = 36
 YEAR_MONTH_PATTERN: Final = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
@@ -45,6 +45,11 @@ class MonthlyReportArgsSchema(Schema):
         data_key="to",
         metadata={"description": "Last month, included; default: the current month (your zone)"},
     )
+    ledger_id = ledger_id_field()
+    by = fields.String(
+        validate=validate.OneOf(["member"]),
+        metadata={"description": "`member`: each month also lists what each member spent"},
+    )
 
     @validates_schema
     def _a_range_of_at_most_36_months(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -62,6 +67,20 @@ class CategoryTrendSchema(Schema):
     limit = MoneyOut(allow_none=True, metadata={"description": "null when the month has none"})
 
 
+class MemberSpendingSchema(Schema):
+    user_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null: expenses of accounts deleted since"},
+    )
+    name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Their display name, else their email's local part"},
+    )
+    spent = MoneyOut(metadata={"description": "Expenses they recorded in the month"})
+
+
 class MonthTrendSchema(Schema):
     year = fields.Integer(required=True)
     month = fields.Integer(required=True)
@@ -73,3 +92,16 @@ class MonthTrendSchema(Schema):
         required=True,
         metadata={"description": "Categories with a limit or expenses in the month, by name"},
     )
+    members = fields.List(
+        fields.Nested(MemberSpendingSchema),
+        metadata={
+            "description": "With by=member only: every member (spending or not), then anyone"
+            " else who recorded expenses in the month"
+        },
+    )
+
+    @post_dump
+    def _members_when_asked(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("members") is None:
+            data.pop("members", None)
+        return data

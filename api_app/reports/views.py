@@ -9,9 +9,9 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 from flask_smorest.error_handler import ErrorSchema
 
-from api_app.access import current_user_id, protected
+from api_app.access import NO_SUCH_LEDGER, current_user_id, protected
 from api_app.rate_limits import spend_report_months
-from api_app.reports.monthly import MonthTrend, monthly_trend, months_between
+from api_app.reports.monthly import MonthTrend, months_between, trend_of
 from api_app.reports.schemas import MAX_MONTHS, MonthlyReportArgsSchema, MonthTrendSchema
 from api_app.users.timezones import today_in
 from service_kit.blueprint import Blueprint, abort
@@ -30,6 +30,7 @@ class MonthlyReport(MethodView):
     @blp.alt_response(
         422, schema=ErrorSchema, description="Not YYYY-MM, `to` before `from`, over 36 months"
     )
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.alt_response(429, **RATE_LIMITED)
     def get(self, args: dict[str, Any]) -> list[MonthTrend]:
         """Income, expenses, net and spending per category for each month of a range (at most
@@ -48,7 +49,9 @@ class MonthlyReport(MethodView):
                 errors={"query": {"from": [f"A report covers at most {MAX_MONTHS} months."]}},
             )
         spend_report_months(months_between(first, last))
-        return monthly_trend(current_user_id(), first, last)
+        return trend_of(
+            current_user_id(), first, last, args["ledger_id"], by_member=args.get("by") == "member"
+        )
 
 
 def _months_before(month: date, count: int) -> date:

@@ -5,8 +5,8 @@ A row equal to a transaction the account already has (same date, type, amount, c
 description) is a duplicate, counted per occurrence: with two equal transactions in the account,
 the first two equal rows of the file are duplicates and a third is created. So importing a file
 a second time creates nothing, while two identical coffees on one day in one file are two rows.
-Imports of one user are serialised (the user row FOR NO KEY UPDATE, which the FOR KEY SHARE
-of their other requests does not wait for), so two uploads of the same file at once cannot both
+Imports into one ledger are serialised (the ledger row FOR NO KEY UPDATE, which the FOR KEY
+SHARE of other writes does not wait for), so two uploads of the same file at once cannot both
 create its rows.
 """
 
@@ -23,7 +23,8 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api_app.domain_errors import InvalidError, NotFoundError
-from api_app.models import Category, Transaction, TransactionType, User
+from api_app.ledgers.membership import memberships_of
+from api_app.models import Category, Ledger, Transaction, TransactionType
 from api_app.transactions.csv_import import RowError, UnreadableFileError, parse_statement
 from api_app.unit_of_work import UnitOfWork
 
@@ -67,20 +68,27 @@ class StatementRejectedError(InvalidError):
 
 
 def import_statement(
-    user_id: uuid.UUID, content: bytes, *, default_category_id: uuid.UUID | None, dry_run: bool
+    user_id: uuid.UUID,
+    content: bytes,
+    *,
+    default_category_id: uuid.UUID | None,
+    dry_run: bool,
+    ledger_id: uuid.UUID | None = None,
 ) -> ImportOutcome:
-    """Create the file's transactions that the account does not have yet, all or none."""
+    """Create the file's transactions that the ledger (None: the person's personal one) does
+    not have yet, all or none."""
+    ledger_id = memberships_of(user_id).writing(ledger_id)
     try:
         parsed, errors = parse_statement(content)
     except UnreadableFileError as unreadable:
         raise StatementRejectedError([unreadable.error]) from unreadable
     with UnitOfWork(user_id) as uow:
-        # Serialise this user's imports: duplicates are counted against what the last one
-        # created. FOR NO KEY UPDATE: the FOR KEY SHARE of other requests does not wait for it.
+        # Serialise this ledger's imports: duplicates are counted against what the last one
+        # created. FOR NO KEY UPDATE: the FOR KEY SHARE of other writes does not wait for it.
         uow.session.execute(
-            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+            select(Ledger.id).where(Ledger.id == ledger_id).with_for_update(key_share=True)
         )
-        categories = _categories_by_name(uow.session, user_id)
+        categories = _categories_by_name(uow.session, ledger_id)
         if default_category_id is not None and default_category_id not in {
             category_id for spellings in categories.values() for _, category_id in spellings
         }:
@@ -103,7 +111,7 @@ def import_statement(
             )
         if errors:
             raise StatementRejectedError(errors)
-        existing = _existing_counts(uow.session, user_id, wanted)
+        existing = _existing_counts(uow.session, ledger_id, wanted)
         to_create: list[ImportedTransaction] = []
         duplicates = 0
         for transaction in wanted:
@@ -116,9 +124,10 @@ def import_statement(
             return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
         # All its rows against the daily quota: an import that would pass it writes nothing.
         uow.count_rows_written(len(to_create))
-        uow.limits.insert_transactions(
+        uow.limits(ledger_id).insert_transactions(
             [
                 {
+                    "ledger_id": ledger_id,
                     "user_id": user_id,
                     "category_id": transaction.category_id,
                     "type": transaction.type,
@@ -134,15 +143,15 @@ def import_statement(
 
 
 def _categories_by_name(
-    session: Session, user_id: uuid.UUID
+    session: Session, ledger_id: uuid.UUID
 ) -> dict[str, list[tuple[str, uuid.UUID]]]:
-    """The user's categories by name in any letter case, locked FOR NO KEY UPDATE in id order
+    """The ledger's categories by name in any letter case, locked FOR NO KEY UPDATE in id order
     (as deleting a category locks them): none can be deleted before the import is committed, and
     changes to their months wait for it (api_app.crossings.limits)."""
     by_name: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
     for name, category_id in session.execute(
         select(Category.name, Category.id)
-        .where(Category.user_id == user_id)
+        .where(Category.ledger_id == ledger_id)
         .order_by(Category.id)
         .with_for_update(key_share=True)
     ).tuples():
@@ -163,7 +172,7 @@ def _match(categories: dict[str, list[tuple[str, uuid.UUID]]], name: str) -> uui
 
 
 def _existing_counts(
-    session: Session, user_id: uuid.UUID, wanted: list[ImportedTransaction]
+    session: Session, ledger_id: uuid.UUID, wanted: list[ImportedTransaction]
 ) -> Counter[Key]:
     if not wanted:
         return Counter()
@@ -179,7 +188,7 @@ def _existing_counts(
     rows = session.execute(
         select(*columns, func.count())
         .where(
-            Transaction.user_id == user_id,
+            Transaction.ledger_id == ledger_id,
             Transaction.date >= min(key[0] for key in keys),
             Transaction.date <= max(key[0] for key in keys),
             tuple_(*columns).in_(list(keys)),

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from api_app.models import TransactionType
-from api_app.schemas_common import IsoDate, Money, MoneyOut, Text
+from api_app.schemas_common import IsoDate, Money, MoneyOut, Text, ledger_id_field
 from api_app.transactions.service import NewTransaction, TransactionChanges, TransactionFilter
 
 DESCRIPTION_MAX_LENGTH = 500
@@ -47,15 +47,24 @@ class TransactionSchema(Schema):
         allow_none=True,
         metadata={"description": "The recurring transaction that recorded it, if any"},
     )
+    created_by = fields.UUID(
+        required=True,
+        allow_none=True,
+        attribute="user_id",
+        metadata={"description": "Who recorded it; null once their account is deleted"},
+    )
     created_at = fields.DateTime(required=True)
 
 
 class TransactionCreateSchema(Schema):
-    category_id = fields.UUID(required=True, metadata={"description": "One of your categories"})
+    category_id = fields.UUID(
+        required=True, metadata={"description": "One of the ledger's categories"}
+    )
     type = TransactionTypeIn(required=True)
     amount = Money(required=True)
     date = IsoDate(required=True)
     description = Text(max_length=DESCRIPTION_MAX_LENGTH, allow_none=True, load_default=None)
+    ledger_id = ledger_id_field()
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewTransaction:
@@ -82,6 +91,8 @@ class TransactionFilterSchema(Schema):
     recurring_id = fields.UUID(
         metadata={"description": "Only those recorded by this recurring transaction"}
     )
+    created_by = fields.UUID(metadata={"description": "Only those this person recorded"})
+    ledger_id = ledger_id_field()
 
     @validates_schema
     def _from_before_to(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -106,8 +117,9 @@ class ImportArgsSchema(Schema):
         load_default=False, metadata={"description": "Only say what would be imported"}
     )
     default_category_id = fields.UUID(
-        metadata={"description": "One of your categories, for rows that name none"}
+        metadata={"description": "One of the ledger's categories, for rows that name none"}
     )
+    ledger_id = ledger_id_field()
 
 
 class RowErrorSchema(Schema):

@@ -1,8 +1,8 @@
 """Use cases on income and expense transactions; each write is one unit of work.
 
-transactions.user_id has no foreign key (as specified). The invariant that replaces it, kept
-here: a transaction's user owns its category. Deleting a user cascades to their categories and
-from there to their transactions.
+A transaction sits in its category's ledger (kept here: the category is looked up in the
+transaction's ledger); its user_id is who recorded it (`created_by`). A person reads the
+transactions of their ledgers and writes those of the ledgers they are an owner or member of.
 
 Every write goes through the unit of work's spending path (api_app.crossings.limits), which
 locks the limits it affects, reads the month's spending on the write's own statement and records
@@ -24,6 +24,7 @@ from api_app.changes import UNSET, Unset, given, pick
 from api_app.crossings.limits import Expense
 from api_app.domain_errors import NotFoundError
 from api_app.extensions import db
+from api_app.ledgers.membership import memberships_of
 from api_app.models import Transaction, TransactionType
 from api_app.unit_of_work import UnitOfWork
 from service_kit.pagination import ListOrder
@@ -55,6 +56,9 @@ class TransactionFilter:
     type: TransactionType | None = None
     category_id: uuid.UUID | None = None
     recurring_id: uuid.UUID | None = None
+    created_by: uuid.UUID | None = None
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class NewTransaction:
     amount: Decimal
     date: datetime.date
     description: str | None = None
+    # None: the person's personal ledger.
+    ledger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,9 @@ class TransactionChanges:
 
 
 def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tuple[Transaction]]:
-    """The user's transactions matching the filter, newest date first, then newest created."""
-    query = select(Transaction).where(Transaction.user_id == user_id)
+    """The ledger's transactions matching the filter, newest date first, then newest created."""
+    ledger_id = memberships_of(user_id).reading(wanted.ledger_id)
+    query = select(Transaction).where(Transaction.ledger_id == ledger_id)
     if wanted.date_from is not None:
         query = query.where(Transaction.date >= wanted.date_from)
     if wanted.date_to is not None:
@@ -90,6 +97,8 @@ def transactions_of(user_id: uuid.UUID, wanted: TransactionFilter) -> Select[tup
         query = query.where(Transaction.category_id == wanted.category_id)
     if wanted.recurring_id is not None:
         query = query.where(Transaction.recurring_id == wanted.recurring_id)
+    if wanted.created_by is not None:
+        query = query.where(Transaction.user_id == wanted.created_by)
     return query.order_by(*TRANSACTION_ORDER.clauses())
 
 
@@ -102,12 +111,14 @@ def create_transaction(
 ) -> Transaction:
     """`transaction_id`: the new row's id when the caller derives it (the bot: from the
     Telegram update, so a repeated update cannot record it twice)."""
+    ledger_id = memberships_of(user_id).writing(new.ledger_id)
     with UnitOfWork(user_id) as uow:
         uow.count_rows_written(1)
-        row = uow.limits.write_expenses(
+        row = uow.limits(ledger_id).write_expenses(
             INSERT_TRANSACTION,
             {
                 "id": transaction_id or uuid.uuid4(),
+                "ledger_id": ledger_id,
                 "user_id": user_id,
                 "category_id": new.category_id,
                 "type": new.type,
@@ -126,13 +137,14 @@ def update_transaction(
 ) -> Transaction:
     """Apply changes to the row locked FOR UPDATE: its old values are what this request saw.
 
-    A move to another category or month can push the new one over its limit."""
+    A move to another category or month can push the new one over its limit; the category
+    must be of the transaction's ledger."""
     with UnitOfWork(user_id) as uow:
-        current = _find(uow.session, user_id, transaction_id, lock=True)
+        current = _find(uow.session, user_id, transaction_id, lock=True, writing=True)
         values = given(changes)
         if not values:
             return current
-        row = uow.limits.write_expenses(
+        row = uow.limits(current.ledger_id).write_expenses(
             UPDATE_TRANSACTION,
             {**values, "transaction_id": current.id},
             removed=[_expense(current)],
@@ -154,8 +166,8 @@ def delete_transaction(user_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
     concurrent write must see spending before or after it, not a mix, to judge its own
     crossing."""
     with UnitOfWork(user_id) as uow:
-        current = _find(uow.session, user_id, transaction_id, lock=True)
-        uow.limits.write_expenses(
+        current = _find(uow.session, user_id, transaction_id, lock=True, writing=True)
+        uow.limits(current.ledger_id).write_expenses(
             DELETE_TRANSACTION,
             {"transaction_id": current.id},
             removed=[_expense(current)],
@@ -175,12 +187,21 @@ def _from_row(row: Row[Any]) -> Transaction:
 
 
 def _find(
-    session: Session, user_id: uuid.UUID, transaction_id: uuid.UUID, *, lock: bool
+    session: Session,
+    user_id: uuid.UUID,
+    transaction_id: uuid.UUID,
+    *,
+    lock: bool,
+    writing: bool = False,
 ) -> Transaction:
+    """A transaction of one of the person's ledgers; `writing`: Forbidden for a viewer."""
+    memberships = memberships_of(user_id)
     query = select(Transaction).where(
-        Transaction.id == transaction_id, Transaction.user_id == user_id
+        Transaction.id == transaction_id, Transaction.ledger_id.in_(memberships.readable)
     )
     transaction = session.scalar(query.with_for_update() if lock else query)
     if transaction is None:
         raise NotFoundError("transaction not found")
+    if writing:
+        memberships.check_writer(transaction.ledger_id)
     return transaction

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import Select
 
-from api_app.access import current_user_id, protected
+from api_app.access import NO_SUCH_LEDGER, VIEWER_READS_ONLY, current_user_id, protected
 from api_app.extensions import db
 from api_app.models import Transaction
 from api_app.rate_limits import per_user_exports
@@ -48,15 +48,21 @@ class Transactions(MethodView):
     @protected(blp)
     @blp.arguments(TransactionFilterSchema, location="query")
     @blp.response(200, TransactionSchema(many=True))
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.paginate(service.TRANSACTION_ORDER)
     def get(self, wanted: service.TransactionFilter) -> Select[tuple[Transaction]]:
         """Your transactions, newest date first (ties: newest created first)"""
         return service.transactions_of(current_user_id(), wanted)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(TransactionCreateSchema)
     @blp.response(201, TransactionSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="category_id is no category of yours")
+    @blp.alt_response(
+        404,
+        schema=ErrorSchema,
+        description="No such ledger of yours, or category_id is not one of its categories",
+    )
     def post(self, new: service.NewTransaction) -> Transaction:
         """Record an income or an expense"""
         return service.create_transaction(current_user_id(), new)
@@ -72,6 +78,7 @@ class TransactionsCsv(MethodView):
         content_type="text/csv",
         description="A header row, then one row per transaction: ISO dates, amounts like 12.50",
     )
+    @blp.alt_response(404, **NO_SUCH_LEDGER)
     @blp.alt_response(429, **RATE_LIMITED)
     @per_user_exports
     def get(self, wanted: service.TransactionFilter) -> Response:
@@ -90,9 +97,14 @@ class TransactionsImport(MethodView):
     # The upload may be larger than MAX_REQUEST_BODY_BYTES: the file, and the multipart framing.
     @body_limit(MAX_FILE_BYTES + IMPORT_FORM_OVERHEAD_BYTES)
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(ImportArgsSchema, location="multipart")
     @blp.response(200, ImportResultSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="default_category_id is not yours")
+    @blp.alt_response(
+        404,
+        schema=ErrorSchema,
+        description="No such ledger of yours, or default_category_id is not one of its categories",
+    )
     @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than 5 MiB")
     @blp.alt_response(
         422,
@@ -114,6 +126,7 @@ class TransactionsImport(MethodView):
                 content,
                 default_category_id=args.get("default_category_id"),
                 dry_run=args["dry_run"],
+                ledger_id=args["ledger_id"],
             )
         except StatementRejectedError as rejected:
             abort(
@@ -141,6 +154,7 @@ class TransactionById(MethodView):
         return service.get_transaction(current_user_id(), transaction_id)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.arguments(TransactionUpdateSchema)
     @blp.response(200, TransactionSchema)
     @blp.alt_response(
@@ -151,6 +165,7 @@ class TransactionById(MethodView):
         return service.update_transaction(current_user_id(), transaction_id, changes)
 
     @protected(blp)
+    @blp.alt_response(403, **VIEWER_READS_ONLY)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description=NO_TRANSACTION)
     def delete(self, transaction_id: uuid.UUID) -> None:

@@ -5,10 +5,12 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api_app.auth import passwords
+from api_app.schemas_common import Text
 from api_app.users.timezones import is_known_zone
 from service_kit.i18n import LANGUAGES, known_currency
 
 TIMEZONE_MAX_LENGTH = 64
+DISPLAY_NAME_MAX_LENGTH = 64
 
 
 class UserSchema(Schema):
@@ -75,11 +77,22 @@ class UserUpdateSchema(Schema):
             "example": "EUR",
         },
     )
+    display_name = Text(
+        min_length=1,
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        allow_none=True,
+        metadata={
+            "description": "How the other members of your shared ledgers see you (their members"
+            " list, by=member reports, the alerts of expenses you record); null: your email's"
+            " local part",
+            "example": "Anna",
+        },
+    )
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Give a timezone, a language or a currency.")
+            raise ValidationError("Give a timezone, a language, a currency or a display_name.")
 
 
 class PasswordChangeSchema(Schema):

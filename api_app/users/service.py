@@ -14,6 +14,7 @@ from api_app.changes import UNSET, Unset, pick
 from api_app.domain_errors import WrongPasswordError
 from api_app.events import user_deleted, user_locale_changed
 from api_app.extensions import db
+from api_app.ledgers.service import leave_every_ledger
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 from event_contract import PASSWORD_CHANGED
@@ -41,6 +42,7 @@ class AccountChanges:
     timezone: str | Unset = UNSET
     language: str | Unset | None = UNSET
     currency: str | Unset | None = UNSET
+    display_name: str | Unset | None = UNSET
 
 
 def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
@@ -51,6 +53,8 @@ def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
         user = uow.session.get_one(User, user_id)
         if not isinstance(changes.timezone, Unset):
             user.timezone = changes.timezone
+        if not isinstance(changes.display_name, Unset):
+            user.display_name = changes.display_name
         set_locale(
             uow,
             user,
@@ -68,10 +72,13 @@ def set_locale(uow: UnitOfWork, user: User, *, language: str | None, currency: s
 
 
 def delete_account(user_id: uuid.UUID, password: str) -> None:
-    """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own, and
-    the user.deleted event tells notify_app to forget its side."""
+    """Delete the user; the foreign keys' ON DELETE CASCADE removes everything they own (their
+    personal ledger with all its rows), and the user.deleted event tells notify_app to forget
+    its side. Their shared ledgers keep their rows, made by nobody from now on, and pass to
+    another member when they owned them (api_app.ledgers.service.leave_every_ledger)."""
     with UnitOfWork(user_id) as uow:
         _confirm_password(uow.session.get_one(User, user_id), password)
+        leave_every_ledger(uow, user_id)
         uow.session.execute(delete(User).where(User.id == user_id))
         uow.record(user_deleted(user_id))
 

@@ -41,7 +41,7 @@ class Me(MethodView):
         422, **error("Malformed request, not a known IANA time zone or not a known language")
     )
     def patch(self, body: dict[str, Any]) -> User:
-        """Change the account's settings: its time zone, its language"""
+        """Change the account's settings: its time zone, language, currency, display name"""
         return service.change_settings(current_user_id(), service.AccountChanges(**body))
 
     # Checking the password draws on the account's sign-in budget too, before the body is read.

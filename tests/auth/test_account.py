@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from api_app.models import (
     DailyRowCount,
     Frequency,
     Goal,
+    LedgerInvitation,
     RecurringOccurrence,
     RecurringTransaction,
     Transaction,
@@ -127,11 +128,13 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
     with api.app_context():
         category = db.session.query(Category).filter_by(user_id=user_id).first()
         assert category is not None
-        budget = Budget(user_id=user_id, month=5, year=2026)
+        ledger_id = category.ledger_id
+        budget = Budget(ledger_id=ledger_id, user_id=user_id, month=5, year=2026)
         budget.limits.append(BudgetLimit(category_id=category.id, limit_amount=Decimal("250.00")))
         db.session.add(budget)
         db.session.add(
             Transaction(
+                ledger_id=ledger_id,
                 user_id=user_id,
                 category_id=category.id,
                 type=TransactionType.EXPENSE,
@@ -140,8 +143,16 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
                 date=date(2026, 5, 3),
             )
         )
-        db.session.add(Goal(user_id=user_id, name="bike", target_amount=Decimal("900.00")))
+        db.session.add(
+            Goal(
+                ledger_id=ledger_id,
+                user_id=user_id,
+                name="bike",
+                target_amount=Decimal("900.00"),
+            )
+        )
         rule = RecurringTransaction(
+            ledger_id=ledger_id,
             user_id=user_id,
             category_id=category.id,
             type=TransactionType.EXPENSE,
@@ -161,6 +172,16 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
                 chat_id="1",
                 name="summary",
                 reply={"chat_id": "1", "text": "May 2026 so far"},
+            )
+        )
+        # An invitation they made (into their own ledger: the table's rows are what matters).
+        db.session.add(
+            LedgerInvitation(
+                ledger_id=ledger_id,
+                code_digest=uuid.uuid4().hex,
+                role="member",
+                created_by=user_id,
+                expires_at=datetime(2026, 5, 8, tzinfo=UTC),
             )
         )
         # The rows their requests wrote today, against their daily quota.

@@ -118,13 +118,14 @@ def insert_history(
 ) -> None:
     with psycopg2.connect(databases.api_url) as connection, connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO transactions (user_id, category_id, type, amount, description, date)"
-            " SELECT %s, %s, 'EXPENSE', 1 + n %% 500,"
+            "INSERT INTO transactions"
+            " (user_id, category_id, type, amount, description, date, ledger_id)"
+            " SELECT %s, id, 'EXPENSE', 1 + n %% 500,"
             "        CASE WHEN n %% 7 = 0 THEN 'line ' || n || E'\\n\"quoted\", too'"
             "             WHEN n %% 11 = 0 THEN '=' || n END,"
-            "        DATE '2024-01-01' - n %% 700"
-            " FROM generate_series(1, %s) AS n",
-            (str(user_id), category_id, count),
+            "        DATE '2024-01-01' - n %% 700, ledger_id"
+            " FROM categories, generate_series(1, %s) AS n WHERE id = %s",
+            (str(user_id), count, category_id),
         )
     connection.close()
 

@@ -269,13 +269,17 @@ def test_an_import_waits_for_the_users_import_in_progress_and_counts_what_it_cre
     watcher.autocommit = True
     try:
         with holder.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE", (str(alice.id),))
+            cursor.execute(
+                "SELECT 1 FROM ledgers WHERE personal_user_id = %s FOR NO KEY UPDATE",
+                (str(alice.id),),
+            )
             cursor.executemany(
-                "INSERT INTO transactions (user_id, category_id, type, amount, date, description)"
-                " VALUES (%s, %s, 'EXPENSE', %s, %s, %s)",
+                "INSERT INTO transactions"
+                " (user_id, category_id, type, amount, date, description, ledger_id)"
+                " SELECT %s, id, 'EXPENSE', %s, %s, %s, ledger_id FROM categories WHERE id = %s",
                 [
-                    (str(alice.id), food["id"], "2.50", "2024-03-16", "Coffee"),
-                    (str(alice.id), food["id"], "4.00", "2024-03-17", "Tea"),
+                    (str(alice.id), "2.50", "2024-03-16", "Coffee", food["id"]),
+                    (str(alice.id), "4.00", "2024-03-17", "Tea", food["id"]),
                 ],
             )
             with ThreadPoolExecutor(1) as pool:

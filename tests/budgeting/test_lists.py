@@ -47,9 +47,10 @@ def insert_transactions(
     """`count` expenses on `day`, in one statement (so they share created_at: the id decides)."""
     with psycopg2.connect(databases.api_url) as connection, connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO transactions (user_id, category_id, type, amount, date)"
-            " SELECT %s, %s, 'EXPENSE', 1 + n, %s FROM generate_series(1, %s) AS n",
-            (str(user_id), category_id, day, count),
+            "INSERT INTO transactions (user_id, category_id, type, amount, date, ledger_id)"
+            " SELECT %s, id, 'EXPENSE', 1 + n, %s, ledger_id"
+            " FROM categories, generate_series(1, %s) AS n WHERE id = %s",
+            (str(user_id), day, count, category_id),
         )
     connection.close()
 
@@ -246,9 +247,11 @@ def test_a_cursor_walk_holds_while_another_connection_keeps_writing(
                 day = 0
                 while not stop.is_set() and day < 1_500:
                     cursor.execute(
-                        "INSERT INTO transactions (user_id, category_id, type, amount, date)"
-                        " VALUES (%s, %s, 'EXPENSE', 1, %s) RETURNING id",
-                        (str(alice.id), food["id"], date(2024, 2, 1 + day % 28)),
+                        "INSERT INTO transactions"
+                        " (user_id, category_id, type, amount, date, ledger_id)"
+                        " SELECT %s, id, 'EXPENSE', 1, %s, ledger_id FROM categories"
+                        " WHERE id = %s RETURNING id",
+                        (str(alice.id), date(2024, 2, 1 + day % 28), food["id"]),
                     )
                     written.append(str(cursor.fetchone()[0]))
                     day += 1

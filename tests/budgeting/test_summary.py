@@ -17,7 +17,7 @@ from api_app.extensions import db
 from tests.conftest import ServiceDatabases
 from tests.users import SignedInUser
 
-INDEX = "transactions_user_id_date_idx"
+INDEX = "transactions_ledger_id_date_idx"
 
 
 def summary(client: SignedInUser, year: int = 2024, month: int = 3) -> dict[str, Any]:
@@ -180,10 +180,12 @@ def fill_history(database_url: str, owner: SignedInUser, category_id: str, amoun
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO transactions (user_id, category_id, type, amount, date)
-            SELECT %(user)s::uuid, %(category)s::uuid, 'EXPENSE', %(amount)s::numeric, day
-            FROM generate_series('2019-01-01'::date, '2024-12-31'::date, '1 day') AS day,
+            INSERT INTO transactions (user_id, category_id, type, amount, date, ledger_id)
+            SELECT %(user)s::uuid, id, 'EXPENSE', %(amount)s::numeric, day, ledger_id
+            FROM categories,
+                 generate_series('2019-01-01'::date, '2024-12-31'::date, '1 day') AS day,
                  generate_series(1, 3)
+            WHERE id = %(category)s::uuid
             """,
             {"user": str(owner.id), "category": category_id, "amount": amount},
         )

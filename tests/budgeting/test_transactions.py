@@ -15,7 +15,8 @@ from tests.conftest import ServiceDatabases
 from tests.users import SignedInUser
 
 TRANSACTION_KEYS = {
-    "id", "category_id", "type", "amount", "date", "description", "recurring_id", "created_at",
+    "id", "category_id", "type", "amount", "date", "description", "recurring_id", "created_by",
+    "created_at",
 }  # fmt: skip
 
 
