@@ -1,7 +1,8 @@
 """The month's chart: spent against limit per category, as a PNG bar chart (Pillow).
 
-One row per budgeted category: the limit as a grey bar, what was spent over it (green within the
-limit, red over it), the figures beside. Bars share one scale, the largest of the amounts.
+One row per category with spending or a limit: the limit as a grey bar, what was spent over it
+(green within the limit, red over it; grey-blue for a category without a limit), the figures
+beside. Bars share one scale, the largest of the amounts.
 
 Names are drawn in Roboto (the font-roboto package: Latin and Cyrillic; Pillow's own font has
 Latin only). A character the font has no glyph for (an emoji) is left out, never drawn as a box.
@@ -34,6 +35,7 @@ INK: Final = (33, 37, 41)
 LIMIT_COLOUR: Final = (222, 226, 230)
 WITHIN_COLOUR: Final = (47, 158, 68)
 OVER_COLOUR: Final = (224, 49, 49)
+UNLIMITED_COLOUR: Final = (116, 143, 252)
 # Telegram shows at most this many rows legibly on a phone; the rest is in the text.
 MAX_BARS: Final = 20
 
@@ -42,13 +44,19 @@ MAX_BARS: Final = 20
 class Bar:
     name: str
     spent: Decimal
-    limit: Decimal
+    limit: Decimal | None  # None: the category has no limit this month
 
 
 def bars_of(chart: dict[str, Any]) -> list[Bar]:
-    """The bars of a chart as events and deliveries carry it ({"name", "spent", "limit"})."""
+    """The bars of a chart as events and deliveries carry it ({"name", "spent", "limit"}; the
+    limit null for a category spent in without one)."""
     return [
-        Bar(str(bar["name"]), Decimal(bar["spent"]), Decimal(bar["limit"])) for bar in chart["bars"]
+        Bar(
+            str(bar["name"]),
+            Decimal(bar["spent"]),
+            None if bar.get("limit") is None else Decimal(bar["limit"]),
+        )
+        for bar in chart["bars"]
     ]
 
 
@@ -91,25 +99,32 @@ def bar_chart_png(title: str, bars: Sequence[Bar], t: Translator | None = None) 
     font = ImageFont.truetype(FONT_PATH, size=16)
     heading = t.gettext("%(title)s: spent of limit") % {"title": title}
     draw.text((16, 18), drawable(heading), fill=INK, font=title_font)
-    scale = max([max(bar.spent, bar.limit) for bar in shown] + [Decimal(1)])
+    scale = max([max(bar.spent, bar.limit or Decimal(0)) for bar in shown] + [Decimal(1)])
     plot_left = LABEL_WIDTH
     plot_width = WIDTH - LABEL_WIDTH - FIGURES_WIDTH
     for row, bar in enumerate(shown):
         top = TOP + row * ROW_HEIGHT + 8
         bottom = top + ROW_HEIGHT - 16
         draw.text((16, top + 4), _fit(drawable(bar.name), 22), fill=INK, font=font)
-        draw.rectangle(
-            (plot_left, top, plot_left + _length(bar.limit, scale, plot_width), bottom),
-            fill=LIMIT_COLOUR,
-        )
-        colour = OVER_COLOUR if bar.spent > bar.limit else WITHIN_COLOUR
+        if bar.limit is None:
+            colour = UNLIMITED_COLOUR
+        else:
+            draw.rectangle(
+                (plot_left, top, plot_left + _length(bar.limit, scale, plot_width), bottom),
+                fill=LIMIT_COLOUR,
+            )
+            colour = OVER_COLOUR if bar.spent > bar.limit else WITHIN_COLOUR
         spent_length = _length(bar.spent, scale, plot_width)
         if spent_length > 0:
             inset = 6
             draw.rectangle(
                 (plot_left, top + inset, plot_left + spent_length, bottom - inset), fill=colour
             )
-        figures = f"{t.amount(bar.spent)} / {t.amount(bar.limit)}"
+        figures = (
+            t.amount(bar.spent)
+            if bar.limit is None
+            else f"{t.amount(bar.spent)} / {t.amount(bar.limit)}"
+        )
         draw.text((WIDTH - FIGURES_WIDTH + 12, top + 4), figures, fill=INK, font=font)
     output = io.BytesIO()
     image.save(output, format="PNG", optimize=True)
