@@ -18,6 +18,7 @@ from api_app.ledgers.schemas import (
     InvitationCreateSchema,
     InvitationSchema,
     JoinSchema,
+    LedgerChangesSchema,
     LedgerNameSchema,
     LedgerSchema,
     MemberSchema,
@@ -83,13 +84,19 @@ class LedgerById(MethodView):
         return service.get_ledger(current_user_id(), ledger_id)
 
     @protected(blp)
-    @blp.arguments(LedgerNameSchema)
+    @blp.arguments(LedgerChangesSchema)
     @blp.response(200, LedgerSchema)
     @blp.alt_response(403, **error(OWNER_ONLY))
     @blp.alt_response(404, **error(NOT_YOURS))
     def patch(self, body: dict[str, Any], ledger_id: uuid.UUID) -> service.LedgerView:
-        """Rename a ledger (its owner)"""
-        return service.rename_ledger(current_user_id(), ledger_id, body["name"])
+        """Rename a ledger or set its default split (its owner)
+
+        The default split applies to every expense recorded without a `split`: `null` (the
+        household pays, nobody owes anybody: the default), `equal` among its owners and members,
+        or fixed `shares` or `percent`. A split naming a non-member, percents not adding up to
+        100, or any split on a personal ledger: 422.
+        """
+        return service.change_ledger(current_user_id(), ledger_id, **body)
 
     @protected(blp)
     @blp.response(204)
