@@ -158,9 +158,16 @@ class MemberById(MethodView):
     @blp.alt_response(404, **error("No such ledger of yours, or no such member of it"))
     @blp.alt_response(
         409,
-        **error("The owner cannot leave while others remain, and a personal ledger cannot be left"),
+        **error(
+            "The owner cannot leave while others remain, a personal ledger cannot be left, and"
+            " a member owing or owed money in it settles up before leaving"
+        ),
     )
     def delete(self, ledger_id: uuid.UUID, user_id: uuid.UUID) -> None:
         """Remove a member (the owner), or leave (yourself); the owner, once alone, leaving
-        deletes the ledger"""
+        deletes the ledger
+
+        Leaving with a balance that is not zero is refused (409 naming it); the owner may remove
+        such a member, whose balance then shows as a former member's until settled.
+        """
         service.remove_member(current_user_id(), ledger_id, user_id)
