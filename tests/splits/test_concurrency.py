@@ -40,22 +40,18 @@ def test_balances_agree_with_the_entries_after_concurrent_edits(
         }
         return lambda: payer.request("POST", settlements, json=body).status_code
 
+    one_to_two = {
+        "method": "shares",
+        "among": [
+            {"user_id": str(anna.id), "value": "1"},
+            {"user_id": str(ben.id), "value": "2"},
+        ],
+    }
     for _ in range(3):
         statuses = in_parallel(
             patch(ben, {"amount": "100.01"}),
             patch(cleo, {"amount": "33.33", "paid_by": str(cleo.id)}),
-            patch(
-                anna,
-                {
-                    "split": {
-                        "method": "shares",
-                        "among": [
-                            {"user_id": str(anna.id), "value": "1"},
-                            {"user_id": str(ben.id), "value": "2"},
-                        ],
-                    }
-                },
-            ),  # fmt: skip
+            patch(anna, {"split": one_to_two}),
             patch(ben, {"paid_by": str(ben.id)}),
             settle(ben, anna, "10.00"),
             settle(cleo, ben, "7.77"),
