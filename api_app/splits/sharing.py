@@ -192,6 +192,28 @@ DELETE_SHARES = delete(TransactionShare).where(
 )
 
 
+def write_many_shares(
+    session: Session,
+    *,
+    ledger_id: uuid.UUID,
+    shares: Mapping[uuid.UUID, Sequence[Share]],
+) -> None:
+    """Store the shares of many new expenses (transaction id -> shares) in one statement."""
+    rows = [
+        {
+            "transaction_id": transaction_id,
+            "ledger_id": ledger_id,
+            "user_id": share.user_id,
+            "amount": share.amount,
+        }
+        for transaction_id, of_one in shares.items()
+        for share in of_one
+        if share.amount != 0
+    ]
+    if rows:
+        session.execute(INSERT_SHARES, rows)
+
+
 def write_shares(
     session: Session,
     *,
