@@ -749,6 +749,8 @@ BOT_LANGUAGE: Final = "language"
 BOT_LIMIT: Final = "limit"  # `/limit food 400`: this month's limit of a category
 BOT_CATEGORIES: Final = "categories"  # the ledger's categories, this month's spent and limit
 BOT_LEDGER: Final = "ledger"  # private chats: list the person's ledgers, pick where /spent goes
+BOT_BALANCE: Final = "balance"  # who owes whom in the ledger, and how to settle up
+BOT_SETTLE: Final = "settle"  # `/settle 30 Ben`: the sender paid Ben back 30
 BOT_COMMANDS: Final = frozenset(
     {
         BOT_SPENT,
@@ -760,6 +762,8 @@ BOT_COMMANDS: Final = frozenset(
         BOT_LIMIT,
         BOT_CATEGORIES,
         BOT_LEDGER,
+        BOT_BALANCE,
+        BOT_SETTLE,
     }
 )
 # Where a command was sent: the person's private chat with the bot, or a group linked to a

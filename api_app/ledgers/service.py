@@ -261,6 +261,9 @@ def join(user_id: uuid.UUID, code: str) -> Membership:
         member = uow.session.get(LedgerMember, (ledger.id, user_id))
         if member is not None:
             raise ConflictError("you are a member of this ledger already")
+        joiner_name = uow.session.scalar(select(User.display_name).where(User.id == user_id))
+        if joiner_name is not None:
+            _check_name_free_in(uow.session, ledger.id, user_id, joiner_name)
         invitation.used_at = datetime.now(UTC)
         invitation.used_by = user_id
         ledger.version += 1
@@ -269,6 +272,46 @@ def join(user_id: uuid.UUID, code: str) -> Membership:
         uow.session.flush()
         _record_snapshot(uow, user_id, ledger)
         return Membership(ledger.id, ledger.name, user_id, member.role, member.joined_at)
+
+
+def check_name_free(session: Session, user_id: uuid.UUID, display_name: str) -> None:
+    """ConflictError when someone who shares a ledger with the person is called `display_name`
+    (in any letter case): the bot names members by it (`/spent 60 food for Ben`)."""
+    mine = aliased(LedgerMember)
+    theirs = aliased(LedgerMember)
+    taken = session.scalar(
+        select(User.id)
+        .join(theirs, theirs.user_id == User.id)
+        .join(mine, and_(mine.ledger_id == theirs.ledger_id, mine.user_id == user_id))
+        .where(User.id != user_id, func.lower(User.display_name) == display_name.lower())
+        .limit(1)
+    )
+    if taken is not None:
+        raise ConflictError.on(
+            "display_name",
+            "Someone in a ledger you share is called that already.",
+            f"someone in a ledger you share is called {display_name} already",
+        )
+
+
+def _check_name_free_in(
+    session: Session, ledger_id: uuid.UUID, user_id: uuid.UUID, display_name: str
+) -> None:
+    taken = session.scalar(
+        select(User.id)
+        .join(LedgerMember, LedgerMember.user_id == User.id)
+        .where(
+            LedgerMember.ledger_id == ledger_id,
+            User.id != user_id,
+            func.lower(User.display_name) == display_name.lower(),
+        )
+        .limit(1)
+    )
+    if taken is not None:
+        raise ConflictError(
+            f"someone in this ledger is called {display_name} already: change your display"
+            " name (PATCH /api/users/me) before joining"
+        )
 
 
 def invitation_digest(code: str) -> str:

@@ -68,7 +68,12 @@ class Join(MethodView):
     @blp.arguments(JoinSchema)
     @blp.response(200, MembershipSchema)
     @blp.alt_response(404, **error("No such invitation, or it was used or has expired"))
-    @blp.alt_response(409, **error("You are a member of that ledger already"))
+    @blp.alt_response(
+        409,
+        **error(
+            "You are a member of that ledger already, or one of its members has your display name"
+        ),
+    )
     def post(self, body: dict[str, str]) -> service.Membership:
         """Join a ledger with an invitation's code (each code works once)"""
         return service.join(current_user_id(), body["code"])

@@ -15,10 +15,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from event_contract import (
+    BOT_BALANCE,
     BOT_CHOOSE,
     BOT_COMMAND_TASK,
     BOT_INCOME,
     BOT_LANGUAGE,
+    BOT_SETTLE,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
@@ -36,7 +38,9 @@ from service_kit.i18n import Translator, choose_language, translator
 
 logger = logging.getLogger(__name__)
 
-FORWARDED: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_LANGUAGE})
+FORWARDED: Final = frozenset(
+    {BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_LANGUAGE, BOT_BALANCE, BOT_SETTLE}
+)
 
 
 def help_text(t: Translator) -> str:
