@@ -123,17 +123,9 @@ def apply_split(
         if asked is not None:
             raise InvalidError.on("split", INCOME_NOT_SPLIT, INCOME_NOT_SPLIT)
         return NOT_SPLIT
-    rows = session.execute(_LEDGER, {"ledger_id": ledger_id}).all()
-    roles = {row.user_id: row.role for row in rows}
+    roles, default = _ledger_of(session, ledger_id)
     if use_default:
-        default = None if not rows else parse_default(rows[0].default_split)
-        if default is None:
-            asked = None
-        elif default.method is SplitMethod.EQUAL:
-            spenders = [user_id for user_id, role in roles.items() if role in SPENDERS]
-            asked = SplitRequest(SplitMethod.EQUAL, tuple(Portion(uid) for uid in spenders))
-        else:
-            asked = SplitRequest(default.method, default.among)
+        asked = default
     payer = recorder if paid_by is None else paid_by
     if payer not in roles:
         problem = "Not a member of this ledger."
@@ -149,6 +141,33 @@ def apply_split(
             raise InvalidError(message, fields={(field, "among"): message})
     shares = compute_shares(amount, asked, field)
     return AppliedSplit(payer, asked, tuple(shares))
+
+
+def _ledger_of(
+    session: Session, ledger_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, str], SplitRequest | None]:
+    """The ledger's members (id -> role) and its default split as it applies now."""
+    rows = session.execute(_LEDGER, {"ledger_id": ledger_id}).all()
+    roles = {row.user_id: row.role for row in rows}
+    default = None if not rows else parse_default(rows[0].default_split)
+    if default is None:
+        return roles, None
+    if default.method is SplitMethod.EQUAL:
+        spenders = [user_id for user_id, role in roles.items() if role in SPENDERS]
+        return roles, SplitRequest(SplitMethod.EQUAL, tuple(Portion(uid) for uid in spenders))
+    return roles, SplitRequest(default.method, default.among)
+
+
+def default_split_of(session: Session, ledger_id: uuid.UUID) -> SplitRequest | None:
+    """The ledger's default split as it applies now, checked against its members (InvalidError
+    naming default_split when it names someone who has left)."""
+    roles, default = _ledger_of(session, ledger_id)
+    for portion in () if default is None else default.among:
+        if portion.user_id not in roles:
+            message = f"{portion.user_id} is not a member of this ledger: the ledger's default"
+            message += " split names them; change it"
+            raise InvalidError(message, fields={("default_split", "among"): message})
+    return default
 
 
 def compute_shares(amount: Decimal, asked: SplitRequest, field: str = "split") -> list[Share]:

@@ -3,6 +3,7 @@ the balances and settling up, and the splits that are refused with nothing writt
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -300,3 +301,26 @@ def test_nets_add_up_to_zero_whatever_the_amounts(home: Household) -> None:
             split={"method": "shares", "among": among(anna, cleo, values=("1", "2"))},
         )
     assert total(home.nets()) == Decimal(0)
+
+
+def test_an_import_into_a_shared_ledger_takes_its_default_split(home: Household) -> None:
+    anna, ben, cleo = home.members
+    home.anna.expect(
+        200, "PATCH", f"/api/ledgers/{home.ledger_id}", json={"default_split": {"method": "equal"}}
+    )
+    statement = (
+        b"date,amount,description,category\n2026-11-03,-9.00,milk,Food\n2026-11-04,100,gift,Food\n"
+    )
+    imported = ben.post(
+        "/api/transactions/import",
+        data={"file": (io.BytesIO(statement), "s.csv"), "ledger_id": home.ledger_id},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 200, imported.get_json()
+    listed = ben.expect(200, "GET", f"/api/transactions?ledger_id={home.ledger_id}")
+    milk = next(t for t in listed if t["description"] == "milk")
+    gift = next(t for t in listed if t["description"] == "gift")
+    assert shares_of(milk) == {str(p.id): "3.00" for p in (anna, ben, cleo)}
+    assert milk["paid_by"] == str(ben.id)
+    assert gift["shares"] == []
+    assert home.nets()[str(ben.id)] == "+6.00"
