@@ -341,7 +341,7 @@ def on_budget_month_closed(
             for category in closed.categories
         ],
     )
-    if closed.balances is not None and closed.ledger is not None:
+    if closed.balances is not None and closed.ledger is not None and settings.digest_balances:
         # A shared ledger's: who owes whom as the month closed (issue 24).
         text += "\n" + messages.digest_balances(
             t=translator(settings.language, settings.currency),

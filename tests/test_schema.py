@@ -314,6 +314,8 @@ NOTIFY_COLUMNS = {
         # Beyond the specification (issue 9): the warning threshold and the monthly digest.
         "warn_at_percent": Column("integer", True, "80"),
         "notify_monthly_digest": Column("boolean", False, "false"),
+        # Issue 24: a shared ledger's digest adds who owes whom.
+        "digest_balances": Column("boolean", False, "true"),
         # Issue 14: the masked email the bot names when it links a chat.
         "email_hint": Column("text", True, None),
         # Issue 25: the alerts' language (the person's choice and when, else their Telegram's).

@@ -3,12 +3,22 @@ balance is not zero; notify_app writes it under the month's numbers."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Flask
+from sqlalchemy import select
 
-from event_contract import BUDGET_MONTH_CLOSED
+from event_contract import (
+    BUDGET_MONTH_CLOSED,
+    BudgetMonthClosed,
+    Event,
+    LedgerBalances,
+    LedgerContext,
+    MemberBalance,
+    SettleUpTransfer,
+)
 from notify_app.messages import DigestBalance, DigestTransfer, digest_balances
 from service_kit.i18n import translator
 from tests.households.test_alerts import alerts, of_ledger
@@ -67,3 +77,40 @@ def test_notify_writes_the_balances_in_the_members_language() -> None:
     )
     assert russian.splitlines()[0] == "Кто кому должен в бюджете Дом:"
     assert "бывший участник" in russian
+
+
+def test_a_member_may_turn_the_balances_off(notify: Flask) -> None:
+    """notify_app's digest handler writes the balances only for a member who wants them."""
+    from notify_app.extensions import db
+    from notify_app.handlers import on_budget_month_closed
+    from notify_app.models import Delivery
+    from notify_app.settings.defaults import Settings
+    from notify_app.unit_of_work import UnitOfWork
+
+    closed = BudgetMonthClosed(
+        year=2026,
+        month=11,
+        income=Decimal(0),
+        expense=Decimal(30),
+        net=Decimal(-30),
+        categories=(),
+        ledger=LedgerContext(ledger_id=uuid.uuid4(), ledger_name="Home"),
+        balances=LedgerBalances(
+            members=(MemberBalance("Anna", Decimal(30)), MemberBalance("Ben", Decimal(-30))),
+            settle_up=(SettleUpTransfer("Ben", "Anna", Decimal(30)),),
+        ),
+    )
+    texts = {}
+    for wanted in (True, False):
+        event = Event(user_id=uuid.uuid4(), payload=closed)
+        settings = Settings(
+            telegram_chat_id="42", notify_monthly_digest=True, digest_balances=wanted
+        )
+        with notify.app_context():
+            with UnitOfWork() as uow:
+                on_budget_month_closed(uow, event, closed, settings)
+            texts[wanted] = db.session.scalars(
+                select(Delivery.text).where(Delivery.event_id == event.id)
+            ).one()
+    assert "Ben pays Anna 30.00" in texts[True]
+    assert "Who owes whom" not in texts[False]
