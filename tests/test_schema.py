@@ -252,7 +252,9 @@ API_INDEXES = {
     "ledgers": {},
     "ledger_members": {"ledger_members_user_id_idx": ("user_id",)},
     "ledger_invitations": {"ledger_invitations_ledger_id_idx": ("ledger_id",)},
-    "transaction_shares": {"transaction_shares_ledger_id_user_id_idx": ("ledger_id", "user_id")},
+    "transaction_shares": {
+        "transaction_shares_ledger_id_user_id_idx": ("ledger_id", "user_id", "amount")
+    },
     "settlements": {"settlements_ledger_id_date_idx": ("ledger_id", "date")},
 }
 

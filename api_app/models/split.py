@@ -29,8 +29,8 @@ class TransactionShare(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "transaction_shares"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount"),
-        # The balances read every share of a ledger by member.
-        Index(None, "ledger_id", "user_id"),
+        # The balances read every share of a ledger by member, from the index alone.
+        Index(None, "ledger_id", "user_id", postgresql_include=["amount"]),
     )
 
     transaction_id: Mapped[uuid.UUID] = mapped_column(

@@ -64,6 +64,7 @@ def upgrade() -> None:
         "transaction_shares_ledger_id_user_id_idx",
         "transaction_shares",
         ["ledger_id", "user_id"],
+        postgresql_include=["amount"],
     )
     op.create_table(
         "settlements",
