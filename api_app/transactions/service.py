@@ -239,14 +239,17 @@ def _changed_split(
     """The split a PATCH leaves the expense with, its shares computed again, when the PATCH
     touches it (the amount, the type, who paid or the split); None when it stays as it is."""
     touched = given(changes).keys() & {"amount", "type", "paid_by", "split"}
-    memberships = memberships_of(user_id)
-    shared = memberships.by_ledger[current.ledger_id].kind == LEDGER_SHARED
-    if not touched or (not shared and touched <= {"amount", "type"}):
+    if not touched:
         return None
     if isinstance(changes.split, Unset):
         stored = None if current.split is None else SplitRequest.from_json(current.split)
     else:
         stored = changes.split
+    if stored is None and touched <= {"amount", "type"}:
+        # Split neither before nor after: nothing to compute again (a personal ledger's
+        # PATCH costs what it did).
+        return None
+    shared = memberships_of(user_id).by_ledger[current.ledger_id].kind == LEDGER_SHARED
     type_ = pick(changes.type, current.type)
     if stored is not None and shared and type_ is TransactionType.EXPENSE and touched == {"amount"}:
         # Only the amount changed: the same split, its shares computed again (an `amounts`
