@@ -497,8 +497,74 @@ class ClosedCategory:
 
 
 @dataclass(frozen=True)
+class MemberBalance:
+    """A person's net in a shared ledger: positive is owed to them, negative they owe."""
+
+    name: str
+    net: Decimal
+    # Left the ledger with this balance unsettled.
+    former_member: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "net": money(self.net), "former_member": self.former_member}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        former = data.get("former_member", False)
+        if not isinstance(former, bool):
+            raise ValueError(f"former_member must be a boolean, got {former!r}")
+        return cls(name=_text(data["name"]), net=_amount(data["net"]), former_member=former)
+
+
+@dataclass(frozen=True)
+class SettleUpTransfer:
+    """One of the fewest transfers that settle a ledger: `payer` pays `payee` `amount`."""
+
+    payer: str
+    payee: str
+    amount: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {"payer": self.payer, "payee": self.payee, "amount": money(self.amount)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            payer=_text(data["payer"]), payee=_text(data["payee"]), amount=_amount(data["amount"])
+        )
+
+
+@dataclass(frozen=True)
+class LedgerBalances:
+    """Who owes whom in a shared ledger when its month was closed, and how they settle up
+    (issue 24): the digest adds it when some balance is not zero."""
+
+    members: tuple[MemberBalance, ...]
+    settle_up: tuple[SettleUpTransfer, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "members": [member.to_json() for member in self.members],
+            "settle_up": [transfer.to_json() for transfer in self.settle_up],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        members, transfers = data["members"], data["settle_up"]
+        if not isinstance(members, list) or not isinstance(transfers, list):
+            raise ValueError("balances need the lists members and settle_up")
+        return cls(
+            members=tuple(MemberBalance.from_json(_object(entry)) for entry in members),
+            settle_up=tuple(SettleUpTransfer.from_json(_object(entry)) for entry in transfers),
+        )
+
+
+@dataclass(frozen=True)
 class BudgetMonthClosed:
-    """The month's totals and, per category, its limit and spending (the monthly digest)."""
+    """The month's totals and, per category, its limit and spending (the monthly digest).
+
+    `balances`: a shared ledger's, when someone owes someone (absent from the JSON otherwise,
+    so events recorded before splits read the same)."""
 
     TYPE: ClassVar[str] = BUDGET_MONTH_CLOSED
     year: int
@@ -508,6 +574,7 @@ class BudgetMonthClosed:
     net: Decimal
     categories: tuple[ClosedCategory, ...]
     ledger: LedgerContext | None = None
+    balances: LedgerBalances | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -518,6 +585,7 @@ class BudgetMonthClosed:
             "expense": money(self.expense),
             "net": money(self.net),
             "categories": [category.to_json() for category in self.categories],
+            **({} if self.balances is None else {"balances": self.balances.to_json()}),
         }
 
     @classmethod
@@ -533,6 +601,11 @@ class BudgetMonthClosed:
             net=_amount(data["net"]),
             categories=tuple(ClosedCategory.from_json(_object(entry)) for entry in categories),
             ledger=_ledger_field(data),
+            balances=(
+                None
+                if data.get("balances") is None
+                else LedgerBalances.from_json(_object(data["balances"]))
+            ),
         )
 
 
@@ -752,6 +825,8 @@ BOT_LANGUAGE: Final = "language"
 BOT_LIMIT: Final = "limit"  # `/limit food 400`: this month's limit of a category
 BOT_CATEGORIES: Final = "categories"  # the ledger's categories, this month's spent and limit
 BOT_LEDGER: Final = "ledger"  # private chats: list the person's ledgers, pick where /spent goes
+BOT_BALANCE: Final = "balance"  # who owes whom in the ledger, and how to settle up
+BOT_SETTLE: Final = "settle"  # `/settle 30 Ben`: the sender paid Ben back 30
 BOT_COMMANDS: Final = frozenset(
     {
         BOT_SPENT,
@@ -763,6 +838,8 @@ BOT_COMMANDS: Final = frozenset(
         BOT_LIMIT,
         BOT_CATEGORIES,
         BOT_LEDGER,
+        BOT_BALANCE,
+        BOT_SETTLE,
     }
 )
 # Where a command was sent: the person's private chat with the bot, or a group linked to a

@@ -25,6 +25,7 @@ from api_app.outbox_relay import outbox_cli
 from api_app.recurring.cli import recurring_cli
 from api_app.recurring.views import blp as recurring_blp
 from api_app.reports.views import blp as reports_blp
+from api_app.splits.views import blp as splits_blp
 from api_app.transactions.views import blp as transactions_blp
 from api_app.users.views import blp as users_blp
 from service_kit.app import init_database, new_app
@@ -63,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(health_blueprint())
     api.register_blueprint(users_blp)
     api.register_blueprint(ledgers_blp)
+    api.register_blueprint(splits_blp)
     api.register_blueprint(categories_blp)
     api.register_blueprint(budgets_blp)
     api.register_blueprint(transactions_blp)

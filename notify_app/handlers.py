@@ -429,6 +429,20 @@ def on_budget_month_closed(
             for category in closed.categories
         ],
     )
+    if closed.balances is not None and closed.ledger is not None and settings.digest_balances:
+        # A shared ledger's: who owes whom as the month closed (issue 24).
+        text += "\n" + messages.digest_balances(
+            t=translator(settings.language, settings.currency),
+            ledger_name=closed.ledger.ledger_name,
+            balances=[
+                messages.DigestBalance(member.name, member.net, member.former_member)
+                for member in closed.balances.members
+            ],
+            settle_up=[
+                messages.DigestTransfer(transfer.payer, transfer.payee, transfer.amount)
+                for transfer in closed.balances.settle_up
+            ],
+        )
     # The chart of /summary for the closed month, when it had limits: sent as a photo with the
     # digest as its caption.
     bars = [

@@ -195,6 +195,57 @@ def monthly_digest(
     return head + _fitting_list(entries, room=room, t=t) + "."
 
 
+@dataclass(frozen=True)
+class DigestBalance:
+    name: str
+    net: Decimal
+    former_member: bool = False
+
+
+@dataclass(frozen=True)
+class DigestTransfer:
+    payer: str
+    payee: str
+    amount: Decimal
+
+
+def digest_balances(
+    *,
+    ledger_name: str,
+    balances: Sequence[DigestBalance],
+    settle_up: Sequence[DigestTransfer],
+    t: Translator = ENGLISH,
+) -> str:
+    """A shared ledger's digest's last lines: who owes whom, and how they settle up.
+
+    `Who owes whom in Home:` / `Anna: +60.00` / `Ben: -10.00` / `To settle up:` / `Ben pays
+    Anna 10.00`.
+    """
+    lines = [t.gettext("Who owes whom in %(ledger)s:") % {"ledger": ledger_name}]
+    for balance in balances:
+        net = t.amount(balance.net)
+        shown = f"+{net}" if balance.net > 0 else net
+        if balance.former_member:
+            lines.append(
+                t.gettext("%(name)s (former member): %(net)s")
+                % {"name": balance.name, "net": shown}
+            )
+        else:
+            lines.append(f"{balance.name}: {shown}")
+    if settle_up:
+        lines.append(t.gettext("To settle up:"))
+        lines.extend(
+            t.gettext("%(payer)s pays %(payee)s %(amount)s")
+            % {
+                "payer": transfer.payer,
+                "payee": transfer.payee,
+                "amount": t.amount(transfer.amount),
+            }
+            for transfer in settle_up
+        )
+    return "\n".join(lines)
+
+
 def _fitting_list(entries: list[str], *, room: int, t: Translator) -> str:
     """As many of `entries` as fit in `room` characters, the rest counted as `and N more`."""
     lengths = [telegram_length(entry) for entry in entries]

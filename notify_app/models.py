@@ -58,6 +58,10 @@ class NotificationSettings(db.Model):  # type: ignore[name-defined,misc]
     notify_monthly_digest: Mapped[bool] = mapped_column(
         Boolean, default=DEFAULTS.notify_monthly_digest, server_default=false()
     )
+    # A shared ledger's digest adds who owes whom and how to settle up (issue 24).
+    digest_balances: Mapped[bool] = mapped_column(
+        Boolean, default=DEFAULTS.digest_balances, server_default=true()
+    )
     # The account's email, partly masked (user.registered): the bot's "linked" reply names the
     # account a chat was linked to, so a link opened by the wrong person is noticed.
     email_hint: Mapped[str | None] = mapped_column(Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,11 +24,14 @@ from event_contract import (
     ClosedCategory,
     Event,
     GoalReached,
+    LedgerBalances,
     LedgerContext,
     LedgerDeleted,
     LedgerMember,
     LedgerMembershipChanged,
+    MemberBalance,
     Payload,
+    SettleUpTransfer,
     UnsupportedSchemaVersionError,
     UserDeleted,
     UserLocaleChanged,
@@ -238,6 +242,45 @@ def test_a_payload_that_does_not_fit_its_type_is_refused(change: dict[str, Any])
     message = Event(user_id=uuid.uuid4(), payload=payload).to_message()
     with pytest.raises((ValueError, TypeError)):
         Event.from_message({**message, "payload": {**wire, **change}})
+
+
+def test_a_shared_ledgers_digest_may_carry_its_balances_and_reads_the_same_without() -> None:
+    balances = LedgerBalances(
+        members=(
+            MemberBalance("Anna", Decimal("60")),
+            MemberBalance("Ben", Decimal("-10")),
+            MemberBalance("Cleo", Decimal("-50"), former_member=True),
+        ),
+        settle_up=(
+            SettleUpTransfer("Cleo", "Anna", Decimal("50")),
+            SettleUpTransfer("Ben", "Anna", Decimal("10")),
+        ),
+    )
+    closed = BudgetMonthClosed(
+        year=2026,
+        month=11,
+        income=Decimal(0),
+        expense=Decimal("150"),
+        net=Decimal("-150"),
+        categories=(),
+        balances=balances,
+    )
+    event = Event(user_id=ANNA, payload=closed)
+    message = json.loads(json.dumps(event.to_message()))
+    assert message["payload"]["balances"]["members"][1] == {
+        "name": "Ben",
+        "net": "-10.00",
+        "former_member": False,
+    }
+    assert message["payload"]["balances"]["settle_up"][0] == {
+        "payer": "Cleo",
+        "payee": "Anna",
+        "amount": "50.00",
+    }
+    assert Event.from_message(message) == event
+    # An older digest, without the key, is one without balances.
+    del message["payload"]["balances"]
+    assert Event.from_message(message).payload == replace(closed, balances=None)
 
 
 def test_a_shared_ledgers_alert_carries_its_ledger_and_audience() -> None:

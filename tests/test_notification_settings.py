@@ -19,6 +19,7 @@ DEFAULTS = {
     "notify_goal_reached": True,
     "warn_at_percent": 80,
     "notify_monthly_digest": False,
+    "digest_balances": True,
 }
 ERROR_KEYS = {"code", "status", "message", "errors"}
 PATH = "/api/notifications/settings"

@@ -81,6 +81,9 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "date": Column("date", False, None),
         "created_at": NOW,
         "recurring_id": Column("uuid", True, None),
+        # Issue 24: a shared ledger's expense: who paid it and the split as asked.
+        "paid_by": Column("uuid", True, None),
+        "split": Column("jsonb", True, None),
     },
     "recurring_transactions": {
         "id": UUID_KEY,
@@ -97,6 +100,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "next_date": Column("date", True, None),
         "created_at": NOW,
         "updated_at": NOW,
+        "paid_by": Column("uuid", True, None),
+        "split": Column("jsonb", True, None),
     },
     "recurring_occurrences": {
         "recurring_id": Column("uuid", False, None),
@@ -155,6 +160,8 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "personal_user_id": Column("uuid", True, None),
         "version": Column("integer", False, "1"),
         "created_at": NOW,
+        # Issue 24: how its expenses are split when they say nothing (NULL: not at all).
+        "default_split": Column("jsonb", True, None),
     },
     "ledger_members": {
         "ledger_id": Column("uuid", False, None),
@@ -172,6 +179,23 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "expires_at": Column("timestamp with time zone", False, None),
         "used_at": Column("timestamp with time zone", True, None),
         "used_by": Column("uuid", True, None),
+    },
+    # Issue 24: the shares of split expenses, and repayments between a ledger's members.
+    "transaction_shares": {
+        "transaction_id": Column("uuid", False, None),
+        "user_id": USER_ID,
+        "ledger_id": Column("uuid", False, None),
+        "amount": MONEY,
+    },
+    "settlements": {
+        "id": UUID_KEY,
+        "ledger_id": Column("uuid", False, None),
+        "from_user_id": USER_ID,
+        "to_user_id": USER_ID,
+        "amount": MONEY,
+        "date": Column("date", False, None),
+        "created_by": Column("uuid", True, None),
+        "created_at": NOW,
     },
 }
 
@@ -192,6 +216,8 @@ API_UNIQUE = {
     "ledgers": {("personal_user_id",)},
     "ledger_members": set(),  # its primary key is (ledger, user)
     "ledger_invitations": {("code_digest",)},
+    "transaction_shares": set(),  # its primary key is (transaction, user)
+    "settlements": set(),
 }
 
 API_INDEXES = {
@@ -205,6 +231,8 @@ API_INDEXES = {
         "transactions_user_id_date_idx": ("user_id", "date"),
         "transactions_category_id_idx": ("category_id",),
         "transactions_recurring_id_idx": ("recurring_id",),
+        # Partial (split expenses), with the amount: what each member paid, for the balances.
+        "transactions_split_paid_by_idx": ("ledger_id", "paid_by", "amount"),
     },
     "recurring_transactions": {
         "recurring_transactions_ledger_id_idx": ("ledger_id",),
@@ -224,6 +252,10 @@ API_INDEXES = {
     "ledgers": {},
     "ledger_members": {"ledger_members_user_id_idx": ("user_id",)},
     "ledger_invitations": {"ledger_invitations_ledger_id_idx": ("ledger_id",)},
+    "transaction_shares": {
+        "transaction_shares_ledger_id_user_id_idx": ("ledger_id", "user_id", "amount")
+    },
+    "settlements": {"settlements_ledger_id_date_idx": ("ledger_id", "date")},
 }
 
 # Issue 23: a row's maker (user_id) is SET NULL when their account goes, so a shared ledger keeps
@@ -265,6 +297,13 @@ API_FOREIGN_KEYS = {
         ("created_by", "users", "SET NULL"),
         ("used_by", "users", "SET NULL"),
     },
+    # The people in shares and settlements keep no foreign key: a departed account's balance
+    # must stay (api_app.models.split).
+    "transaction_shares": {
+        ("transaction_id", "transactions", "CASCADE"),
+        ("ledger_id", "ledgers", "CASCADE"),
+    },
+    "settlements": {("ledger_id", "ledgers", "CASCADE"), ("created_by", "users", "SET NULL")},
 }
 
 NOTIFY_COLUMNS = {
@@ -277,6 +316,8 @@ NOTIFY_COLUMNS = {
         # Beyond the specification (issue 9): the warning threshold and the monthly digest.
         "warn_at_percent": Column("integer", True, "80"),
         "notify_monthly_digest": Column("boolean", False, "false"),
+        # Issue 24: a shared ledger's digest adds who owes whom.
+        "digest_balances": Column("boolean", False, "true"),
         # Issue 14: the masked email the bot names when it links a chat.
         "email_hint": Column("text", True, None),
         # Issue 25: the alerts' language (the person's choice and when, else their Telegram's).

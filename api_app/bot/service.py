@@ -25,11 +25,13 @@ from typing import Any, Final
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from api_app.bot import splits
 from api_app.bot.parsing import AMOUNT, match_category, parse_entry
 from api_app.budgets.service import NewBudget, NewLimit, create_budget, set_limit
 from api_app.budgets.spending import spent_in_month
 from api_app.budgets.summary import monthly_summary
-from api_app.domain_errors import ForbiddenError, NotFoundError, QuotaExceededError
+from api_app.changes import UNSET
+from api_app.domain_errors import ForbiddenError, InvalidError, NotFoundError, QuotaExceededError
 from api_app.extensions import db
 from api_app.ledgers.membership import WRITERS, memberships_of
 from api_app.ledgers.service import ledgers_of
@@ -45,22 +47,26 @@ from api_app.models import (
 )
 from api_app.money import CENT, MAX_AMOUNT
 from api_app.months import month_bounds
+from api_app.splits.sharing import SplitRequest
 from api_app.transactions.service import NewTransaction, create_transaction, delete_transaction
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.service import set_locale
 from api_app.users.timezones import today_in
 from event_contract import (
+    BOT_BALANCE,
     BOT_CATEGORIES,
     BOT_CHOOSE,
     BOT_INCOME,
     BOT_LANGUAGE,
     BOT_LEDGER,
     BOT_LIMIT,
+    BOT_SETTLE,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
     CHAT_GROUP,
     LEDGER_PERSONAL,
+    LEDGER_SHARED,
     BotCommand,
     BotReply,
     Event,
@@ -166,7 +172,7 @@ class Asked:
 
 
 # Commands that write to the ledger: a viewer is told they may only read.
-WRITING: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_CHOOSE, BOT_UNDO, BOT_LIMIT})
+WRITING: Final = frozenset({BOT_SPENT, BOT_INCOME, BOT_CHOOSE, BOT_UNDO, BOT_LIMIT, BOT_SETTLE})
 
 
 def _carry_out(
@@ -235,15 +241,27 @@ def _record_entry(kind: TransactionType) -> Callable[[Asked], Outcome]:
         categories = _categories_of(asked.ledger_id)
         if not categories:
             return Outcome(t.gettext("You have no categories yet: add one in the app first."))
-        match = match_category(entry.category_words, categories)
+        words, split = entry.category_words, None
+        if kind is TransactionType.EXPENSE and _is_shared(asked):
+            members = splits.members_of(asked.uow.session, asked.ledger_id)
+            words, split = splits.split_asked(words, members)
+        match = match_category(words, categories)
         if match.category_id is None:
-            return _offer_categories(asked, kind, entry.amount, match)
-        return _record(asked, kind, entry.amount, match.category_id, asked.today, match.description)
+            return _offer_categories(asked, kind, entry.amount, match, split)
+        return _record(
+            asked, kind, entry.amount, match.category_id, asked.today, match.description, split
+        )
 
     return record
 
 
-def _offer_categories(asked: Asked, kind: TransactionType, amount: Decimal, match: Any) -> Outcome:
+def _offer_categories(
+    asked: Asked,
+    kind: TransactionType,
+    amount: Decimal,
+    match: Any,
+    split: SplitRequest | None = None,
+) -> Outcome:
     command, today = asked.command, asked.today
     candidates = sorted(match.candidates, key=lambda c: c[1].casefold())[:MAX_BUTTONS]
     buttons = [
@@ -261,6 +279,7 @@ def _offer_categories(asked: Asked, kind: TransactionType, amount: Decimal, matc
             "description": match.description,
             "categories": [str(category_id) for category_id, _ in candidates],
             "ledger_id": str(asked.ledger_id),
+            "split": None if split is None else split.as_json(),
         },
     )
 
@@ -272,12 +291,22 @@ def _record(
     category_id: uuid.UUID,
     day: date,
     description: str | None,
+    split: SplitRequest | None = None,
 ) -> Outcome:
+    """`split`: the one the command asked for (None: the ledger's default)."""
     command, t = asked.command, asked.t
     try:
         transaction = create_transaction(
             command.user_id,
-            NewTransaction(category_id, kind, amount, day, description, ledger_id=asked.ledger_id),
+            NewTransaction(
+                category_id,
+                kind,
+                amount,
+                day,
+                description,
+                ledger_id=asked.ledger_id,
+                split=UNSET if split is None else split,
+            ),
             transaction_id=bot_transaction_id(command.id),
         )
     except QuotaExceededError:
@@ -286,6 +315,11 @@ def _record(
                 "This account wrote as many entries today as it may in a day; nothing was"
                 " recorded. Send it again tomorrow."
             )
+        )
+    except InvalidError as invalid:
+        # The ledger's default split names someone who has left, say.
+        return Outcome(
+            t.gettext("Nothing was recorded: %(problem)s.") % {"problem": invalid.message}
         )
     values = {
         "amount": t.amount(amount),
@@ -297,6 +331,9 @@ def _record(
     else:
         text = t.gettext("Income: %(amount)s%(about)s, %(day)s") % values
     text = sentence(text) + "\n" + _month_so_far(t, command.user_id, category_id, day, kind)
+    if kind is TransactionType.EXPENSE and _is_shared(asked):
+        members = splits.members_of(asked.uow.session, asked.ledger_id)
+        text += "\n" + splits.split_line(t, transaction, members)
     return Outcome(text, transaction_id=transaction.id)
 
 
@@ -394,6 +431,7 @@ def _choose(asked: Asked) -> Outcome:
             uuid.UUID(choice["categories"][index]),
             date.fromisoformat(choice["date"]),
             choice["description"],
+            None if choice.get("split") is None else SplitRequest.from_json(choice["split"]),
         )
     except NotFoundError:
         return Outcome(t.gettext("That category is gone; send the command again."))
@@ -495,6 +533,40 @@ def _summary(asked: Asked) -> Outcome:
         ],
     }
     return Outcome("\n".join(lines), chart=chart)
+
+
+def _is_shared(asked: Asked) -> bool:
+    membership = memberships_of(asked.command.user_id).by_ledger[asked.ledger_id]
+    return membership.kind == LEDGER_SHARED
+
+
+# -- /balance and /settle -------------------------------------------------------------------
+
+
+def _balance(asked: Asked) -> Outcome:
+    """Who owes whom in the ledger, and the fewest transfers that settle up."""
+    name = _shared_ledger_name(asked)
+    if name is None:
+        return Outcome(splits.personal_text(asked.t))
+    return Outcome(splits.balance(asked.t, asked.uow.session, asked.ledger_id, name))
+
+
+def _settle(asked: Asked) -> Outcome:
+    """`/settle 30 Ben`: the sender paid Ben back 30."""
+    name = _shared_ledger_name(asked)
+    if name is None:
+        return Outcome(splits.personal_text(asked.t))
+    return Outcome(
+        splits.settle(
+            asked.t,
+            asked.uow.session,
+            user_id=asked.command.user_id,
+            ledger_id=asked.ledger_id,
+            ledger_name=name,
+            arguments=asked.command.arguments,
+            today=asked.today,
+        )
+    )
 
 
 def _shared_ledger_name(asked: Asked) -> str | None:
@@ -674,4 +746,6 @@ COMMANDS: Final[dict[str, Callable[[Asked], Outcome]]] = {
     BOT_LIMIT: _limit,
     BOT_CATEGORIES: _categories,
     BOT_LEDGER: _ledger,
+    BOT_BALANCE: _balance,
+    BOT_SETTLE: _settle,
 }

@@ -30,6 +30,7 @@ from api_app.events import (
 )
 from api_app.models import Ledger, LedgerMember, Transaction, User
 from api_app.months import month_bounds
+from api_app.splits.balances import balances_in
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
 from event_contract import (
@@ -39,6 +40,9 @@ from event_contract import (
     ROLE_OWNER,
     BudgetMonthClosed,
     Event,
+    LedgerBalances,
+    MemberBalance,
+    SettleUpTransfer,
 )
 
 # Users whose already-recorded events are looked up in one query.
@@ -158,7 +162,7 @@ def _close_shared(ledger_id: uuid.UUID, year: int, month: int, now: datetime) ->
             uow.session, [household_month_closed_event_id(ledger_id, None, year, month)]
         ):
             return "skipped"
-        digest = _digest(owner_id, ledger_id, year, month)
+        digest = _with_balances(uow, _digest(owner_id, ledger_id, year, month), ledger_id)
         for event in addressed(uow.session, digest, ledger_id, Recorded(by=None), personal=False):
             payload = event.payload
             assert isinstance(payload, BudgetMonthClosed)
@@ -172,6 +176,36 @@ def _close_shared(ledger_id: uuid.UUID, year: int, month: int, now: datetime) ->
                 )
             )
     return "closed"
+
+
+def _with_balances(uow: UnitOfWork, digest: Event, ledger_id: uuid.UUID) -> Event:
+    """A shared ledger's digest adds who owes whom as the month is closed, and how they settle
+    up, when someone owes someone (each member may turn it off in notify_app)."""
+    balances = balances_in(uow.session, ledger_id)
+    if all(balance.net == 0 for balance in balances.balances):
+        return digest
+    names = {balance.user_id: balance.name for balance in balances.balances}
+    payload = digest.payload
+    assert isinstance(payload, BudgetMonthClosed)
+    return replace(
+        digest,
+        payload=replace(
+            payload,
+            balances=LedgerBalances(
+                members=tuple(
+                    MemberBalance(balance.name, balance.net, former_member=balance.former)
+                    for balance in balances.balances
+                    if balance.net != 0 or not balance.former
+                ),
+                settle_up=tuple(
+                    SettleUpTransfer(
+                        names[transfer.from_user_id], names[transfer.to_user_id], transfer.amount
+                    )
+                    for transfer in balances.settle_up
+                ),
+            ),
+        ),
+    )
 
 
 def _digest(user_id: uuid.UUID, ledger_id: uuid.UUID, year: int, month: int) -> Event:

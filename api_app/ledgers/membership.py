@@ -30,6 +30,9 @@ class Membership:
     ledger_id: uuid.UUID
     role: str
     kind: str
+    # Its expenses are split when they say nothing (api_app.splits): only then does writing one
+    # read the ledger's members and default split.
+    splits_by_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,11 @@ class Memberships:
 
     @classmethod
     def parse(cls, user_id: uuid.UUID, rows: Iterable[Any] | None) -> Memberships:
-        """From MEMBERSHIPS' JSON: [[ledger_id, role, kind], ...] (None: no ledger at all)."""
+        """From MEMBERSHIPS' JSON: [[ledger_id, role, kind, splits_by_default], ...] (None: no
+        ledger at all)."""
         by_ledger = {}
-        for ledger_id, role, kind in rows or ():
-            membership = Membership(uuid.UUID(ledger_id), role, kind)
+        for ledger_id, role, kind, splits_by_default in rows or ():
+            membership = Membership(uuid.UUID(ledger_id), role, kind, splits_by_default)
             by_ledger[membership.ledger_id] = membership
         return cls(user_id, by_ledger)
 
@@ -88,7 +92,12 @@ def memberships_json(user_id: Any) -> ScalarSelect[Any]:
     return (
         select(
             func.json_agg(
-                func.json_build_array(LedgerMember.ledger_id, LedgerMember.role, Ledger.kind)
+                func.json_build_array(
+                    LedgerMember.ledger_id,
+                    LedgerMember.role,
+                    Ledger.kind,
+                    Ledger.default_split.is_not(None),
+                )
             )
         )
         .select_from(LedgerMember)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api_app.ledgers.service import INVITED_ROLES
 from api_app.schemas_common import Text
+from api_app.splits.schemas import DefaultSplitSchema, SplitOutSchema
 from event_contract import LEDGER_KINDS, LEDGER_ROLES
 
 NAME_MAX_LENGTH = 64
@@ -24,10 +27,26 @@ class LedgerSchema(Schema):
         required=True, validate=_one_of(LEDGER_ROLES), metadata={"description": "Yours"}
     )
     member_count = fields.Integer(required=True)
+    default_split = fields.Nested(
+        SplitOutSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "How expenses without a split are split; null: not at all"},
+    )
 
 
 class LedgerNameSchema(Schema):
     name = Text(min_length=1, max_length=NAME_MAX_LENGTH, required=True)
+
+
+class LedgerChangesSchema(Schema):
+    name = Text(min_length=1, max_length=NAME_MAX_LENGTH)
+    default_split = fields.Nested(DefaultSplitSchema, allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Give a name or a default_split.")
 
 
 class InvitationCreateSchema(Schema):

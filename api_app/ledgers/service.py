@@ -17,16 +17,19 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from api_app.domain_errors import ConflictError, ForbiddenError, NotFoundError
+from api_app.changes import UNSET, Unset
+from api_app.domain_errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from api_app.events import ledger_deleted, ledger_membership_changed
 from api_app.extensions import db
 from api_app.ledgers.creation import create_ledger as insert_ledger
 from api_app.models import Ledger, LedgerInvitation, LedgerMember, User
+from api_app.splits.balances import net_of, signed_money
+from api_app.splits.sharing import PERSONAL_NOT_SPLIT, DefaultSplit, check_default
 from api_app.unit_of_work import UnitOfWork
 from event_contract import LEDGER_PERSONAL, LEDGER_SHARED, ROLE_MEMBER, ROLE_OWNER, ROLE_VIEWER
 
@@ -49,6 +52,8 @@ class LedgerView:
     kind: str
     role: str
     member_count: int
+    # How its expenses are split when they say nothing (api_app.splits); None: not at all.
+    default_split: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +94,20 @@ _MEMBER_COUNT = (
     .correlate(Ledger)
     .scalar_subquery()
 )
+_LEDGER_VIEW = (
+    Ledger.id,
+    Ledger.name,
+    Ledger.kind,
+    LedgerMember.role,
+    _MEMBER_COUNT,
+    Ledger.default_split,
+)
 
 
 def ledgers_of(user_id: uuid.UUID) -> list[LedgerView]:
     """The person's ledgers: the personal one first, then the shared ones by name."""
     rows = db.session.execute(
-        select(Ledger.id, Ledger.name, Ledger.kind, LedgerMember.role, _MEMBER_COUNT)
+        select(*_LEDGER_VIEW)
         .join(LedgerMember, LedgerMember.ledger_id == Ledger.id)
         .where(LedgerMember.user_id == user_id)
         .order_by(Ledger.kind != LEDGER_PERSONAL, Ledger.name, Ledger.id)
@@ -104,7 +117,7 @@ def ledgers_of(user_id: uuid.UUID) -> list[LedgerView]:
 
 def get_ledger(user_id: uuid.UUID, ledger_id: uuid.UUID) -> LedgerView:
     row = db.session.execute(
-        select(Ledger.id, Ledger.name, Ledger.kind, LedgerMember.role, _MEMBER_COUNT)
+        select(*_LEDGER_VIEW)
         .join(LedgerMember, LedgerMember.ledger_id == Ledger.id)
         .where(LedgerMember.user_id == user_id, Ledger.id == ledger_id)
     ).one_or_none()
@@ -158,16 +171,39 @@ def create_shared_ledger(user_id: uuid.UUID, name: str, language: str) -> Ledger
                 members=[(user_id, ROLE_OWNER)],
             )
         )
-    return LedgerView(ledger_id, name, LEDGER_SHARED, ROLE_OWNER, 1)
+    return LedgerView(ledger_id, name, LEDGER_SHARED, ROLE_OWNER, 1, None)
 
 
-def rename_ledger(user_id: uuid.UUID, ledger_id: uuid.UUID, name: str) -> LedgerView:
+def change_ledger(
+    user_id: uuid.UUID,
+    ledger_id: uuid.UUID,
+    *,
+    name: str | Unset = UNSET,
+    default_split: DefaultSplit | Unset | None = UNSET,
+) -> LedgerView:
+    """The owner renames a ledger (notify_app is told) or sets its default split."""
     with UnitOfWork(user_id) as uow:
-        ledger, role = _lock(uow.session, user_id, ledger_id)
+        ledger, role = _lock(
+            uow.session, user_id, ledger_id, raise_version=not isinstance(name, Unset)
+        )
         _require_owner(role)
-        ledger.name = name
-        members = _record_snapshot(uow, user_id, ledger)
-    return LedgerView(ledger.id, ledger.name, ledger.kind, role, len(members))
+        member_ids = list(
+            uow.session.scalars(
+                select(LedgerMember.user_id).where(LedgerMember.ledger_id == ledger.id)
+            )
+        )
+        if not isinstance(default_split, Unset):
+            if default_split is not None and ledger.kind == LEDGER_PERSONAL:
+                raise InvalidError.on("default_split", PERSONAL_NOT_SPLIT, PERSONAL_NOT_SPLIT)
+            check_default(default_split, member_ids)
+            ledger.default_split = None if default_split is None else default_split.as_json()
+        if not isinstance(name, Unset):
+            ledger.name = name
+            _record_snapshot(uow, user_id, ledger)
+        uow.session.flush()
+    return LedgerView(
+        ledger.id, ledger.name, ledger.kind, role, len(member_ids), ledger.default_split
+    )
 
 
 def delete_ledger(user_id: uuid.UUID, ledger_id: uuid.UUID) -> None:
@@ -225,6 +261,9 @@ def join(user_id: uuid.UUID, code: str) -> Membership:
         member = uow.session.get(LedgerMember, (ledger.id, user_id))
         if member is not None:
             raise ConflictError("you are a member of this ledger already")
+        joiner_name = uow.session.scalar(select(User.display_name).where(User.id == user_id))
+        if joiner_name is not None:
+            _check_name_free_in(uow.session, ledger.id, user_id, joiner_name)
         invitation.used_at = datetime.now(UTC)
         invitation.used_by = user_id
         ledger.version += 1
@@ -233,6 +272,46 @@ def join(user_id: uuid.UUID, code: str) -> Membership:
         uow.session.flush()
         _record_snapshot(uow, user_id, ledger)
         return Membership(ledger.id, ledger.name, user_id, member.role, member.joined_at)
+
+
+def check_name_free(session: Session, user_id: uuid.UUID, display_name: str) -> None:
+    """ConflictError when someone who shares a ledger with the person is called `display_name`
+    (in any letter case): the bot names members by it (`/spent 60 food for Ben`)."""
+    mine = aliased(LedgerMember)
+    theirs = aliased(LedgerMember)
+    taken = session.scalar(
+        select(User.id)
+        .join(theirs, theirs.user_id == User.id)
+        .join(mine, and_(mine.ledger_id == theirs.ledger_id, mine.user_id == user_id))
+        .where(User.id != user_id, func.lower(User.display_name) == display_name.lower())
+        .limit(1)
+    )
+    if taken is not None:
+        raise ConflictError.on(
+            "display_name",
+            "Someone in a ledger you share is called that already.",
+            f"someone in a ledger you share is called {display_name} already",
+        )
+
+
+def _check_name_free_in(
+    session: Session, ledger_id: uuid.UUID, user_id: uuid.UUID, display_name: str
+) -> None:
+    taken = session.scalar(
+        select(User.id)
+        .join(LedgerMember, LedgerMember.user_id == User.id)
+        .where(
+            LedgerMember.ledger_id == ledger_id,
+            User.id != user_id,
+            func.lower(User.display_name) == display_name.lower(),
+        )
+        .limit(1)
+    )
+    if taken is not None:
+        raise ConflictError(
+            f"someone in this ledger is called {display_name} already: change your display"
+            " name (PATCH /api/users/me) before joining"
+        )
 
 
 def invitation_digest(code: str) -> str:
@@ -283,6 +362,15 @@ def remove_member(user_id: uuid.UUID, ledger_id: uuid.UUID, member_id: uuid.UUID
         if member_id != user_id:
             _require_owner(caller_role)
         member = _member(uow.session, ledger.id, member_id)
+        if member_id == user_id and ledger.kind == LEDGER_SHARED:
+            # Leaving owing (or owed) would leave the others to sort it out: settle first. The
+            # owner may still remove them; their balance then shows as a former member's.
+            net = net_of(uow.session, ledger.id, member_id)
+            if net != 0:
+                raise ConflictError(
+                    f"your balance in this ledger is {signed_money(net)}: settle up before"
+                    " leaving (or the owner may remove you)"
+                )
         if member.role == ROLE_OWNER:
             if ledger.kind == LEDGER_PERSONAL:
                 raise ConflictError(f"{PERSONAL_IS_PRIVATE}: it cannot be left")

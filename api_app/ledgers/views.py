@@ -18,6 +18,7 @@ from api_app.ledgers.schemas import (
     InvitationCreateSchema,
     InvitationSchema,
     JoinSchema,
+    LedgerChangesSchema,
     LedgerNameSchema,
     LedgerSchema,
     MemberSchema,
@@ -67,7 +68,12 @@ class Join(MethodView):
     @blp.arguments(JoinSchema)
     @blp.response(200, MembershipSchema)
     @blp.alt_response(404, **error("No such invitation, or it was used or has expired"))
-    @blp.alt_response(409, **error("You are a member of that ledger already"))
+    @blp.alt_response(
+        409,
+        **error(
+            "You are a member of that ledger already, or one of its members has your display name"
+        ),
+    )
     def post(self, body: dict[str, str]) -> service.Membership:
         """Join a ledger with an invitation's code (each code works once)"""
         return service.join(current_user_id(), body["code"])
@@ -83,13 +89,19 @@ class LedgerById(MethodView):
         return service.get_ledger(current_user_id(), ledger_id)
 
     @protected(blp)
-    @blp.arguments(LedgerNameSchema)
+    @blp.arguments(LedgerChangesSchema)
     @blp.response(200, LedgerSchema)
     @blp.alt_response(403, **error(OWNER_ONLY))
     @blp.alt_response(404, **error(NOT_YOURS))
     def patch(self, body: dict[str, Any], ledger_id: uuid.UUID) -> service.LedgerView:
-        """Rename a ledger (its owner)"""
-        return service.rename_ledger(current_user_id(), ledger_id, body["name"])
+        """Rename a ledger or set its default split (its owner)
+
+        The default split applies to every expense recorded without a `split`: `null` (the
+        household pays, nobody owes anybody: the default), `equal` among its owners and members,
+        or fixed `shares` or `percent`. A split naming a non-member, percents not adding up to
+        100, or any split on a personal ledger: 422.
+        """
+        return service.change_ledger(current_user_id(), ledger_id, **body)
 
     @protected(blp)
     @blp.response(204)
@@ -151,9 +163,16 @@ class MemberById(MethodView):
     @blp.alt_response(404, **error("No such ledger of yours, or no such member of it"))
     @blp.alt_response(
         409,
-        **error("The owner cannot leave while others remain, and a personal ledger cannot be left"),
+        **error(
+            "The owner cannot leave while others remain, a personal ledger cannot be left, and"
+            " a member owing or owed money in it settles up before leaving"
+        ),
     )
     def delete(self, ledger_id: uuid.UUID, user_id: uuid.UUID) -> None:
         """Remove a member (the owner), or leave (yourself); the owner, once alone, leaving
-        deletes the ledger"""
+        deletes the ledger
+
+        Leaving with a balance that is not zero is refused (409 naming it); the owner may remove
+        such a member, whose balance then shows as a former member's until settled.
+        """
         service.remove_member(current_user_id(), ledger_id, user_id)

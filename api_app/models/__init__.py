@@ -12,6 +12,7 @@ from api_app.models.ledger import Ledger, LedgerInvitation, LedgerMember
 from api_app.models.outbox import OutboxEvent
 from api_app.models.quota import DailyRowCount
 from api_app.models.recurring import Frequency, RecurringOccurrence, RecurringTransaction
+from api_app.models.split import Settlement, TransactionShare
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
 
@@ -31,7 +32,9 @@ __all__ = [
     "RecurringOccurrence",
     "RecurringTransaction",
     "RefreshToken",
+    "Settlement",
     "Transaction",
+    "TransactionShare",
     "TransactionType",
     "User",
 ]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api_app.extensions import db
@@ -44,6 +46,10 @@ class Ledger(db.Model):  # type: ignore[name-defined,misc]
     # notify_app keeps the newest snapshot whatever order they arrive in.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     created_at: Mapped[CreatedAt]
+    # How a shared ledger's expenses are split when they say nothing: None (the household pays,
+    # nobody owes anybody), {"method": "equal"} (among its owners and members at the time), or
+    # fixed shares or percents, {"method", "among": [{"user_id", "value"}]}.
+    default_split: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class LedgerMember(db.Model):  # type: ignore[name-defined,misc]

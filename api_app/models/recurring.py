@@ -3,8 +3,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api_app.extensions import db
@@ -56,6 +58,10 @@ class RecurringTransaction(db.Model):  # type: ignore[name-defined,misc]
     next_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
+    # A shared ledger's rule may split what it records its own way (as a transaction's
+    # paid_by and split); None: the ledger's default split at each occurrence.
+    paid_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    split: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class RecurringOccurrence(db.Model):  # type: ignore[name-defined,misc]

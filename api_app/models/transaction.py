@@ -3,12 +3,15 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api_app.extensions import db
 from api_app.models.base import CreatedAt, Money, UuidPrimaryKey
+from api_app.models.split import TransactionShare
 
 
 class TransactionType(enum.StrEnum):
@@ -27,6 +30,15 @@ class Transaction(db.Model):  # type: ignore[name-defined,misc]
         Index(None, "user_id", "date"),
         Index(None, "category_id"),
         Index(None, "recurring_id"),
+        CheckConstraint("split IS NULL OR paid_by IS NOT NULL", name="split_paid_by"),
+        # The balances read what each member paid for the split expenses of a ledger.
+        Index(
+            "transactions_split_paid_by_idx",
+            "ledger_id",
+            "paid_by",
+            postgresql_include=["amount"],
+            postgresql_where=text("split IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UuidPrimaryKey]
@@ -42,3 +54,14 @@ class Transaction(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("recurring_transactions.id", ondelete="SET NULL")
     )
     created_at: Mapped[CreatedAt]
+    # A shared ledger's expense: who paid it (a member; the recorder unless told), and the
+    # split as asked, {"method", "among": [{"user_id", "value"}]} (api_app.splits), whose
+    # computed shares are its `shares`. No split: the household paid, nobody owes anybody.
+    # paid_by is a plain id, as the shares' user_id (api_app.models.split says why).
+    paid_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    split: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Loaded only where asked for (a shared ledger's list, api_app.transactions.service): a
+    # personal ledger's reads and writes never spend a statement on shares it cannot have.
+    shares: Mapped[list[TransactionShare]] = relationship(
+        lazy="noload", viewonly=True, order_by=TransactionShare.user_id
+    )

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates_sc
 from api_app.models import Frequency, TransactionType
 from api_app.recurring.service import NewRule, RuleChanges
 from api_app.schemas_common import IsoDate, Money, MoneyOut, Text, ledger_id_field
+from api_app.splits.schemas import SplitOutSchema, SplitSchema
 from api_app.transactions.schemas import DESCRIPTION_MAX_LENGTH, TransactionTypeIn
 
 FREQUENCY_HELP = (
@@ -33,6 +34,23 @@ class RecurringSchema(Schema):
     )
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    paid_by = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "A shared ledger's rule: who pays its expenses (null: its maker)"},
+    )
+    split = fields.Nested(
+        SplitOutSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "How its expenses are split; null: the ledger's default"},
+    )
+
+
+SPLIT_HELP = (
+    "A shared ledger's expense rule: how what it records is split; null or omitted: by the"
+    " ledger's default split at each occurrence"
+)
 
 
 def _end_not_before_start(data: dict[str, Any]) -> None:
@@ -61,6 +79,13 @@ class RecurringCreateSchema(Schema):
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
         _end_not_before_start(data)
 
+    paid_by = fields.UUID(
+        metadata={"description": "A shared ledger's expense rule: who pays (default: you)"}
+    )
+    split = fields.Nested(
+        SplitSchema, allow_none=True, load_default=None, metadata={"description": SPLIT_HELP}
+    )
+
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewRule:
         return NewRule(**data)
@@ -82,6 +107,11 @@ class RecurringUpdateSchema(Schema):
     @validates_schema
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
         _end_not_before_start(data)
+
+    paid_by = fields.UUID(
+        allow_none=True, metadata={"description": "Who pays; null: the rule's maker"}
+    )
+    split = fields.Nested(SplitSchema, allow_none=True, metadata={"description": SPLIT_HELP})
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> RuleChanges:

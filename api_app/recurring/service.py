@@ -42,9 +42,16 @@ from api_app.models import (
     User,
 )
 from api_app.recurring.schedule import next_occurrence, occurrences
+from api_app.splits.sharing import (
+    NOT_SPLIT,
+    AppliedSplit,
+    SplitRequest,
+    apply_split,
+    write_many_shares,
+)
 from api_app.unit_of_work import UnitOfWork
 from api_app.users.timezones import today_in
-from event_contract import ROLE_OWNER
+from event_contract import LEDGER_SHARED, ROLE_OWNER
 from service_kit.pagination import ListOrder
 
 RULE_ORDER = ListOrder((RecurringTransaction.created_at, RecurringTransaction.id), descending=True)
@@ -78,6 +85,10 @@ class NewRule:
     description: str | None = None
     # None: the person's personal ledger.
     ledger_id: uuid.UUID | None = None
+    # A shared ledger's expense rule: who pays (None: its maker) and its own split (None: the
+    # ledger's default at each occurrence).
+    paid_by: uuid.UUID | None = None
+    split: SplitRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ class RuleChanges:
     start_date: date | Unset = UNSET
     end_date: date | Unset | None = UNSET
     description: str | Unset | None = UNSET
+    paid_by: uuid.UUID | Unset | None = UNSET
+    split: SplitRequest | Unset | None = UNSET
 
 
 def rules_of(
@@ -123,7 +136,10 @@ def create_rule(user_id: uuid.UUID, today: date, new: NewRule) -> RecurringTrans
             frequency=new.frequency,
             start_date=new.start_date,
             end_date=new.end_date,
+            paid_by=new.paid_by,
+            split=None if new.split is None else new.split.as_json(),
         )
+        _check_split(uow, rule)
         _check_dates(rule)
         uow.session.add(rule)
         uow.session.flush()
@@ -157,7 +173,8 @@ def update_rule(
         if rule.category_id != category_before:
             raise ConflictError("the recurring transaction was changed meanwhile; try again")
         for attribute, value in given(changes).items():
-            setattr(rule, attribute, value)
+            setattr(rule, attribute, value.as_json() if isinstance(value, SplitRequest) else value)
+        _check_split(uow, rule)
         _check_dates(rule)
         uow.session.flush()
         uow.count_rows_written(
@@ -274,7 +291,8 @@ def _record_up_to(
                 .returning(RecurringOccurrence.date)
             )
         )
-    uow.limits(rule.ledger_id).insert_transactions(
+    applied = _split_of_occurrences(uow, rule) if new_days else NOT_SPLIT
+    written = uow.limits(rule.ledger_id).insert_transactions(
         [
             {
                 "ledger_id": rule.ledger_id,
@@ -285,14 +303,71 @@ def _record_up_to(
                 "date": day,
                 "description": rule.description,
                 "recurring_id": rule.id,
+                "paid_by": applied.paid_by,
+                "split": applied.split_json,
             }
             for day in new_days
         ]
     )
+    if applied.shares:
+        write_many_shares(
+            uow.session,
+            ledger_id=rule.ledger_id,
+            shares={row._mapping["id"]: applied.shares for row in written},
+        )
     rule.next_date = next_occurrence(
         rule.start_date, rule.frequency, rule.end_date, after=max(today, since - timedelta(1))
     )
     return len(new_days)
+
+
+def _check_split(uow: UnitOfWork, rule: RecurringTransaction) -> None:
+    """A rule's own paid_by and split must hold now (members, values adding up): 422 else."""
+    if rule.paid_by is None and rule.split is None:
+        return
+    assert uow.user_id is not None  # a request's unit
+    membership = memberships_of(uow.user_id).by_ledger[rule.ledger_id]
+    apply_split(
+        uow.session,
+        ledger_id=rule.ledger_id,
+        shared=membership.kind == LEDGER_SHARED,
+        type=rule.type,
+        amount=rule.amount,
+        recorder=rule.user_id or uow.user_id,
+        paid_by=rule.paid_by,
+        asked=None if rule.split is None else SplitRequest.from_json(rule.split),
+        use_default=False,
+    )
+
+
+def _split_of_occurrences(uow: UnitOfWork, rule: RecurringTransaction) -> AppliedSplit:
+    """How the occurrences recorded now are split: the rule's own split, else the ledger's
+    default, among the members of today. When that no longer holds (someone it names has left
+    since), they are recorded unsplit rather than not at all: the household sees them and can
+    split them by hand."""
+    assert uow.user_id is not None  # UnitOfWork(recorder)
+    membership = memberships_of(uow.user_id).by_ledger.get(rule.ledger_id)
+    if membership is None or membership.kind != LEDGER_SHARED:
+        return NOT_SPLIT
+    if rule.type is not TransactionType.EXPENSE:
+        return NOT_SPLIT
+    recorder = rule.user_id or uow.user_id
+    if rule.split is None and rule.paid_by is None and not membership.splits_by_default:
+        return AppliedSplit(recorder, None, ())
+    try:
+        return apply_split(
+            uow.session,
+            ledger_id=rule.ledger_id,
+            shared=True,
+            type=rule.type,
+            amount=rule.amount,
+            recorder=recorder,
+            paid_by=rule.paid_by,
+            asked=None if rule.split is None else SplitRequest.from_json(rule.split),
+            use_default=rule.split is None,
+        )
+    except InvalidError:
+        return AppliedSplit(recorder, None, ())
 
 
 def _lock_categories(session: Session, ledger_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> None:

@@ -25,8 +25,17 @@ from sqlalchemy.orm import Session
 from api_app.domain_errors import InvalidError, NotFoundError
 from api_app.ledgers.membership import memberships_of
 from api_app.models import Category, Ledger, Transaction, TransactionType
+from api_app.splits.sharing import (
+    NOT_SPLIT,
+    AppliedSplit,
+    SplitRequest,
+    compute_shares,
+    default_split_of,
+    write_many_shares,
+)
 from api_app.transactions.csv_import import RowError, UnreadableFileError, parse_statement
 from api_app.unit_of_work import UnitOfWork
+from event_contract import LEDGER_SHARED
 
 MAX_FILE_BYTES: Final = 5 * 1024 * 1024  # checked at the edge, which reads the upload
 
@@ -124,7 +133,15 @@ def import_statement(
             return ImportOutcome(len(to_create), duplicates, dry_run=True, transactions=to_create)
         # All its rows against the daily quota: an import that would pass it writes nothing.
         uow.count_rows_written(len(to_create))
-        uow.limits(ledger_id).insert_transactions(
+        membership = memberships_of(user_id).by_ledger[ledger_id]
+        shared = membership.kind == LEDGER_SHARED
+        # A shared ledger's expenses are paid by the importer and split by the ledger's default.
+        default = default_split_of(uow.session, ledger_id) if membership.splits_by_default else None
+        applied = [
+            _split_of(transaction, user_id, shared=shared, default=default)
+            for transaction in to_create
+        ]
+        written = uow.limits(ledger_id).insert_transactions(
             [
                 {
                     "ledger_id": ledger_id,
@@ -135,11 +152,36 @@ def import_statement(
                     "date": transaction.date,
                     "description": transaction.description,
                     "recurring_id": None,
+                    "paid_by": split.paid_by,
+                    "split": split.split_json,
                 }
-                for transaction in to_create
+                for transaction, split in zip(to_create, applied, strict=True)
             ]
         )
+        if default is not None:
+            write_many_shares(
+                uow.session,
+                ledger_id=ledger_id,
+                shares={
+                    row._mapping["id"]: split.shares
+                    for row, split in zip(written, applied, strict=True)
+                },
+            )
     return ImportOutcome(len(to_create), duplicates, dry_run=False)
+
+
+def _split_of(
+    transaction: ImportedTransaction,
+    user_id: uuid.UUID,
+    *,
+    shared: bool,
+    default: SplitRequest | None,
+) -> AppliedSplit:
+    if not shared or transaction.type is not TransactionType.EXPENSE:
+        return NOT_SPLIT
+    if default is None:
+        return AppliedSplit(user_id, None, ())
+    return AppliedSplit(user_id, default, tuple(compute_shares(transaction.amount, default)))
 
 
 def _categories_by_name(

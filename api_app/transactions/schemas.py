@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates_sc
 
 from api_app.models import TransactionType
 from api_app.schemas_common import IsoDate, Money, MoneyOut, Text, ledger_id_field
+from api_app.splits.schemas import ShareSchema, SplitOutSchema, SplitSchema
 from api_app.transactions.service import NewTransaction, TransactionChanges, TransactionFilter
 
 DESCRIPTION_MAX_LENGTH = 500
@@ -54,6 +55,22 @@ class TransactionSchema(Schema):
         metadata={"description": "Who recorded it; null once their account is deleted"},
     )
     created_at = fields.DateTime(required=True)
+    paid_by = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "A shared ledger's expense: the member who paid it"},
+    )
+    split = fields.Nested(
+        SplitOutSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The split as asked (or the ledger's default); null: not split"},
+    )
+    shares = fields.List(
+        fields.Nested(ShareSchema),
+        required=True,
+        metadata={"description": "What each member owes of it, adding up to the amount"},
+    )
 
 
 class TransactionCreateSchema(Schema):
@@ -65,6 +82,17 @@ class TransactionCreateSchema(Schema):
     date = IsoDate(required=True)
     description = Text(max_length=DESCRIPTION_MAX_LENGTH, allow_none=True, load_default=None)
     ledger_id = ledger_id_field()
+    paid_by = fields.UUID(
+        metadata={"description": "A shared ledger's expense: the member who paid (default: you)"}
+    )
+    split = fields.Nested(
+        SplitSchema,
+        allow_none=True,
+        metadata={
+            "description": "A shared ledger's expense: who owes what of it. Omitted: the"
+            " ledger's default split; null: not split (the household pays)"
+        },
+    )
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewTransaction:
@@ -77,6 +105,17 @@ class TransactionUpdateSchema(Schema):
     amount = Money()
     date = IsoDate()
     description = Text(max_length=DESCRIPTION_MAX_LENGTH, allow_none=True)
+    paid_by = fields.UUID(
+        metadata={"description": "A shared ledger's expense: the member who paid"}
+    )
+    split = fields.Nested(
+        SplitSchema,
+        allow_none=True,
+        metadata={
+            "description": "A shared ledger's expense: who owes what of it. Omitted: as it is;"
+            " null: not split (the household pays)"
+        },
+    )
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> TransactionChanges:

@@ -14,7 +14,7 @@ from api_app.changes import UNSET, Unset, pick
 from api_app.domain_errors import WrongPasswordError
 from api_app.events import user_deleted, user_locale_changed
 from api_app.extensions import db
-from api_app.ledgers.service import leave_every_ledger
+from api_app.ledgers.service import check_name_free, leave_every_ledger
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
 from event_contract import PASSWORD_CHANGED
@@ -54,6 +54,8 @@ def change_settings(user_id: uuid.UUID, changes: AccountChanges) -> User:
         if not isinstance(changes.timezone, Unset):
             user.timezone = changes.timezone
         if not isinstance(changes.display_name, Unset):
+            if changes.display_name is not None:
+                check_name_free(uow.session, user_id, changes.display_name)
             user.display_name = changes.display_name
         set_locale(
             uow,

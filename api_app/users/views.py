@@ -40,8 +40,15 @@ class Me(MethodView):
     @blp.alt_response(
         422, **error("Malformed request, not a known IANA time zone or not a known language")
     )
+    @blp.alt_response(
+        409, **error("Someone in a ledger you share is called that already (in any letter case)")
+    )
     def patch(self, body: dict[str, Any]) -> User:
-        """Change the account's settings: its time zone, language, currency, display name"""
+        """Change the account's settings: its time zone, language, currency, display name
+
+        The display name is how the members of your shared ledgers (and the bot, `/spent 60
+        food for Ben`) name you: unique, in any letter case, within each ledger you share.
+        """
         return service.change_settings(current_user_id(), service.AccountChanges(**body))
 
     # Checking the password draws on the account's sign-in budget too, before the body is read.

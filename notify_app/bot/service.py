@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from event_contract import (
+    BOT_BALANCE,
     BOT_CATEGORIES,
     BOT_CHOOSE,
     BOT_COMMAND_TASK,
@@ -23,6 +24,7 @@ from event_contract import (
     BOT_LANGUAGE,
     BOT_LEDGER,
     BOT_LIMIT,
+    BOT_SETTLE,
     BOT_SPENT,
     BOT_SUMMARY,
     BOT_UNDO,
@@ -62,10 +64,22 @@ FORWARDED: Final = frozenset(
         BOT_CATEGORIES,
         BOT_LEDGER,
         BOT_CHOOSE,
+        BOT_BALANCE,
+        BOT_SETTLE,
     }
 )
 FORWARDED_IN_GROUPS: Final = frozenset(
-    {BOT_SPENT, BOT_INCOME, BOT_UNDO, BOT_SUMMARY, BOT_LIMIT, BOT_CATEGORIES, BOT_CHOOSE}
+    {
+        BOT_SPENT,
+        BOT_INCOME,
+        BOT_UNDO,
+        BOT_SUMMARY,
+        BOT_LIMIT,
+        BOT_CATEGORIES,
+        BOT_CHOOSE,
+        BOT_BALANCE,
+        BOT_SETTLE,
+    }
 )
 # What the bot answers itself in a group; any other text there is the members' chatter.
 ANSWERED_IN_GROUPS: Final = frozenset({"start", "help", "stop"})

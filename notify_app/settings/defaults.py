@@ -17,6 +17,8 @@ class Settings:
     notify_goal_reached: bool = True
     warn_at_percent: int | None = DEFAULT_WARN_AT_PERCENT
     notify_monthly_digest: bool = False
+    # A shared ledger's digest adds who owes whom and how to settle up.
+    digest_balances: bool = True
     # What the alerts are written in (not a field of the settings endpoint: the account's
     # language is set in api_app, PATCH /api/users/me).
     language: str = DEFAULT_LANGUAGE
@@ -35,6 +37,7 @@ def settings_from(row: Any) -> Settings:
         notify_goal_reached=row.notify_goal_reached,
         warn_at_percent=row.warn_at_percent,
         notify_monthly_digest=row.notify_monthly_digest,
+        digest_balances=row.digest_balances,
         language=choose_language(row.language, row.telegram_language),
         currency=row.currency,
     )

@@ -61,6 +61,9 @@ WARN_AT_DESCRIPTION = (
     " no warnings. Default 80."
 )
 DIGEST_DESCRIPTION = "A short summary of each closed month. Default false."
+BALANCES_DESCRIPTION = (
+    "A shared ledger's monthly digest adds who owes whom and how to settle up. Default true."
+)
 
 
 class NotificationSettingsSchema(Schema):
@@ -77,6 +80,7 @@ class NotificationSettingsSchema(Schema):
     notify_monthly_digest = fields.Boolean(
         required=True, metadata={"description": DIGEST_DESCRIPTION}
     )
+    digest_balances = fields.Boolean(required=True, metadata={"description": BALANCES_DESCRIPTION})
 
 
 class NotificationSettingsPatchSchema(Schema):
@@ -91,6 +95,7 @@ class NotificationSettingsPatchSchema(Schema):
         metadata={"minimum": 1, "maximum": 99, "description": WARN_AT_DESCRIPTION},
     )
     notify_monthly_digest = JsonBoolean(metadata={"description": DIGEST_DESCRIPTION})
+    digest_balances = JsonBoolean(metadata={"description": BALANCES_DESCRIPTION})
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> SettingsChanges:

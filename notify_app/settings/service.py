@@ -27,6 +27,7 @@ class SettingsChanges:
     notify_goal_reached: bool | Unset = UNSET
     warn_at_percent: int | Unset | None = UNSET
     notify_monthly_digest: bool | Unset = UNSET
+    digest_balances: bool | Unset = UNSET
 
 
 def settings_of(user_id: uuid.UUID) -> Settings:

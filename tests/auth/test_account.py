@@ -24,7 +24,9 @@ from api_app.models import (
     LedgerInvitation,
     RecurringOccurrence,
     RecurringTransaction,
+    Settlement,
     Transaction,
+    TransactionShare,
     TransactionType,
 )
 from tests.auth.conftest import api_tables, login, refresh
@@ -132,15 +134,31 @@ def _give_data(api: Flask, user_id: uuid.UUID) -> set[str]:
         budget = Budget(ledger_id=ledger_id, user_id=user_id, month=5, year=2026)
         budget.limits.append(BudgetLimit(category_id=category.id, limit_amount=Decimal("250.00")))
         db.session.add(budget)
+        lunch = Transaction(
+            ledger_id=ledger_id,
+            user_id=user_id,
+            category_id=category.id,
+            type=TransactionType.EXPENSE,
+            amount=Decimal("12.50"),
+            description="lunch",
+            date=date(2026, 5, 3),
+        )
+        db.session.add(lunch)
+        db.session.flush()
+        # Its share, and a repayment (issue 24: in their own ledger, the rows are what matters).
         db.session.add(
-            Transaction(
+            TransactionShare(
+                transaction_id=lunch.id, ledger_id=ledger_id, user_id=user_id, amount=lunch.amount
+            )
+        )
+        db.session.add(
+            Settlement(
                 ledger_id=ledger_id,
-                user_id=user_id,
-                category_id=category.id,
-                type=TransactionType.EXPENSE,
-                amount=Decimal("12.50"),
-                description="lunch",
-                date=date(2026, 5, 3),
+                from_user_id=user_id,
+                to_user_id=uuid.uuid4(),
+                amount=Decimal("5.00"),
+                date=date(2026, 5, 4),
+                created_by=user_id,
             )
         )
         db.session.add(

@@ -172,6 +172,7 @@ def test_the_specifications_register_call_through_the_gateway_opens_both_service
         "notify_goal_reached": True,
         "warn_at_percent": 80,
         "notify_monthly_digest": False,
+        "digest_balances": True,
     }
 
 

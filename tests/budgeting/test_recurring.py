@@ -27,7 +27,7 @@ from tests.users import SignedInUser
 
 RULE_KEYS = {
     "id", "category_id", "type", "amount", "description", "frequency", "start_date", "end_date",
-    "next_date", "created_at", "updated_at",
+    "next_date", "created_at", "updated_at", "paid_by", "split",
 }  # fmt: skip
 
 

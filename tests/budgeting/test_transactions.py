@@ -16,7 +16,7 @@ from tests.users import SignedInUser
 
 TRANSACTION_KEYS = {
     "id", "category_id", "type", "amount", "date", "description", "recurring_id", "created_by",
-    "created_at",
+    "created_at", "paid_by", "split", "shares",
 }  # fmt: skip
 
 

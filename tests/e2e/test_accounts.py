@@ -40,6 +40,7 @@ def test_signing_up_creates_the_notification_settings(
         "notify_goal_reached": True,
         "warn_at_percent": 80,
         "notify_monthly_digest": False,
+        "digest_balances": True,
     }
 
     user.settings(telegram_chat_id="123456789", notify_goal_reached=False)
@@ -50,6 +51,7 @@ def test_signing_up_creates_the_notification_settings(
         "notify_goal_reached": False,
         "warn_at_percent": 80,
         "notify_monthly_digest": False,
+        "digest_balances": True,
     }
 
 

@@ -34,6 +34,7 @@ def test_sign_up_makes_a_personal_ledger_with_the_default_categories(anna: Signe
         "kind": "personal",
         "role": "owner",
         "member_count": 1,
+        "default_split": None,
     }
     assert anna.expect(200, "GET", f"/api/ledgers/{personal['id']}") == personal
     [me] = anna.expect(200, "GET", f"/api/ledgers/{personal['id']}/members")
@@ -51,6 +52,7 @@ def test_a_shared_ledger_is_owned_by_its_maker_and_told_to_notify_app(
         "kind": "shared",
         "role": "owner",
         "member_count": 1,
+        "default_split": None,
     }
     listed = anna.expect(200, "GET", "/api/ledgers")
     assert [ledger["kind"] for ledger in listed] == ["personal", "shared"]
