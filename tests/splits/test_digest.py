@@ -82,7 +82,7 @@ def test_notify_writes_the_balances_in_the_members_language() -> None:
 def test_a_member_may_turn_the_balances_off(notify: Flask) -> None:
     """notify_app's digest handler writes the balances only for a member who wants them."""
     from notify_app.extensions import db
-    from notify_app.handlers import on_budget_month_closed
+    from notify_app.handlers import Recipient, on_budget_month_closed
     from notify_app.models import Delivery
     from notify_app.settings.defaults import Settings
     from notify_app.unit_of_work import UnitOfWork
@@ -108,7 +108,7 @@ def test_a_member_may_turn_the_balances_off(notify: Flask) -> None:
         )
         with notify.app_context():
             with UnitOfWork() as uow:
-                on_budget_month_closed(uow, event, closed, settings)
+                on_budget_month_closed(uow, event, closed, Recipient(settings))
             texts[wanted] = db.session.scalars(
                 select(Delivery.text).where(Delivery.event_id == event.id)
             ).one()
