@@ -169,6 +169,20 @@ class PrivateStack:
             (str(user_id), chat_id),
         )
 
+    def link_group(self, ledger_id: str, chat_id: str, members: int) -> None:
+        """What linking a household's group through the bot ends with (tested on its own): the
+        ledger's group chat, once notify_app has the ledger's snapshot with all its members."""
+
+        def known() -> bool:
+            count = "SELECT count(*) FROM ledger_members WHERE ledger_id = %s"
+            return self.notify_query(count, (ledger_id,)) == [(members,)]
+
+        eventually(known, f"notify_app knowing ledger {ledger_id}'s {members} members")
+        self.notify_query(
+            "UPDATE ledgers SET group_chat_id = %s, linked_at = now() WHERE ledger_id = %s",
+            (chat_id, ledger_id),
+        )
+
     def logs(self) -> str:
         return "\n".join(process.log_tail() for process in self.processes)
 

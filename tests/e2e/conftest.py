@@ -9,12 +9,16 @@ outbox row is committed with the request, so it says what the worker will be ask
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
+from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import Client
 
 from event_contract import (
     BUDGET_LIMIT_EXCEEDED,
@@ -24,6 +28,8 @@ from event_contract import (
 )
 from tests.conftest import ServiceDatabases
 from tests.eventually import eventually
+from tests.households_notify.ledgers import WEBHOOK_URL
+from tests.telegram_standin import TelegramStandIn
 from tests.users import SignedInUser
 
 SETTINGS = "/api/notifications/settings"
@@ -116,3 +122,19 @@ def metric_value(
 ) -> float:
     """One sample's value; 0 for a labelled counter that was never incremented."""
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def webhook(gateway: Client, notify: Flask, telegram: TelegramStandIn) -> Iterator[TelegramStandIn]:
+    """The stand-in, its webhook set by the operator's command, posting through the gateway."""
+
+    def post(url: str, headers: Any, body: bytes) -> tuple[int, bytes]:
+        response = gateway.post(urlsplit(url).path, data=body, headers=dict(headers))
+        return response.status_code, response.get_data()
+
+    previous = telegram.webhook_transport
+    telegram.webhook_transport = post
+    result = notify.test_cli_runner().invoke(args=["telegram", "set-webhook", WEBHOOK_URL])
+    assert result.exit_code == 0, result.output
+    yield telegram
+    telegram.webhook_transport = previous
