@@ -183,7 +183,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
        " unacknowledged tasks). Countdowns are capped at a third of it (see [Events and"
        " delivery](docs/architecture.md#events-and-delivery))"),
     _s("DELIVERY_LEASE_SECONDS", "worker", "`30`", "how long a worker holds a delivery while it"
-       " sends it; a dead worker's delivery is swept once this ran out. Keep it above"
+       " sends it; a dead worker's delivery is swept once this ran out (and this long after"
+       " PostgreSQL started: a live worker records its outcome through an outage). Keep it above"
        " `TELEGRAM_TIMEOUT_SECONDS`"),
     _s("DELIVERY_SWEEP_GRACE_SECONDS", "worker", "`10`", "a pending delivery this long past its"
        " due time with no lease lost its task, and is swept"),

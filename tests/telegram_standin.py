@@ -220,6 +220,9 @@ class TelegramStandIn:
         # Set on stop() so that responses still sleeping out a delay are abandoned
         # instead of keeping stop() (or the test) waiting.
         self._stopping = threading.Event()
+        # Cleared by hold_answers(): calls are recorded as they arrive, answered once it is set.
+        self._answering = threading.Event()
+        self._answering.set()
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -255,6 +258,14 @@ class TelegramStandIn:
             if self._record_file is not None:
                 self._record_file.close()
                 self._record_file = None
+
+    def hold_answers(self) -> None:
+        """Answer no call until release_answers(): a test makes a fault land while a send is
+        in flight (the call arrived, its answer not yet), whatever the fault takes."""
+        self._answering.clear()
+
+    def release_answers(self) -> None:
+        self._answering.set()
 
     def __enter__(self) -> TelegramStandIn:
         return self.start()
@@ -927,6 +938,9 @@ class _BotApiHandler(BaseHTTPRequestHandler):
             # Stopped while "Telegram was slow": hang up without answering, the way a
             # server that went away would.
             return
+        while not standin._answering.wait(0.05):
+            if standin._stopping.is_set():  # stopped while a test held the answers
+                return
         self._send(status, body_bytes, content_type, headers)
 
     def _control(self, path: str) -> None:

@@ -2,7 +2,8 @@
 
 While it is down, both liveness answers are 503 and writes answer a JSON 5xx; once it is back,
 the very first requests succeed with no process restarted, and the workers and the relay carry
-on: an alert whose send was in flight when the database went away is delivered once.
+on: an alert whose send was in flight when the database went away is delivered once, however
+long the database stays away.
 """
 
 from __future__ import annotations
@@ -23,11 +24,36 @@ pytestmark = pytest.mark.chaos
 
 CHAT_ID = "7700"
 ERROR_FIELDS = {"code", "status", "message", "errors"}
+# The outage test's lease: short, so that the database can stay away for longer.
+LEASE_SECONDS = 12
 
 
 @pytest.fixture
 def stack(tmp_path: Path, signing_key_files: tuple[Path, Path]) -> Iterator[PrivateStack]:
     stack = PrivateStack(tmp_path, signing_key_files)
+    try:
+        stack.start_gateway()
+        stack.start_worker()
+        stack.start_relay()
+        stack.start_beat()
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture
+def short_lease_stack(
+    tmp_path: Path, signing_key_files: tuple[Path, Path]
+) -> Iterator[PrivateStack]:
+    stack = PrivateStack(tmp_path, signing_key_files)
+    stack.environment |= {
+        "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
+        # The request is answered once PostgreSQL is down, within this.
+        "TELEGRAM_TIMEOUT_SECONDS": str(LEASE_SECONDS - 2),
+        # An expired lease is swept at once: the sweep would send again if it could.
+        "DELIVERY_SWEEP_GRACE_SECONDS": "1",
+        "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
+    }
     try:
         stack.start_gateway()
         stack.start_worker()
@@ -57,13 +83,14 @@ def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) 
     user = stack.sign_up()
     stack.link_chat(user.id, CHAT_ID)
 
-    # An alert committed just before the outage, its send still in flight when it begins.
-    stack.telegram.default_delay_seconds = 3.0
+    # An alert committed just before the outage, its send still in flight when it begins: its
+    # answer comes once PostgreSQL is down, so its outcome is written during the outage.
+    stack.telegram.hold_answers()
     response = crossing(user, "Food", 1)
     assert response.status_code == 201, response.get_json(silent=True)
     stack.telegram.wait_for_calls(1, timeout=60)
     stack.stop_postgres()
-    stack.telegram.default_delay_seconds = 0.0
+    stack.telegram.release_answers()
 
     for path in ("/health", "/api/notifications/health"):
         started = time.monotonic()
@@ -103,3 +130,35 @@ def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) 
         "Budget alert: Food",
         "Budget alert: Transport",
     ], texts
+
+
+def test_an_outage_longer_than_the_lease_after_the_send_still_sends_once(
+    short_lease_stack: PrivateStack,
+) -> None:
+    """Telegram took the message, then PostgreSQL stayed away for longer than the lease: the
+    worker, alive all along, records the outcome once it is back, and nobody sends it again."""
+    stack = short_lease_stack
+    worker = next(process for process in stack.processes if process.name.startswith("worker"))
+    user = stack.sign_up()
+    stack.link_chat(user.id, CHAT_ID)
+
+    stack.telegram.hold_answers()
+    response = crossing(user, "Food", 1)
+    assert response.status_code == 201, response.get_json(silent=True)
+    stack.telegram.wait_for_calls(1, timeout=60)
+    stack.stop_postgres()
+    stack.telegram.release_answers()
+    # The request is over (answered while PostgreSQL is down): its outcome waits for it.
+    worker.wait_until_logged("database unavailable, recording its outcome")
+    # Away for longer than the lease, which was taken before the request: when PostgreSQL is
+    # back, the lease has run out by the clock (a lower bound, not a guess at any timing).
+    time.sleep(LEASE_SECONDS)
+    stack.start_postgres_again()
+
+    stack.wait_until_settled()  # a second send (the sweep's, a task's retry) would be done by then
+    assert [text.split(" for ")[0] for text in alerts(stack)] == ["Budget alert: Food"], alerts(
+        stack
+    )
+    assert stack.notify_query(
+        "SELECT status, attempts FROM deliveries WHERE event_type = %s", ("budget.limit_exceeded",)
+    ) == [("sent", 1)]

@@ -18,6 +18,11 @@ A worker that dies during the HTTP call leaves the row pending with its lease: o
 runs out the sweep has it sent again. If Telegram had accepted the first request, the message
 arrives twice: Telegram has no idempotency key. That window (the request and the commit of its
 outcome) is the only one; everywhere else a redelivery or a second copy of a task sends nothing.
+
+A database outage right after the request does not widen it, however long it lasts: the worker
+records the outcome again until PostgreSQL is back, and a lease runs out no sooner than
+DELIVERY_LEASE_SECONDS after the server started (`_lease_ran_out`), so a lease that expired by the
+clock while the server was down is still this worker's for a whole lease once it is up.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Update, Uuid, bindparam, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Update, Uuid, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notify_app.charts import chart_png
@@ -108,7 +113,6 @@ def notify(
 
     Returns the delivery's status after this worker's part (None: nothing to send here).
     """
-    opened_at = time.monotonic()
     opened = _open(
         uow, notification, wanted=wanted, unwanted_reason=unwanted_reason, chat_id=chat_id
     )
@@ -117,7 +121,7 @@ def notify(
     if opened.lease is None:
         # An earlier copy of the event opened it: send it if nobody else holds it.
         return _deliver(uow, opened.id)
-    return _send(uow, opened.lease, leased_at=opened_at)
+    return _send(uow, opened.lease)
 
 
 @dataclass(frozen=True)
@@ -236,9 +240,7 @@ _OPEN_DELIVERY = (
     .columns(*_LEASE_COLUMNS, _DELIVERIES.c.status)
 )
 
-# Recording an outcome is tried again through a database outage for as long as the lease holds
-# (the message is out; while the lease holds, nobody else sends it), short of this margin.
-OUTCOME_RECORDING_MARGIN_SECONDS = 1.0
+# Recording an outcome is tried again this often through a database outage, until it is back.
 OUTCOME_RECORDING_PAUSE_SECONDS = 0.5
 
 
@@ -253,20 +255,16 @@ def deliver(delivery_id: uuid.UUID) -> str | None:
 
 
 def _deliver(uow: UnitOfWork, delivery_id: uuid.UUID) -> str | None:
-    leased_at = time.monotonic()
     lease = _take_lease(uow, delivery_id)
     if lease is None:
         _nudge_if_early(uow, delivery_id)
         return None
-    return _send(uow, lease, leased_at=leased_at)
+    return _send(uow, lease)
 
 
-def _send(uow: UnitOfWork, lease: _Lease, *, leased_at: float) -> str | None:
+def _send(uow: UnitOfWork, lease: _Lease) -> str | None:
     attempt = _attempt(lease)
-    lease_seconds: float = current_app.config["DELIVERY_LEASE_SECONDS"]
-    status = _record_outcome(
-        uow, lease, attempt, until=leased_at + lease_seconds - OUTCOME_RECORDING_MARGIN_SECONDS
-    )
+    status = _record_outcome(uow, lease, attempt)
     if status is None:
         logger.warning(
             "delivery %s: its lease ran out and another worker took it over; this send's"
@@ -326,6 +324,16 @@ def caption(text: str) -> str:
     return "\n".join([*kept, "…"])
 
 
+def _lease_ran_out(lease_for: timedelta) -> ColumnElement[bool]:
+    """Whether a delivery's lease ran out: by the clock, and a whole lease after the server
+    started. A worker whose request ended while PostgreSQL was down is alive and recording its
+    outcome again (`_record_outcome`); when the server is back, that lease may be past by the
+    clock, and taking it over then would send the message a second time. A lease of a worker
+    that died in the meantime is taken over a lease later than it would have been."""
+    now = func.now()
+    return (Delivery.lease_expires_at <= now) & (func.pg_postmaster_start_time() <= now - lease_for)
+
+
 def _take_lease(uow: UnitOfWork, delivery_id: uuid.UUID) -> _Lease | None:
     lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     now = func.now()
@@ -336,7 +344,7 @@ def _take_lease(uow: UnitOfWork, delivery_id: uuid.UUID) -> _Lease | None:
             Delivery.status == "pending",
             Delivery.chat_id.is_not(None),
             Delivery.due_at <= now,
-            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now),
+            or_(Delivery.lease_expires_at.is_(None), _lease_ran_out(lease_for)),
         )
         .values(lease_expires_at=now + lease_for)
         .returning(*_LEASE_COLUMNS)
@@ -363,26 +371,30 @@ def _nudge_if_early(uow: UnitOfWork, delivery_id: uuid.UUID) -> None:
         _enqueue_later(delivery_id, (row[0] - row[1]).total_seconds())
 
 
-def _record_outcome(
-    uow: UnitOfWork, lease: _Lease, attempt: Attempt, *, until: float
-) -> str | None:
+def _record_outcome(uow: UnitOfWork, lease: _Lease, attempt: Attempt) -> str | None:
     """Record the attempt while this worker still holds the lease (or nobody took it over).
 
-    Retries through a database outage until `until` (monotonic; the lease's end): the request
-    was made, and an outcome left unrecorded would have the message sent again.
+    Retries through a database outage until the database is back, however long it is away:
+    the request was made, and an outcome left unrecorded would have the message sent again.
+    Nobody takes the lease over meanwhile: not while the server is down, nor for a lease after
+    it started again (`_lease_ran_out`).
     """
     wait = _wait_of(lease, attempt)
+    retries = 0
     while True:
         try:
             status = _write_outcome(uow, lease, attempt, wait)
             break
         except (OperationalError, InterfaceError):
-            if time.monotonic() >= until:
-                raise
-            logger.warning(
-                "delivery %s: database unavailable, recording its outcome again", lease.id
-            )
+            if retries == 0:
+                logger.warning(
+                    "delivery %s: database unavailable, recording its outcome until it is back",
+                    lease.id,
+                )
+            retries += 1
             time.sleep(OUTCOME_RECORDING_PAUSE_SECONDS)
+    if retries:
+        logger.info("delivery %s: database back at try %d", lease.id, retries + 1)
     if status == "pending":
         _enqueue_later(lease.id, wait)
     return status
@@ -501,6 +513,7 @@ def sweep_overdue() -> int:
     beat replica, the next tick) leaves them to the task it just enqueued.
     """
     grace = timedelta(seconds=current_app.config["DELIVERY_SWEEP_GRACE_SECONDS"])
+    lease_for = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     now = func.now()
     overdue = (
         select(Delivery.id)
@@ -508,7 +521,7 @@ def sweep_overdue() -> int:
             Delivery.status == "pending",
             Delivery.chat_id.is_not(None),
             or_(
-                Delivery.lease_expires_at <= now,
+                _lease_ran_out(lease_for),
                 (Delivery.lease_expires_at.is_(None) & (Delivery.due_at <= now - grace)),
             ),
         )
