@@ -96,6 +96,8 @@ def help_text(t: Translator) -> str:
         "/limit food 400 - this month's limit of a category\n"
         "/categories - the categories with this month's spending and limits\n"
         "/ledger - your ledgers, and which one /spent records into\n"
+        "/balance - who owes whom in a shared ledger, and how to settle up\n"
+        "/settle 30 Ben - record that you paid Ben 30\n"
         "/language ru or /language en - the language I write in\n"
         "/stop - unlink this chat"
     )
@@ -104,12 +106,15 @@ def help_text(t: Translator) -> str:
 def group_help_text(t: Translator, ledger_name: str) -> str:
     return t.gettext(
         "This group is linked to the household ledger %(ledger)s. What I understand here:\n"
-        "/spent 12.50 food lunch - record an expense in the ledger, as you\n"
+        "/spent 12.50 food lunch - record an expense in the ledger, as you (split the ledger's"
+        " way; add @all to split it equally, or for Ben to put it all on Ben)\n"
         "/income 1500 salary - record an income in the ledger\n"
         "/undo - remove your last entry made here (within 24 hours)\n"
         "/summary - the ledger's month so far, with a chart\n"
         "/limit food 400 - this month's limit of a category\n"
         "/categories - the ledger's categories with this month's spending and limits\n"
+        "/balance - who owes whom, and the fewest transfers that settle it\n"
+        "/settle 30 Ben - record that you paid Ben 30\n"
         "/stop - unlink this group (the ledger's owner or a member)\n"
         "I know you by your private chat with me: link it from the app's settings first."
     ) % {"ledger": ledger_name}
