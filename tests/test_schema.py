@@ -197,6 +197,18 @@ API_COLUMNS: dict[str, dict[str, Column]] = {
         "created_by": Column("uuid", True, None),
         "created_at": NOW,
     },
+    # Each member's net, kept by triggers (api migration 0013), and the uncommitted changes to
+    # it that only their own transaction sees. Unbounded numeric: a sum must never overflow.
+    "ledger_balances": {
+        "ledger_id": Column("uuid", False, None),
+        "user_id": USER_ID,
+        "net": Column("numeric", False, None),
+    },
+    "ledger_balance_changes": {
+        "ledger_id": Column("uuid", False, None),
+        "user_id": USER_ID,
+        "change": Column("numeric", False, None),
+    },
 }
 
 API_UNIQUE = {
@@ -218,6 +230,8 @@ API_UNIQUE = {
     "ledger_invitations": {("code_digest",)},
     "transaction_shares": set(),  # its primary key is (transaction, user)
     "settlements": set(),
+    "ledger_balances": set(),  # its primary key is (ledger, user)
+    "ledger_balance_changes": set(),
 }
 
 API_INDEXES = {
@@ -256,6 +270,8 @@ API_INDEXES = {
         "transaction_shares_ledger_id_user_id_idx": ("ledger_id", "user_id", "amount")
     },
     "settlements": {"settlements_ledger_id_date_idx": ("ledger_id", "date")},
+    "ledger_balances": {},
+    "ledger_balance_changes": {},
 }
 
 # Issue 23: a row's maker (user_id) is SET NULL when their account goes, so a shared ledger keeps
@@ -304,6 +320,10 @@ API_FOREIGN_KEYS = {
         ("ledger_id", "ledgers", "CASCADE"),
     },
     "settlements": {("ledger_id", "ledgers", "CASCADE"), ("created_by", "users", "SET NULL")},
+    # A ledger's deletion takes its nets along.
+    "ledger_balances": {("ledger_id", "ledgers", "CASCADE")},
+    # Rows of a ledger deleted in the same transaction are dropped at commit instead.
+    "ledger_balance_changes": set(),
 }
 
 NOTIFY_COLUMNS = {

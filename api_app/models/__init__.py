@@ -12,7 +12,12 @@ from api_app.models.ledger import Ledger, LedgerInvitation, LedgerMember
 from api_app.models.outbox import OutboxEvent
 from api_app.models.quota import DailyRowCount
 from api_app.models.recurring import Frequency, RecurringOccurrence, RecurringTransaction
-from api_app.models.split import Settlement, TransactionShare
+from api_app.models.split import (
+    LedgerBalance,
+    Settlement,
+    TransactionShare,
+    ledger_balance_changes,
+)
 from api_app.models.transaction import Transaction, TransactionType
 from api_app.models.user import RefreshToken, User
 
@@ -26,6 +31,7 @@ __all__ = [
     "Goal",
     "JobRun",
     "Ledger",
+    "LedgerBalance",
     "LedgerInvitation",
     "LedgerMember",
     "OutboxEvent",
@@ -37,4 +43,5 @@ __all__ = [
     "TransactionShare",
     "TransactionType",
     "User",
+    "ledger_balance_changes",
 ]

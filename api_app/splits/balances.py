@@ -1,11 +1,12 @@
-"""Who owes whom in a ledger: each person's net, summed in SQL from the entries in one statement.
+"""Who owes whom in a ledger: each person's net, read from ledger_balances.
 
 A net is what the person paid for split expenses, minus their shares of them, plus what they
 repaid others (settlements from them), minus what was repaid to them. Positive: owed to them.
 Every split expense adds its amount once as paid and once, in shares, as owed, and every
-settlement once each way, so the nets add up to zero exactly. Each sum reads one ledger's rows
-through an index on ledger_id, so it costs the same in a ledger with a long history of other
-ledgers around it; nothing is cached beside the entries, so nothing can drift from them.
+settlement once each way, so the nets add up to zero exactly. Database triggers keep each
+member's net in ledger_balances as the entries change (api migration 0013), so the balances read
+one row per person however long the ledger's history; the changes the current transaction has
+not yet committed are added from ledger_balance_changes, where only it sees them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from decimal import Decimal
 from sqlalchemy import BindParameter, Select, and_, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from api_app.models import LedgerMember, Settlement, Transaction, TransactionShare, User
+from api_app.models import (
+    LedgerBalance,
+    LedgerMember,
+    Settlement,
+    Transaction,
+    TransactionShare,
+    User,
+    ledger_balance_changes,
+)
 from api_app.money import CENT
 from api_app.splits.arithmetic import Transfer, settle_up
 
@@ -36,10 +45,23 @@ def _entries() -> Select[tuple[uuid.UUID, Decimal]]:
     )  # type: ignore[return-value]
 
 
+def _kept_nets() -> Select[tuple[uuid.UUID, Decimal]]:
+    ledger_id: BindParameter[uuid.UUID] = bindparam("ledger_id")
+    uncommitted = ledger_balance_changes.c
+    return union_all(
+        select(LedgerBalance.user_id, LedgerBalance.net.label("net")).where(
+            LedgerBalance.ledger_id == ledger_id
+        ),
+        select(uncommitted.user_id, uncommitted.change).where(uncommitted.ledger_id == ledger_id),
+    )  # type: ignore[return-value]
+
+
+# Every entry, for whether a person ever had one; the nets are kept (_KEPT).
 _ENTRIES = _entries().subquery("entries")
+_KEPT = _kept_nets().subquery("kept")
 _NETS = (
-    select(_ENTRIES.c.user_id, func.sum(_ENTRIES.c.amount).label("net"))
-    .group_by(_ENTRIES.c.user_id)
+    select(_KEPT.c.user_id, func.sum(_KEPT.c.net).label("net"))
+    .group_by(_KEPT.c.user_id)
     .subquery("nets")
 )
 _MEMBERS = (
@@ -62,8 +84,8 @@ BALANCES = (
     .outerjoin(User, User.id == _PERSON)
     .order_by(_MEMBERS.c.joined_at.nulls_last(), _PERSON)
 )
-NET_OF = select(func.coalesce(func.sum(_ENTRIES.c.amount), literal(0))).where(
-    _ENTRIES.c.user_id == bindparam("user_id")
+NET_OF = select(func.coalesce(func.sum(_KEPT.c.net), literal(0))).where(
+    _KEPT.c.user_id == bindparam("user_id")
 )
 
 
