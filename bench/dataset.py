@@ -210,3 +210,82 @@ def upsert_notification_settings(cursor: Cursor, user_id: uuid.UUID, chat_id: st
         " SET telegram_chat_id = EXCLUDED.telegram_chat_id, notify_limit_exceeded = true",
         (str(user_id), chat_id),
     )
+
+
+def ensure_shared_ledger(
+    cursor: Cursor, owner_id: uuid.UUID, member_ids: Sequence[uuid.UUID], name: str
+) -> uuid.UUID:
+    """The owner's shared ledger called `name`, with `member_ids` as members, and a category."""
+    cursor.execute(
+        "SELECT ledgers.id FROM ledgers"
+        " JOIN ledger_members ON ledger_members.ledger_id = ledgers.id"
+        " WHERE ledgers.name = %s AND ledgers.kind = 'shared'"
+        " AND ledger_members.user_id = %s AND ledger_members.role = 'owner'",
+        (name, str(owner_id)),
+    )
+    row = cursor.fetchone()
+    if row is not None:
+        return uuid.UUID(str(row[0]))
+    cursor.execute("INSERT INTO ledgers (name, kind) VALUES (%s, 'shared') RETURNING id", (name,))
+    ledger_id = cursor.fetchone()[0]
+    cursor.execute(
+        "INSERT INTO ledger_members (ledger_id, user_id, role)"
+        " SELECT %s, person, CASE WHEN person = %s THEN 'owner' ELSE 'member' END"
+        " FROM unnest(%s::uuid[]) AS person",
+        (ledger_id, str(owner_id), [str(owner_id), *(str(m) for m in member_ids)]),
+    )
+    cursor.execute(
+        "INSERT INTO categories (user_id, name, ledger_id) VALUES (%s, 'Shared costs', %s)",
+        (str(owner_id), ledger_id),
+    )
+    return uuid.UUID(str(ledger_id))
+
+
+def ensure_split_history(
+    cursor: Cursor, ledger_id: uuid.UUID, people: Sequence[uuid.UUID], size: int
+) -> bool:
+    """Exactly `size` expenses in the shared ledger, each paid by one of `people` in turn and
+    split equally among them all, with their shares; whether rows had to be (re)made.
+
+    Amounts are whole multiples of len(people), so every share is exact. Two INSERT ... SELECT
+    statements: the balances' triggers add them up once each, however many rows.
+    """
+    cursor.execute(
+        "SELECT count(*) FROM transactions WHERE ledger_id = %s AND split IS NOT NULL",
+        (str(ledger_id),),
+    )
+    if int(cursor.fetchone()[0]) == size:
+        return False
+    cursor.execute("DELETE FROM transactions WHERE ledger_id = %s", (str(ledger_id),))
+    everyone = [str(person) for person in people]
+    cursor.execute(
+        """
+        INSERT INTO transactions
+            (user_id, category_id, type, amount, description, date, ledger_id, paid_by, split)
+        SELECT payer, category.id, 'EXPENSE'::transaction_type,
+               (%(count)s * (1 + n %% 500))::numeric(12, 2), NULL,
+               %(last_day)s::date - (n %% %(span)s), %(ledger_id)s, payer,
+               jsonb_build_object('method', 'equal', 'among',
+                   (SELECT jsonb_agg(jsonb_build_object('user_id', person, 'value', NULL))
+                    FROM unnest(%(people)s::uuid[]) AS person))
+        FROM generate_series(0, %(size)s - 1) AS n,
+             LATERAL (SELECT (%(people)s::uuid[])[1 + n %% %(count)s] AS payer) AS paying,
+             (SELECT id FROM categories WHERE ledger_id = %(ledger_id)s LIMIT 1) AS category
+        """,
+        {
+            "ledger_id": str(ledger_id),
+            "people": everyone,
+            "count": len(everyone),
+            "last_day": date(2026, 11, 30),
+            "span": HISTORY_SPAN_DAYS,
+            "size": size,
+        },
+    )
+    cursor.execute(
+        "INSERT INTO transaction_shares (transaction_id, user_id, ledger_id, amount)"
+        " SELECT transactions.id, person, transactions.ledger_id, transactions.amount / %(count)s"
+        " FROM transactions, unnest(%(people)s::uuid[]) AS person"
+        " WHERE transactions.ledger_id = %(ledger_id)s",
+        {"ledger_id": str(ledger_id), "people": everyone, "count": len(everyone)},
+    )
+    return True

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.results import ScenarioReport, Status
-from bench.scenarios import auth, lists, memory, notifications, read_path, recovery, write_path
+from bench.scenarios import (
+    auth,
+    balances,
+    lists,
+    memory,
+    notifications,
+    read_path,
+    recovery,
+    write_path,
+)
 from bench.scenarios.context import BenchContext, ScenarioFailedError, ScenarioUnavailableError
 
 
@@ -26,6 +35,7 @@ SCENARIOS: Final = {
         Scenario(write_path.NAME, write_path.TITLE, write_path.run),
         Scenario(read_path.NAME, read_path.TITLE, read_path.run),
         Scenario(lists.NAME, lists.TITLE, lists.run),
+        Scenario(balances.NAME, balances.TITLE, balances.run),
         Scenario(auth.NAME, auth.TITLE, auth.run),
         Scenario(notifications.NAME, notifications.TITLE, notifications.run),
         Scenario(recovery.NAME, recovery.TITLE, recovery.run),

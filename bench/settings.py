@@ -13,6 +13,7 @@ SCENARIO_NAMES: Final = (
     "write_path",
     "read_path",
     "lists",
+    "balances",
     "auth",
     "notifications",
     "recovery",
