@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final
@@ -124,18 +124,6 @@ def _largest_remainder(
     ]
 
 
-def nets(
-    payments: Iterable[tuple[uuid.UUID, Decimal]], shares: Iterable[Share]
-) -> dict[uuid.UUID, Decimal]:
-    """Each member's net: what they paid minus what they owe (positive: owed to them)."""
-    balance: dict[uuid.UUID, Decimal] = {}
-    for user_id, paid in payments:
-        balance[user_id] = balance.get(user_id, Decimal(0)) + paid
-    for share in shares:
-        balance[share.user_id] = balance.get(share.user_id, Decimal(0)) - share.amount
-    return balance
-
-
 # Past this many members with a balance, the exact search below (3^n steps) gives way to the
 # greedy pairing, which may need one transfer more for each zero-sum group it does not see.
 EXACT_SETTLE_UP_LIMIT: Final = 12
@@ -223,7 +211,6 @@ __all__ = [
     "Share",
     "SplitMethod",
     "Transfer",
-    "nets",
     "settle_up",
     "split",
 ]

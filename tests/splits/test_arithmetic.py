@@ -15,10 +15,10 @@ from api_app.splits.arithmetic import (
     Portion,
     Share,
     SplitMethod,
-    nets,
     settle_up,
     split,
 )
+from tests.splits.reference import nets
 
 ANNA, BEN, CLEO, DAN = (uuid.UUID(int=number) for number in (1, 2, 3, 4))
 

@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api_app.splits.arithmetic import Portion, SplitMethod, nets, split
+from api_app.splits.arithmetic import Portion, SplitMethod, split
 from tests.splits.conftest import Household
+from tests.splits.reference import nets
 from tests.splits.test_arithmetic import splits
 
 EXPENSES = st.lists(st.tuples(st.integers(0, 2), splits()), min_size=1, max_size=4)

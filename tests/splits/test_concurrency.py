@@ -9,10 +9,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from api_app.splits.arithmetic import Portion, Share, SplitMethod, nets, split
+from api_app.splits.arithmetic import Portion, Share, SplitMethod, split
 from tests.households.conftest import Sql
 from tests.parallel import in_parallel
 from tests.splits.conftest import Household
+from tests.splits.reference import nets
 from tests.users import LiveClient, SignedInUser
 
 
