@@ -7,7 +7,9 @@ pipeline without depending on those endpoints.
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,30 +21,53 @@ from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE, Event
 from tests.eventually import OUTCOME_WAIT_SECONDS, eventually
 
 
-def wait_until_broker_idle(redis_url: str, *, timeout: float = OUTCOME_WAIT_SECONDS) -> None:
-    """Until the broker holds no task for either queue, neither waiting nor taken.
+def wait_until_broker_idle(
+    redis_url: str,
+    *,
+    queues: Iterable[str] = (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE),
+    timeout: float = OUTCOME_WAIT_SECONDS,
+) -> None:
+    """Until the broker holds no task for `queues`, neither waiting nor taken.
 
     With late acknowledgement a task leaves its queue's `unacked` hash only after it ran (what
     it sent on included), and the hash is shared by every consumer of the queue: once
     nothing waits and nothing is taken, nothing more comes from the tasks sent so far. Seen
     idle twice in a row, since a task moves from its queue into the hash in two steps.
+
+    `queues`: the ones some running worker consumes. A task on a queue nobody consumes (beat's
+    hourly api job where no api worker runs) never runs, so it cannot send anything: waiting
+    for it would only wait out the timeout. Fails naming the tasks that are still there.
     """
     broker = redis.Redis.from_url(redis_url)
+    queues = tuple(queues)
 
-    def idle() -> bool:
-        queued = sum(
-            int(broker.llen(key))
-            for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE)
-            for key in broker.scan_iter(f"{queue}*")
-        )
-        taken = sum(
-            int(broker.hlen(f"unacked.{queue}")) for queue in (NOTIFICATIONS_QUEUE, API_JOBS_QUEUE)
-        )
-        return queued == 0 and taken == 0
+    def leftovers() -> list[str]:
+        """The task names (and ids) still queued or taken, queued ones first."""
+        messages: list[bytes] = []
+        for queue in queues:
+            for key in broker.scan_iter(f"{queue}*"):
+                messages += broker.lrange(key, 0, -1)
+            messages += broker.hvals(f"unacked.{queue}")
+        return [_task_of(message) for message in messages]
 
-    eventually(
-        lambda: idle() and idle(), "every queued task to be finished", timeout=timeout, pause=0.05
-    )
+    try:
+        eventually(
+            lambda: not leftovers() and not leftovers(),
+            "every queued task to be finished",
+            timeout=timeout,
+            pause=0.05,
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still in the broker: {leftovers()}") from None
+
+
+def _task_of(message: bytes) -> str:
+    """`name[id]` of a Kombu message as Redis holds it (a taken one is `[message, ...]`)."""
+    body = json.loads(message)
+    if isinstance(body, list):
+        body = body[0]
+    headers = body.get("headers", {})
+    return f"{headers.get('task')}[{headers.get('id')}] eta={headers.get('eta')}"
 
 
 def record(api: Flask, *events: Event) -> None:

@@ -23,6 +23,7 @@ from devstack.servers import (
     start_postgres,
     start_redis,
 )
+from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from tests.conftest import BROKER_SIGNING_KEYS, REPO_ROOT
 from tests.eventually import eventually
 from tests.pipeline import wait_until_broker_idle
@@ -34,6 +35,8 @@ API_DATABASE = "budget_api"
 NOTIFY_DATABASE = "budget_notifications"
 # The visibility timeout the stack runs with (30 s), a restore check and room to spare.
 KILLED_TASK_RETURN_SECONDS = 90.0
+# The queue each Celery process of the stack consumes.
+CONSUMED_QUEUES = {"worker": NOTIFICATIONS_QUEUE, "api-worker": API_JOBS_QUEUE}
 
 
 @dataclass
@@ -52,6 +55,7 @@ class PrivateStack:
     telegram: TelegramStandIn = field(init=False)
     environment: dict[str, str] = field(init=False)
     processes: list[LaunchedProcess] = field(default_factory=list)
+    consumed_queues: set[str] = field(default_factory=set)
     gateway_url: str = ""
 
     def __post_init__(self) -> None:
@@ -100,6 +104,8 @@ class PrivateStack:
     def launch(self, name: str, *options: str, label: str = "") -> LaunchedProcess:
         started = launch(name, self.environment, self.tmp_path, *options, label=label)
         self.processes.append(started)
+        if name in CONSUMED_QUEUES:
+            self.consumed_queues.add(CONSUMED_QUEUES[name])
         return started
 
     def start_gateway(self, workers: int = 2) -> LaunchedProcess:
@@ -155,7 +161,11 @@ class PrivateStack:
         )  # fmt: skip
         # A killed worker's task stays taken until the broker hands it out again, a visibility
         # timeout (30 s) and a restore check later: wait past that before calling it settled.
-        wait_until_broker_idle(self.redis.url, timeout=KILLED_TASK_RETURN_SECONDS)
+        # Only the queues a process of the stack consumes: beat's hourly api job, sent while the
+        # test runs no api worker, stays queued and can send nothing.
+        wait_until_broker_idle(
+            self.redis.url, queues=self.consumed_queues, timeout=KILLED_TASK_RETURN_SECONDS
+        )
 
     def sign_up(self) -> SignedInUser:
         """A new user, through the gateway over HTTP."""
