@@ -35,17 +35,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.errors
 import pytest
 import redis
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 from werkzeug.test import Client
 
+from api_app.auth.passwords import PASSWORD_HASHER_CONFIG
 from devstack.servers import (
     drop_database,
     ensure_database,
@@ -65,6 +68,11 @@ from tests.users import (
 from wsgi import Gateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Argon2's cheapest parameters for the suite's api apps, which check thousands of passwords to
+# test everything but the hash's cost (tests/auth/test_register_and_login.py checks production's).
+CHEAP_PASSWORD_HASHING = {
+    PASSWORD_HASHER_CONFIG: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+}
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 TIERS = ("unit", "integration", "e2e", "chaos")  # lightest first
@@ -133,6 +141,7 @@ def postgres_superuser_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
+        url = _this_workers_redis_database(url)
         require_redis(url)
         # The suite owns this Redis database: start from an empty queue.
         redis.Redis.from_url(url).flushdb()
@@ -142,6 +151,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_redis(server.url)
     yield server.url
     server.stop()
+
+
+REDIS_DATABASES = 16
+
+
+def _this_workers_redis_database(url: str) -> str:
+    """TEST_REDIS_URL's database for this process. Under pytest-xdist (`make test-fast`) worker
+    gwN takes the Nth database below it, so no worker sees another's queues or rate limits (each
+    makes PostgreSQL databases of its own anyway)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    parts = urlsplit(url)
+    database = (int(parts.path.strip("/") or 0) - worker) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @dataclass(frozen=True)
@@ -259,7 +281,7 @@ def _migrate(app: Flask) -> None:
 def api_app_session(service_environment: dict[str, str]) -> Flask:
     import api_app
 
-    app = api_app.create_app({"TESTING": True})
+    app = api_app.create_app({"TESTING": True, **CHEAP_PASSWORD_HASHING})
     _migrate(app)
     return app
 

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 import api_app
 from devstack.servers import free_port
-from tests.conftest import REPO_ROOT
+from tests.conftest import CHEAP_PASSWORD_HASHING, REPO_ROOT
 from tests.users import PASSWORD, register_through, unique_email
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
@@ -26,6 +26,7 @@ def limited_app(**config: Any) -> Flask:
     return api_app.create_app(
         {
             "TESTING": True,
+            **CHEAP_PASSWORD_HASHING,
             "AUTH_RATE_LIMIT_PER_ADDRESS": f"{LIMIT} per minute",
             "AUTH_RATE_LIMIT_PER_EMAIL": f"{LIMIT} per minute",
             **config,

@@ -15,12 +15,20 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
+import api_app
 from tests.auth.conftest import login
-from tests.users import PASSWORD, SignedInUser, unique_email
+from tests.users import PASSWORD, SignedInUser, register_through, unique_email
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 OWASP_ARGON2 = "$argon2id$v=19$m=19456,t=2,p=1$"
 Sql = Callable[..., list[tuple[Any, ...]]]
+
+
+@pytest.fixture
+def owasp_client(api: Flask) -> FlaskClient:
+    """The api with the password hashing production has (the suite's apps hash cheaply), over
+    the same emptied database as `api`."""
+    return api_app.create_app({"TESTING": True}).test_client()
 
 
 def test_the_specifications_register_call_answers_tokens(
@@ -62,9 +70,9 @@ def test_the_specifications_register_call_answers_tokens(
 
 
 def test_registration_stores_an_owasp_argon2id_hash_and_default_categories(
-    sign_up: Callable[..., SignedInUser], api_sql: Sql
+    owasp_client: FlaskClient, api_sql: Sql
 ) -> None:
-    user = sign_up()
+    user = register_through(owasp_client)
     [(password_hash,)] = api_sql("SELECT password_hash FROM users WHERE id = %s", (user.id,))
     assert password_hash.startswith(OWASP_ARGON2)
     assert PasswordHasher().verify(password_hash, PASSWORD)
@@ -218,11 +226,11 @@ def argon2_verifications(client: FlaskClient, email: str, password: str) -> list
 
 
 def test_unknown_email_spends_a_password_hash_like_a_wrong_password(
-    api_client: FlaskClient, sign_up: Callable[..., SignedInUser]
+    owasp_client: FlaskClient,
 ) -> None:
-    user = sign_up()
-    (users_hash,) = argon2_verifications(api_client, user.email, "wrong password")
-    (stand_in,) = argon2_verifications(api_client, unique_email(), "wrong password")
+    user = register_through(owasp_client)
+    (users_hash,) = argon2_verifications(owasp_client, user.email, "wrong password")
+    (stand_in,) = argon2_verifications(owasp_client, unique_email(), "wrong password")
     # The same algorithm at the same cost ($argon2id$v=19$m=...,t=...,p=...): an unknown email
     # costs what a wrong password costs, so the answer's timing tells them apart no more than
     # its body does.
@@ -230,21 +238,21 @@ def test_unknown_email_spends_a_password_hash_like_a_wrong_password(
 
 
 def test_a_hash_with_older_parameters_is_rehashed_on_login(
-    api: Flask, api_client: FlaskClient, api_sql: Sql
+    owasp_client: FlaskClient, api_sql: Sql
 ) -> None:
     old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     email = unique_email()
     api_sql(
         "INSERT INTO users (email, password_hash) VALUES (%s, %s) RETURNING id", (email, old_hash)
     )
-    assert login(api_client, email, "wrong password").status_code == 401
+    assert login(owasp_client, email, "wrong password").status_code == 401
     assert api_sql("SELECT password_hash FROM users") == [(old_hash,)]
 
-    assert login(api_client, email).status_code == 200
+    assert login(owasp_client, email).status_code == 200
     [(new_hash,)] = api_sql("SELECT password_hash FROM users")
     assert new_hash.startswith(OWASP_ARGON2)
     assert PasswordHasher().verify(new_hash, PASSWORD)
-    assert login(api_client, email).status_code == 200
+    assert login(owasp_client, email).status_code == 200
 
 
 @pytest.mark.parametrize(
