@@ -17,7 +17,7 @@ $(INSTALLED): setup.cfg constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-# `make run PROFILE=small`: fewer processes for a small machine (README "Running on a small box").
+# `make run PROFILE=small`: fewer processes for a small machine (docs/operations.md, "Processes and profiles").
 PROFILE ?= default
 run: install ## the whole system on embedded PostgreSQL and Redis (or the servers you configure)
 	$(BIN)/python -m devstack.run --profile $(PROFILE)
@@ -46,7 +46,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## the system against bare baselines, same run, same servers (README "Performance")
+bench: install ## the system against bare baselines, same run, same servers (bench/README.md)
 	$(BIN)/python -m bench
 
 # Re-resolve the pins from setup.cfg (deliberately, then review and commit constraints.txt).

@@ -84,7 +84,8 @@ class ServiceCommand:
     python_arguments: tuple[str, ...]
 
 
-# `make run PROFILE=...`: how many processes run the system (README "Memory and profiles").
+# `make run PROFILE=...`: how many processes run the system (docs/operations.md, "Processes and
+# profiles").
 # Neither the relay nor beat needs a process of its own: both are threads of the api worker (a solo
 # pool). "small" is for a machine with little memory: one gunicorn worker, and the notifications
 # worker's solo pool instead of two pool processes.

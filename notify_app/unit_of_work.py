@@ -13,8 +13,8 @@ is the outermost unit's only: it promises that what was written is durable befor
 goes on, and an inner unit cannot keep that promise.
 
 `autocommit` is the one way around the session's transaction: a single statement that commits
-as it runs, for the delivery's outcome (README "The notification drain": one round trip, where
-BEGIN, the statement and COMMIT on the session would be three).
+as it runs, for the delivery's outcome (bench/README.md, "The notification drain": one round
+trip, where BEGIN, the statement and COMMIT on the session would be three).
 """
 
 from __future__ import annotations

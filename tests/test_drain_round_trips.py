@@ -1,7 +1,8 @@
-"""Database round trips of one event in the notification drain (README "The notification
-drain"): BEGIN, event_recipient() (the user's lock, tombstone and settings), the delivery's
-INSERT ... RETURNING, COMMIT, then after the sendMessage the outcome's UPDATE, autocommitted on
-its own pool. A change that makes one more fails here and must say why in both places.
+"""Database round trips of one event in the notification drain (bench/README.md, "The
+notification drain across the revisions"): BEGIN, event_recipient() (the user's lock, tombstone
+and settings), the delivery's INSERT ... RETURNING, COMMIT, then after the sendMessage the
+outcome's UPDATE, autocommitted on its own pool. A change that makes one more fails here and
+must say why in both places.
 """
 
 from __future__ import annotations

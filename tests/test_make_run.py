@@ -253,6 +253,7 @@ def test_each_alert_is_sent_once_and_one_cut_off_by_a_kill_is_sent_after_the_res
         process.wait(timeout=60)
     alerts = [str(message["text"]).split(" for ")[0] for message in telegram.delivered_messages]
     # Each alert once; the one Telegram had accepted when the worker was killed may be there
-    # twice: the one window in which a message can repeat (README "Events and delivery").
+    # twice: the one window in which a message can repeat (docs/architecture.md, "Events and
+    # delivery").
     assert alerts.count("Budget alert: Groceries") == 1, alerts
     assert 1 <= alerts.count("Budget alert: Travel") <= 2, alerts
