@@ -30,7 +30,7 @@ compose-test: ## compose.yml built, booted and used through nginx (needs root: i
 
 # The unit and integration tiers: no process of the system is started (tests/conftest.py).
 test-fast: install ## what needs no worker, relay or gunicorn: under a minute
-	$(BIN)/python -m pytest -m "unit or integration" --numprocesses auto
+	$(BIN)/python -m pytest -m "unit or integration" --numprocesses auto --dist worksteal
 
 FUZZ_MAX_EXAMPLES ?= 300
 fuzz: install ## schemathesis against both live services, FUZZ_MAX_EXAMPLES cases per operation
