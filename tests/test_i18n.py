@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from PIL import Image, ImageDraw, ImageFont
 
 from notify_app import charts, messages
+from notify_app.linking.service import moved_reply
 from service_kit.i18n import (
     LOCALE_DIR,
     choose_language,
@@ -155,6 +156,19 @@ def test_alerts_in_russian() -> None:
     )
     assert digest.startswith("Итоги за ноябрь 2026: доходы 3\xa0000,00\xa0₽")
     assert digest.endswith("Сверх лимита: Продукты 520,00\xa0₽ из 500,00\xa0₽.")
+
+
+def test_a_chat_moved_between_accounts_reads_whole_when_an_account_has_no_name_yet() -> None:
+    # Russian around an email hint and a command: RUF001 would read their Latin as look-alikes.
+    assert moved_reply(translator("ru"), "a***@example.com", None) == (
+        "Готово! Уведомления о бюджете для аккаунта a***@example.com будут приходить в этот чат."  # noqa: RUF001
+        " Этот чат больше не привязан к прежнему аккаунту. Не то, что вы хотели? Отправьте /stop,"  # noqa: RUF001
+        " чтобы отвязать, и откройте ссылку из приложения другого аккаунта."
+    )
+    assert moved_reply(translator("en"), None, "b***@example.com").startswith(
+        "Linked! Budget alerts for the account that opened this link will arrive in this chat."
+        " This chat is no longer linked to the account it was linked to before (b***@example.com)."
+    )
 
 
 def test_a_long_russian_digest_counts_the_rest_by_russian_plural() -> None:

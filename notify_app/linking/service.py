@@ -65,14 +65,28 @@ def not_linked_reply(t: Translator) -> str:
 
 def moved_reply(t: Translator, account: str | None, previous: str | None) -> str:
     """A chat belongs to one account at a time: linking it elsewhere lets go of the one before,
-    and the reply names both."""
-    unnamed = t.gettext("that opened this link")
-    return t.gettext(
-        "Linked! Budget alerts for the account %(account)s will arrive in this chat, which is no"
-        " longer linked to the account it was linked to before (%(previous)s)."
-        " Not what you meant? Send /stop to unlink, then open the link from the other account's"
-        " app."
-    ) % {"account": account or unnamed, "previous": previous or unnamed}
+    and the reply names both (an account whose user.registered event is not handled yet has no
+    name here yet: the sentence says so instead)."""
+    if account is None:
+        linked = t.gettext(
+            "Linked! Budget alerts for the account that opened this link will arrive in this chat."
+        )
+    else:
+        linked = t.gettext(
+            "Linked! Budget alerts for the account %(account)s will arrive in this chat."
+        ) % {"account": account}
+    if previous is None:
+        released = t.gettext(
+            "This chat is no longer linked to the account it was linked to before."
+        )
+    else:
+        released = t.gettext(
+            "This chat is no longer linked to the account it was linked to before (%(previous)s)."
+        ) % {"previous": previous}
+    advice = t.gettext(
+        "Not what you meant? Send /stop to unlink, then open the link from the other account's app."
+    )
+    return f"{linked} {released} {advice}"
 
 
 @dataclass(frozen=True)
