@@ -92,6 +92,18 @@ def test_a_long_caption_is_cut_at_a_line() -> None:
     assert caption("short") == "short"
 
 
+def spent_tea(user_id: uuid.UUID, update_id: int, chat_id: str) -> BotCommand:
+    """`/spent 3.20 food tea`, written now in the chat, as the bot's update `update_id`."""
+    return BotCommand(
+        id=bot_command_id("b", update_id),
+        user_id=user_id,
+        chat_id=chat_id,
+        name="spent",
+        arguments="3.20 food tea",
+        sent_at=datetime.now(UTC),
+    )
+
+
 def test_a_command_carried_out_twice_records_one_transaction_and_one_reply(api: Flask) -> None:
     from sqlalchemy import func, select
 
@@ -100,14 +112,7 @@ def test_a_command_carried_out_twice_records_one_transaction_and_one_reply(api: 
     from api_app.models import BotCommandRecord, OutboxEvent, Transaction
 
     user = register_through(api.test_client())
-    command = BotCommand(
-        id=bot_command_id("b", 99),
-        user_id=user.id,
-        chat_id="4242",
-        name="spent",
-        arguments="3.20 food tea",
-        sent_at=datetime.now(UTC),
-    )
+    command = spent_tea(user.id, update_id=99, chat_id="4242")
     with api.app_context():
         assert handle_bot_command(command.to_message()) == "done"
         assert handle_bot_command(command.to_message()) == "answered before"
@@ -134,14 +139,7 @@ def test_a_spent_past_the_daily_quota_records_nothing_and_says_so(
     from api_app.models import OutboxEvent, Transaction
 
     user = register_through(api.test_client())
-    command = BotCommand(
-        id=bot_command_id("b", 100),
-        user_id=user.id,
-        chat_id="4243",
-        name="spent",
-        arguments="3.20 food tea",
-        sent_at=datetime.now(UTC),
-    )
+    command = spent_tea(user.id, update_id=100, chat_id="4243")
     monkeypatch.setitem(api.config, "DAILY_ROW_QUOTA_PER_USER", 0)
     with api.app_context():
         assert handle_bot_command(command.to_message()) == "done"

@@ -21,6 +21,7 @@ from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, SIGNED_OUT_EV
 from tests.conftest import TELEGRAM_TEST_BOT_TOKEN
 from tests.eventually import eventually
 from tests.pipeline import (
+    LoggedDelivery,
     deliveries_of,
     finished_delivery,
     limit_exceeded,
@@ -32,6 +33,15 @@ from tests.processes import LaunchedProcess
 from tests.telegram_standin import TelegramStandIn
 
 CHAT_ID = "-1001234567890"
+
+
+def finished_alert_delivery(api: Flask, notify: Flask, user_id: uuid.UUID) -> LoggedDelivery:
+    """api_app records a limit alert for the user, whose chat is CHAT_ID: its delivery, once the
+    worker has finished with it."""
+    set_settings(notify, user_id, chat_id=CHAT_ID)
+    event = limit_exceeded(user_id)
+    record(api, event)
+    return finished_delivery(notify, event.id)
 
 
 def test_a_crossed_limit_sends_exactly_one_message_with_the_exact_text(
@@ -199,13 +209,8 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
 def test_telegram_rate_limit_is_waited_out_then_delivered(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
-    user_id = uuid.uuid4()
-    set_settings(notify, user_id, chat_id=CHAT_ID)
     telegram.enqueue_response(429, retry_after_seconds=1)
-    event = limit_exceeded(user_id)
-    record(api, event)
-
-    delivery = finished_delivery(notify, event.id)
+    delivery = finished_alert_delivery(api, notify, uuid.uuid4())
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     first, second = telegram.calls
     assert (first.response_status, second.response_status) == (429, 200)
@@ -216,14 +221,9 @@ def test_telegram_rate_limit_is_waited_out_then_delivered(
 def test_telegram_server_errors_are_retried_and_delivered_once(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
-    user_id = uuid.uuid4()
-    set_settings(notify, user_id, chat_id=CHAT_ID)
     telegram.enqueue_response(500)
     telegram.enqueue_response(500)
-    event = limit_exceeded(user_id)
-    record(api, event)
-
-    delivery = finished_delivery(notify, event.id)
+    delivery = finished_alert_delivery(api, notify, uuid.uuid4())
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 3, None)
     assert [call.response_status for call in telegram.calls] == [500, 500, 200]
     assert len(telegram.delivered_messages) == 1
@@ -233,14 +233,9 @@ def test_telegram_server_errors_forever_fail_after_the_maximum_attempts(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
     """TELEGRAM_MAX_ATTEMPTS (4) requests, backed off between them, then failed for good."""
-    user_id = uuid.uuid4()
-    set_settings(notify, user_id, chat_id=CHAT_ID)
     for _ in range(10):
         telegram.enqueue_response(500)
-    event = limit_exceeded(user_id)
-    record(api, event)
-
-    delivery = finished_delivery(notify, event.id)
+    delivery = finished_alert_delivery(api, notify, uuid.uuid4())
     assert (delivery.status, delivery.attempts) == ("failed", 4)
     assert delivery.last_error == "Telegram unavailable"
     assert [call.response_status for call in telegram.calls] == [500] * 4
@@ -253,12 +248,8 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
     from notify_app.models import NotificationSettings
 
     user_id = uuid.uuid4()
-    set_settings(notify, user_id, chat_id=CHAT_ID)
     telegram.enqueue_response(403)
-    event = limit_exceeded(user_id)
-    record(api, event)
-
-    delivery = finished_delivery(notify, event.id)
+    delivery = finished_alert_delivery(api, notify, user_id)
     # Our own words: Telegram's text would tell which chat ids use the bot.
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.last_error == "blocked by the user"
@@ -285,13 +276,8 @@ def test_a_blocked_bot_fails_at_once_and_forgets_the_chat(
 def test_chat_not_found_fails_without_retrying(
     api: Flask, notify: Flask, telegram: TelegramStandIn, celery_worker: LaunchedProcess
 ) -> None:
-    user_id = uuid.uuid4()
-    set_settings(notify, user_id, chat_id=CHAT_ID)
     telegram.enqueue_response(400)
-    event = limit_exceeded(user_id)
-    record(api, event)
-
-    delivery = finished_delivery(notify, event.id)
+    delivery = finished_alert_delivery(api, notify, uuid.uuid4())
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.last_error == "chat unreachable"
     assert len(telegram.calls) == 1

@@ -8,6 +8,7 @@ long the database stays away.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +29,9 @@ ERROR_FIELDS = {"code", "status", "message", "errors"}
 LEASE_SECONDS = 12
 
 
-@pytest.fixture
-def stack(tmp_path: Path, signing_key_files: tuple[Path, Path]) -> Iterator[PrivateStack]:
-    stack = PrivateStack(tmp_path, signing_key_files)
+@contextlib.contextmanager
+def running(stack: PrivateStack) -> Iterator[PrivateStack]:
+    """The stack with its gateway, worker, relay and beat started; closed afterwards."""
     try:
         stack.start_gateway()
         stack.start_worker()
@@ -39,6 +40,12 @@ def stack(tmp_path: Path, signing_key_files: tuple[Path, Path]) -> Iterator[Priv
         yield stack
     finally:
         stack.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, signing_key_files: tuple[Path, Path]) -> Iterator[PrivateStack]:
+    with running(PrivateStack(tmp_path, signing_key_files)) as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -54,14 +61,8 @@ def short_lease_stack(
         "DELIVERY_SWEEP_GRACE_SECONDS": "1",
         "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
     }
-    try:
-        stack.start_gateway()
-        stack.start_worker()
-        stack.start_relay()
-        stack.start_beat()
+    with running(stack):
         yield stack
-    finally:
-        stack.close()
 
 
 def crossing(user: SignedInUser, category: str, month: int) -> Any:
@@ -79,18 +80,23 @@ def alerts(stack: PrivateStack) -> list[str]:
     return [str(m["text"]) for m in stack.telegram.delivered_messages]
 
 
-def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) -> None:
+def stop_postgres_while_an_alert_is_sent(stack: PrivateStack) -> SignedInUser:
+    """A new user (chat CHAT_ID) whose Food alert, committed just before the outage, is still in
+    flight when it begins: Telegram answers once PostgreSQL is down, so the delivery's outcome
+    is written during the outage. The user."""
     user = stack.sign_up()
     stack.link_chat(user.id, CHAT_ID)
-
-    # An alert committed just before the outage, its send still in flight when it begins: its
-    # answer comes once PostgreSQL is down, so its outcome is written during the outage.
     stack.telegram.hold_answers()
     response = crossing(user, "Food", 1)
     assert response.status_code == 201, response.get_json(silent=True)
     stack.telegram.wait_for_calls(1, timeout=60)
     stack.stop_postgres()
     stack.telegram.release_answers()
+    return user
+
+
+def test_both_databases_restarted_under_the_running_system(stack: PrivateStack) -> None:
+    user = stop_postgres_while_an_alert_is_sent(stack)
 
     for path in ("/health", "/api/notifications/health"):
         started = time.monotonic()
@@ -139,15 +145,7 @@ def test_an_outage_longer_than_the_lease_after_the_send_still_sends_once(
     worker, alive all along, records the outcome once it is back, and nobody sends it again."""
     stack = short_lease_stack
     worker = next(process for process in stack.processes if process.name.startswith("worker"))
-    user = stack.sign_up()
-    stack.link_chat(user.id, CHAT_ID)
-
-    stack.telegram.hold_answers()
-    response = crossing(user, "Food", 1)
-    assert response.status_code == 201, response.get_json(silent=True)
-    stack.telegram.wait_for_calls(1, timeout=60)
-    stack.stop_postgres()
-    stack.telegram.release_answers()
+    stop_postgres_while_an_alert_is_sent(stack)
     # The request is over (answered while PostgreSQL is down): its outcome waits for it.
     worker.wait_until_logged("database unavailable, recording its outcome")
     # Away for longer than the lease, which was taken before the request: when PostgreSQL is

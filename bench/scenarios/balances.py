@@ -62,21 +62,14 @@ def run(context: BenchContext) -> ScenarioReport:
     setup_seconds = time.monotonic() - started
 
     rounds = settings.rounds
-    per_round = max(0.5, settings.duration_seconds / 2 / rounds)
+    per_round = context.size_round_seconds()
     results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
     profiles: dict[str, Any] = {}
     with context.profiling([GATEWAY_PROCESS], NAME, profiles):
         for number in range(rounds):
             for size in sizes:
-                plan = context.plan(
-                    system.gateway,
-                    [requests[size]],
-                    connections=settings.workers,
-                    warmup_seconds=settings.warmup_seconds if number == 0 else 0.0,
-                    duration_seconds=per_round,
-                )
-                label = f"balances, {size:,} split expenses (round {number + 1} of {rounds})"
-                results[size].append(context.load(plan, label))
+                label = f"balances, {size:,} split expenses"
+                results[size].append(context.load_round(requests[size], number, per_round, label))
     combined = {size: LoadResult.combined(results[size]) for size in sizes}
     p50_ms = {size: combined[size].latency_summary().p50_ms for size in sizes}
     report = ScenarioReport(

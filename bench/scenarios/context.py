@@ -181,6 +181,33 @@ class BenchContext:
             )
         return LoadResult.combined(ours_results), LoadResult.combined(baseline_results)
 
+    def size_round_seconds(self) -> float:
+        """How long one size's closed loop runs in a round when each size of a growth scenario
+        gets half of BENCH_DURATION_SECONDS over BENCH_ROUNDS rounds; half a second at least."""
+        return max(0.5, self.settings.duration_seconds / 2 / self.settings.rounds)
+
+    def load_round(
+        self,
+        request: HttpRequest,
+        round_number: int,
+        duration_seconds: float,
+        label: str,
+        *,
+        warm_up: bool = True,
+    ) -> LoadResult:
+        """Round `round_number` (from 0) of a closed loop of `request` through the gateway, one
+        connection per gateway worker. Only the first round warms up (the servers stay up between
+        rounds); with `warm_up=False` none does."""
+        warmup = self.settings.warmup_seconds if warm_up and round_number == 0 else 0.0
+        plan = self.plan(
+            self.system.gateway,
+            [request],
+            connections=self.settings.workers,
+            warmup_seconds=warmup,
+            duration_seconds=duration_seconds,
+        )
+        return self.load(plan, f"{label} (round {round_number + 1} of {self.settings.rounds})")
+
     def access_tokens(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         return mint_access_tokens(
             self.system.api_database_url,

@@ -155,7 +155,7 @@ def run(context: BenchContext) -> ScenarioReport:
     setup_seconds = time.monotonic() - started
 
     rounds = settings.rounds
-    per_round = max(0.5, settings.duration_seconds / 2 / rounds)
+    per_round = context.size_round_seconds()
     results: dict[str, dict[int, list[LoadResult]]] = {
         kind: {size: [] for size in sizes} for kind in pages
     }
@@ -168,15 +168,10 @@ def run(context: BenchContext) -> ScenarioReport:
             suffix = f"(round {number + 1} of {rounds})"
             for kind, requests in pages.items():
                 for size in sizes:
-                    plan = context.plan(
-                        system.gateway,
-                        [requests[size]],
-                        connections=settings.workers,
-                        warmup_seconds=settings.warmup_seconds if number == 0 else 0.0,
-                        duration_seconds=per_round,
+                    label = f"lists, {kind} page, {size:,} transactions"
+                    results[kind][size].append(
+                        context.load_round(requests[size], number, per_round, label)
                     )
-                    label = f"lists, {kind} page, {size:,} transactions {suffix}"
-                    results[kind][size].append(context.load(plan, label))
             for size in sizes:
                 context.say(f"lists, export of {size:,} transactions and its COPY {suffix}")
                 ours = functools.partial(export_once, context, tokens[size])

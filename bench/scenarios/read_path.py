@@ -90,31 +90,24 @@ def run(context: BenchContext) -> ScenarioReport:
     # Half the duration per size, in rounds that visit every size in turn; the report gets a
     # quarter of the summary's time on top.
     rounds = settings.rounds
-    per_round = max(0.5, settings.duration_seconds / 2 / rounds)
+    per_round = context.size_round_seconds()
     results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
     report_results: dict[int, list[LoadResult]] = {size: [] for size in sizes}
     profiles: dict[str, Any] = {}
     with context.profiling([GATEWAY_PROCESS], NAME, profiles):
         for number in range(rounds):
             for size in sizes:
-                plan = context.plan(
-                    system.gateway,
-                    [requests[size]],
-                    connections=settings.workers,
-                    warmup_seconds=settings.warmup_seconds if number == 0 else 0.0,
-                    duration_seconds=per_round,
+                label = f"read path, {size:,} transactions"
+                results[size].append(context.load_round(requests[size], number, per_round, label))
+                report_results[size].append(
+                    context.load_round(
+                        reports[size],
+                        number,
+                        max(0.5, per_round / 4),
+                        f"monthly report, {size:,} transactions",
+                        warm_up=False,
+                    )
                 )
-                label = f"read path, {size:,} transactions (round {number + 1} of {rounds})"
-                results[size].append(context.load(plan, label))
-                plan = context.plan(
-                    system.gateway,
-                    [reports[size]],
-                    connections=settings.workers,
-                    warmup_seconds=0.0,
-                    duration_seconds=max(0.5, per_round / 4),
-                )
-                label = f"monthly report, {size:,} transactions (round {number + 1} of {rounds})"
-                report_results[size].append(context.load(plan, label))
     combined = {size: LoadResult.combined(results[size]) for size in sizes}
     p50_ms = {size: combined[size].latency_summary().p50_ms for size in sizes}
     per_size = {str(size): combined[size].as_json() for size in sizes}

@@ -1,5 +1,5 @@
 """A household as notify_app knows it (from api_app's snapshot), and "Telegram" posting to the
-webhook."""
+webhook; `home` hands a test both at once."""
 
 from __future__ import annotations
 
@@ -60,3 +60,28 @@ def household(
     members = {anna.id: ROLE_OWNER, boris.id: ROLE_MEMBER, clara.id: ROLE_VIEWER}
     handle(notify, snapshot(ledger_id, 1, members))
     return Household(ledger_id, anna, boris, clara)
+
+
+@dataclass(frozen=True)
+class Home(Household):
+    """The household of the ledger "Home", with notify_app, a client of it, and "Telegram" posting
+    to its webhook: what a test of the household's chats takes."""
+
+    notify: Flask
+    notify_client: FlaskClient
+    telegram: TelegramStandIn
+
+
+@pytest.fixture
+def home(
+    notify: Flask, notify_client: FlaskClient, webhook: TelegramStandIn, household: Household
+) -> Home:
+    return Home(
+        household.ledger_id,
+        household.anna,
+        household.boris,
+        household.clara,
+        notify,
+        notify_client,
+        webhook,
+    )

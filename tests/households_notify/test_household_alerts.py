@@ -9,7 +9,6 @@ import uuid
 from decimal import Decimal
 
 from flask import Flask
-from flask.testing import FlaskClient
 
 from event_contract import (
     AUDIENCE_GROUP,
@@ -21,7 +20,7 @@ from event_contract import (
     Event,
     LedgerContext,
 )
-from tests.households_notify.conftest import Household
+from tests.households_notify.conftest import Home, Household
 from tests.households_notify.ledgers import link_group, sent_to
 from tests.pipeline import deliveries_of, finished_delivery, limit_exceeded, record
 from tests.processes import LaunchedProcess
@@ -77,49 +76,46 @@ ALERT = (
 
 def test_each_member_by_their_settings_and_the_group_get_the_crossing_exactly_once(
     api: Flask,
-    notify: Flask,
-    notify_client: FlaskClient,
-    webhook: TelegramStandIn,
-    household: Household,
+    home: Home,
     celery_worker: LaunchedProcess,
 ) -> None:
     from api_app.events.fast_path import PUBLISHER_EXTENSION
 
-    link_group(webhook, notify_client, household.boris, household.ledger_id, GROUP, by=9102)
-    turned_off = notify_client.patch(
+    link_group(home.telegram, home.notify_client, home.boris, home.ledger_id, GROUP, by=9102)
+    turned_off = home.notify_client.patch(
         "/api/notifications/settings",
         json={"notify_limit_exceeded": False},
-        headers=household.boris.headers,
+        headers=home.boris.headers,
     )
     assert turned_off.status_code == 200
-    events = food_over_its_limit(household)
+    events = food_over_its_limit(home)
 
     record(api, *events)
     for event in events:
-        finished_delivery(notify, event.id)
+        finished_delivery(home.notify, event.id)
     # The broker hands every one of them out again (a relay crash, a restored task): each is
     # still one message per recipient.
     for _ in range(2):
         for event in events:
             api.extensions[PUBLISHER_EXTENSION].publish(event.to_message())
     # A later event proves the worker got past the copies before we count.
-    marker = limit_exceeded(household.anna.id, category_name="Marker")
+    marker = limit_exceeded(home.anna.id, category_name="Marker")
     record(api, marker)
-    assert finished_delivery(notify, marker.id).status == "sent"
+    assert finished_delivery(home.notify, marker.id).status == "sent"
 
-    assert [m["text"] for m in sent_to(webhook, 9101)][:1] == [ALERT]
-    assert len(sent_to(webhook, 9101)) == 2  # the alert and the marker
-    assert [m["text"] for m in sent_to(webhook, 9103)] == [ALERT]
-    assert sent_to(webhook, 9102) == []
-    [linked, alert] = sent_to(webhook, GROUP)
+    assert [m["text"] for m in sent_to(home.telegram, 9101)][:1] == [ALERT]
+    assert len(sent_to(home.telegram, 9101)) == 2  # the alert and the marker
+    assert [m["text"] for m in sent_to(home.telegram, 9103)] == [ALERT]
+    assert sent_to(home.telegram, 9102) == []
+    [linked, alert] = sent_to(home.telegram, GROUP)
     assert linked["text"].startswith("Linked!")
     assert alert["text"] == ALERT
-    boris_delivery = deliveries_of(notify, events[1].id)
+    boris_delivery = deliveries_of(home.notify, events[1].id)
     assert [(d.status, d.reason) for d in boris_delivery] == [
         ("skipped", "budget limit notifications are turned off")
     ]
     for event in events:
-        assert len(deliveries_of(notify, event.id)) == 1
+        assert len(deliveries_of(home.notify, event.id)) == 1
 
 
 def test_without_a_linked_group_the_groups_copy_is_skipped_with_the_reason(
@@ -141,21 +137,18 @@ def test_without_a_linked_group_the_groups_copy_is_skipped_with_the_reason(
 
 def test_the_group_reads_in_the_language_of_whoever_linked_it(
     api: Flask,
-    notify: Flask,
-    notify_client: FlaskClient,
-    webhook: TelegramStandIn,
-    household: Household,
+    home: Home,
     celery_worker: LaunchedProcess,
 ) -> None:
     # Anna chose no language; her Telegram speaks Russian when she adds the bot.
     link_group(
-        webhook, notify_client, household.anna, household.ledger_id, GROUP, by=9101,
+        home.telegram, home.notify_client, home.anna, home.ledger_id, GROUP, by=9101,
         language_code="ru",
     )  # fmt: skip
-    [linked] = sent_to(webhook, GROUP)
+    [linked] = sent_to(home.telegram, GROUP)
     assert linked["text"].startswith("Готово! Эта группа получает уведомления общего бюджета Home")
     warning = Event(
-        user_id=household.boris.id,
+        user_id=home.boris.id,
         payload=BudgetThresholdReached(
             budget_id=uuid.uuid4(),
             category_id=uuid.uuid4(),
@@ -165,29 +158,26 @@ def test_the_group_reads_in_the_language_of_whoever_linked_it(
             limit=Decimal("500.00"),
             spent=Decimal("410.00"),
             transaction_id=uuid.uuid4(),
-            ledger=context(household, AUDIENCE_GROUP),
+            ledger=context(home, AUDIENCE_GROUP),
             percent=82,
             threshold=80,
             crossed_thresholds=(80,),
         ),
     )
     record(api, warning)
-    assert finished_delivery(notify, warning.id).status == "sent"
-    text = sent_to(webhook, GROUP)[-1]["text"]
+    assert finished_delivery(home.notify, warning.id).status == "sent"
+    text = sent_to(home.telegram, GROUP)[-1]["text"]
     assert text.startswith("Внимание: Home · Food за ")
     assert text.endswith("«groceries» (записал(а) Boris).")  # noqa: RUF001 - Russian
 
 
 def test_a_shared_ledgers_month_digest_reaches_its_group(
     api: Flask,
-    notify: Flask,
-    notify_client: FlaskClient,
-    webhook: TelegramStandIn,
-    household: Household,
+    home: Home,
     celery_worker: LaunchedProcess,
 ) -> None:
-    link_group(webhook, notify_client, household.anna, household.ledger_id, GROUP, by=9101)
-    ledger = LedgerContext(ledger_id=household.ledger_id, ledger_name="Home")
+    link_group(home.telegram, home.notify_client, home.anna, home.ledger_id, GROUP, by=9101)
+    ledger = LedgerContext(ledger_id=home.ledger_id, ledger_name="Home")
 
     def closed(user_id: uuid.UUID, audience: str) -> Event:
         return Event(
@@ -207,12 +197,12 @@ def test_a_shared_ledgers_month_digest_reaches_its_group(
 
     # Anna left the digest off (the default); the group gets it.
     for_anna, for_group = (
-        closed(household.anna.id, AUDIENCE_MEMBER),
-        closed(household.anna.id, AUDIENCE_GROUP),
+        closed(home.anna.id, AUDIENCE_MEMBER),
+        closed(home.anna.id, AUDIENCE_GROUP),
     )
     record(api, for_anna, for_group)
-    assert finished_delivery(notify, for_anna.id).status == "skipped"
-    assert finished_delivery(notify, for_group.id).status == "sent"
-    assert sent_to(webhook, GROUP)[-1]["text"] == (
+    assert finished_delivery(home.notify, for_anna.id).status == "skipped"
+    assert finished_delivery(home.notify, for_group.id).status == "sent"
+    assert sent_to(home.telegram, GROUP)[-1]["text"] == (
         "Home · November 2026 in numbers: income 3000.00, expenses 2450.00, net 550.00."
     )
