@@ -198,51 +198,57 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
     email the bot names when a chat is linked."""
     hint = email_hint(registered.email)
     language = supported_language(registered.language)
-    # A locale change handled before this event (redelivered, or overtaken) is the later choice.
-    newer = _later_choice(event)
-    uow.session.execute(
-        insert(NotificationSettings)
-        .values(
-            user_id=event.user_id,
-            email_hint=hint,
-            language=language,
-            locale_chosen_at=event.occurred_at,
-        )
-        .on_conflict_do_update(
-            index_elements=[NotificationSettings.user_id],
-            set_={
-                "email_hint": hint,
-                "language": case((newer, language), else_=NotificationSettings.language),
-                "locale_chosen_at": func.greatest(
-                    NotificationSettings.locale_chosen_at, event.occurred_at
-                ),
-            },
-        )
+    # A locale change handled before this event (redelivered, or overtaken) is the later choice:
+    # its language stays, and the masked email is set all the same.
+    _upsert_settings(
+        uow,
+        event,
+        {"email_hint": hint, "language": language},
+        on_conflict={
+            "email_hint": hint,
+            "language": case((_later_choice(event), language), else_=NotificationSettings.language),
+            "locale_chosen_at": func.greatest(
+                NotificationSettings.locale_chosen_at, event.occurred_at
+            ),
+        },
     )
 
 
 def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleChanged) -> None:
     """The alerts' language and currency from now on. Two changes moments apart may be handled
     in either order: the later choice (occurred_at) is the one that stays."""
-    language = supported_language(changed.language)
-    currency = changed.currency if known_currency(changed.currency) else None
+    chosen = {
+        "language": supported_language(changed.language),
+        "currency": changed.currency if known_currency(changed.currency) else None,
+    }
+    _upsert_settings(
+        uow,
+        event,
+        chosen,
+        on_conflict={**chosen, "locale_chosen_at": event.occurred_at, "updated_at": func.now()},
+        only_if=_later_choice(event),
+    )
+
+
+def _upsert_settings(
+    uow: UnitOfWork,
+    event: Event,
+    values: Mapping[str, Any],
+    *,
+    on_conflict: Mapping[str, Any],
+    only_if: ColumnElement[bool] | None = None,
+) -> None:
+    """The event's user's settings: a new row with `values` (the defaults for the rest) and
+    the locale chosen when the event occurred, or, when they have a row, `on_conflict` set on
+    it (only if `only_if` holds). One statement: two events handled at once cannot both
+    insert."""
     uow.session.execute(
         insert(NotificationSettings)
-        .values(
-            user_id=event.user_id,
-            language=language,
-            currency=currency,
-            locale_chosen_at=event.occurred_at,
-        )
+        .values(user_id=event.user_id, locale_chosen_at=event.occurred_at, **values)
         .on_conflict_do_update(
             index_elements=[NotificationSettings.user_id],
-            set_={
-                "language": language,
-                "currency": currency,
-                "locale_chosen_at": event.occurred_at,
-                "updated_at": func.now(),
-            },
-            where=_later_choice(event),
+            set_=dict(on_conflict),
+            where=only_if,
         )
     )
 
