@@ -51,6 +51,7 @@ from notify_app.models import (
 from notify_app.settings.defaults import DEFAULTS, Settings, settings_from
 from notify_app.unit_of_work import UnitOfWork
 from service_kit.i18n import (
+    Translator,
     choose_language,
     heading,
     known_currency,
@@ -108,6 +109,10 @@ class Recipient:
 
     settings: Settings
     no_chat_reason: str | None = None
+
+    def translator(self) -> Translator:
+        """Their texts: in their language, amounts in their currency."""
+        return translator(self.settings.language, self.settings.currency)
 
 
 # A group chat asked for its household's alerts by being linked: all of them.
@@ -198,51 +203,57 @@ def on_user_registered(uow: UnitOfWork, event: Event, registered: UserRegistered
     email the bot names when a chat is linked."""
     hint = email_hint(registered.email)
     language = supported_language(registered.language)
-    # A locale change handled before this event (redelivered, or overtaken) is the later choice.
-    newer = _later_choice(event)
-    uow.session.execute(
-        insert(NotificationSettings)
-        .values(
-            user_id=event.user_id,
-            email_hint=hint,
-            language=language,
-            locale_chosen_at=event.occurred_at,
-        )
-        .on_conflict_do_update(
-            index_elements=[NotificationSettings.user_id],
-            set_={
-                "email_hint": hint,
-                "language": case((newer, language), else_=NotificationSettings.language),
-                "locale_chosen_at": func.greatest(
-                    NotificationSettings.locale_chosen_at, event.occurred_at
-                ),
-            },
-        )
+    # A locale change handled before this event (redelivered, or overtaken) is the later choice:
+    # its language stays, and the masked email is set all the same.
+    _upsert_settings(
+        uow,
+        event,
+        {"email_hint": hint, "language": language},
+        on_conflict={
+            "email_hint": hint,
+            "language": case((_later_choice(event), language), else_=NotificationSettings.language),
+            "locale_chosen_at": func.greatest(
+                NotificationSettings.locale_chosen_at, event.occurred_at
+            ),
+        },
     )
 
 
 def on_user_locale_changed(uow: UnitOfWork, event: Event, changed: UserLocaleChanged) -> None:
     """The alerts' language and currency from now on. Two changes moments apart may be handled
     in either order: the later choice (occurred_at) is the one that stays."""
-    language = supported_language(changed.language)
-    currency = changed.currency if known_currency(changed.currency) else None
+    chosen = {
+        "language": supported_language(changed.language),
+        "currency": changed.currency if known_currency(changed.currency) else None,
+    }
+    _upsert_settings(
+        uow,
+        event,
+        chosen,
+        on_conflict={**chosen, "locale_chosen_at": event.occurred_at, "updated_at": func.now()},
+        only_if=_later_choice(event),
+    )
+
+
+def _upsert_settings(
+    uow: UnitOfWork,
+    event: Event,
+    values: Mapping[str, Any],
+    *,
+    on_conflict: Mapping[str, Any],
+    only_if: ColumnElement[bool] | None = None,
+) -> None:
+    """The event's user's settings: a new row with `values` (the defaults for the rest) and
+    the locale chosen when the event occurred, or, when they have a row, `on_conflict` set on
+    it (only if `only_if` holds). One statement: two events handled at once cannot both
+    insert."""
     uow.session.execute(
         insert(NotificationSettings)
-        .values(
-            user_id=event.user_id,
-            language=language,
-            currency=currency,
-            locale_chosen_at=event.occurred_at,
-        )
+        .values(user_id=event.user_id, locale_chosen_at=event.occurred_at, **values)
         .on_conflict_do_update(
             index_elements=[NotificationSettings.user_id],
-            set_={
-                "language": language,
-                "currency": currency,
-                "locale_chosen_at": event.occurred_at,
-                "updated_at": func.now(),
-            },
-            where=_later_choice(event),
+            set_=dict(on_conflict),
+            where=only_if,
         )
     )
 
@@ -335,8 +346,7 @@ def on_user_sessions_revoked(uow: UnitOfWork, event: Event, revoked: UserSession
 def on_budget_limit_exceeded(
     uow: UnitOfWork, event: Event, exceeded: BudgetLimitExceeded, recipient: Recipient
 ) -> None:
-    settings = recipient.settings
-    t = translator(settings.language, settings.currency)
+    t = recipient.translator()
     text = messages.budget_limit_exceeded(
         t=t,
         category_name=messages.in_ledger(exceeded.category_name, exceeded.ledger),
@@ -345,36 +355,33 @@ def on_budget_limit_exceeded(
         spent=exceeded.spent,
         limit=exceeded.limit,
     )
-    _notify(
+    _alert(
         uow,
         event,
+        recipient,
         messages.with_recorder(t, text, exceeded.ledger),
-        wanted=settings.notify_limit_exceeded,
+        wanted=recipient.settings.notify_limit_exceeded,
         unwanted_reason=LIMIT_ALERTS_OFF_REASON,
-        chat_id=settings.telegram_chat_id,
-        no_chat_reason=recipient.no_chat_reason,
     )
 
 
 def on_goal_reached(
     uow: UnitOfWork, event: Event, reached: GoalReached, recipient: Recipient
 ) -> None:
-    settings = recipient.settings
-    t = translator(settings.language, settings.currency)
+    t = recipient.translator()
     text = messages.goal_reached(
         t=t,
         name=messages.in_ledger(reached.name, reached.ledger),
         current_amount=reached.current_amount,
         target_amount=reached.target_amount,
     )
-    _notify(
+    _alert(
         uow,
         event,
+        recipient,
         messages.with_recorder(t, text, reached.ledger),
-        wanted=settings.notify_goal_reached,
+        wanted=recipient.settings.notify_goal_reached,
         unwanted_reason=GOAL_ALERTS_OFF_REASON,
-        chat_id=settings.telegram_chat_id,
-        no_chat_reason=recipient.no_chat_reason,
     )
 
 
@@ -384,8 +391,7 @@ def on_budget_threshold_reached(
     """The heads-up goes to users whose chosen threshold this change crossed: with 80, a jump
     from 40 % to 85 % (the 80 event) or from 10 % to 95 % (the 90 event, having crossed 50, 80
     and 90) warns, a step from 85 % to 95 % (the 90 event, crossing only 90) does not."""
-    settings = recipient.settings
-    t = translator(settings.language, settings.currency)
+    t = recipient.translator()
     text = messages.budget_threshold_reached(
         t=t,
         category_name=messages.in_ledger(reached.category_name, reached.ledger),
@@ -395,10 +401,11 @@ def on_budget_threshold_reached(
         spent=reached.spent,
         limit=reached.limit,
     )
-    warn_at = settings.warn_at_percent
-    _notify(
+    warn_at = recipient.settings.warn_at_percent
+    _alert(
         uow,
         event,
+        recipient,
         messages.with_recorder(t, text, reached.ledger),
         wanted=warn_at in reached.crossed_thresholds,
         unwanted_reason=(
@@ -406,18 +413,16 @@ def on_budget_threshold_reached(
             if warn_at is None
             else f"budget warnings are set to {warn_at}%, which this change did not cross"
         ),
-        chat_id=settings.telegram_chat_id,
-        no_chat_reason=recipient.no_chat_reason,
     )
 
 
 def on_budget_month_closed(
     uow: UnitOfWork, event: Event, closed: BudgetMonthClosed, recipient: Recipient
 ) -> None:
-    settings = recipient.settings
+    settings, t = recipient.settings, recipient.translator()
     ledger_name = None if closed.ledger is None else closed.ledger.ledger_name
     text = messages.monthly_digest(
-        t=translator(settings.language, settings.currency),
+        t=t,
         ledger_name=ledger_name,
         year=closed.year,
         month=closed.month,
@@ -432,7 +437,7 @@ def on_budget_month_closed(
     if closed.balances is not None and closed.ledger is not None and settings.digest_balances:
         # A shared ledger's: who owes whom as the month closed (issue 24).
         text += "\n" + messages.digest_balances(
-            t=translator(settings.language, settings.currency),
+            t=t,
             ledger_name=closed.ledger.ledger_name,
             balances=[
                 messages.DigestBalance(member.name, member.net, member.former_member)
@@ -452,24 +457,21 @@ def on_budget_month_closed(
     ]
     chart: dict[str, Any] | None = None
     if bars:
-        month = heading(
-            translator(settings.language, settings.currency).month(closed.year, closed.month)
-        )
+        month = heading(t.month(closed.year, closed.month))
         chart = {
             "title": month if ledger_name is None else f"{ledger_name} · {month}",
             "bars": bars,
             "language": settings.language,
             "currency": settings.currency,
         }
-    _notify(
+    _alert(
         uow,
         event,
+        recipient,
         text,
         wanted=settings.notify_monthly_digest,
         unwanted_reason=DIGEST_OFF_REASON,
-        chat_id=settings.telegram_chat_id,
         chart=chart,
-        no_chat_reason=recipient.no_chat_reason,
     )
 
 
@@ -485,6 +487,30 @@ def on_bot_reply(uow: UnitOfWork, event: Event, reply: BotReply) -> None:
         chat_id=reply.chat_id,
         buttons=reply.buttons,
         chart=reply.chart,
+    )
+
+
+def _alert(
+    uow: UnitOfWork,
+    event: Event,
+    recipient: Recipient,
+    text: str,
+    *,
+    wanted: bool,
+    unwanted_reason: str,
+    chart: dict[str, Any] | None = None,
+) -> None:
+    """An alert to the recipient's chat; skipped, with the reason, when they do not want it or
+    have no chat (a shared ledger's group copy without a linked group says so)."""
+    _notify(
+        uow,
+        event,
+        text,
+        wanted=wanted,
+        unwanted_reason=unwanted_reason,
+        chat_id=recipient.settings.telegram_chat_id,
+        chart=chart,
+        no_chat_reason=recipient.no_chat_reason,
     )
 
 

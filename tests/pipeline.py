@@ -17,7 +17,7 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE, Event
+from event_contract import API_JOBS_QUEUE, NOTIFICATIONS_QUEUE, BudgetLimitExceeded, Event
 from tests.eventually import OUTCOME_WAIT_SECONDS, eventually
 
 
@@ -88,18 +88,18 @@ def limit_exceeded(
     limit: str = "500.00",
     spent: str = "520.00",
 ) -> Event:
-    from api_app.events import budget_limit_exceeded
-
-    return budget_limit_exceeded(
+    return Event(
         user_id=user_id,
-        budget_id=uuid.uuid4(),
-        category_id=uuid.uuid4(),
-        category_name=category_name,
-        year=year,
-        month=month,
-        limit=Decimal(limit),
-        spent=Decimal(spent),
-        transaction_id=uuid.uuid4(),
+        payload=BudgetLimitExceeded(
+            budget_id=uuid.uuid4(),
+            category_id=uuid.uuid4(),
+            category_name=category_name,
+            year=year,
+            month=month,
+            limit=Decimal(limit),
+            spent=Decimal(spent),
+            transaction_id=uuid.uuid4(),
+        ),
     )
 
 

@@ -16,8 +16,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from api_app.events import goal_reached, user_deleted, user_registered
-from event_contract import PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
+from event_contract import (
+    PASSWORD_CHANGED,
+    REFRESH_TOKEN_REUSED,
+    SIGNED_OUT_EVERYWHERE,
+    Event,
+    GoalReached,
+    UserDeleted,
+    UserRegistered,
+    UserSessionsRevoked,
+)
 from tests.conftest import TELEGRAM_TEST_BOT_TOKEN
 from tests.eventually import eventually
 from tests.pipeline import (
@@ -105,12 +113,14 @@ def test_a_reached_goal_sends_its_message(
 ) -> None:
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id="42")
-    event = goal_reached(
+    event = Event(
         user_id=user_id,
-        goal_id=uuid.uuid4(),
-        name="New bike",
-        target_amount=Decimal("1000"),
-        current_amount=Decimal("1000.00"),
+        payload=GoalReached(
+            goal_id=uuid.uuid4(),
+            name="New bike",
+            target_amount=Decimal("1000"),
+            current_amount=Decimal("1000.00"),
+        ),
     )
     record(api, event)
 
@@ -127,12 +137,14 @@ def test_flags_off_or_no_chat_id_skip_with_the_reason(
     set_settings(notify, limits_off, chat_id=CHAT_ID, limit_alerts=False)
     set_settings(notify, goals_off, chat_id="-1001234567891", goal_alerts=False)
     set_settings(notify, no_chat, chat_id=None)
-    goal = goal_reached(
+    goal = Event(
         user_id=goals_off,
-        goal_id=uuid.uuid4(),
-        name="Car",
-        target_amount=Decimal("10.00"),
-        current_amount=Decimal("12.00"),
+        payload=GoalReached(
+            goal_id=uuid.uuid4(),
+            name="Car",
+            target_amount=Decimal("10.00"),
+            current_amount=Decimal("12.00"),
+        ),
     )
     events = {
         "limits off": limit_exceeded(limits_off),
@@ -161,8 +173,8 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
     from notify_app.models import Delivery, NotificationSettings
 
     user_id, other_user = uuid.uuid4(), uuid.uuid4()
-    record(api, user_registered(user_id, "ann@example.com"))
-    record(api, user_registered(other_user, "bob@example.com"))
+    record(api, Event(user_id=user_id, payload=UserRegistered(email="ann@example.com")))
+    record(api, Event(user_id=other_user, payload=UserRegistered(email="bob@example.com")))
 
     def settings_of(owner: uuid.UUID) -> NotificationSettings | None:
         with notify.app_context():
@@ -185,7 +197,7 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
             .values(telegram_chat_id=CHAT_ID, notify_goal_reached=False)
         )
         db.session.commit()
-    again = user_registered(user_id, "ann@example.com")
+    again = Event(user_id=user_id, payload=UserRegistered(email="ann@example.com"))
     record(api, again, limit_exceeded(user_id), limit_exceeded(other_user))
     eventually(lambda: len(telegram.messages) == 1, "the alert to the user's chat")
     kept = settings_of(user_id)
@@ -198,7 +210,7 @@ def test_registration_creates_settings_and_deletion_removes_them_and_the_history
 
     eventually(lambda: history_size(other_user) == 1, "the other user's skipped alert")
 
-    record(api, user_deleted(user_id))
+    record(api, Event(user_id=user_id, payload=UserDeleted()))
     eventually(lambda: settings_of(user_id) is None, "the settings row to go")
     assert history_size(user_id) == 0
     # Nobody else's data goes with it.
@@ -299,7 +311,6 @@ def test_sessions_revoked_unlinks_the_chat_voids_codes_and_says_so_once(
     reason: str,
     lead: str,
 ) -> None:
-    from api_app.events import user_sessions_revoked
     from api_app.events.fast_path import PUBLISHER_EXTENSION
     from notify_app.extensions import db
     from notify_app.models import NotificationSettings, TelegramLinkCode
@@ -317,7 +328,7 @@ def test_sessions_revoked_unlinks_the_chat_voids_codes_and_says_so_once(
                 )
             )
         db.session.commit()
-    event = user_sessions_revoked(user_id, 2, reason)
+    event = Event(user_id=user_id, payload=UserSessionsRevoked(epoch=2, reason=reason))
     record(api, event)
 
     delivery = finished_delivery(notify, event.id)

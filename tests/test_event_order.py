@@ -7,7 +7,7 @@ import uuid
 
 from flask import Flask
 
-from event_contract import Event
+from event_contract import Event, UserDeleted, UserLocaleChanged, UserRegistered
 from notify_app import handlers
 from notify_app.extensions import db
 from notify_app.models import DeletedUser, Delivery, NotificationSettings
@@ -32,11 +32,9 @@ def rows_of(notify: Flask, user_id: uuid.UUID) -> dict[str, int]:
 def test_a_registration_handled_after_the_deletion_recreates_nothing(
     api: Flask, notify: Flask
 ) -> None:
-    from api_app.events import user_deleted, user_registered
-
     user_id = uuid.uuid4()
-    registered = user_registered(user_id, "late@example.com")
-    handle(notify, user_deleted(user_id))
+    registered = Event(user_id=user_id, payload=UserRegistered(email="late@example.com"))
+    handle(notify, Event(user_id=user_id, payload=UserDeleted()))
     handle(notify, registered)
     assert rows_of(notify, user_id) == {
         "notification_settings": 0,
@@ -48,12 +46,10 @@ def test_a_registration_handled_after_the_deletion_recreates_nothing(
 def test_an_alert_handled_after_the_deletion_sends_and_logs_nothing(
     api: Flask, notify: Flask, telegram: TelegramStandIn
 ) -> None:
-    from api_app.events import user_deleted
-
     user_id = uuid.uuid4()
     set_settings(notify, user_id, chat_id="777")
     alert = limit_exceeded(user_id)
-    handle(notify, user_deleted(user_id))
+    handle(notify, Event(user_id=user_id, payload=UserDeleted()))
     handle(notify, alert)
     assert rows_of(notify, user_id) == {
         "notification_settings": 0,
@@ -66,12 +62,10 @@ def test_an_alert_handled_after_the_deletion_sends_and_logs_nothing(
 def test_a_repeated_deletion_is_harmless_and_other_users_are_untouched(
     api: Flask, notify: Flask
 ) -> None:
-    from api_app.events import user_deleted, user_registered
-
     gone, staying = uuid.uuid4(), uuid.uuid4()
-    handle(notify, user_registered(staying, "staying@example.com"))
-    handle(notify, user_deleted(gone))
-    handle(notify, user_deleted(gone))
+    handle(notify, Event(user_id=staying, payload=UserRegistered(email="staying@example.com")))
+    handle(notify, Event(user_id=gone, payload=UserDeleted()))
+    handle(notify, Event(user_id=gone, payload=UserDeleted()))
     assert rows_of(notify, gone)["deleted_users"] == 1
     assert rows_of(notify, staying) == {
         "notification_settings": 1,
@@ -87,18 +81,18 @@ def _locale_of(notify: Flask, user_id: uuid.UUID) -> tuple[str | None, str | Non
 
 
 def test_the_later_locale_choice_stays_whichever_is_handled_last(api: Flask, notify: Flask) -> None:
-    from api_app.events import user_locale_changed, user_registered
-
     user_id = uuid.uuid4()
-    registered = user_registered(user_id, "olga@example.com", "en")
-    earlier = user_locale_changed(user_id, "ru", "EUR")
-    later = user_locale_changed(user_id, "en", None)
+    registered = Event(
+        user_id=user_id, payload=UserRegistered(email="olga@example.com", language="en")
+    )
+    earlier = Event(user_id=user_id, payload=UserLocaleChanged(language="ru", currency="EUR"))
+    later = Event(user_id=user_id, payload=UserLocaleChanged(language="en", currency=None))
     handle(notify, later)
     handle(notify, earlier)
     handle(notify, registered)
     assert _locale_of(notify, user_id) == ("en", None)
 
-    handle(notify, user_locale_changed(user_id, "ru", "RUB"))
+    handle(notify, Event(user_id=user_id, payload=UserLocaleChanged(language="ru", currency="RUB")))
     # A redelivered registration does not undo the change made after it.
     handle(notify, registered)
     assert _locale_of(notify, user_id) == ("ru", "RUB")

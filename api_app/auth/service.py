@@ -12,11 +12,17 @@ from sqlalchemy.orm import Session
 from api_app.auth import refresh_tokens
 from api_app.auth.access_tokens import access_token_lifetime_seconds, mint_access_token
 from api_app.auth.passwords import check_password, hash_password
-from api_app.events import user_registered, user_sessions_revoked
 from api_app.ledgers.creation import PERSONAL_LEDGER_NAME, create_ledger
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
-from event_contract import LEDGER_PERSONAL, REFRESH_TOKEN_REUSED, SIGNED_OUT_EVERYWHERE
+from event_contract import (
+    LEDGER_PERSONAL,
+    REFRESH_TOKEN_REUSED,
+    SIGNED_OUT_EVERYWHERE,
+    Event,
+    UserRegistered,
+    UserSessionsRevoked,
+)
 from service_kit.i18n import choose_language
 
 
@@ -63,7 +69,9 @@ def register(
             language=choose_language(language, client_language),
         )
         session = _issue_session(user)
-        uow.record(user_registered(user.id, user.email, language))
+        uow.record(
+            Event(user_id=user.id, payload=UserRegistered(email=user.email, language=language))
+        )
     return session
 
 
@@ -116,7 +124,7 @@ def sign_out_everywhere(uow: UnitOfWork, user_id: uuid.UUID, reason: str) -> Non
         .returning(User.token_epoch)
     ).scalar_one()
     refresh_tokens.revoke_all(user_id)
-    uow.record(user_sessions_revoked(user_id, epoch, reason))
+    uow.record(Event(user_id=user_id, payload=UserSessionsRevoked(epoch=epoch, reason=reason)))
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

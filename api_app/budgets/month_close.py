@@ -22,7 +22,6 @@ from sqlalchemy import select
 from api_app.budgets.summary import monthly_summary
 from api_app.crossings.audience import Recorded, addressed
 from api_app.events import (
-    ClosedCategory,
     budget_month_closed,
     household_month_closed_event_id,
     month_closed_event_id,
@@ -39,6 +38,7 @@ from event_contract import (
     LEDGER_SHARED,
     ROLE_OWNER,
     BudgetMonthClosed,
+    ClosedCategory,
     Event,
     LedgerBalances,
     MemberBalance,

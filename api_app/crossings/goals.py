@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
-from api_app.events.builders import goal_reached
 from api_app.ledgers.membership import memberships_of
 from api_app.models import Goal
-from event_contract import Event
+from event_contract import Event, GoalReached
 
 
 def lock_goal(session: Session, user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal | None:
@@ -52,12 +51,14 @@ def change_goal(
     reached_before = goal.current_amount >= goal.target_amount
     change(goal)
     if not reached_before and goal.current_amount >= goal.target_amount:
-        event = goal_reached(
+        event = Event(
             user_id=user_id,
-            goal_id=goal.id,
-            name=goal.name,
-            target_amount=goal.target_amount,
-            current_amount=goal.current_amount,
+            payload=GoalReached(
+                goal_id=goal.id,
+                name=goal.name,
+                target_amount=goal.target_amount,
+                current_amount=goal.current_amount,
+            ),
         )
         # A household's goal: every member hears of it, and its group.
         for addressed_event in addressed(session, event, goal.ledger_id, Recorded(by=user_id)):

@@ -53,12 +53,11 @@ from sqlalchemy.orm import Session
 
 from api_app.crossings.audience import Recorded, addressed
 from api_app.domain_errors import NotFoundError
-from api_app.events.builders import budget_limit_exceeded, budget_threshold_reached
 from api_app.events.levels import LIMIT_LEVEL, Spending, crossed_levels
 from api_app.models import Budget, BudgetLimit, Category, Transaction, TransactionType
 from api_app.money import CENT
 from api_app.months import month_bounds
-from event_contract import Event
+from event_contract import BudgetLimitExceeded, BudgetThresholdReached, Event
 
 Write = Insert | Update | Delete
 
@@ -490,8 +489,7 @@ class LimitCrossings:
         crossed = crossed_levels(before, after, self._thresholds)
         if not crossed:
             return  # staying over (or under) every level emits nothing
-        about: dict[str, Any] = {
-            "user_id": self._user_id,
+        spending: dict[str, Any] = {
             "budget_id": locked.budget_id,
             "category_id": key.category_id,
             "category_name": locked.category_name,
@@ -501,12 +499,18 @@ class LimitCrossings:
             "spent": after.spent,
             "transaction_id": transaction_id,
         }
+        payload: BudgetLimitExceeded | BudgetThresholdReached
         if crossed[-1] == LIMIT_LEVEL:
-            event = budget_limit_exceeded(**about)
+            payload = BudgetLimitExceeded(**spending)
         else:
-            event = budget_threshold_reached(
-                **about, percent=after.whole_percent, crossed_thresholds=crossed
+            # One event for the highest of the thresholds this change crossed (see the payload).
+            payload = BudgetThresholdReached(
+                **spending,
+                percent=after.whole_percent,
+                threshold=max(crossed),
+                crossed_thresholds=tuple(crossed),
             )
+        event = Event(user_id=self._user_id, payload=payload)
         for addressed_event in addressed(
             self._session, event, self._ledger_id, recorded or Recorded(by=self._user_id)
         ):

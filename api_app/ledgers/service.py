@@ -24,14 +24,25 @@ from sqlalchemy.orm import Session, aliased
 
 from api_app.changes import UNSET, Unset
 from api_app.domain_errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from api_app.events import ledger_deleted, ledger_membership_changed
 from api_app.extensions import db
 from api_app.ledgers.creation import create_ledger as insert_ledger
 from api_app.models import Ledger, LedgerInvitation, LedgerMember, User
 from api_app.splits.balances import net_of, signed_money
 from api_app.splits.sharing import PERSONAL_NOT_SPLIT, DefaultSplit, check_default
 from api_app.unit_of_work import UnitOfWork
-from event_contract import LEDGER_PERSONAL, LEDGER_SHARED, ROLE_MEMBER, ROLE_OWNER, ROLE_VIEWER
+from event_contract import (
+    LEDGER_PERSONAL,
+    LEDGER_SHARED,
+    ROLE_MEMBER,
+    ROLE_OWNER,
+    ROLE_VIEWER,
+    Event,
+    LedgerDeleted,
+    LedgerMembershipChanged,
+)
+
+# The contract's (member, role) pair, not the row of api_app.models of the same name.
+from event_contract import LedgerMember as MemberRole
 
 INVITATION_LIFETIME: Final = timedelta(days=7)
 # Roles an invitation may give: ownership is handed over, never shared.
@@ -162,13 +173,15 @@ def create_shared_ledger(user_id: uuid.UUID, name: str, language: str) -> Ledger
             uow.session, name=name, kind=LEDGER_SHARED, owner_id=user_id, language=language
         )
         uow.record(
-            ledger_membership_changed(
+            Event(
                 user_id=user_id,
-                ledger_id=ledger_id,
-                name=name,
-                kind=LEDGER_SHARED,
-                version=1,
-                members=[(user_id, ROLE_OWNER)],
+                payload=LedgerMembershipChanged(
+                    ledger_id=ledger_id,
+                    name=name,
+                    kind=LEDGER_SHARED,
+                    version=1,
+                    members=(MemberRole(user_id=user_id, role=ROLE_OWNER),),
+                ),
             )
         )
     return LedgerView(ledger_id, name, LEDGER_SHARED, ROLE_OWNER, 1, None)
@@ -472,13 +485,17 @@ def _record_snapshot(uow: UnitOfWork, user_id: uuid.UUID, ledger: Ledger) -> lis
         )
     )
     uow.record(
-        ledger_membership_changed(
+        Event(
             user_id=user_id,
-            ledger_id=ledger.id,
-            name=ledger.name,
-            kind=ledger.kind,
-            version=ledger.version,
-            members=[(member.user_id, member.role) for member in members],
+            payload=LedgerMembershipChanged(
+                ledger_id=ledger.id,
+                name=ledger.name,
+                kind=ledger.kind,
+                version=ledger.version,
+                members=tuple(
+                    MemberRole(user_id=member.user_id, role=member.role) for member in members
+                ),
+            ),
         )
     )
     return members
@@ -488,4 +505,6 @@ def _delete(uow: UnitOfWork, user_id: uuid.UUID, ledger: Ledger) -> None:
     """The ledger and everything in it; ledger.deleted at a version above every snapshot."""
     uow.session.flush()
     uow.session.execute(delete(Ledger).where(Ledger.id == ledger.id))
-    uow.record(ledger_deleted(user_id=user_id, ledger_id=ledger.id, version=ledger.version))
+    uow.record(
+        Event(user_id=user_id, payload=LedgerDeleted(ledger_id=ledger.id, version=ledger.version))
+    )

@@ -73,6 +73,19 @@ class TransactionSchema(Schema):
     )
 
 
+def _split_in(*, omitted: str) -> fields.Nested:
+    """`split` in a transaction's body: null is never split, `omitted` says what leaving the
+    field out means."""
+    return fields.Nested(
+        SplitSchema,
+        allow_none=True,
+        metadata={
+            "description": "A shared ledger's expense: who owes what of it. Omitted:"
+            f" {omitted}; null: not split (the household pays)"
+        },
+    )
+
+
 class TransactionCreateSchema(Schema):
     category_id = fields.UUID(
         required=True, metadata={"description": "One of the ledger's categories"}
@@ -85,14 +98,7 @@ class TransactionCreateSchema(Schema):
     paid_by = fields.UUID(
         metadata={"description": "A shared ledger's expense: the member who paid (default: you)"}
     )
-    split = fields.Nested(
-        SplitSchema,
-        allow_none=True,
-        metadata={
-            "description": "A shared ledger's expense: who owes what of it. Omitted: the"
-            " ledger's default split; null: not split (the household pays)"
-        },
-    )
+    split = _split_in(omitted="the ledger's default split")
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> NewTransaction:
@@ -108,14 +114,7 @@ class TransactionUpdateSchema(Schema):
     paid_by = fields.UUID(
         metadata={"description": "A shared ledger's expense: the member who paid"}
     )
-    split = fields.Nested(
-        SplitSchema,
-        allow_none=True,
-        metadata={
-            "description": "A shared ledger's expense: who owes what of it. Omitted: as it is;"
-            " null: not split (the household pays)"
-        },
-    )
+    split = _split_in(omitted="as it is")
 
     @post_load
     def _typed(self, data: dict[str, Any], **kwargs: Any) -> TransactionChanges:

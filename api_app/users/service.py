@@ -12,12 +12,11 @@ from api_app.auth.passwords import check_password, hash_password
 from api_app.auth.service import sign_out_everywhere
 from api_app.changes import UNSET, Unset, pick
 from api_app.domain_errors import WrongPasswordError
-from api_app.events import user_deleted, user_locale_changed
 from api_app.extensions import db
 from api_app.ledgers.service import check_name_free, leave_every_ledger
 from api_app.models import User
 from api_app.unit_of_work import UnitOfWork
-from event_contract import PASSWORD_CHANGED
+from event_contract import PASSWORD_CHANGED, Event, UserDeleted, UserLocaleChanged
 
 
 def get_account(user_id: uuid.UUID) -> User:
@@ -70,7 +69,9 @@ def set_locale(uow: UnitOfWork, user: User, *, language: str | None, currency: s
     """The account's language and currency; notify_app is told when either changes."""
     if (user.language, user.currency) != (language, currency):
         user.language, user.currency = language, currency
-        uow.record(user_locale_changed(user.id, language, currency))
+        uow.record(
+            Event(user_id=user.id, payload=UserLocaleChanged(language=language, currency=currency))
+        )
 
 
 def delete_account(user_id: uuid.UUID, password: str) -> None:
@@ -82,7 +83,7 @@ def delete_account(user_id: uuid.UUID, password: str) -> None:
         _confirm_password(uow.session.get_one(User, user_id), password)
         leave_every_ledger(uow, user_id)
         uow.session.execute(delete(User).where(User.id == user_id))
-        uow.record(user_deleted(user_id))
+        uow.record(Event(user_id=user_id, payload=UserDeleted()))
 
 
 def _confirm_password(user: User, password: str) -> None:

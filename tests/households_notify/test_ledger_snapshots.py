@@ -7,7 +7,7 @@ import uuid
 
 from flask import Flask
 
-from event_contract import ROLE_MEMBER, ROLE_OWNER, ROLE_VIEWER
+from event_contract import ROLE_MEMBER, ROLE_OWNER, ROLE_VIEWER, Event, UserDeleted
 from tests.households_notify.ledgers import (
     handle,
     known_ledger,
@@ -45,13 +45,11 @@ def test_a_removed_member_leaves_the_copy_and_a_role_change_is_kept(notify: Flas
 def test_a_snapshot_caused_by_an_account_deleted_since_still_applies(
     api: Flask, notify: Flask
 ) -> None:
-    from api_app.events import user_deleted
-
     ledger_id, anna, boris = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     handle(notify, snapshot(ledger_id, 1, {anna: ROLE_OWNER, boris: ROLE_MEMBER}))
     # Boris left the ledger, then deleted his account; his account's deletion is handled first.
     left = snapshot(ledger_id, 2, {anna: ROLE_OWNER}, changed_by=boris)
-    handle(notify, user_deleted(boris))
+    handle(notify, Event(user_id=boris, payload=UserDeleted()))
     handle(notify, left)
 
     ledger = known_ledger(notify, ledger_id)
@@ -62,11 +60,9 @@ def test_a_snapshot_caused_by_an_account_deleted_since_still_applies(
 def test_a_deleted_account_is_nobodys_member_even_if_a_snapshot_still_names_it(
     api: Flask, notify: Flask
 ) -> None:
-    from api_app.events import user_deleted
-
     ledger_id, anna, boris = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     handle(notify, snapshot(ledger_id, 1, {anna: ROLE_OWNER, boris: ROLE_MEMBER}))
-    handle(notify, user_deleted(boris))
+    handle(notify, Event(user_id=boris, payload=UserDeleted()))
     assert known_ledger(notify, ledger_id).members == {anna: ROLE_OWNER}  # type: ignore[union-attr]
     handle(notify, snapshot(ledger_id, 2, {anna: ROLE_OWNER, boris: ROLE_MEMBER}, name="Renamed"))
     ledger = known_ledger(notify, ledger_id)
