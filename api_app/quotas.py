@@ -14,12 +14,33 @@ import math
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import Date, Integer, bindparam, case
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from api_app.domain_errors import QuotaExceededError
 from api_app.models import DailyRowCount
+
+DAILY_ROW_COUNTS = DailyRowCount.__table__
+
+
+def _count_rows_statement() -> ReturningInsert[tuple[int]]:
+    """Today's count plus the rows (a count of another day starts again), only while it stays
+    within the quota: no row comes back past it. Built once, on the table rather than the ORM
+    class (the ORM's bulk path costs more): every transaction write runs it."""
+    counts = DAILY_ROW_COUNTS.c
+    day, rows = bindparam("day", type_=Date), bindparam("rows", type_=Integer)
+    new = insert(DAILY_ROW_COUNTS).values(user_id=bindparam("user_id"), day=day, rows=rows)
+    after = case((counts.day == day, counts.rows + rows), else_=new.excluded.rows)
+    return new.on_conflict_do_update(
+        index_elements=[counts.user_id],
+        set_={"day": day, "rows": after},
+        where=after <= bindparam("quota", type_=Integer),
+    ).returning(counts.rows)
+
+
+COUNT_ROWS = _count_rows_statement()
 
 
 def count_rows_written(
@@ -31,18 +52,9 @@ def count_rows_written(
         return
     now = now or datetime.now(UTC)
     today = now.astimezone(UTC).date()
-    counted = DailyRowCount.rows + rows
     if rows <= quota:
-        new = insert(DailyRowCount).values(user_id=user_id, day=today, rows=rows)
-        after = case((DailyRowCount.day == today, counted), else_=new.excluded.rows)
-        written = session.execute(
-            new.on_conflict_do_update(
-                index_elements=[DailyRowCount.user_id],
-                set_={"day": today, "rows": after},
-                where=after <= quota,
-            ).returning(DailyRowCount.rows)
-        ).scalar_one_or_none()
-        if written is not None:
+        arguments = {"user_id": user_id, "day": today, "rows": rows, "quota": quota}
+        if session.execute(COUNT_ROWS, arguments).scalar_one_or_none() is not None:
             return
     tomorrow = datetime.combine(today + timedelta(days=1), time.min, UTC)
     raise QuotaExceededError(
