@@ -14,33 +14,33 @@ import math
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import Date, Integer, bindparam, case
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Date, Integer, Uuid, bindparam, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
 from api_app.domain_errors import QuotaExceededError
-from api_app.models import DailyRowCount
 
-DAILY_ROW_COUNTS = DailyRowCount.__table__
-
-
-def _count_rows_statement() -> ReturningInsert[tuple[int]]:
-    """Today's count plus the rows (a count of another day starts again), only while it stays
-    within the quota: no row comes back past it. Built once, on the table rather than the ORM
-    class (the ORM's bulk path costs more): every transaction write runs it."""
-    counts = DAILY_ROW_COUNTS.c
-    day, rows = bindparam("day", type_=Date), bindparam("rows", type_=Integer)
-    new = insert(DAILY_ROW_COUNTS).values(user_id=bindparam("user_id"), day=day, rows=rows)
-    after = case((counts.day == day, counts.rows + rows), else_=new.excluded.rows)
-    return new.on_conflict_do_update(
-        index_elements=[counts.user_id],
-        set_={"day": day, "rows": after},
-        where=after <= bindparam("quota", type_=Integer),
-    ).returning(counts.rows)
-
-
-COUNT_ROWS = _count_rows_statement()
+# Today's count plus the rows (a count of another day starts again), only while it stays within
+# the quota: no row comes back past it. Written as SQL text because SQLAlchemy cannot cache an
+# ON CONFLICT DO UPDATE with a SET of expressions ("no key"), and compiling it again on every
+# transaction write cost more than running it.
+COUNT_ROWS = text(
+    """
+    INSERT INTO daily_row_counts AS counts (user_id, day, rows)
+    VALUES (:user_id, :day, :rows)
+    ON CONFLICT (user_id) DO UPDATE
+    SET day = EXCLUDED.day,
+        rows = CASE WHEN counts.day = EXCLUDED.day THEN counts.rows + EXCLUDED.rows
+                    ELSE EXCLUDED.rows END
+    WHERE CASE WHEN counts.day = EXCLUDED.day THEN counts.rows + EXCLUDED.rows
+               ELSE EXCLUDED.rows END <= :quota
+    RETURNING rows
+    """
+).bindparams(
+    bindparam("user_id", type_=Uuid),
+    bindparam("day", type_=Date),
+    bindparam("rows", type_=Integer),
+    bindparam("quota", type_=Integer),
+)
 
 
 def count_rows_written(
