@@ -12,14 +12,13 @@ from sqlalchemy import (
     Insert,
     Text,
     Uuid,
-    column,
     func,
     insert,
     literal,
     select,
     true,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from api_app.auth.default_categories import default_categories
@@ -55,9 +54,13 @@ def new_ledger_statement(
     )
     if language is None:
         return owner.add_cte(ledger)
-    defaults = values(column("name", Text), column("icon", Text), name="defaults").data(
-        default_categories(language)
-    )
+    # Two arrays unnested side by side rather than a VALUES list: SQLAlchemy caches a statement
+    # with bound arrays, while one with VALUES data it compiles anew on every sign-up.
+    names, icons = zip(*default_categories(language), strict=True)
+    defaults = select(
+        func.unnest(literal(list(names), ARRAY(Text))).label("name"),
+        func.unnest(literal(list(icons), ARRAY(Text))).label("icon"),
+    ).subquery("defaults")
     return (
         insert(Category)
         .from_select(
