@@ -5,7 +5,7 @@ A round trip is a statement sent on a cursor, or a BEGIN, COMMIT or ROLLBACK of 
 of bench/README.md ("Where a goal is missed"); a change that makes one grow fails here and must
 say why in both.
 Every request checks out one connection, once: nothing is loaded again after the commit, and no
-pre-ping runs at the checkout.
+pre-ping runs at the checkout. And every statement they send is one SQLAlchemy can cache.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import CacheStats
 
 from tests.conftest import ServiceDatabases
-from tests.users import SignedInUser
+from tests.users import PASSWORD, SignedInUser, unique_email
 
 # Endpoint -> round trips, BEGIN and COMMIT (or ROLLBACK) included.
 EXPECTED = {
@@ -43,6 +44,8 @@ class RoundTrips:
     transaction_ends: list[str] = field(default_factory=list)
     begins: int = 0
     checkouts: int = 0
+    # Statements SQLAlchemy could not cache (no cache key): compiled again on every request.
+    uncached: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -63,6 +66,10 @@ def counting(api: Flask) -> Iterator[RoundTrips]:
     def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
         trips.statements.append(" ".join(sql.split())[:120])
 
+    def cached(_conn: Any, _cursor: Any, sql: str, _parameters: Any, context: Any, *_: Any) -> None:
+        if context.cache_hit is CacheStats.NO_CACHE_KEY:
+            trips.uncached.append(" ".join(sql.split())[:120])
+
     def begin(_conn: Any) -> None:
         trips.begins += 1
 
@@ -77,6 +84,7 @@ def counting(api: Flask) -> Iterator[RoundTrips]:
 
     listeners: list[tuple[Any, str, Callable[..., None]]] = [
         (engine, "before_cursor_execute", statement),
+        (engine, "after_cursor_execute", cached),
         (engine, "begin", begin),
         (engine, "commit", commit),
         (engine, "rollback", rollback),
@@ -150,9 +158,9 @@ def measured(api: Flask, request: Callable[[], object]) -> RoundTrips:
     return trips
 
 
-def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
-    s = scene
-    counted = {
+def main_endpoints(api: Flask, s: Scene) -> dict[str, RoundTrips]:
+    """Each main endpoint requested once, and what it sent to the database."""
+    return {
         "POST /api/transactions": measured(
             api,
             lambda: s.user.expect(
@@ -187,9 +195,30 @@ def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
             api, lambda: s.user.expect(200, "GET", "/api/budgets/summary?year=2026&month=11")
         ),
     }
+
+
+def test_round_trips_of_the_main_endpoints(api: Flask, scene: Scene) -> None:
+    counted = main_endpoints(api, scene)
     assert {endpoint: trips.total for endpoint, trips in counted.items()} == {
         endpoint: count for endpoint, count in EXPECTED.items() if endpoint in counted
     }, "\n\n".join(f"{endpoint}:\n{trips.describe()}" for endpoint, trips in counted.items())
+
+
+def test_every_statement_of_the_main_endpoints_and_a_sign_up_is_compiled_once(
+    api: Flask, api_client: FlaskClient, scene: Scene
+) -> None:
+    """SQLAlchemy compiles a statement once and caches it unless it cannot key it (an ON
+    CONFLICT DO UPDATE with SET expressions, a VALUES list): such a statement is compiled on
+    every request, which cost the write path more than its round trip (bench/README.md)."""
+    counted = main_endpoints(api, scene)
+    with counting(api) as trips:
+        signed_up = api_client.post(
+            "/api/auth/register", json={"email": unique_email(), "password": PASSWORD}
+        )
+    assert signed_up.status_code == 201, signed_up.json
+    counted["POST /api/auth/register"] = trips
+    uncached = {endpoint: trips.uncached for endpoint, trips in counted.items() if trips.uncached}
+    assert uncached == {}
 
 
 def test_round_trips_of_a_login(
