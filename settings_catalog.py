@@ -213,7 +213,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     _s("TEST_POSTGRES_URL", "tests", "embedded",
        "superuser URL; tests create and drop their own databases"),
     _s("TEST_REDIS_URL", "tests", "embedded",
-       "Redis the tests may flush (use a database of its own, e.g. `/15`)"),
+       "Redis the tests may flush (use a database of its own, e.g. `/15`; `make test-fast`'s"
+       " worker N takes the Nth database below it)"),
     _s("BENCH_*", "`make bench`", "see [Performance](bench/README.md)",
        "how long and how hard the benchmark pushes"),
     _s("FUZZ_MAX_EXAMPLES", "tests", "`10` (`make fuzz`: `300`)",
