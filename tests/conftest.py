@@ -315,15 +315,18 @@ def _empty_all_tables(database_url_: str) -> None:
 def _delete_all_rows(database_url_: str) -> None:
     """DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs a tenth of what
     TRUNCATE's new files per table cost (measured: about 25 ms against 150 ms a test). With
-    the foreign keys' triggers off for this session, the order of the tables does not matter."""
+    the foreign keys' triggers off for this session, the order of the tables does not matter;
+    every DELETE goes in one round trip (a database has some forty tables)."""
     with psycopg2.connect(database_url_) as connection, connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename <> 'alembic_version'"
         )
-        for (table,) in cursor.fetchall():
-            cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+        tables = [table for (table,) in cursor.fetchall()]
+        deletes = [sql.SQL("DELETE FROM {}").format(sql.Identifier(table)) for table in tables]
+        cursor.execute(
+            sql.SQL("; ").join([sql.SQL("SET session_replication_role = replica"), *deletes])
+        )
     connection.close()
 
 
